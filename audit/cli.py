@@ -1,0 +1,260 @@
+"""The ``hostaudit`` command line: thin commands over the engine, exit codes mapped here once.
+
+Heavy modules (yaml, jsonschema, jinja2, rich) are imported inside the commands so that
+``hostaudit --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from audit import __version__
+from audit.errors import ExitCode, HostauditError, InputError
+
+FORMATS = ("json", "html", "terminal")
+SEVERITIES = ("high", "medium", "low", "info")
+
+
+def _split_list(values: list[str] | None) -> list[str]:
+    """``--only a,b --only c`` -> [a, b, c]."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hostaudit",
+        description="Audit a Linux host or a golden image against a hardening baseline.",
+        epilog="Exit codes: 0 compliant for the chosen gate, 1 gate failed, "
+        "2 bad input, 3 the audit could not run.",
+    )
+    parser.add_argument("--version", action="version", version=f"hostaudit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="audit this host, a root directory or an image tarball")
+    target = scan.add_mutually_exclusive_group()
+    target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
+    target.add_argument(
+        "--image", metavar="FILE", help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it"
+    )
+    scan.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
+                      help="shipped baseline name or YAML file (default: gcux-qmail)")
+    scan.add_argument("--only", action="append", metavar="IDS",
+                      help="only these control IDs or prefixes (comma-separated; 'sysctl.' for a section)")
+    scan.add_argument("--skip", action="append", metavar="IDS", help="skip these control IDs or prefixes")
+    scan.add_argument("--output", "-o", default=".", metavar="DIR",
+                      help="directory for report.json and report.html (default: current directory)")
+    scan.add_argument("--format", default="json,html,terminal", metavar="LIST",
+                      help="comma-separated: json, html, terminal (default: all three)")
+    scan.add_argument("--fail-under", type=float, metavar="SCORE",
+                      help="exit 1 when the overall score is below SCORE (0-100)")
+    scan.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
+                      help="exit 1 when a control of this severity or higher fails or cannot be decided")
+    scan.add_argument("--quiet", "-q", action="store_true", help="no terminal summary, no progress bar")
+    scan.add_argument("--no-color", action="store_true", help="plain terminal output")
+
+    controls = sub.add_parser("controls", help="list the controls of a baseline")
+    controls.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH")
+    controls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    baseline = sub.add_parser("baseline", help="work with baseline files")
+    bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
+    validate = bsub.add_parser("validate", help="validate a baseline file (schema, extends, control IDs)")
+    validate.add_argument("file", metavar="FILE")
+    return parser
+
+
+def _load_baseline(ref: str):
+    """Load a baseline and make sure every non-manual control has a registered check."""
+    from audit import baseline as baselines
+    from audit.registry import CHECKS, load_all
+
+    loaded = baselines.load(ref)
+    load_all()
+    for control in loaded.controls:
+        if not control.manual and control.id not in CHECKS:
+            raise InputError(
+                f"control {control.id!r} has no check in hostaudit {__version__}",
+                where=loaded.files[-1],
+                hint=baselines._did_you_mean(control.id, CHECKS),
+            )
+    return loaded
+
+
+def _parse_formats(text: str) -> list[str]:
+    formats = _split_list([text])
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
+    return formats
+
+
+def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -> list[str]:
+    """Why the report fails the chosen gate (empty: it passes)."""
+    reasons = []
+    if fail_under is not None:
+        score = report["score"]
+        if score is None or score < fail_under:
+            reasons.append(f"score {score} is below {fail_under:g}")
+    if fail_on is not None:
+        threshold = SEVERITIES.index(fail_on)
+        bad = [
+            r["id"]
+            for r in report["results"]
+            if r["status"] in ("fail", "error") and SEVERITIES.index(r["severity"]) <= threshold
+        ]
+        if bad:
+            reasons.append(f"{len(bad)} control(s) of severity {fail_on} or higher failed or erred: "
+                           + ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else ""))
+    return reasons
+
+
+def _console(args, *, stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, no_color=args.no_color or "NO_COLOR" in os.environ,
+                   highlight=False)
+
+
+def cmd_scan(args) -> int:
+    """Audit the chosen target and write the reports."""
+    import contextlib
+
+    from audit.baseline import select
+    from audit.host import ImageHost, LiveHost
+    from audit.runner import facts_needed, run_audit
+    from reports.model import build_report
+
+    formats = _parse_formats(args.format)
+    if args.fail_under is not None and not 0 <= args.fail_under <= 100:
+        raise InputError(f"--fail-under {args.fail_under:g} is not between 0 and 100")
+    baseline = _load_baseline(args.baseline)
+    only, skip = _split_list(args.only), _split_list(args.skip)
+    controls = select(baseline, only, skip)
+    if not controls:
+        raise InputError("--only/--skip leave no control to audit")
+    output = os.path.abspath(args.output)
+    if not os.path.isdir(output):
+        raise InputError(f"output directory does not exist: {output}", where="--output")
+
+    with contextlib.ExitStack() as stack:
+        if args.image:
+            from audit.image import unpacked_image
+
+            root, unpack_summary = stack.enter_context(unpacked_image(args.image))
+            host = ImageHost(root)
+            target = {"mode": "image", **host.describe(), "image": os.path.abspath(args.image),
+                      "unpack": {k: v for k, v in unpack_summary.items() if k != "skipped"}}
+        elif args.root:
+            if not os.path.isdir(args.root):
+                raise InputError(f"root directory does not exist: {args.root}", where="--root")
+            host = ImageHost(args.root)
+            target = {"mode": "image", **host.describe()}
+        else:
+            host = LiveHost()
+            target = {"mode": "live", **host.describe(), "euid": os.geteuid()}
+
+        show_terminal = "terminal" in formats and not args.quiet
+        progress_console = _console(args, stderr=True)
+        from reports.terminal import probe_progress
+
+        with contextlib.ExitStack() as progress_stack:
+            advance = None
+            if not args.quiet:
+                total = len(facts_needed(controls, target["mode"]))
+                advance = progress_stack.enter_context(probe_progress(progress_console, total))
+            audit = run_audit(host, controls, mode=target["mode"],
+                              on_fact=advance)
+        report = build_report(audit=audit, baseline=baseline, target=target,
+                              selection={"only": only, "skip": skip})
+
+        rendered: dict[str, str] = {}
+        if "json" in formats:
+            from reports import json_report
+
+            rendered["report.json"] = json_report.render(report)
+        if "html" in formats:
+            from reports import html
+
+            rendered["report.html"] = html.render(report)
+        from reports.atomic import write_atomic
+
+        for name, text in rendered.items():
+            write_atomic(os.path.join(output, name), text)
+        if show_terminal:
+            from reports import terminal
+
+            terminal.render(report, _console(args))
+
+    reasons = gate_failures(report, args.fail_under, args.fail_on)
+    for reason in reasons:
+        print(f"gate failed: {reason}", file=sys.stderr)
+    return ExitCode.GATE_FAILED if reasons else ExitCode.OK
+
+
+def cmd_controls(args) -> int:
+    """List a baseline's controls with severity and modes."""
+    import json
+
+    baseline = _load_baseline(args.baseline)
+    rows = [
+        {"id": c.id, "severity": c.severity, "modes": list(c.modes) or ["manual"], "title": c.title}
+        for c in baseline.controls
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return ExitCode.OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{baseline.name}: {len(rows)} controls", show_lines=False)
+    for column in ("id", "severity", "modes", "title"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["id"], row["severity"], ",".join(row["modes"]), row["title"])
+    Console(highlight=False).print(table)
+    return ExitCode.OK
+
+
+def cmd_baseline_validate(args) -> int:
+    """Validate a baseline file: schema, extends chain, control IDs known to this version."""
+    if not os.path.isfile(args.file):
+        raise InputError(f"no such file: {args.file}")
+    baseline = _load_baseline(args.file if os.sep in args.file else os.path.join(".", args.file))
+    chain = " <- ".join(baseline.files)
+    print(f"ok: {baseline.name}: {len(baseline.controls)} controls ({chain})")
+    return ExitCode.OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    commands = {"scan": cmd_scan, "controls": cmd_controls}
+    if args.command == "baseline":
+        if args.baseline_command != "validate":
+            parser.parse_args(["baseline", "--help"])
+        handler = cmd_baseline_validate
+    elif args.command in commands:
+        handler = commands[args.command]
+    else:
+        parser.print_help()
+        return ExitCode.BAD_INPUT
+    try:
+        return int(handler(args))
+    except HostauditError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return int(ExitCode.AUDIT_FAILED)
+    except Exception as exc:  # the one place internal errors become exit 3
+        if getattr(args, "debug", False):
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        return int(ExitCode.AUDIT_FAILED)

@@ -1,0 +1,133 @@
+"""Collecting facts: each probe runs at most once, only when a selected check needs it, and
+independent probes run concurrently.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from audit.errors import ProbeError
+from audit.host import Host
+from audit.registry import PROBES
+
+
+@dataclass
+class FactError:
+    """Why a fact could not be collected; checks that need it report ``error`` with this."""
+
+    reason: str
+
+
+@dataclass
+class Facts:
+    """The facts of one run, read by checks as ``facts["passwd"]``.
+
+    ``mode`` tells a check whether it looks at a live host or an image (some controls want
+    both the running and the persistent state on a live host).
+    """
+
+    mode: str
+    values: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+    def __getitem__(self, name: str):
+        value = self.values[name]
+        if isinstance(value, FactError):
+            raise ProbeError(value.reason)
+        return value
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+    def error_of(self, name: str) -> str | None:
+        """The reason a fact is missing, or None when it was collected."""
+        value = self.values.get(name)
+        if value is None and name not in self.values:
+            return f"fact {name} was not collected"
+        return value.reason if isinstance(value, FactError) else None
+
+    def serialisable(self) -> dict:
+        """Facts as JSON data: collected values, and ``{"error": reason}`` for failures."""
+        return {
+            name: ({"error": v.reason} if isinstance(v, FactError) else v)
+            for name, v in sorted(self.values.items())
+        }
+
+
+def closure(names: Iterable[str]) -> list[str]:
+    """The facts ``names`` need, with the facts their probes need, dependencies first."""
+    ordered: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in seen:
+            return
+        if name in trail:
+            raise RuntimeError(f"probe cycle: {' -> '.join(trail + (name,))}")
+        if name not in PROBES:
+            raise KeyError(f"no probe produces fact {name!r}")
+        for dep in PROBES[name].needs:
+            visit(dep, trail + (name,))
+        seen.add(name)
+        ordered.append(name)
+
+    for name in names:
+        visit(name, ())
+    return ordered
+
+
+def collect(
+    host: Host,
+    names: Iterable[str],
+    *,
+    mode: str,
+    workers: int = 8,
+    on_done: Callable[[str], None] | None = None,
+) -> Facts:
+    """Run the probes for ``names`` (and their dependencies) against ``host``.
+
+    A probe that raises is recorded as a FactError with its message; the run goes on.
+    """
+    import audit.probes  # noqa: F401  (registers the probes this run may need)
+
+    facts = Facts(mode=mode)
+    pending = closure(names)
+    running: dict = {}
+
+    def run_one(name: str):
+        spec = PROBES[name]
+        started = time.perf_counter()
+        try:
+            if spec.needs:
+                value = spec.func(host, facts)
+            else:
+                value = spec.func(host)
+        except ProbeError as exc:
+            value = FactError(str(exc))
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            value = FactError(f"cannot read{where}: {exc.strerror or exc}")
+        except Exception as exc:  # a probe bug must not sink the audit; it shows as error
+            value = FactError(f"probe {name} failed: {type(exc).__name__}: {exc}")
+        return name, value, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+        while pending or running:
+            for name in list(pending):
+                if all(dep in facts.values for dep in PROBES[name].needs):
+                    pending.remove(name)
+                    running[pool.submit(run_one, name)] = name
+            if not running:
+                raise RuntimeError(f"probes cannot be scheduled: {pending}")
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in done:
+                running.pop(future)
+                name, value, seconds = future.result()
+                facts.values[name] = value
+                facts.timings[name] = round(seconds * 1000, 3)
+                if on_done:
+                    on_done(name)
+    return facts

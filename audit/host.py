@@ -1,0 +1,242 @@
+"""The one door to the audited system.
+
+Every probe reads the target through a ``Host``; nothing else touches the filesystem or runs
+programs. ``LiveHost`` is the machine hostaudit runs on; ``ImageHost`` is an unpacked root
+filesystem, whose symlinks are resolved *inside* the root (an absolute link ``/etc/x ->
+/usr/y`` means ``ROOT/usr/y``, never the auditor's own ``/usr/y``) and whose programs are
+never executed. Paths given to a Host are always absolute paths as seen on the target.
+"""
+
+from __future__ import annotations
+
+import array
+import fcntl
+import glob as _glob
+import os
+import stat as _stat
+import subprocess
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from audit.errors import CommandUnavailable, ProbeError
+
+# FS_IOC_GETFLAGS from linux/fs.h; the kernel reads an int-sized value whatever the macro says.
+FS_IOC_GETFLAGS = 0x80086601
+FS_IMMUTABLE_FL = 0x00000010
+FS_APPEND_FL = 0x00000020
+
+_MAX_SYMLINK_HOPS = 40
+_DEFAULT_TIMEOUT = 10.0
+# Commands run with a fixed, minimal environment so their output is parseable everywhere.
+_COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command printed and returned."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Host:
+    """Read-only access to a target root. Subclasses decide how paths map and what may run."""
+
+    kind = "abstract"
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+
+    # -- path mapping -------------------------------------------------------------------------
+    def real_path(self, path: str) -> str:
+        """The path on the auditor's filesystem that holds the target's ``path``."""
+        raise NotImplementedError
+
+    # -- reads --------------------------------------------------------------------------------
+    def read_text(self, path: str, *, limit: int = 4 * 1024 * 1024) -> str:
+        """File contents as text (undecodable bytes replaced). Raises OSError as ``open`` does."""
+        with open(self.real_path(path), "rb") as handle:
+            data = handle.read(limit)
+        return data.decode("utf-8", errors="replace")
+
+    def read_bytes(self, path: str, *, limit: int = 4 * 1024 * 1024) -> bytes:
+        with open(self.real_path(path), "rb") as handle:
+            return handle.read(limit)
+
+    def exists(self, path: str) -> bool:
+        try:
+            self.lstat(path)
+            return True
+        except OSError:
+            return False
+
+    def stat(self, path: str) -> os.stat_result:
+        """stat() following links (inside the root)."""
+        return os.stat(self.real_path(path))
+
+    def lstat(self, path: str) -> os.stat_result:
+        """stat() of the path itself; its parent directories are resolved inside the root."""
+        parent = str(PurePosixPath(path).parent)
+        name = PurePosixPath(path).name
+        if not name:
+            return os.lstat(self.real_path(path))
+        return os.lstat(os.path.join(self.real_path(parent), name))
+
+    def readlink(self, path: str) -> str:
+        parent = str(PurePosixPath(path).parent)
+        return os.readlink(os.path.join(self.real_path(parent), PurePosixPath(path).name))
+
+    def is_dir(self, path: str) -> bool:
+        try:
+            return _stat.S_ISDIR(self.stat(path).st_mode)
+        except OSError:
+            return False
+
+    def is_file(self, path: str) -> bool:
+        try:
+            return _stat.S_ISREG(self.stat(path).st_mode)
+        except OSError:
+            return False
+
+    def listdir(self, path: str) -> list[str]:
+        """Sorted entry names of a directory. Raises OSError when it is missing or unreadable."""
+        return sorted(os.listdir(self.real_path(path)))
+
+    def glob(self, pattern: str) -> list[str]:
+        """Target paths matching a shell pattern (``/etc/sysctl.d/*.conf``), sorted."""
+        directory = str(PurePosixPath(pattern).parent)
+        try:
+            base = self.real_path(directory)
+        except OSError:
+            return []
+        matches = _glob.glob(os.path.join(_glob.escape(base), PurePosixPath(pattern).name))
+        return sorted(str(PurePosixPath(directory) / os.path.basename(m)) for m in matches)
+
+    def attr_flags(self, path: str) -> int:
+        """Inode flags (``lsattr``) via the read-only FS_IOC_GETFLAGS ioctl.
+
+        Raises OSError (ENOTTY/EOPNOTSUPP) on filesystems without attributes, so a caller
+        reports ``error`` instead of guessing.
+        """
+        real = self.real_path(path)
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+        try:
+            # O_NOATIME keeps the audit from touching access times; only the owner may ask.
+            fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
+        except PermissionError:
+            fd = os.open(real, flags)
+        try:
+            buf = array.array("i", [0])
+            fcntl.ioctl(fd, FS_IOC_GETFLAGS, buf, True)
+            return buf[0] & 0xFFFFFFFF
+        finally:
+            os.close(fd)
+
+    def statvfs(self, path: str) -> os.statvfs_result:
+        return os.statvfs(self.real_path(path))
+
+    # -- commands -----------------------------------------------------------------------------
+    def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:
+        """Run a read-only program on the target. Only a live host can."""
+        raise CommandUnavailable(f"cannot run {argv[0]} on a {self.kind} target")
+
+    def describe(self) -> dict:
+        """What the report says about the target."""
+        return {"kind": self.kind, "root": self.root}
+
+
+class LiveHost(Host):
+    """The machine hostaudit runs on. Paths map to themselves; commands may run."""
+
+    kind = "live"
+
+    def __init__(self):
+        super().__init__("/")
+
+    def real_path(self, path: str) -> str:
+        return path
+
+    def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:
+        """Run ``argv`` without a shell, with a timeout and a fixed environment.
+
+        The caller names only read-only commands (``iptables-save``, ``sshd -V``...). A missing
+        program, a timeout or a signal becomes a ProbeError carrying the reason.
+        """
+        try:
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=timeout,
+                env=_COMMAND_ENV,
+                check=False,
+                shell=False,
+            )
+        except FileNotFoundError as exc:
+            raise CommandUnavailable(f"{argv[0]} is not installed") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ProbeError(f"{' '.join(argv)} did not finish within {timeout:g}s") from exc
+        except OSError as exc:
+            raise ProbeError(f"cannot run {argv[0]}: {exc.strerror}") from exc
+        return CommandResult(
+            argv=tuple(argv),
+            returncode=done.returncode,
+            stdout=done.stdout.decode("utf-8", errors="replace"),
+            stderr=done.stderr.decode("utf-8", errors="replace"),
+        )
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "root": "/", "hostname": os.uname().nodename}
+
+
+class ImageHost(Host):
+    """An unpacked root filesystem. Symlinks resolve inside the root; nothing executes."""
+
+    kind = "image"
+
+    def __init__(self, root: str):
+        super().__init__(root)
+        if not os.path.isdir(self.root):
+            raise FileNotFoundError(self.root)
+
+    def real_path(self, path: str) -> str:
+        """Resolve ``path`` component by component, re-anchoring every link at the root.
+
+        ``..`` never climbs above the root, so a hostile image cannot point the auditor at its
+        own files. Raises OSError(ELOOP) on link loops.
+        """
+        parts = [p for p in PurePosixPath("/", path).parts[1:]]
+        resolved: list[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = os.path.join(self.root, *resolved, part)
+            try:
+                is_link = _stat.S_ISLNK(os.lstat(candidate).st_mode)
+            except OSError:
+                # Missing components: the caller's open()/stat() reports the real error.
+                resolved.append(part)
+                resolved.extend(p for p in parts if p not in ("", "."))
+                break
+            if not is_link:
+                resolved.append(part)
+                continue
+            hops += 1
+            if hops > _MAX_SYMLINK_HOPS:
+                raise OSError(40, "Too many levels of symbolic links", path)
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in PurePosixPath(target).parts if p != "/"] + parts
+        return os.path.join(self.root, *resolved)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "root": self.root}

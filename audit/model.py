@@ -1,0 +1,119 @@
+"""The verdict vocabulary shared by checks, the runner and the renderers."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Status(str, enum.Enum):
+    """What a check concluded about one control."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    NOT_APPLICABLE = "not_applicable"
+    MANUAL = "manual"
+    WAIVED = "waived"
+
+    @property
+    def decided(self) -> bool:
+        """Pass and fail are verdicts; everything else is a reason for having none."""
+        return self in (Status.PASS, Status.FAIL)
+
+
+class Severity(str, enum.Enum):
+    """How much a failed control matters; the weight drives the score."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def weight(self) -> int:
+        return {"high": 10, "medium": 5, "low": 1, "info": 0}[self.value]
+
+
+class Mode(str, enum.Enum):
+    """Where the audit looks from: the running host, an offline root, or the wire."""
+
+    LIVE = "live"
+    IMAGE = "image"
+    NET = "net"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One thing a check looked at: where (path and line, or a command) and what it found."""
+
+    where: str
+    text: str
+    line: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"where": self.where, "line": self.line, "text": self.text}
+
+    def __str__(self) -> str:
+        loc = f"{self.where}:{self.line}" if self.line is not None else self.where
+        return f"{loc}: {self.text}" if self.text else loc
+
+
+def ev(where: str, text: str = "", line: int | None = None) -> Evidence:
+    """Shorthand used by checks: ``ev("/etc/fstab", "/home nosuid,nodev", 12)``."""
+    return Evidence(where=where, text=text, line=line)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one check. Build it with the keyword-only constructors below."""
+
+    status: Status
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    expected: str = ""
+
+    @classmethod
+    def passed(cls, message: str, *, evidence=(), expected: str = "") -> Result:
+        """The control holds; ``evidence`` says where that was seen."""
+        return cls(Status.PASS, message, tuple(evidence), expected)
+
+    @classmethod
+    def failed(cls, message: str, *, evidence=(), expected: str = "") -> Result:
+        """The control does not hold; ``evidence`` names what is wrong and where."""
+        return cls(Status.FAIL, message, tuple(evidence), expected)
+
+    @classmethod
+    def error(cls, reason: str, *, evidence=(), expected: str = "") -> Result:
+        """The check could not decide; ``reason`` says why (never a silent pass)."""
+        return cls(Status.ERROR, reason, tuple(evidence), expected)
+
+    @classmethod
+    def not_applicable(cls, reason: str, *, evidence=()) -> Result:
+        """The control does not apply to this target; ``reason`` says why."""
+        return cls(Status.NOT_APPLICABLE, reason, tuple(evidence))
+
+    @classmethod
+    def manual(cls, how: str) -> Result:
+        """A person must verify this; ``how`` tells them what to do."""
+        return cls(Status.MANUAL, how)
+
+
+@dataclass
+class ControlResult:
+    """A check's result joined with its control's metadata, as the report shows it."""
+
+    id: str
+    title: str
+    section: str
+    severity: Severity
+    result: Result
+    rationale: str = ""
+    remediation: str = ""
+    reference: str = ""
+    duration_ms: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return self.result.status

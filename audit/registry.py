@@ -1,0 +1,71 @@
+"""Where checks and probes register themselves, once each, by name.
+
+A check is registered by its control ID with the facts it needs::
+
+    @check("mail.databytes", needs=["qmail_control"])
+    def databytes(facts, params): ...
+
+A probe is registered by the fact it produces::
+
+    @probe("qmail_control")
+    def qmail_control(host): ...
+
+Modules are imported explicitly (``load_all``), never discovered by path tricks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    control_id: str
+    func: Callable
+    needs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    name: str
+    func: Callable
+    needs: tuple[str, ...]
+
+
+CHECKS: dict[str, CheckSpec] = {}
+PROBES: dict[str, ProbeSpec] = {}
+
+
+def check(control_id: str, *, needs: list[str] | tuple[str, ...]):
+    """Register ``func(facts, params) -> Result`` as the check of ``control_id``."""
+
+    def register(func: Callable) -> Callable:
+        if control_id in CHECKS:
+            raise RuntimeError(f"control {control_id} has two checks")
+        CHECKS[control_id] = CheckSpec(control_id, func, tuple(needs))
+        return func
+
+    return register
+
+
+def probe(name: str, *, needs: list[str] | tuple[str, ...] = ()):
+    """Register ``func(host[, facts]) -> data`` as the producer of fact ``name``.
+
+    A probe that ``needs`` other facts receives them as a second argument (for example the
+    mount table, to know which filesystems to look at); the collector orders them.
+    """
+
+    def register(func: Callable) -> Callable:
+        if name in PROBES:
+            raise RuntimeError(f"fact {name} has two probes")
+        PROBES[name] = ProbeSpec(name, func, tuple(needs))
+        return func
+
+    return register
+
+
+def load_all() -> None:
+    """Import every probe and check module so their decorators run."""
+    import audit.probes  # noqa: F401  (registers probes)
+    import checks  # noqa: F401  (registers checks)

@@ -1,0 +1,1 @@
+"""Report renderers (json, html, terminal) over one report model (reports.model)."""

@@ -1,0 +1,57 @@
+"""The one report model every renderer reads: plain data, exactly what report.json holds."""
+
+from __future__ import annotations
+
+from audit import __version__
+from audit.baseline import Baseline
+from audit.model import ControlResult
+
+SCHEMA_VERSION = 1
+
+
+def result_to_dict(r: ControlResult) -> dict:
+    """One control's result as the report shows it."""
+    return {
+        "id": r.id,
+        "title": r.title,
+        "section": r.section,
+        "severity": r.severity.value,
+        "status": r.status.value,
+        "message": r.result.message,
+        "evidence": [e.to_dict() for e in r.result.evidence],
+        "expected": r.result.expected,
+        "rationale": r.rationale,
+        "remediation": r.remediation,
+        "reference": r.reference,
+        "duration_ms": r.duration_ms,
+    }
+
+
+def build_report(*, audit: dict, baseline: Baseline, target: dict, selection: dict) -> dict:
+    """Assemble the report from a finished run (``audit.runner.run_audit``'s return value)."""
+    summary = audit["summary"]
+    sections = {
+        name: {**data, "title": baseline.sections.get(name, name)}
+        for name, data in summary["sections"].items()
+    }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "hostaudit", "version": __version__},
+        "baseline": {
+            "name": baseline.name,
+            "title": baseline.title,
+            "digest": baseline.digest,
+            "files": list(baseline.files),
+        },
+        "target": target,
+        "selection": selection,
+        "score": summary["score"],
+        "coverage": summary["coverage"],
+        "counts": summary["counts"],
+        "failed_by_severity": summary["failed_by_severity"],
+        "sections": sections,
+        "results": [result_to_dict(r) for r in audit["results"]],
+        "facts_used": audit["facts_used"],
+        "facts": audit["facts"],
+        "timing": audit["timing"],
+    }

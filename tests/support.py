@@ -1,0 +1,95 @@
+"""Helpers that let tests read as specifications: build a small root, run one check on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from audit.baseline import load
+from audit.facts import Facts, collect
+from audit.host import ImageHost, LiveHost
+from audit.model import Result
+from audit.registry import CHECKS, load_all
+from audit.runner import evaluate
+
+
+class RootBuilder:
+    """A fixture root filesystem built file by file inside a test's tmp_path."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def _target(self, rel: str) -> Path:
+        return self.path / rel.lstrip("/")
+
+    def write(self, rel: str, text: str = "", *, mode: int | None = None,
+              uid: int | None = None, gid: int | None = None) -> Path:
+        """Write ``text`` at target path ``rel`` (``/etc/fstab`` or ``etc/fstab``)."""
+        target = self._target(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        if mode is not None:
+            os.chmod(target, mode)
+        if uid is not None or gid is not None:
+            os.chown(target, uid if uid is not None else -1, gid if gid is not None else -1)
+        return target
+
+    def mkdir(self, rel: str, *, mode: int | None = None,
+              uid: int | None = None, gid: int | None = None) -> Path:
+        target = self._target(rel)
+        target.mkdir(parents=True, exist_ok=True)
+        if mode is not None:
+            os.chmod(target, mode)
+        if uid is not None or gid is not None:
+            os.chown(target, uid if uid is not None else -1, gid if gid is not None else -1)
+        return target
+
+    def symlink(self, rel: str, points_to: str) -> Path:
+        """Create a symlink at ``rel`` whose target is ``points_to`` (as the image would)."""
+        target = self._target(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(points_to)
+        return target
+
+    @property
+    def host(self) -> ImageHost:
+        return ImageHost(str(self.path))
+
+
+_SHIPPED = None
+
+
+def shipped_parameters(control_id: str) -> dict:
+    """The shipped gcux-qmail baseline's parameters for ``control_id`` ({} if absent)."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = load("gcux-qmail")
+    try:
+        return dict(_SHIPPED.control(control_id).parameters)
+    except KeyError:
+        return {}
+
+
+def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict | None = None,
+              params: dict | None = None, mode: str = "image", live: bool = False) -> Result:
+    """Evaluate one registered check.
+
+    With ``root``, its facts are collected from that tree as an image; with ``facts``, the
+    given fact values are used as they are (a pure unit test); with ``live=True``, from this
+    machine. Parameters are the shipped baseline's, updated by ``params``.
+    """
+    load_all()
+    spec = CHECKS[control_id]
+    merged = {**shipped_parameters(control_id), **(params or {})}
+    if facts is not None:
+        return evaluate(spec, Facts(mode=mode, values=dict(facts)), merged)
+    host = LiveHost() if live else root.host
+    collected = collect(host, spec.needs, mode="live" if live else mode)
+    return evaluate(spec, collected, merged)
+
+
+def collect_fact(name: str, root: RootBuilder, mode: str = "image"):
+    """Collect one fact (and its dependencies) from a fixture root; returns the value."""
+    load_all()
+    return collect(root.host, [name], mode=mode)[name]

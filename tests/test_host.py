@@ -1,0 +1,74 @@
+"""ImageHost resolves everything inside its root; LiveHost runs commands safely."""
+
+import os
+
+import pytest
+
+from audit.errors import CommandUnavailable, ProbeError
+from audit.host import ImageHost, LiveHost
+
+
+def test_absolute_symlink_resolves_inside_image_root(tmp_root):
+    tmp_root.write("/usr/share/zoneinfo/UTC", "image-zone")
+    tmp_root.symlink("/etc/localtime", "/usr/share/zoneinfo/UTC")
+    assert tmp_root.host.read_text("/etc/localtime") == "image-zone"
+
+
+def test_dotdot_cannot_climb_above_image_root(tmp_root, tmp_path):
+    (tmp_path / "outside").write_text("auditor's file")
+    tmp_root.symlink("/etc/escape", "../../../../outside")
+    with pytest.raises(FileNotFoundError):
+        tmp_root.host.read_text("/etc/escape")
+
+
+def test_symlinked_directory_resolves_inside_image_root(tmp_root):
+    tmp_root.write("/usr/bin/tcpserver", "")
+    tmp_root.symlink("/bin", "usr/bin")
+    assert tmp_root.host.is_file("/bin/tcpserver")
+
+
+def test_symlink_loop_is_an_error_not_a_hang(tmp_root):
+    tmp_root.symlink("/a", "/b")
+    tmp_root.symlink("/b", "/a")
+    with pytest.raises(OSError):
+        tmp_root.host.read_text("/a")
+
+
+def test_glob_returns_target_paths(tmp_root):
+    tmp_root.write("/etc/sysctl.d/10-a.conf", "")
+    tmp_root.write("/etc/sysctl.d/20-b.conf", "")
+    tmp_root.write("/etc/sysctl.d/README", "")
+    assert tmp_root.host.glob("/etc/sysctl.d/*.conf") == ["/etc/sysctl.d/10-a.conf", "/etc/sysctl.d/20-b.conf"]
+
+
+def test_lstat_sees_the_link_itself(tmp_root):
+    tmp_root.symlink("/etc/systemd/system/ctrl-alt-del.target", "/dev/null")
+    st = tmp_root.host.lstat("/etc/systemd/system/ctrl-alt-del.target")
+    assert os.path.islink(tmp_root.path / "etc/systemd/system/ctrl-alt-del.target")
+    assert tmp_root.host.readlink("/etc/systemd/system/ctrl-alt-del.target") == "/dev/null"
+    assert st.st_mode & 0o170000 == 0o120000
+
+
+def test_image_host_cannot_run_commands(tmp_root):
+    with pytest.raises(CommandUnavailable):
+        tmp_root.host.run(["true"])
+
+
+def test_missing_image_root_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        ImageHost(str(tmp_path / "nope"))
+
+
+def test_live_command_without_shell_passes_arguments_verbatim():
+    done = LiveHost().run(["echo", "$HOME; rm -rf /"])
+    assert done.stdout == "$HOME; rm -rf /\n"
+
+
+def test_live_command_timeout_is_a_probe_error():
+    with pytest.raises(ProbeError, match="did not finish"):
+        LiveHost().run(["sleep", "5"], timeout=0.2)
+
+
+def test_live_missing_program_is_unavailable():
+    with pytest.raises(CommandUnavailable, match="not installed"):
+        LiveHost().run(["hostaudit-no-such-program"])
