@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument(
         "--image", metavar="FILE", help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it"
     )
+    scan.add_argument("--network", action="store_true",
+                      help="also look from the wire: nmap sweeps, greetings, TLS (live: this host's "
+                      "loopback; with --target: only net-mode controls)")
+    scan.add_argument("--target", metavar="ADDR",
+                      help="audit ADDR over the network from here (implies --network)")
+    scan.add_argument("--udp-ports", default="top:1000", metavar="SPEC",
+                      help="UDP sweep coverage: all, top:N or a list like 53,161 (default: top:1000)")
     scan.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                       help="shipped baseline name or YAML file (default: gcux-qmail)")
     scan.add_argument("--only", action="append", metavar="IDS",
@@ -114,6 +121,35 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -
     return reasons
 
 
+def _network_target(text: str) -> str:
+    """One host to sweep: an IP address or a host name, never a range or a list."""
+    import ipaddress
+    import re
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*", text):
+        return text
+    raise InputError(f"{text!r} is not one IP address or host name (ranges and lists are not swept)",
+                     where="--target")
+
+
+def _udp_ports(text: str) -> str:
+    """Validate --udp-ports: ``all``, ``top:N`` or a comma list of ports/ranges."""
+    import re
+
+    if text == "all" or re.fullmatch(r"top:[1-9][0-9]{0,4}", text):
+        return text
+    if re.fullmatch(r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*", text) and all(
+        0 < int(p) < 65536 for p in re.split(r"[,-]", text)
+    ):
+        return text
+    raise InputError(f"{text!r} is not 'all', 'top:N' or a port list like 53,161,1000-2000",
+                     where="--udp-ports")
+
+
 def _console(args, *, stderr: bool = False):
     from rich.console import Console
 
@@ -126,7 +162,7 @@ def cmd_scan(args) -> int:
     import contextlib
 
     from audit.baseline import select
-    from audit.host import ImageHost, LiveHost
+    from audit.host import ImageHost, LiveHost, NetHost
     from audit.runner import facts_needed, run_audit
     from reports.model import build_report
 
@@ -142,8 +178,21 @@ def cmd_scan(args) -> int:
     if not os.path.isdir(output):
         raise InputError(f"output directory does not exist: {output}", where="--output")
 
+    network = args.network or args.target is not None
+    if network and (args.root or args.image):
+        raise InputError("--network looks at a running host: it does not combine with --root or --image")
+    sweep_options = {"udp_ports": _udp_ports(args.udp_ports)}
+
     with contextlib.ExitStack() as stack:
-        if args.image:
+        if args.target is not None:
+            host = NetHost(_network_target(args.target), sweep_options=sweep_options)
+            target = {"mode": "net", **host.describe()}
+            # From the wire only net-mode controls can be decided; the rest are not selected
+            # rather than padding the report with not_applicable rows.
+            controls = [c for c in controls if "net" in c.modes]
+            if not controls:
+                raise InputError("no selected control can be checked over the network")
+        elif args.image:
             from audit.image import unpacked_image
 
             root, unpack_summary = stack.enter_context(unpacked_image(args.image))
@@ -156,8 +205,9 @@ def cmd_scan(args) -> int:
             host = ImageHost(args.root)
             target = {"mode": "image", **host.describe()}
         else:
-            host = LiveHost()
+            host = LiveHost(network_target="127.0.0.1" if network else None, sweep_options=sweep_options)
             target = {"mode": "live", **host.describe(), "euid": os.geteuid()}
+        target["vantages"] = sorted(host.vantages)
 
         show_terminal = "terminal" in formats and not args.quiet
         progress_console = _console(args, stderr=True)
@@ -166,10 +216,9 @@ def cmd_scan(args) -> int:
         with contextlib.ExitStack() as progress_stack:
             advance = None
             if not args.quiet:
-                total = len(facts_needed(controls, target["mode"]))
+                total = len(facts_needed(controls, host.vantages))
                 advance = progress_stack.enter_context(probe_progress(progress_console, total))
-            audit = run_audit(host, controls, mode=target["mode"],
-                              on_fact=advance)
+            audit = run_audit(host, controls, on_fact=advance)
         report = build_report(audit=audit, baseline=baseline, target=target,
                               selection={"only": only, "skip": skip})
 

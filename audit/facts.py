@@ -26,11 +26,17 @@ class Facts:
     """The facts of one run, read by checks as ``facts["passwd"]``.
 
     ``mode`` tells a check whether it looks at a live host or an image (some controls want
-    both the running and the persistent state on a live host).
+    both the running and the persistent state on a live host); ``vantages`` adds ``net``
+    when the audit also looks over the network.
     """
+
+    def __post_init__(self):
+        if not self.vantages:
+            self.vantages = frozenset({self.mode})
 
     mode: str
     values: dict = field(default_factory=dict)
+    vantages: frozenset = frozenset()
     timings: dict = field(default_factory=dict)
 
     def __getitem__(self, name: str):
@@ -84,6 +90,7 @@ def collect(
     names: Iterable[str],
     *,
     mode: str,
+    vantages: frozenset = frozenset(),
     workers: int = 8,
     on_done: Callable[[str], None] | None = None,
 ) -> Facts:
@@ -93,7 +100,7 @@ def collect(
     """
     import audit.probes  # noqa: F401  (registers the probes this run may need)
 
-    facts = Facts(mode=mode)
+    facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
     pending = closure(names)
     running: dict = {}
 

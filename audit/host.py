@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import array
 import fcntl
-import glob as _glob
+import fnmatch
 import os
+import posixpath
 import stat as _stat
 import subprocess
 from dataclasses import dataclass
@@ -48,6 +49,15 @@ class Host:
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
+        # Address to sweep over the network, when the audit also looks from the wire, and
+        # how (``udp_ports``: "all", "top:N" or a port list; see the CLI's --udp-ports).
+        self.network_target: str | None = None
+        self.sweep_options: dict = {}
+
+    @property
+    def vantages(self) -> frozenset:
+        """Where this audit looks from: its own kind, plus ``net`` when sweeping a target."""
+        return frozenset({self.kind, "net"} if self.network_target else {self.kind})
 
     # -- path mapping -------------------------------------------------------------------------
     def real_path(self, path: str) -> str:
@@ -105,14 +115,28 @@ class Host:
         return sorted(os.listdir(self.real_path(path)))
 
     def glob(self, pattern: str) -> list[str]:
-        """Target paths matching a shell pattern (``/etc/sysctl.d/*.conf``), sorted."""
-        directory = str(PurePosixPath(pattern).parent)
-        try:
-            base = self.real_path(directory)
-        except OSError:
-            return []
-        matches = _glob.glob(os.path.join(_glob.escape(base), PurePosixPath(pattern).name))
-        return sorted(str(PurePosixPath(directory) / os.path.basename(m)) for m in matches)
+        """Target paths matching a shell pattern, wildcards in any component
+        (``/etc/rc?.d/S??ssh``), sorted. Directories are listed through the Host, so links
+        resolve inside an image's root. Hidden names match only a pattern starting with '.'.
+        """
+        paths = ["/"]
+        for part in PurePosixPath(pattern).parts[1:]:
+            if not any(ch in part for ch in "*?["):
+                paths = [posixpath.join(base, part) for base in paths]
+                continue
+            matched = []
+            for base in paths:
+                try:
+                    names = self.listdir(base)
+                except OSError:
+                    continue
+                matched.extend(
+                    posixpath.join(base, name)
+                    for name in names
+                    if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or not name.startswith("."))
+                )
+            paths = matched
+        return sorted(p for p in paths if self.exists(p))
 
     def attr_flags(self, path: str) -> int:
         """Inode flags (``lsattr``) via the read-only FS_IOC_GETFLAGS ioctl.
@@ -152,8 +176,10 @@ class LiveHost(Host):
 
     kind = "live"
 
-    def __init__(self):
+    def __init__(self, *, network_target: str | None = None, sweep_options: dict | None = None):
         super().__init__("/")
+        self.network_target = network_target
+        self.sweep_options = dict(sweep_options or {})
 
     def real_path(self, path: str) -> str:
         return path
@@ -240,3 +266,32 @@ class ImageHost(Host):
 
     def describe(self) -> dict:
         return {"kind": self.kind, "root": self.root}
+
+
+class NetHost(Host):
+    """A target seen only over the network, from where hostaudit runs (the vantage point).
+
+    It has no files to read; commands (nmap) run on the vantage point, never on the target.
+    """
+
+    kind = "net"
+
+    def __init__(self, target: str, *, sweep_options: dict | None = None):
+        super().__init__("/")
+        self.network_target = target
+        self.sweep_options = dict(sweep_options or {})
+
+    def real_path(self, path: str) -> str:
+        raise CommandUnavailable(f"a network target has no files to read ({path})")
+
+    def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:
+        """Run a program on the vantage point (nmap), never on the target."""
+        return LiveHost.run(self, argv, timeout=timeout)
+
+    @property
+    def vantages(self) -> frozenset:
+        return frozenset({"net"})
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "root": None, "address": self.network_target,
+                "vantage": os.uname().nodename}

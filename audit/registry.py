@@ -21,9 +21,24 @@ from typing import Callable
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A registered check. ``needs_by_vantage`` maps a vantage (live, image, net) or ``*``
+    (any) to the facts the check reads when the audit has that vantage."""
+
     control_id: str
     func: Callable
-    needs: tuple[str, ...]
+    needs_by_vantage: dict
+
+    def needs_in(self, vantages) -> tuple[str, ...]:
+        """The facts this check needs in an audit that has ``vantages``."""
+        names: list[str] = []
+        for key in ("*", *sorted(vantages)):
+            names.extend(n for n in self.needs_by_vantage.get(key, ()) if n not in names)
+        return tuple(names)
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Every fact the check may read, whatever the vantage."""
+        return self.needs_in(self.needs_by_vantage)
 
 
 @dataclass(frozen=True)
@@ -37,13 +52,19 @@ CHECKS: dict[str, CheckSpec] = {}
 PROBES: dict[str, ProbeSpec] = {}
 
 
-def check(control_id: str, *, needs: list[str] | tuple[str, ...]):
-    """Register ``func(facts, params) -> Result`` as the check of ``control_id``."""
+def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict):
+    """Register ``func(facts, params) -> Result`` as the check of ``control_id``.
+
+    ``needs`` lists the facts the check reads, or maps vantages to them when it reads
+    different facts on a live host and over the network:
+    ``needs={"live": ["listeners"], "net": ["nmap_tcp"]}``.
+    """
+    by_vantage = {k: tuple(v) for k, v in needs.items()} if isinstance(needs, dict) else {"*": tuple(needs)}
 
     def register(func: Callable) -> Callable:
         if control_id in CHECKS:
             raise RuntimeError(f"control {control_id} has two checks")
-        CHECKS[control_id] = CheckSpec(control_id, func, tuple(needs))
+        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage)
         return func
 
     return register

@@ -16,7 +16,7 @@ from audit.scoring import score
 
 def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     """Run one check on collected facts. A missing fact or a crash becomes ``error``."""
-    for name in spec.needs:
+    for name in spec.needs_in(facts.vantages):
         reason = facts.error_of(name)
         if reason is not None:
             return Result.error(f"cannot decide: {reason}")
@@ -29,27 +29,28 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     return result
 
 
-def _result_for(control: Control, mode: str) -> tuple[Result | None, CheckSpec | None]:
+def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, CheckSpec | None]:
     """The result decided without facts (manual, out of mode), or the check to run."""
     if control.manual:
         return Result.manual(control.manual), None
-    if mode not in control.modes:
+    if not vantages & set(control.modes):
         modes = ", ".join(control.modes) or "none"
-        return Result.not_applicable(f"applies in {modes} mode; this audit is {mode} mode"), None
+        seen = "+".join(sorted(vantages))
+        return Result.not_applicable(f"applies in {modes} mode; this audit is {seen} mode"), None
     spec = CHECKS.get(control.id)
     if spec is None:
         return Result.error(f"no check is registered for {control.id}"), None
     return None, spec
 
 
-def facts_needed(controls: list[Control], mode: str) -> list[str]:
-    """Every fact (with dependencies) the selected controls need in ``mode``: the probe plan."""
+def facts_needed(controls: list[Control], vantages: frozenset) -> list[str]:
+    """Every fact (with dependencies) the selected controls need: the probe plan."""
     load_all()
     needs: list[str] = []
     for control in controls:
-        _, spec = _result_for(control, mode)
+        _, spec = _result_for(control, vantages)
         if spec:
-            needs.extend(n for n in spec.needs if n not in needs)
+            needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
     return closure(needs)
 
 
@@ -57,7 +58,6 @@ def run_audit(
     host: Host,
     controls: list[Control],
     *,
-    mode: str,
     on_fact: Callable[[str], None] | None = None,
 ) -> dict:
     """Audit ``host`` against ``controls`` (already selected from a baseline).
@@ -67,14 +67,15 @@ def run_audit(
     load_all()
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
+    vantages = host.vantages
     planned: list[tuple[Control, Result | None, CheckSpec | None]] = []
     needs: list[str] = []
     for control in controls:
-        result, spec = _result_for(control, mode)
+        result, spec = _result_for(control, vantages)
         planned.append((control, result, spec))
         if spec:
-            needs.extend(n for n in spec.needs if n not in needs)
-    facts = collect(host, needs, mode=mode, on_done=on_fact)
+            needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
+    facts = collect(host, needs, mode=host.kind, vantages=vantages, on_done=on_fact)
     collected = time.perf_counter()
 
     results: list[ControlResult] = []
@@ -96,7 +97,7 @@ def run_audit(
             )
         )
     finished = time.perf_counter()
-    used = sorted({n for _, _, spec in planned if spec for n in spec.needs})
+    used = sorted({n for _, _, spec in planned if spec for n in spec.needs_in(vantages)})
     all_facts = facts.serialisable()
     return {
         "results": results,

@@ -72,20 +72,21 @@ def shipped_parameters(control_id: str) -> dict:
 
 
 def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict | None = None,
-              params: dict | None = None, mode: str = "image", live: bool = False) -> Result:
+              params: dict | None = None, mode: str = "image", live: bool = False,
+              vantages: set | None = None) -> Result:
     """Evaluate one registered check.
 
     With ``root``, its facts are collected from that tree as an image; with ``facts``, the
-    given fact values are used as they are (a pure unit test); with ``live=True``, from this
-    machine. Parameters are the shipped baseline's, updated by ``params``.
+    given fact values are used as they are (a pure unit test; ``vantages`` adds ``net``);
+    with ``live=True``, from this machine. Parameters are the shipped baseline's, updated by ``params``.
     """
     load_all()
     spec = CHECKS[control_id]
     merged = {**shipped_parameters(control_id), **(params or {})}
     if facts is not None:
-        return evaluate(spec, Facts(mode=mode, values=dict(facts)), merged)
+        return evaluate(spec, Facts(mode=mode, values=dict(facts), vantages=frozenset(vantages or {mode})), merged)
     host = LiveHost() if live else root.host
-    collected = collect(host, spec.needs, mode="live" if live else mode)
+    collected = collect(host, spec.needs_in(host.vantages), mode=host.kind, vantages=host.vantages)
     return evaluate(spec, collected, merged)
 
 

@@ -45,7 +45,7 @@ def test_probe_failure_becomes_error_result_for_checks_that_need_it(tmp_root):
     _register("t_broken", broken)
     try:
         facts = collect(tmp_root.host, ["t_broken"], mode="image")
-        spec = CheckSpec("x.y", lambda facts, params: Result.passed("never"), ("t_broken",))
+        spec = CheckSpec("x.y", lambda facts, params: Result.passed("never"), {"*": ("t_broken",)})
         result = evaluate(spec, facts, {})
         assert result.status is Status.ERROR
         assert "Permission denied" in result.message
@@ -59,7 +59,7 @@ def test_missing_file_becomes_a_readable_reason(tmp_root):
 
 
 def test_crashing_check_is_an_error_not_a_pass(tmp_root):
-    spec = CheckSpec("x.y", lambda facts, params: 1 / 0, ())
+    spec = CheckSpec("x.y", lambda facts, params: 1 / 0, {})
     result = evaluate(spec, collect(tmp_root.host, [], mode="image"), {})
     assert result.status is Status.ERROR
     assert "ZeroDivisionError" in result.message

@@ -72,3 +72,11 @@ def test_live_command_timeout_is_a_probe_error():
 def test_live_missing_program_is_unavailable():
     with pytest.raises(CommandUnavailable, match="not installed"):
         LiveHost().run(["hostaudit-no-such-program"])
+
+
+def test_glob_expands_wildcards_in_directory_components(tmp_root):
+    tmp_root.symlink("/etc/rc2.d/S55sshd", "../init.d/sshd")
+    tmp_root.symlink("/etc/rc3.d/S55sshd", "../init.d/sshd")
+    tmp_root.write("/etc/rc3.d/.hidden", "")
+    assert tmp_root.host.glob("/etc/rc?.d/S??sshd") == ["/etc/rc2.d/S55sshd", "/etc/rc3.d/S55sshd"]
+    assert tmp_root.host.glob("/etc/rc3.d/*") == ["/etc/rc3.d/S55sshd"]

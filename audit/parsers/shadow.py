@@ -1,0 +1,58 @@
+"""/etc/shadow, reduced at once to each account's hashing scheme (never the hash itself)."""
+
+from __future__ import annotations
+
+# crypt(5) prefixes, longest first so "$2b$" is not read as "$2$".
+_PREFIXES = (
+    ("$gy$", "gost-yescrypt"),
+    ("$y$", "yescrypt"),
+    ("$7$", "scrypt"),
+    ("$2a$", "bcrypt"),
+    ("$2b$", "bcrypt"),
+    ("$2x$", "bcrypt"),
+    ("$2y$", "bcrypt"),
+    ("$6$", "sha512"),
+    ("$5$", "sha256"),
+    ("$sha1$", "sha1crypt"),
+    ("$md5", "sun-md5"),
+    ("$1$", "md5"),
+    ("_", "bsdi-des"),
+)
+_DES_ALPHABET = set("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def hash_scheme(field: str) -> str:
+    """Name the scheme of a shadow password field: ``sha512``, ``des``, ``empty``, ``locked``...
+
+    ``!``/``*`` prefixes mean the account cannot log in with a password, whatever follows.
+    A 13-character field of the crypt alphabet is traditional DES; anything unrecognised is
+    ``unknown`` (reported, never guessed strong).
+    """
+    if field == "":
+        return "empty"
+    if field[0] in "!*":
+        return "locked"
+    for prefix, scheme in _PREFIXES:
+        if field.startswith(prefix):
+            return scheme
+    if len(field) == 13 and set(field) <= _DES_ALPHABET:
+        return "des"
+    return "unknown"
+
+
+def parse_shadow(text: str) -> list[dict]:
+    """Parse shadow(5) lines into ``{"name", "scheme", "line"}``; the field is dropped here.
+
+    A line without the password field is returned with ``malformed: True``.
+    """
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        if len(fields) < 2 or not fields[0]:
+            entries.append({"name": fields[0], "line": number, "malformed": True})
+            continue
+        entries.append({"name": fields[0], "scheme": hash_scheme(fields[1]), "line": number})
+    return entries

@@ -1,0 +1,76 @@
+"""Authentication state: /etc/shadow schemes and mode, /etc/pam.d/su, NIS configuration."""
+
+from __future__ import annotations
+
+import stat as _stat
+
+from audit.host import Host
+from audit.parsers.nsswitch import parse_nsswitch
+from audit.parsers.pam import parse_pam
+from audit.parsers.shadow import parse_shadow
+from audit.registry import probe
+
+SHADOW = "/etc/shadow"
+PAM_SU = "/etc/pam.d/su"
+NSSWITCH = "/etc/nsswitch.conf"
+# Where an enabled ypbind shows up: systemd wants links, SysV start links (Debian and Red Hat).
+YPBIND_LINK_PATTERNS = (
+    "/etc/systemd/system/*.wants/ypbind.service",
+    "/etc/rc?.d/S??ypbind",
+    "/etc/rc.d/rc?.d/S??ypbind",
+    "/etc/rc?.d/S??nis",
+)
+
+
+@probe("shadow")
+def shadow(host: Host) -> dict:
+    """/etc/shadow: its mode and owner, and each account's hash *scheme* (never the hash).
+
+    ``{"path", "present", "mode", "uid", "gid", "readable", "read_error", "entries":
+    [{"name", "scheme", "line"}]}``. Mode is available even when the contents are not
+    readable (live audit as a normal user), so ``auth.shadow`` can still decide.
+    """
+    fact = {"path": SHADOW, "present": host.exists(SHADOW)}
+    if not fact["present"]:
+        return fact
+    info = host.stat(SHADOW)
+    fact.update(mode=_stat.S_IMODE(info.st_mode), uid=info.st_uid, gid=info.st_gid)
+    try:
+        fact.update(readable=True, entries=parse_shadow(host.read_text(SHADOW)))
+    except PermissionError as exc:
+        fact.update(readable=False, read_error=exc.strerror, entries=[])
+    return fact
+
+
+@probe("pam_su")
+def pam_su(host: Host) -> dict:
+    """/etc/pam.d/su auth rules and includes (commented ones marked): ``{"path", "present",
+    "rules": [...]}`` as :func:`audit.parsers.pam.parse_pam` returns them."""
+    if not host.exists(PAM_SU):
+        return {"path": PAM_SU, "present": False, "rules": []}
+    rules = [r for r in parse_pam(host.read_text(PAM_SU)) if r.get("type", "auth") == "auth"]
+    return {"path": PAM_SU, "present": True, "rules": rules}
+
+
+@probe("nsswitch")
+def nsswitch(host: Host) -> dict:
+    """/etc/nsswitch.conf entries: ``{"path", "present", "entries": [{"database",
+    "services", "line"}]}``."""
+    if not host.exists(NSSWITCH):
+        return {"path": NSSWITCH, "present": False, "entries": []}
+    return {"path": NSSWITCH, "present": True, "entries": parse_nsswitch(host.read_text(NSSWITCH))}
+
+
+@probe("nis_units")
+def nis_units(host: Host) -> dict:
+    """Links that start ypbind at boot: ``{"looked_in": [pattern...], "enabled": [{"path",
+    "target"}]}``."""
+    enabled = []
+    for pattern in YPBIND_LINK_PATTERNS:
+        for path in host.glob(pattern):
+            try:
+                target = host.readlink(path)
+            except OSError:
+                target = None  # a plain file in a .wants directory enables it just the same
+            enabled.append({"path": path, "target": target})
+    return {"looked_in": list(YPBIND_LINK_PATTERNS), "enabled": enabled}

@@ -1,0 +1,19 @@
+"""Log rotation policy from /etc/logrotate.conf."""
+
+from __future__ import annotations
+
+from audit.host import Host
+from audit.parsers.logrotate import parse_logrotate_globals
+from audit.registry import probe
+
+LOGROTATE_CONF = "/etc/logrotate.conf"
+
+
+@probe("logrotate")
+def logrotate(host: Host) -> dict:
+    """Global retention directives: ``{"path", "present", "directives": [{"name", "args",
+    "line", "commented"}]}``."""
+    if not host.exists(LOGROTATE_CONF):
+        return {"path": LOGROTATE_CONF, "present": False, "directives": []}
+    return {"path": LOGROTATE_CONF, "present": True,
+            "directives": parse_logrotate_globals(host.read_text(LOGROTATE_CONF))}

@@ -1,0 +1,49 @@
+"""Shell start-up settings (TMOUT, HISTSIZE), /etc/shells and the skeleton .bash_logout."""
+
+from __future__ import annotations
+
+from audit.host import Host
+from audit.parsers.shell_profile import history_removals, parse_shell_settings
+from audit.registry import probe
+
+PROFILE = "/etc/profile"
+PROFILE_D = "/etc/profile.d/*.sh"
+# Debian's bash reads /etc/bash.bashrc, Red Hat's /etc/bashrc; both run for interactive shells.
+BASHRCS = ("/etc/bash.bashrc", "/etc/bashrc")
+SHELLS = "/etc/shells"
+SKEL_LOGOUT = "/etc/skel/.bash_logout"
+VARIABLES = ("TMOUT", "HISTSIZE")
+
+
+@probe("shell_profile")
+def shell_profile(host: Host) -> dict:
+    """TMOUT/HISTSIZE statements in load order: ``{"files": [path read...], "settings":
+    [{"file", "line", "text", "var", "value", "exported", "readonly", "kind"}]}``."""
+    candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS]
+    files, settings = [], []
+    for path in candidates:
+        if not host.is_file(path):
+            continue
+        files.append(path)
+        for found in parse_shell_settings(host.read_text(path), VARIABLES):
+            settings.append({"file": path, **found})
+    return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS], "settings": settings}
+
+
+@probe("login_shells")
+def login_shells(host: Host) -> dict:
+    """/etc/shells: ``{"path", "present", "shells": [path...]}``."""
+    if not host.exists(SHELLS):
+        return {"path": SHELLS, "present": False, "shells": []}
+    lines = (raw.split("#", 1)[0].strip() for raw in host.read_text(SHELLS).splitlines())
+    return {"path": SHELLS, "present": True, "shells": [line for line in lines if line]}
+
+
+@probe("skel_logout")
+def skel_logout(host: Host) -> dict:
+    """/etc/skel/.bash_logout lines mentioning .bash_history: ``{"path", "present",
+    "lines": [{"line", "text", "commented", "removes"}]}``."""
+    if not host.exists(SKEL_LOGOUT):
+        return {"path": SKEL_LOGOUT, "present": False, "lines": []}
+    return {"path": SKEL_LOGOUT, "present": True,
+            "lines": history_removals(host.read_text(SKEL_LOGOUT))}

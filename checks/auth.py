@@ -1,0 +1,141 @@
+"""Checks of the auth controls: su limited to wheel, shadow passwords, hash strength, NIS."""
+
+from __future__ import annotations
+
+from audit.model import Result, ev
+from audit.parsers.pam import control_denies_on_failure
+from audit.registry import check
+
+NIS_SERVICES = {"nis", "nisplus", "nis+"}
+# Red Hat's client (ypbind, yp-tools) and Debian's all-in-one package (nis); ypserv serves NIS.
+NIS_PACKAGES = ("ypbind", "yp-tools", "nis", "ypserv")
+WEAK_SCHEMES = {"des", "bsdi-des", "empty"}
+REPORTED_SCHEMES = ("des", "md5", "sha256", "sha512", "yescrypt", "bcrypt", "empty", "locked")
+
+
+def _wheel_rule_problem(rule: dict, wheel_group: str) -> str | None:
+    """Why an uncommented pam_wheel rule does not restrict su to wheel, or None if it does."""
+    if not control_denies_on_failure(rule["control"]):
+        return f"control {rule['control']} does not deny non-members"
+    if "deny" in rule["args"]:
+        return "deny inverts the test (members are refused)"
+    if "use_uid" not in rule["args"]:
+        return "use_uid missing (the login name, not the caller's uid, is tested)"
+    group = next((a.split("=", 1)[1] for a in rule["args"] if a.startswith("group=")), wheel_group)
+    if group != wheel_group:
+        return f"group={group} is not the wheel group {wheel_group}"
+    return None
+
+
+def _rule_text(rule: dict) -> str:
+    prefix = "#" if rule["commented"] else ""
+    return f"{prefix}{rule['type']} {rule['control']} {rule['module']} {' '.join(rule['args'])}".strip()
+
+
+@check("auth.su-wheel", needs=["pam_su"])
+def su_wheel(facts, params) -> Result:
+    """Only members of the wheel group can become root with su."""
+    wheel_group = params.get("wheel_group")
+    if not wheel_group:
+        return Result.error("parameter wheel_group missing from baseline")
+    fact = facts["pam_su"]
+    path = fact["path"]
+    expected = f"auth sufficient pam_rootok.so and auth required pam_wheel.so use_uid (group {wheel_group})"
+    if not fact["present"]:
+        return Result.failed(f"{path} does not exist", evidence=[ev(path, "absent")], expected=expected)
+    rules = [r for r in fact["rules"] if "name" in r]
+    good, bad = [], []
+    rootok = [r for r in rules if r["name"] == "pam_rootok.so" and not r["commented"]
+              and r["control"] == "sufficient"]
+    if rootok:
+        good.append(ev(path, _rule_text(rootok[0]), rootok[0]["line"]))
+    else:
+        bad.append(ev(path, "no uncommented 'auth sufficient pam_rootok.so'"))
+    wheel_rules = [r for r in rules if r["name"] == "pam_wheel.so"]
+    working = [r for r in wheel_rules if not r["commented"] and _wheel_rule_problem(r, wheel_group) is None]
+    if working:
+        good.append(ev(path, _rule_text(working[0]), working[0]["line"]))
+    else:
+        for rule in wheel_rules:
+            why = (f"commented out at line {rule['line']}" if rule["commented"]
+                   else _wheel_rule_problem(rule, wheel_group))
+            bad.append(ev(path, f"{_rule_text(rule)}: {why}", rule["line"]))
+        if not wheel_rules:
+            bad.append(ev(path, "no pam_wheel.so rule"))
+    if bad:
+        return Result.failed("su is not restricted to the wheel group", evidence=bad + good, expected=expected)
+    return Result.passed(f"su requires membership of {wheel_group}", evidence=good, expected=expected)
+
+
+@check("auth.shadow", needs=["passwd", "shadow"])
+def shadow_passwords(facts, params) -> Result:
+    """Password hashes live only in /etc/shadow, which others cannot read."""
+    passwd, shadow = facts["passwd"], facts["shadow"]
+    expected = "every passwd password field x or locked; /etc/shadow present, mode <= 0640"
+    problems = [ev(passwd["path"], f"user {u['name']}: password field is {u['password']}, not 'x'", u["line"])
+                for u in passwd["users"] if u.get("password") in ("hash", "empty")]
+    if not shadow["present"]:
+        problems.append(ev(shadow["path"], "absent"))
+        return Result.failed("shadow passwords are not in use", evidence=problems, expected=expected)
+    mode_text = f"mode {shadow['mode']:04o} owner {shadow['uid']}:{shadow['gid']}"
+    if shadow["mode"] & ~0o640:
+        problems.append(ev(shadow["path"], f"{mode_text}: wider than 0640"))
+    if problems:
+        return Result.failed("password hashes are exposed", evidence=problems, expected=expected)
+    return Result.passed("passwords are shadowed", evidence=[
+        ev(passwd["path"], f"{len(passwd['users'])} entries, no hash stored"), ev(shadow["path"], mode_text)],
+        expected=expected)
+
+
+@check("auth.password-hashes", needs=["shadow"])
+def password_hashes(facts, params) -> Result:
+    """Stored password hashes use MD5-crypt or a stronger scheme, and none is empty."""
+    shadow = facts["shadow"]
+    path = shadow["path"]
+    expected = "md5, sha256, sha512, yescrypt or bcrypt hashes (or locked); no des, no empty"
+    if not shadow["present"]:
+        return Result.failed(f"{path} does not exist", evidence=[ev(path, "absent")], expected=expected)
+    if not shadow["readable"]:
+        return Result.error(f"cannot read {path}: {shadow['read_error']}")
+    entries = [e for e in shadow["entries"] if "scheme" in e]
+    counts = {scheme: 0 for scheme in REPORTED_SCHEMES}
+    for entry in entries:
+        counts[entry["scheme"]] = counts.get(entry["scheme"], 0) + 1
+    summary = ev(path, ", ".join(f"{s} {n}" for s, n in counts.items()))
+    weak = [ev(path, f"user {e['name']}: {e['scheme']} password", e["line"])
+            for e in entries if e["scheme"] in WEAK_SCHEMES]
+    malformed = [ev(path, "malformed entry", e["line"]) for e in shadow["entries"] if "scheme" not in e]
+    if weak:
+        return Result.failed(f"{len(weak)} account(s) with a DES or empty password",
+                             evidence=[summary, *weak, *malformed], expected=expected)
+    unknown = [ev(path, f"user {e['name']}: unrecognised hash format", e["line"])
+               for e in entries if e["scheme"] == "unknown"]
+    if unknown or malformed:
+        return Result.error("some password fields could not be classified",
+                            evidence=[summary, *unknown, *malformed], expected=expected)
+    return Result.passed(f"{len(entries)} accounts, all MD5 or stronger or locked", evidence=[summary],
+                         expected=expected)
+
+
+@check("auth.nis-disabled", needs=["nsswitch", "packages", "nis_units"])
+def nis_disabled(facts, params) -> Result:
+    """NIS is not used: not consulted by NSS, not installed, not started at boot."""
+    nss, packages, units = facts["nsswitch"], facts["packages"], facts["nis_units"]
+    expected = "no nis/nisplus in nsswitch.conf; ypbind/nis not installed nor enabled"
+    findings = []
+    for entry in nss["entries"]:
+        used = [s for s in entry.get("services", []) if s in NIS_SERVICES]
+        if used:
+            findings.append(ev(nss["path"], f"{entry['database']}: uses {' '.join(used)}", entry["line"]))
+    for name in NIS_PACKAGES:
+        info = packages["installed"].get(name)
+        if info:
+            findings.append(ev(info["source"], f"package {name} {info['version']} installed", info["line"]))
+    findings += [ev(u["path"], f"ypbind enabled (-> {u['target']})") for u in units["enabled"]]
+    if findings:
+        return Result.failed("NIS is configured or installed", evidence=findings, expected=expected)
+    nss_text = "no nis service" if nss["present"] else "absent (glibc built-in defaults apply)"
+    return Result.passed("NIS is off", evidence=[
+        ev(nss["path"], nss_text),
+        ev(", ".join(packages["databases"]), f"none of {', '.join(NIS_PACKAGES)} installed"),
+        ev(", ".join(units["looked_in"]), "no ypbind start link")], expected=expected)

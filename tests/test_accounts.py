@@ -1,0 +1,115 @@
+from audit.model import Status
+from support import run_check
+
+PASSWD_RH73 = """root:x:0:0:root:/root:/bin/bash
+bin:x:1:1:bin:/bin:/sbin/nologin
+adm:x:3:4:adm:/var/adm:/sbin/nologin
+games:x:12:100:games:/usr/games:/sbin/nologin
+nobody:x:99:99:Nobody:/:/sbin/nologin
+"""
+PASSWD_HARDENED = """root:x:0:0:root:/root:/bin/bash
+bin:x:1:1:bin:/bin:/sbin/nologin
+tony:x:500:500::/home/tony:/bin/bash
+"""
+GROUP_RH73 = "root:x:0:root\nwheel:x:10:root\nadm:x:4:root,adm,daemon\nfloppy:x:19:\n"
+
+
+def _texts(result):
+    return [str(e) for e in result.evidence]
+
+
+def test_removed_user_still_present_fails_with_passwd_line(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_RH73)
+    result = run_check("accounts.removed-users", root=tmp_root, params={"removed_users": ["adm", "games", "lp"]})
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/etc/passwd:3: user adm present", "/etc/passwd:4: user games present"]
+
+
+def test_removed_users_absent_passes(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    result = run_check("accounts.removed-users", root=tmp_root, params={"removed_users": ["adm", "games"]})
+    assert result.status is Status.PASS
+
+
+def test_removed_group_still_present_fails(tmp_root):
+    tmp_root.write("/etc/group", GROUP_RH73)
+    result = run_check("accounts.removed-groups", root=tmp_root, params={"removed_groups": ["adm", "floppy", "dip"]})
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/etc/group:3: group adm present", "/etc/group:4: group floppy present"]
+
+
+def test_removed_groups_absent_passes(tmp_root):
+    tmp_root.write("/etc/group", "root:x:0:\nwheel:x:10:tony\n")
+    result = run_check("accounts.removed-groups", root=tmp_root, params={"removed_groups": ["adm", "floppy"]})
+    assert result.status is Status.PASS
+
+
+def test_admin_user_with_redhat_uid_min_500_passes(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    tmp_root.write("/etc/login.defs", "UID_MIN\t\t\t  500\n")
+    result = run_check("accounts.admin-user", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/etc/passwd:3: tony uid 500 shell /bin/bash" in _texts(result)
+
+
+def test_admin_user_below_debian_default_uid_min_fails_and_says_default(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    result = run_check("accounts.admin-user", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "using the default UID_MIN 1000" in _texts(result)[0]
+
+
+def test_admin_user_nobody_and_nologin_do_not_count(tmp_root):
+    tmp_root.write("/etc/passwd", "nobody:x:65534:65534::/nonexistent:/bin/bash\n"
+                                  "svc:x:1001:1001::/srv:/usr/sbin/nologin\n")
+    tmp_root.write("/etc/login.defs", "UID_MIN 1000\n")
+    assert run_check("accounts.admin-user", root=tmp_root).status is Status.FAIL
+
+
+def test_admin_user_shell_missing_from_etc_shells_does_not_count(tmp_root):
+    tmp_root.write("/etc/passwd", "ann:x:1000:1000::/home/ann:/usr/local/bin/weird\n")
+    tmp_root.write("/etc/shells", "/bin/sh\n/bin/bash\n")
+    assert run_check("accounts.admin-user", root=tmp_root).status is Status.FAIL
+    tmp_root.write("/etc/shells", "/bin/sh\n/bin/bash\n/usr/local/bin/weird\n")
+    assert run_check("accounts.admin-user", root=tmp_root).status is Status.PASS
+
+
+def test_wheel_with_only_root_fails_naming_why(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    tmp_root.write("/etc/group", GROUP_RH73)
+    tmp_root.write("/etc/login.defs", "UID_MIN 500\n")
+    result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
+    assert result.status is Status.FAIL
+    assert "/etc/group:2: member root does not count: uid 0 < UID_MIN 500" in _texts(result)
+
+
+def test_wheel_with_tony_added_passes(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    tmp_root.write("/etc/group", "root:x:0:root\nwheel:x:10:root,tony\n")
+    tmp_root.write("/etc/login.defs", "UID_MIN 500\n")
+    result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
+    assert result.status is Status.PASS
+    assert "tony" in result.message
+
+
+def test_wheel_member_by_primary_gid_counts(tmp_root):
+    tmp_root.write("/etc/passwd", "ann:x:1000:10::/home/ann:/bin/bash\n")
+    tmp_root.write("/etc/group", "wheel:x:10:\n")
+    result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
+    assert result.status is Status.PASS
+
+
+def test_wheel_member_missing_from_passwd_fails(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    tmp_root.write("/etc/group", "wheel:x:10:ghost\n")
+    result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
+    assert result.status is Status.FAIL
+    assert "member ghost does not count: not in /etc/passwd" in _texts(result)[1]
+
+
+def test_missing_wheel_group_on_debian_fails(tmp_root):
+    tmp_root.write("/etc/passwd", PASSWD_HARDENED)
+    tmp_root.write("/etc/group", "root:x:0:\nsudo:x:27:tony\n")
+    result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
+    assert result.status is Status.FAIL
+    assert result.message == "group wheel does not exist"

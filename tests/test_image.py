@@ -1,0 +1,261 @@
+"""Unpacking image tarballs: everything an audit needs is kept, nothing escapes ``dest``."""
+
+import io
+import os
+import stat
+import tarfile
+import tempfile
+
+import pytest
+
+from audit.errors import InputError
+from audit.image import unpack, unpacked_image
+
+
+# -- building tarballs in the test ------------------------------------------------------------
+def regular(name, data=b"", mode=0o644, **attrs):
+    info = tarfile.TarInfo(name)
+    info.size, info.mode, info.mtime = len(data), mode, 1_000_000_000
+    for key, value in attrs.items():
+        setattr(info, key, value)
+    return info, data
+
+
+def directory(name, mode=0o755):
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.mtime = tarfile.DIRTYPE, mode, 1_000_000_000
+    return info, None
+
+
+def link(name, target, kind=tarfile.SYMTYPE):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, target, 0o777
+    return info, None
+
+
+def special(name, kind):
+    info = tarfile.TarInfo(name)
+    info.type, info.devmajor, info.devminor = kind, 1, 3
+    return info, None
+
+
+def build_tar(path, *members, mode="w"):
+    with tarfile.open(path, mode) as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return str(path)
+
+
+NORMAL_IMAGE = [
+    directory("./", mode=0o755),
+    directory("./etc"),
+    regular("./etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
+    regular("./etc/shadow", b"root:*:19000::::::\n", mode=0o600),
+    directory("./usr/bin"),
+    regular("./usr/bin/passwd", b"\x7fELF", mode=0o4755),
+    regular("./srv/owned", b"x", uid=4242, gid=4343, uname="nosuchuser", gname="nosuchgroup"),
+    directory("./tmp", mode=0o1777),
+    link("./etc/localtime", "/usr/share/zoneinfo/UTC"),
+    link("./usr/bin/sh", "dash"),
+    link("./usr/bin/chfn", "usr/bin/passwd", kind=tarfile.LNKTYPE),
+]
+
+
+@pytest.fixture
+def dest(tmp_path):
+    path = tmp_path / "dest"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def normal(tmp_path, dest):
+    summary = unpack(build_tar(tmp_path / "image.tar", *NORMAL_IMAGE), str(dest))
+    return dest, summary
+
+
+# -- a normal image ---------------------------------------------------------------------------
+def test_normal_image_summary_counts_members_and_bytes(normal):
+    _, summary = normal
+    assert summary == {"members": 11, "bytes": 30 + 19 + 4 + 1, "skipped": [], "skipped_count": 0}
+
+
+def test_normal_image_keeps_file_contents(normal):
+    dest, _ = normal
+    assert (dest / "etc/passwd").read_bytes() == b"root:x:0:0:root:/root:/bin/sh\n"
+
+
+def test_normal_image_keeps_setuid_sticky_and_private_modes(normal):
+    dest, _ = normal
+    assert stat.S_IMODE(os.lstat(dest / "usr/bin/passwd").st_mode) == 0o4755
+    assert stat.S_IMODE(os.lstat(dest / "tmp").st_mode) == 0o1777
+    assert stat.S_IMODE(os.lstat(dest / "etc/shadow").st_mode) == 0o600
+
+
+def test_root_entry_sets_mode_of_dest(normal):
+    dest, _ = normal
+    assert stat.S_IMODE(os.lstat(dest).st_mode) == 0o755
+
+
+def test_normal_image_keeps_mtimes_of_files_and_directories(normal):
+    dest, _ = normal
+    assert os.lstat(dest / "etc/passwd").st_mtime == 1_000_000_000
+    assert os.lstat(dest / "etc").st_mtime == 1_000_000_000
+
+
+def test_absolute_symlink_is_created_unchanged(normal):
+    dest, _ = normal
+    assert os.readlink(dest / "etc/localtime") == "/usr/share/zoneinfo/UTC"
+
+
+def test_relative_symlink_is_created_unchanged(normal):
+    dest, _ = normal
+    assert os.readlink(dest / "usr/bin/sh") == "dash"
+
+
+def test_hard_link_shares_the_inode_of_its_target(normal):
+    dest, _ = normal
+    assert os.lstat(dest / "usr/bin/chfn").st_ino == os.lstat(dest / "usr/bin/passwd").st_ino
+
+
+def test_missing_parent_directories_are_created(normal):
+    dest, _ = normal
+    assert (dest / "srv").is_dir()
+
+
+def test_ownership_is_numeric_not_mapped_through_names(normal, require_root):
+    dest, _ = normal
+    info = os.lstat(dest / "srv/owned")
+    assert (info.st_uid, info.st_gid) == (4242, 4343)
+
+
+# -- unsafe members refuse the whole image ----------------------------------------------------
+@pytest.mark.parametrize("name", ["../evil", "a/../../evil", "ABSOLUTE"])
+def test_member_escaping_dest_is_refused_and_not_written(tmp_path, dest, name):
+    would_be = tmp_path / "evil"
+    name = str(would_be) if name == "ABSOLUTE" else name
+    tar = build_tar(tmp_path / "evil.tar", regular("ok", b"ok"), regular(name, b"pwned"))
+    with pytest.raises(InputError, match="unsafe member") as caught:
+        unpack(tar, str(dest))
+    assert name in str(caught.value) and caught.value.where == tar
+    assert not would_be.exists()
+
+
+def test_write_through_symlinked_parent_is_refused(tmp_path, dest):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tar = build_tar(tmp_path / "evil.tar", link("etc", str(outside)), regular("etc/passwd", b"x"))
+    with pytest.raises(InputError, match="parent 'etc' is a symlink"):
+        unpack(tar, str(dest))
+    assert not (outside / "passwd").exists()
+
+
+def test_existing_symlink_at_member_path_is_replaced_not_followed(tmp_path, dest):
+    victim = tmp_path / "victim"
+    victim.write_text("original")
+    tar = build_tar(tmp_path / "t.tar", link("x", str(victim)), regular("x", b"replaced"))
+    unpack(tar, str(dest))
+    assert victim.read_text() == "original"
+    assert not (dest / "x").is_symlink() and (dest / "x").read_bytes() == b"replaced"
+
+
+def test_hard_link_to_a_file_outside_the_archive_is_refused(tmp_path, dest):
+    victim = tmp_path / "victim"
+    victim.write_text("secret")
+    tar = build_tar(tmp_path / "t.tar", link("x", str(victim), kind=tarfile.LNKTYPE))
+    with pytest.raises(InputError, match="unsafe member 'x'"):
+        unpack(tar, str(dest))
+    assert not (dest / "x").exists()
+
+
+def test_hard_link_to_a_name_not_unpacked_before_is_refused(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", link("x", "etc/later", kind=tarfile.LNKTYPE),
+                    regular("etc/later", b"x"))
+    with pytest.raises(InputError, match="not a regular file unpacked earlier"):
+        unpack(tar, str(dest))
+
+
+# -- skipped members --------------------------------------------------------------------------
+def test_char_device_is_skipped_and_listed(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", special("dev/null", tarfile.CHRTYPE), regular("etc/x"))
+    summary = unpack(tar, str(dest))
+    assert summary["skipped"] == [{"name": "dev/null", "reason": "character device not created"}]
+    assert summary["skipped_count"] == 1
+    assert not os.path.lexists(dest / "dev/null")
+
+
+def test_skipped_list_is_capped_but_counted(tmp_path, dest):
+    fifos = [special(f"run/fifo{n}", tarfile.FIFOTYPE) for n in range(60)]
+    summary = unpack(build_tar(tmp_path / "t.tar", *fifos), str(dest))
+    assert len(summary["skipped"]) == 50 and summary["skipped_count"] == 60
+    assert summary["skipped"][0] == {"name": "run/fifo0", "reason": "FIFO not created"}
+
+
+# -- compression and bad input ----------------------------------------------------------------
+@pytest.mark.parametrize("suffix,mode", [(".tar.gz", "w:gz"), (".tar.xz", "w:xz"),
+                                         (".tar.bz2", "w:bz2")])
+def test_compressed_tarballs_unpack(tmp_path, dest, suffix, mode):
+    tar = build_tar(tmp_path / f"image{suffix}", regular("etc/issue", b"Debian\n"), mode=mode)
+    assert unpack(tar, str(dest))["members"] == 1
+    assert (dest / "etc/issue").read_bytes() == b"Debian\n"
+
+
+def test_text_file_named_tar_is_not_a_readable_archive(tmp_path, dest):
+    fake = tmp_path / "image.tar"
+    fake.write_text("this is not a tarball\n" * 100)
+    with pytest.raises(InputError, match="not a readable tar archive") as caught:
+        unpack(str(fake), str(dest))
+    assert caught.value.where == str(fake)
+
+
+def test_truncated_compressed_tarball_is_not_readable(tmp_path, dest):
+    tar = build_tar(tmp_path / "image.tar.gz", regular("big", os.urandom(200_000)), mode="w:gz")
+    data = open(tar, "rb").read()
+    open(tar, "wb").write(data[: len(data) // 2])
+    with pytest.raises(InputError, match="not a readable tar archive"):
+        unpack(tar, str(dest))
+
+
+def test_missing_tarball_is_input_error(tmp_path, dest):
+    with pytest.raises(InputError, match="No such file"):
+        unpack(str(tmp_path / "nope.tar"), str(dest))
+
+
+def test_unpacked_size_over_max_bytes_is_refused(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", regular("a", b"x" * 600), regular("b", b"x" * 600))
+    with pytest.raises(InputError, match="exceeds 1000 bytes .* 'b'"):
+        unpack(tar, str(dest), max_bytes=1000)
+    assert not (dest / "b").exists()
+
+
+def test_member_count_over_max_members_is_refused(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", *[regular(f"f{n}") for n in range(4)])
+    with pytest.raises(InputError, match="more than 3 members"):
+        unpack(tar, str(dest), max_members=3)
+
+
+# -- the temporary directory ------------------------------------------------------------------
+def test_unpacked_image_yields_the_tree_and_removes_it_afterwards(tmp_path):
+    tar = build_tar(tmp_path / "t.tar", regular("etc/issue", b"Debian\n"),
+                    directory("readonly", mode=0o555))
+    with unpacked_image(tar) as (root, summary):
+        assert os.path.basename(root).startswith("hostaudit-image-")
+        assert open(os.path.join(root, "etc/issue")).read() == "Debian\n"
+        assert summary["members"] == 2
+    assert not os.path.exists(root)
+
+
+def test_unpacked_image_removes_its_directory_when_unpack_fails(tmp_path, monkeypatch):
+    created = []
+
+    def recording_mkdtemp(**kwargs):
+        created.append(real_mkdtemp(**kwargs))
+        return created[-1]
+
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", recording_mkdtemp)
+    tar = build_tar(tmp_path / "t.tar", regular("ok", b"ok"), regular("../evil", b"x"))
+    with pytest.raises(InputError):
+        with unpacked_image(tar):
+            pass
+    assert len(created) == 1 and not os.path.exists(created[0])
