@@ -11,7 +11,7 @@ import os
 import sys
 
 from audit import __version__
-from audit.errors import ExitCode, HostauditError, InputError
+from audit.errors import AuditError, ExitCode, HostauditError, InputError
 
 FORMATS = ("json", "html", "terminal")
 SEVERITIES = ("high", "medium", "low", "info")
@@ -222,10 +222,15 @@ def cmd_scan(args) -> int:
         report = build_report(audit=audit, baseline=baseline, target=target,
                               selection={"only": only, "skip": skip})
 
+        from reports import json_report
+
+        try:
+            json_report.validate(report)
+        except json_report.ReportInvalid as exc:
+            # Our own output drifting from its published schema is a bug, not bad input.
+            raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
         rendered: dict[str, str] = {}
         if "json" in formats:
-            from reports import json_report
-
             rendered["report.json"] = json_report.render(report)
         if "html" in formats:
             from reports import html

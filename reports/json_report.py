@@ -1,0 +1,60 @@
+"""report.json: the source of truth, validated against reports/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+
+from audit.errors import InputError
+from reports.atomic import write_atomic
+
+
+class ReportInvalid(InputError):
+    """A report does not match the schema; ``json_path`` says where (``$.results[3].status``)."""
+
+    def __init__(self, message: str, *, json_path: str, where: str | None = None):
+        super().__init__(f"{json_path}: {message}", where=where)
+        self.json_path = json_path
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    """The published report JSON Schema (draft 2020-12)."""
+    return json.loads(resources.files("reports").joinpath("report.schema.json").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(schema())
+
+
+def _json_path(path) -> str:
+    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+
+
+def validate(report: dict, *, source: str | None = None) -> None:
+    """Raise ReportInvalid (naming the JSON path, and ``source`` file if given) unless
+    ``report`` matches the schema. The first error by path is reported, with a count of others.
+    """
+    errors = sorted(
+        _validator().iter_errors(report), key=lambda e: [str(k) for k in e.absolute_path]
+    )
+    if errors:
+        err = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        path = _json_path(err.absolute_path)
+        raise ReportInvalid(err.message + more, json_path=path, where=source)
+
+
+def render(report: dict) -> str:
+    """The report as stable JSON text: sorted keys, two-space indent, UTF-8 kept readable."""
+    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(report: dict, path: str | os.PathLike) -> None:
+    """Render ``report`` and write it atomically to ``path``."""
+    write_atomic(path, render(report))

@@ -1,0 +1,142 @@
+"""The terminal view (rich): score with its coverage, sections, then what failed and why.
+
+Every value from the report goes into rich as ``Text``, never as markup, so a path such as
+``/etc/[bold]`` prints as it is.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from reports.present import (
+    coverage_text,
+    ordered_sections,
+    percent,
+    score_class,
+    sorted_results,
+    target_label,
+)
+
+SCORE_STYLES = {"good": "bold green", "fair": "bold yellow", "poor": "bold red", "none": "bold"}
+STATUS_STYLES = {"fail": "bold red", "error": "yellow"}
+SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _first_evidence(result: dict) -> str:
+    if not result["evidence"]:
+        return result["message"]
+    e = result["evidence"][0]
+    where = f"{e['where']}:{e['line']}" if e["line"] is not None else e["where"]
+    return f"{where}: {e['text']}" if e["text"] else where
+
+
+def _header(report: dict) -> Text:
+    baseline = report["baseline"]
+    text = Text()
+    text.append("Audit of ", style="bold")
+    text.append(target_label(report["target"]), style="bold")
+    text.append(f"  baseline {baseline['name']} ({baseline['digest'][:19]}…)")
+    text.append(f"  {report['tool']['name']} {report['tool']['version']}", style="dim")
+    return text
+
+
+def _score_line(report: dict) -> Text:
+    score = report["score"]
+    text = Text("Score ")
+    text.append(percent(score), style=SCORE_STYLES[score_class(score)])
+    text.append(" / 100" if score is not None else " (nothing scored)")
+    text.append("   ")
+    text.append(coverage_text(report["coverage"]))
+    return text
+
+
+def _sections_table(report: dict) -> Table:
+    table = Table(title="Sections", title_justify="left", expand=False)
+    table.add_column("section")
+    for name in ("score", "pass", "fail", "error", "n/a", "manual"):
+        table.add_column(name, justify="right")
+    for name, data in ordered_sections(report):
+        counts = data["counts"]
+        table.add_row(
+            Text(name),
+            Text(percent(data["score"]), style=SCORE_STYLES[score_class(data["score"])]),
+            str(counts["pass"]),
+            str(counts["fail"]),
+            str(counts["error"]),
+            str(counts["not_applicable"]),
+            str(counts["manual"]),
+        )
+    return table
+
+
+def _findings_table(report: dict) -> Table | None:
+    findings = [r for r in sorted_results(report["results"]) if r["status"] in ("fail", "error")]
+    if not findings:
+        return None
+    table = Table(title="Failed and errored controls", title_justify="left", expand=True)
+    table.add_column("severity")
+    table.add_column("status")
+    table.add_column("id", no_wrap=True)
+    # Evidence is what the reader acts on: it gets twice the room of the title.
+    table.add_column("title", ratio=1)
+    table.add_column("evidence", ratio=2, overflow="fold")
+    for r in findings:
+        table.add_row(
+            Text(r["severity"], style=SEVERITY_STYLES.get(r["severity"], "")),
+            Text(r["status"], style=STATUS_STYLES.get(r["status"], "")),
+            Text(r["id"]),
+            Text(r["title"]),
+            Text(_first_evidence(r)),
+        )
+    return table
+
+
+def render(report: dict, console: Console) -> None:
+    """Print the report's summary on ``console`` (its colour and width are the caller's)."""
+    console.print(_header(report))
+    console.print(_score_line(report))
+    console.print()
+    console.print(_sections_table(report))
+    findings = _findings_table(report)
+    if findings is not None:
+        console.print()
+        console.print(findings)
+
+
+def _no_op(name: str) -> None:
+    """What ``probe_progress`` yields when there is no terminal to draw on."""
+
+
+@contextmanager
+def probe_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar on stderr while probes run; a no-op unless that is a terminal.
+
+    ``with probe_progress(console, total) as advance: advance("passwd")``
+    """
+    bar_console = console if console.stderr else Console(
+        stderr=True, no_color=console.no_color, color_system=console.color_system
+    )
+    if not bar_console.is_terminal or console.quiet:
+        yield _no_op
+        return
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=bar_console,
+        transient=True,
+    )
+    task = progress.add_task("collecting facts", total=total)
+
+    def advance(name: str) -> None:
+        progress.update(task, advance=1, description=f"probed {name}")
+
+    with progress:
+        yield advance

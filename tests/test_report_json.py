@@ -1,0 +1,189 @@
+"""report.json: the built report validates against the published schema, and bad ones don't.
+
+``sample_report`` is also used by the HTML and terminal renderer tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+
+from audit.baseline import Baseline
+from audit.model import ControlResult, Result, Severity, ev
+from audit.scoring import score
+from reports import json_report
+from reports.atomic import write_atomic
+from reports.json_report import ReportInvalid
+from reports.model import build_report
+
+SECTIONS = {"boot": "Firmware and boot loader", "mail": "qmail", "os": "Operating system"}
+
+
+def control_result(cid: str, severity: str, result: Result, **words) -> ControlResult:
+    return ControlResult(
+        id=cid,
+        title=words.pop("title", f"title of {cid}"),
+        section=cid.split(".")[0],
+        severity=Severity(severity),
+        result=result,
+        rationale=words.pop("rationale", "Because the GCUX practical says so."),
+        remediation=words.pop("remediation", "echo fix > /etc/somewhere"),
+        reference=words.pop("reference", "GCUX 2002, step 1"),
+        duration_ms=0.5,
+    )
+
+
+def sample_results() -> list[ControlResult]:
+    """A small run with every status, including an evidence line that tries to inject HTML."""
+    return [
+        control_result("boot.loader-password", "high", Result.failed(
+            "no GRUB password is set",
+            evidence=[ev("/boot/grub/grub.cfg", "no 'set superusers' line"),
+                      ev("/etc/grub.conf", "absent")],
+            expected="password_pbkdf2 for a superuser")),
+        control_result("boot.bios-password", "high",
+                       Result.manual("Enter the BIOS setup and check.")),
+        control_result("mail.databytes", "medium", Result.failed(
+            "databytes is 52428800, above the limit",
+            evidence=[ev("/var/qmail/control/<script>alert(1)</script>",
+                         "<script>alert(1)</script>", 1)],
+            expected="<= 10000000")),
+        control_result("mail.relay", "high", Result.passed(
+            "relaying is closed", evidence=[ev("/etc/tcp.smtp", ":allow", 3)])),
+        control_result("os.ctrl-alt-del", "medium", Result.passed(
+            "ctrl-alt-del.target is masked",
+            evidence=[ev("/etc/systemd/system/ctrl-alt-del.target", "-> /dev/null")])),
+        control_result("os.shell-timeout", "medium",
+                       Result.error("cannot decide: /etc/profile unreadable")),
+        control_result("os.history-size", "low", Result.not_applicable("no login shells")),
+    ]
+
+
+def sample_report(results: list[ControlResult] | None = None) -> dict:
+    """A report as build_report makes it, from fake results and a fake baseline."""
+    results = sample_results() if results is None else results
+    baseline = Baseline(
+        name="gcux-qmail",
+        title="GCUX qmail mail server (Red Hat 7.3, 2002)",
+        files=("/usr/lib/baselines/gcux-qmail.yaml",),
+        digest="sha256:" + "ab" * 32,
+        controls=(),
+        sections=SECTIONS,
+    )
+    audit = {
+        "results": results,
+        "summary": score(results),
+        "facts": {"passwd": {"path": "/etc/passwd", "users": []},
+                  "packages": {"error": "no rpm db"}},
+        "facts_used": ["packages", "passwd"],
+        "timing": {"started": "2024-05-01T10:00:00+00:00", "duration_s": 1.25,
+                   "collect_s": 1.0, "evaluate_s": 0.25, "probes_ms": {"passwd": 3.1}},
+    }
+    return build_report(
+        audit=audit,
+        baseline=baseline,
+        target={"mode": "image", "kind": "image", "root": "/srv/golden", "image": "/srv/golden"},
+        selection={"only": None, "skip": ["fs."]},
+    )
+
+
+def test_built_report_validates_against_schema():
+    json_report.validate(sample_report())
+
+
+def test_report_with_nothing_scored_validates_with_null_score():
+    report = sample_report([control_result("os.history-size", "low", Result.manual("look"))])
+    assert report["score"] is None
+    json_report.validate(report)
+
+
+def test_network_target_without_root_validates():
+    report = sample_report()
+    report["target"] = {"mode": "net", "kind": "net", "root": None,
+                        "address": "192.0.2.25", "vantage": "scanner1"}
+    json_report.validate(report)
+
+
+def test_target_without_mode_is_invalid():
+    report = sample_report()
+    del report["target"]["mode"]
+    with pytest.raises(ReportInvalid, match=r"^\$\.target: 'mode' is a required property"):
+        json_report.validate(report)
+
+
+def test_schema_is_draft_2020_12_and_loaded_once():
+    assert json_report.schema()["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert json_report.schema() is json_report.schema()
+
+
+def test_report_without_results_is_invalid():
+    report = sample_report()
+    del report["results"]
+    with pytest.raises(ReportInvalid, match=r"'results' is a required property") as err:
+        json_report.validate(report)
+    assert err.value.json_path == "$"
+
+
+def test_result_with_unknown_status_is_invalid_and_names_its_path():
+    report = sample_report()
+    report["results"][2]["status"] = "passed"
+    with pytest.raises(ReportInvalid) as err:
+        json_report.validate(report, source="old/report.json")
+    assert err.value.json_path == "$.results[2].status"
+    assert str(err.value).startswith("old/report.json: $.results[2].status: 'passed' is not one of")
+
+
+def test_evidence_with_extra_key_is_invalid():
+    report = sample_report()
+    report["results"][0]["evidence"][0]["secret"] = "x"
+    with pytest.raises(ReportInvalid) as err:
+        json_report.validate(report)
+    assert err.value.json_path == "$.results[0].evidence[0]"
+
+
+def test_result_id_must_look_like_a_control_id():
+    report = sample_report()
+    report["results"][0]["id"] = "Boot Loader"
+    with pytest.raises(ReportInvalid, match=r"\$\.results\[0\]\.id"):
+        json_report.validate(report)
+
+
+def test_score_above_100_is_invalid():
+    report = sample_report()
+    report["score"] = 101
+    with pytest.raises(ReportInvalid, match=r"^\$\.score: 101 is greater than the maximum"):
+        json_report.validate(report)
+
+
+def test_render_is_stable_sorted_and_keeps_non_ascii():
+    report = sample_report()
+    report["results"][0]["message"] = "Größe überschritten"
+    text = json_report.render(report)
+    assert text == json_report.render(copy.deepcopy(report))
+    assert "Größe überschritten" in text
+    assert text.index('"baseline"') < text.index('"schema_version"') < text.index('"tool"')
+    assert json.loads(text) == report
+
+
+def test_rendered_json_round_trips_and_still_validates():
+    json_report.validate(json.loads(json_report.render(sample_report())))
+
+
+def test_write_replaces_file_atomically_without_leftovers(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    json_report.write(sample_report(), target)
+    assert json.loads(target.read_text())["baseline"]["name"] == "gcux-qmail"
+    assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_failed_write_keeps_old_file_and_removes_temp(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    with pytest.raises(UnicodeEncodeError):
+        write_atomic(target, "bad surrogate \udc80")
+    assert target.read_text() == "old"
+    assert os.listdir(tmp_path) == ["report.json"]
