@@ -67,13 +67,19 @@ class Host:
     # -- reads --------------------------------------------------------------------------------
     def read_text(self, path: str, *, limit: int = 4 * 1024 * 1024) -> str:
         """File contents as text (undecodable bytes replaced). Raises OSError as ``open`` does."""
-        with open(self.real_path(path), "rb") as handle:
-            data = handle.read(limit)
-        return data.decode("utf-8", errors="replace")
+        return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
 
     def read_bytes(self, path: str, *, limit: int = 4 * 1024 * 1024) -> bytes:
-        with open(self.real_path(path), "rb") as handle:
-            return handle.read(limit)
+        """At most ``limit`` bytes of a file, read in chunks (/proc files refuse huge reads)."""
+        chunks, size = [], 0
+        with open(self.real_path(path), "rb", buffering=0) as handle:
+            while size < limit:
+                chunk = handle.read(min(65536, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        return b"".join(chunks)
 
     def exists(self, path: str) -> bool:
         try:
@@ -97,6 +103,35 @@ class Host:
     def readlink(self, path: str) -> str:
         parent = str(PurePosixPath(path).parent)
         return os.readlink(os.path.join(self.real_path(parent), PurePosixPath(path).name))
+
+    def canonical(self, path: str) -> str:
+        """``path`` with every symlink resolved, as a path on the target (not the auditor's).
+
+        Missing components are kept as they are, so a dangling link resolves to its target name.
+        """
+        parts = [p for p in path.split("/") if p]
+        resolved = "/"
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                resolved = posixpath.dirname(resolved)
+                continue
+            candidate = posixpath.join(resolved, part)
+            try:
+                target = self.readlink(candidate)
+            except OSError:  # not a link, or missing: keep the name
+                resolved = candidate
+                continue
+            hops += 1
+            if hops > _MAX_SYMLINK_HOPS:
+                raise OSError(40, "Too many levels of symbolic links", path)
+            if target.startswith("/"):
+                resolved = "/"
+            parts = [p for p in target.split("/") if p] + parts
+        return resolved
 
     def is_dir(self, path: str) -> bool:
         try:

@@ -1,0 +1,361 @@
+"""What a firewall rule set lets in: a normalised rule model and its evaluation.
+
+Both parsers (``audit.parsers.iptables`` and ``audit.parsers.nft``) produce the same plain-data
+model, so one evaluator answers the questions the fw controls ask, by meaning, not by text:
+
+* ruleset: ``{"tables": [table], "errors": [{"where", "line", "text", "error"}], "notes": [...]}``
+* table: ``{"family": "ip"|"inet"|"ip6"|..., "name", "source": "iptables"|"nft", "chains": [chain]}``
+* chain: ``{"name", "hook": "input"|...|None, "priority": int, "policy": "accept"|"drop"|None,
+  "policy_where", "policy_line", "policy_text", "rules": [rule]}``
+* rule: ``{"where", "line", "text", "verdict", "target", "unmodelled": [str], "never": str|None,``
+  and the matches it has, each ``{"values"|"ranges"|"cidrs"|"names": [...], "negate": bool}``:
+  ``proto``, ``dport``, ``saddr``, ``state``, ``iif``.
+
+Evaluation walks the packet space symbolically. A *region* is a box over five dimensions:
+conntrack state, input interface (``lo`` or any other), protocol (tcp, udp, icmp, other),
+destination port and IPv4 source address. Each rule cuts the regions still undecided; jumps
+and gotos follow user chains; what falls off a base chain meets its policy. Matches the model
+does not represent (rate limits, destination addresses, interface names other than lo...)
+make a rule *partial*: in ``may`` mode (what might be accepted) a partial accept counts and a
+partial drop shadows nothing; in ``must`` mode (what is surely accepted) the reverse. So a
+broader accept is never missed, and loopback is never called accepted on a guess.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+STATES = frozenset({"new", "established", "related", "invalid", "untracked"})
+IFACES = frozenset({"lo", "other"})
+PROTOS = frozenset({"tcp", "udp", "icmp", "other"})
+PORT_MAX = 65535
+ADDR_MAX = 2**32 - 1
+ALL_PORTS = ((0, PORT_MAX),)
+ALL_ADDRS = ((0, ADDR_MAX),)
+PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp"}
+MATCH_KEYS = ("state", "iif", "proto", "dport", "saddr")
+_MAX_DEPTH = 32
+_MAX_REGIONS = 50000
+
+
+# -- the model, as the parsers build it -------------------------------------------------------
+def new_rule(where: str, line: int | None, text: str) -> dict:
+    """An empty rule (matches everything, no verdict) located at ``where:line``."""
+    return {"where": where, "line": line, "text": text, "verdict": "continue", "target": None,
+            "unmodelled": [], "never": None}
+
+
+def new_chain(name: str, *, hook: str | None = None, priority: int = 0, policy: str | None = None,
+              where: str = "", line: int | None = None, text: str = "") -> dict:
+    """A chain; base chains have a ``hook`` and a ``policy`` (accept when not given)."""
+    return {"name": name, "hook": hook, "priority": priority, "policy": policy,
+            "policy_where": where, "policy_line": line, "policy_text": text, "rules": []}
+
+
+def empty_ruleset() -> dict:
+    return {"tables": [], "errors": [], "notes": []}
+
+
+def port_range(text: str, sep: str = ":") -> list[int]:
+    """``"25"`` or ``"1000:2000"`` as ``[lo, hi]``. Raises ValueError on anything else."""
+    low, _, high = str(text).partition(sep)
+    lo_port, hi_port = int(low or 0), int(high) if high else (int(low) if not _ else PORT_MAX)
+    if not 0 <= lo_port <= hi_port <= PORT_MAX:
+        raise ValueError(f"bad port range {text!r}")
+    return [lo_port, hi_port]
+
+
+def cidr(text: str) -> str:
+    """A normalised IPv4 network (``192.168.1.5/24`` -> ``192.168.1.0/24``). Raises ValueError."""
+    return str(ipaddress.IPv4Network(text, strict=False))
+
+
+# -- interval sets ----------------------------------------------------------------------------
+def _norm(intervals) -> tuple:
+    merged: list[list[int]] = []
+    for low, high in sorted(intervals):
+        if merged and low <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    return tuple((a, b) for a, b in merged)
+
+
+def _intersect(a: tuple, b: tuple) -> tuple:
+    out = []
+    for a_lo, a_hi in a:
+        for b_lo, b_hi in b:
+            if max(a_lo, b_lo) <= min(a_hi, b_hi):
+                out.append((max(a_lo, b_lo), min(a_hi, b_hi)))
+    return _norm(out)
+
+
+def _complement(a: tuple, top: int) -> tuple:
+    out, start = [], 0
+    for low, high in a:
+        if low > start:
+            out.append((start, low - 1))
+        start = high + 1
+    if start <= top:
+        out.append((start, top))
+    return tuple(out)
+
+
+def _subtract(a: tuple, b: tuple, top: int) -> tuple:
+    return _intersect(a, _complement(b, top))
+
+
+# -- regions ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Region:
+    """A box of packets: every combination of the five dimensions' values."""
+
+    state: frozenset = STATES
+    iif: frozenset = IFACES
+    proto: frozenset = PROTOS
+    dport: tuple = ALL_PORTS
+    saddr: tuple = ALL_ADDRS
+
+    def empty(self) -> bool:
+        return not (self.state and self.iif and self.proto and self.dport and self.saddr)
+
+    def __and__(self, other: Region) -> Region:
+        return Region(self.state & other.state, self.iif & other.iif, self.proto & other.proto,
+                      _intersect(self.dport, other.dport), _intersect(self.saddr, other.saddr))
+
+    def __sub__(self, other: Region) -> list[Region]:
+        """This box minus ``other``, as disjoint boxes (one per dimension that differs)."""
+        if (self & other).empty():
+            return [self]
+        pieces, kept = [], {}
+        for key, top in (("state", None), ("iif", None), ("proto", None), ("dport", PORT_MAX), ("saddr", ADDR_MAX)):
+            mine, theirs = getattr(self, key), getattr(other, key)
+            outside = mine - theirs if top is None else _subtract(mine, theirs, top)
+            inside = mine & theirs if top is None else _intersect(mine, theirs)
+            if outside:
+                pieces.append(Region(**{**self._fields(), **kept, key: outside}))
+            kept[key] = inside
+        return pieces
+
+    def _fields(self) -> dict:
+        return {k: getattr(self, k) for k in MATCH_KEYS}
+
+
+def subtract_all(regions: list[Region], others: list[Region]) -> list[Region]:
+    """``regions`` minus the union of ``others``."""
+    for other in others:
+        regions = [piece for r in regions for piece in r - other]
+        if len(regions) > _MAX_REGIONS:
+            raise ValueError("rule set too complex to evaluate")
+    return regions
+
+
+def region(*, state=STATES, iif=IFACES, proto=PROTOS, ports=ALL_PORTS, sources=ALL_ADDRS) -> Region:
+    """A region from friendly values: ``region(proto={"tcp"}, ports=[(25, 25)], sources=cidrs(["10.0.0.0/8"]))``."""
+    return Region(frozenset(state), frozenset(iif), frozenset(proto), _norm(ports), _norm(sources))
+
+
+def cidrs(networks, *, negate: bool = False) -> tuple:
+    """IPv4 networks as an address interval set (its complement with ``negate``)."""
+    nets = [ipaddress.IPv4Network(n, strict=False) for n in networks]
+    spans = _norm((int(n.network_address), int(n.broadcast_address)) for n in nets)
+    return _complement(spans, ADDR_MAX) if negate else spans
+
+
+def _rule_region(rule: dict) -> tuple[Region, bool]:
+    """The region a rule matches (an over-approximation) and whether it is exact."""
+    exact = not rule.get("unmodelled")
+    fields = {}
+    if (m := rule.get("state")) is not None:
+        values = frozenset(v.lower() for v in m["values"])
+        exact &= values <= STATES
+        fields["state"] = STATES - values if m["negate"] and values <= STATES else (STATES if m["negate"] else values & STATES)
+    if (m := rule.get("iif")) is not None:
+        exact_names = all(n == "lo" or "+" not in n and "*" not in n for n in m["names"])
+        hits = frozenset("lo" if n == "lo" else "other" for n in m["names"])
+        if m["negate"]:
+            exact &= hits == {"lo"}
+            fields["iif"] = IFACES - hits if hits == {"lo"} else IFACES
+        else:
+            exact &= exact_names and "other" not in hits
+            fields["iif"] = hits | ({"lo"} if not exact_names else frozenset())
+    if (m := rule.get("proto")) is not None:
+        names = {PROTO_NUMBERS.get(str(v).lower(), str(v).lower()) for v in m["values"]}
+        if names & {"all", "0"}:
+            hits = PROTOS
+        else:
+            hits = frozenset(n if n in PROTOS else "other" for n in names)
+            exact &= names <= PROTOS - {"other"}
+        if m["negate"]:
+            fields["proto"] = PROTOS - hits if names <= PROTOS else PROTOS
+        else:
+            fields["proto"] = hits
+    if (m := rule.get("dport")) is not None:
+        ports = _norm(tuple(r) for r in m["ranges"])
+        fields["dport"] = _complement(ports, PORT_MAX) if m["negate"] else ports
+    if (m := rule.get("saddr")) is not None:
+        fields["saddr"] = cidrs(m["cidrs"], negate=m["negate"])
+    return Region(**{**Region()._fields(), **fields}), exact
+
+
+# -- evaluation -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Accepted:
+    """Packets accepted, and the rules (or policies) that accepted them, one per base chain."""
+
+    region: Region
+    by: tuple
+
+
+def _policy_ref(chain: dict, label: str) -> dict:
+    policy = chain.get("policy") or "accept"
+    text = chain.get("policy_text") or f"{label}: no policy set (accept)"
+    return {"where": chain.get("policy_where") or label, "line": chain.get("policy_line"), "text": text,
+            "policy": policy}
+
+
+class _Evaluator:
+    def __init__(self, table: dict, mode: str):
+        self.chains = {c["name"]: c for c in table["chains"]}
+        self.mode = mode
+        self.label = f"{table['family']} {table['name']}"
+
+    def chain(self, name: str, todo: list[tuple[Region, tuple]], depth: int):
+        """Walk chain ``name`` for packets ``todo``; returns (accepted, returned) pairs."""
+        if depth > _MAX_DEPTH:
+            raise ValueError(f"{self.label}: chain {name} nested deeper than {_MAX_DEPTH} (a jump loop?)")
+        if name not in self.chains:
+            raise ValueError(f"{self.label}: jump to undefined chain {name}")
+        accepted, returned = [], []
+        may = self.mode == "may"
+        for rule in self.chains[name]["rules"]:
+            if not todo or rule.get("never") or rule["verdict"] == "continue":
+                continue
+            match, exact = _rule_region(rule)
+            hits = [(r & match, by) for r, by in todo]
+            hits = [(h, by) for h, by in hits if not h.empty()]
+            if not hits:
+                continue
+            rest = [(piece, by) for r, by in todo for piece in r - match]
+            verdict = rule["verdict"]
+            if verdict == "accept" or (verdict == "unknown" and may):
+                if exact or may:
+                    accepted += [(h, by + (rule,)) for h, by in hits]
+                todo = rest if exact or verdict == "unknown" else todo
+            elif verdict in ("drop", "reject", "unknown"):
+                todo = rest if exact or not may else todo
+            elif verdict == "return":
+                if exact or may:
+                    returned += hits
+                todo = rest if exact or not may else todo
+            elif verdict in ("jump", "goto"):
+                if not exact and not may:
+                    todo = rest
+                    continue
+                sub_acc, sub_ret = self.chain(rule["target"], [(h, by + (rule,)) for h, by in hits], depth + 1)
+                accepted += sub_acc
+                back = [(r, by[:-1]) for r, by in sub_ret]
+                if verdict == "goto":
+                    returned += back
+                    back = []
+                todo = (rest + back) if exact else todo
+            if len(todo) > _MAX_REGIONS:
+                raise ValueError("rule set too complex to evaluate")
+        return accepted, returned + todo
+
+    def base(self, chain: dict, todo: list[tuple[Region, tuple]]):
+        accepted, fell = self.chain(chain["name"], todo, 0)
+        ref = _policy_ref(chain, f"{self.label} {chain['name']}")
+        if ref["policy"] == "accept":
+            accepted += [(r, by + (ref,)) for r, by in fell]
+        return accepted
+
+
+def base_chains(ruleset: dict, hook: str) -> list[tuple[dict, dict]]:
+    """(table, chain) for each IPv4 base chain on ``hook``, in the order the kernel runs them."""
+    found = [(t, c) for t in ruleset["tables"] if t["family"] in ("ip", "inet")
+             for c in t["chains"] if c.get("hook") == hook]
+    return sorted(found, key=lambda tc: tc[1].get("priority", 0))
+
+
+def accepted_by(ruleset: dict, start: Region, mode: str) -> list[Accepted]:
+    """Which of ``start`` the input hook accepts (``may``: possibly; ``must``: surely).
+
+    Packets pass every base chain on the hook in turn; a drop anywhere is final.
+    """
+    todo = [(start, ())]
+    for table, chain in base_chains(ruleset, "input"):
+        evaluator = _Evaluator(table, mode)
+        todo = [(r, by) for r, by in evaluator.base(chain, todo)]
+    return [Accepted(r, by) for r, by in todo]
+
+
+def effective_policy(chain: dict) -> tuple[str, dict]:
+    """A base chain's default verdict: its policy, or drop when it ends in an unconditional drop."""
+    rules = [r for r in chain["rules"] if not r.get("never") and r["verdict"] != "continue"]
+    if rules:
+        last = rules[-1]
+        match, exact = _rule_region(last)
+        if last["verdict"] in ("drop", "reject") and exact and match == Region():
+            return "drop", last
+    ref = _policy_ref(chain, chain["name"])
+    return ref["policy"], ref
+
+
+# -- describing regions for evidence ----------------------------------------------------------
+def describe_sources(spans: tuple) -> str:
+    """``any``, ``192.168.1.0/24``, ``not 192.168.1.0/24`` or a comma list, for evidence."""
+    if spans == ALL_ADDRS:
+        return "any source"
+    inverse = _complement(spans, ADDR_MAX)
+    negated = len(_networks(inverse)) < len(_networks(spans))
+    nets = _networks(inverse if negated else spans)
+    shown = ", ".join(nets[:4]) + (f" (+{len(nets) - 4} more)" if len(nets) > 4 else "")
+    return f"source not in {shown}" if negated else f"source {shown}"
+
+
+def _networks(spans: tuple) -> list[str]:
+    return [str(n) for low, high in spans for n in ipaddress.summarize_address_range(
+        ipaddress.IPv4Address(low), ipaddress.IPv4Address(high))]
+
+
+def describe_ports(spans: tuple) -> str:
+    if spans == ALL_PORTS:
+        return "all ports"
+    return "port " + ",".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def describe(r: Region) -> str:
+    """One region as words: ``tcp port 2112 from source any``."""
+    parts = []
+    for proto in sorted(r.proto):
+        if proto in ("tcp", "udp"):
+            parts.append(f"{proto} {describe_ports(r.dport)}")
+        else:
+            parts.append("other protocols" if proto == "other" else proto)
+    return f"{' + '.join(parts)} from {describe_sources(r.saddr)}"
+
+
+def rule_label(ref: dict) -> str:
+    """``/etc/iptables/rules.v4:7 -A INPUT ...`` for messages."""
+    loc = f"{ref['where']}:{ref['line']}" if ref.get("line") else ref["where"]
+    return f"{loc} {ref['text']}"
+
+
+@dataclass
+class Coverage:
+    """How much of a region is surely accepted, and by which rules."""
+
+    missing: list = field(default_factory=list)
+    accepted: list = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def coverage(ruleset: dict, wanted: Region) -> Coverage:
+    """What part of ``wanted`` is surely (``must`` mode) accepted on the input hook."""
+    sure = accepted_by(ruleset, wanted, "must")
+    return Coverage(missing=subtract_all([wanted], [a.region for a in sure]), accepted=sure)

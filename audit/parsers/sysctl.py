@@ -1,0 +1,81 @@
+"""sysctl.conf(5) / sysctl.d(5) files and the order in which they override each other."""
+
+from __future__ import annotations
+
+import posixpath
+
+# systemd-sysctl and procps `sysctl --system` read these, in this precedence for equal names.
+SYSCTL_D_DIRS = (
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+)
+SYSCTL_CONF = "/etc/sysctl.conf"
+
+
+def normalize_key(key: str) -> str:
+    """The dotted form of a sysctl key.
+
+    Keys may use ``/`` or ``.`` as separator; when the first separator is ``/``, dots are part
+    of a name (``net/ipv4/conf/eth0.10/rp_filter``) and are kept as ``/`` in the dotted form,
+    as sysctl(8) does.
+    """
+    key = key.strip().strip("/")
+    slash, dot = key.find("/"), key.find(".")
+    if slash != -1 and (dot == -1 or slash < dot):
+        return key.translate(str.maketrans("/.", "./"))
+    return key
+
+
+def proc_path(key: str) -> str:
+    """Where the running kernel exposes a dotted ``key``: /proc/sys/net/ipv4/tcp_syncookies."""
+    return "/proc/sys/" + key.translate(str.maketrans("./", "/."))
+
+
+def parse_sysctl_conf(text: str) -> list[dict]:
+    """Parse ``key = value`` lines (``#`` and ``;`` comments, ``-key`` ignores failures).
+
+    Each setting: key (dotted), value, ignore_failure, line (1-based). A line without ``=``
+    comes back as ``{"line": n, "malformed": True}``.
+    """
+    settings = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if "=" not in line:
+            settings.append({"line": number, "malformed": True})
+            continue
+        key, value = line.split("=", 1)
+        key = key.strip()
+        ignore_failure = key.startswith("-")
+        key = normalize_key(key.lstrip("-"))
+        if not key:
+            settings.append({"line": number, "malformed": True})
+            continue
+        settings.append(
+            {
+                "key": key,
+                "value": " ".join(value.split()),
+                "ignore_failure": ignore_failure,
+                "line": number,
+            }
+        )
+    return settings
+
+
+def load_order(found: dict[str, list[str]]) -> list[str]:
+    """The files `sysctl --system` reads, in order, from ``{dir: [file names]}``.
+
+    ``*.conf`` names are sorted across all directories; a name in an earlier directory of
+    SYSCTL_D_DIRS masks the same name in later ones. /etc/sysctl.conf is not included here
+    (the caller appends it last when it exists).
+    """
+    chosen: dict[str, str] = {}
+    for directory in SYSCTL_D_DIRS:
+        for name in found.get(directory, []):
+            if name.endswith(".conf") and name not in chosen:
+                chosen[name] = posixpath.join(directory, name)
+    return [chosen[name] for name in sorted(chosen)]

@@ -1,0 +1,49 @@
+"""Boot loader configuration: where GRUB keeps its password, legacy (2002) and GRUB 2."""
+
+from __future__ import annotations
+
+from audit.host import Host
+from audit.parsers.grub import parse_grub2, parse_grub_legacy
+from audit.registry import probe
+
+# GRUB legacy as Red Hat 7.3 installed it (/etc/grub.conf links to /boot/grub/grub.conf),
+# and Debian's legacy menu.lst.
+LEGACY_FILES = ("/etc/grub.conf", "/boot/grub/grub.conf", "/boot/grub/menu.lst")
+# GRUB 2: the generated config, its sources, the EFI stubs and RHEL's user.cfg.
+GRUB2_FILES = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg",
+               "/boot/grub/user.cfg", "/boot/grub2/user.cfg")
+GRUB_D = "/etc/grub.d"
+EFI_DIR = "/boot/efi/EFI"
+
+
+def _grub2_candidates(host: Host) -> list[str]:
+    paths = list(GRUB2_FILES)
+    if host.is_dir(GRUB_D):
+        paths += [f"{GRUB_D}/{name}" for name in host.listdir(GRUB_D)]
+    paths += host.glob(f"{EFI_DIR}/*/grub.cfg")
+    return paths
+
+
+@probe("bootloader")
+def bootloader(host: Host) -> dict:
+    """Password directives (secrets hidden) of every boot loader file found.
+
+    ``{"looked_in": [paths/patterns], "files": [{path, target, format ("legacy"|"grub2"),
+    directives: [parse_grub_legacy / parse_grub2 entries]}]}``; a file reached twice through
+    a symlink is listed once, under the first name, with its ``target``.
+    """
+    seen: set[str] = set()
+    files = []
+    candidates = [(p, "legacy") for p in LEGACY_FILES]
+    candidates += [(p, "grub2") for p in _grub2_candidates(host)]
+    for path, fmt in candidates:
+        target = host.canonical(path)
+        if target in seen or not host.is_file(target):
+            continue
+        seen.add(target)
+        text = host.read_text(target)
+        parse = parse_grub_legacy if fmt == "legacy" else parse_grub2
+        files.append({"path": path, "target": target if target != path else None,
+                      "format": fmt, "directives": parse(text)})
+    looked_in = [*LEGACY_FILES, *GRUB2_FILES, f"{GRUB_D}/*", f"{EFI_DIR}/*/grub.cfg"]
+    return {"looked_in": looked_in, "files": files}

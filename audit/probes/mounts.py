@@ -1,0 +1,62 @@
+"""Mounts: the persistent table (/etc/fstab, systemd units) and, live, what is mounted now."""
+
+from __future__ import annotations
+
+from audit.host import Host
+from audit.parsers.fstab import parse_fstab, parse_unit
+from audit.parsers.mountinfo import parse_mountinfo, parse_swaps
+from audit.registry import probe
+
+FSTAB = "/etc/fstab"
+UNIT_DIR = "/etc/systemd/system"
+MOUNTINFO = "/proc/self/mountinfo"
+SWAPS = "/proc/swaps"
+
+
+def _units(host: Host, suffix: str) -> list[dict]:
+    units = []
+    for path in host.glob(f"{UNIT_DIR}/*.{suffix}"):
+        if host.is_file(path):  # a link to /dev/null masks the unit
+            units.append({"path": path, **parse_unit(host.read_text(path))})
+    return units
+
+
+@probe("fstab")
+def fstab(host: Host) -> dict:
+    """/etc/fstab entries plus admin-written .mount/.swap units in /etc/systemd/system.
+
+    ``{"path", "present", "entries": [{spec, mount_point, fstype, options, line}],
+    "mount_units": [{path, what, where, type, options, line}], "swap_units": [...]}``
+    """
+    try:
+        entries = parse_fstab(host.read_text(FSTAB))
+        present = True
+    except FileNotFoundError:
+        entries, present = [], False
+    return {
+        "path": FSTAB,
+        "present": present,
+        "entries": entries,
+        "mount_units": _units(host, "mount"),
+        "swap_units": _units(host, "swap"),
+    }
+
+
+@probe("mountinfo")
+def mountinfo(host: Host) -> dict:
+    """Live: ``{"available": True, "path", "mounts": [parse_mountinfo entries]}``.
+
+    An image has nothing mounted: ``{"available": False, "reason"}``.
+    """
+    if host.kind != "live":
+        return {"available": False, "reason": f"a {host.kind} target has no mount table"}
+    return {"available": True, "path": MOUNTINFO,
+            "mounts": parse_mountinfo(host.read_text(MOUNTINFO))}
+
+
+@probe("swaps")
+def swaps(host: Host) -> dict:
+    """Live: ``{"available": True, "path", "areas": [{filename, type, line}]}``; image: not."""
+    if host.kind != "live":
+        return {"available": False, "reason": f"a {host.kind} target has no active swap"}
+    return {"available": True, "path": SWAPS, "areas": parse_swaps(host.read_text(SWAPS))}

@@ -1,0 +1,1 @@
+"""Probes: nmap sweeps, greetings, TLS handshakes and banners seen from the vantage point."""

@@ -1,0 +1,196 @@
+"""qmail and its companions, read from files: control files, delivery, aliases, POP3 access
+rules, the stunnel certificate, and the programs qmail relies on (never executed).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import stat
+
+from audit.host import FS_IMMUTABLE_FL, Host
+from audit.parsers.systemd_unit import parse_unit
+from audit.parsers.tcprules import parse_tcprules
+from audit.registry import probe
+
+CONTROL_DIR = "/var/qmail/control"
+DEFAULT_ALIAS_HOME = "/var/qmail/alias"
+ALIAS_FILES = (".qmail-root", ".qmail-postmaster", ".qmail-mailer-daemon")
+POP_RULES = "/etc/tcprules/pop.tcp"
+POP_CDB = "/etc/tcprules/pop.tcp.cdb"
+# The 2002 Red Hat location first, then where current distributions keep it.
+STUNNEL_CERTS = ("/usr/share/ssl/certs/stunnel.pem", "/etc/stunnel/stunnel.pem", "/etc/ssl/certs/stunnel.pem")
+STUNNEL_CONFS = "/etc/stunnel/*.conf"
+SENDMAIL = "/usr/sbin/sendmail"
+CHECKPASSWORD = ("/bin/checkpassword", "/usr/bin/checkpassword", "/usr/local/bin/checkpassword")
+PROGRAM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
+# Byte strings that identify whose sendmail wrapper a regular file is, checked in this order.
+MTA_MARKERS = (("qmail", b"/var/qmail"), ("postfix", b"postfix"), ("exim", b"exim"), ("sendmail", b"sendmail.cf"))
+_EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
+
+
+def _first_line(host: Host, path: str) -> str | None:
+    lines = host.read_text(path, limit=4096).splitlines()
+    return lines[0][:_EVIDENCE_CHARS] if lines else None
+
+
+def _file(host: Host, path: str) -> dict:
+    """Presence, type, owner, mode and size of ``path`` (links followed inside the root)."""
+    if not host.exists(path):
+        return {"path": path, "present": False}
+    st = host.stat(path)
+    return {"path": path, "present": True, "is_file": stat.S_ISREG(st.st_mode), "is_dir": stat.S_ISDIR(st.st_mode),
+            "uid": st.st_uid, "gid": st.st_gid, "mode": st.st_mode & 0o7777, "size": st.st_size,
+            "mtime": st.st_mtime}
+
+
+@probe("qmail_control")
+def qmail_control(host: Host) -> dict:
+    """``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
+    databytes = _file(host, f"{CONTROL_DIR}/databytes")
+    if databytes["present"] and databytes["is_file"]:
+        databytes["first_line"] = _first_line(host, databytes["path"])
+    badmailfrom = _file(host, f"{CONTROL_DIR}/badmailfrom")
+    if badmailfrom["present"] and badmailfrom["is_file"]:
+        text = host.read_text(badmailfrom["path"])
+        badmailfrom["entries"] = sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {"databytes": databytes, "badmailfrom": badmailfrom}
+
+
+def _matching_lines(host: Host, path: str, needle: str) -> list[dict]:
+    lines = host.read_text(path).splitlines()
+    return [{"line": n, "text": t.strip()[:_EVIDENCE_CHARS]} for n, t in enumerate(lines, start=1)
+            if needle in t and not t.lstrip().startswith("#")]
+
+
+@probe("qmail_delivery")
+def qmail_delivery(host: Host) -> dict:
+    """How qmail delivers: the ``qmail-start`` lines of /var/qmail/rc, control/defaultdelivery,
+    and the new-user template in /etc/skel (Maildir dirs and .qmail lines)."""
+    rc = _file(host, "/var/qmail/rc")
+    if rc["present"]:
+        rc["qmail_start"] = _matching_lines(host, rc["path"], "qmail-start")
+    default = _file(host, f"{CONTROL_DIR}/defaultdelivery")
+    if default["present"]:
+        default["first_line"] = _first_line(host, default["path"])
+    skel_qmail = _file(host, "/etc/skel/.qmail")
+    if skel_qmail["present"] and skel_qmail["is_file"]:
+        skel_qmail["lines"] = [line.strip()[:_EVIDENCE_CHARS] for line in host.read_text(skel_qmail["path"], limit=4096).splitlines()[:10]]
+    return {
+        "rc": rc,
+        "defaultdelivery": default,
+        "skel_maildir": {sub: host.is_dir(f"/etc/skel/Maildir/{sub}") for sub in ("cur", "new", "tmp")},
+        "skel_qmail": skel_qmail,
+    }
+
+
+@probe("qmail_aliases", needs=["passwd"])
+def qmail_aliases(host: Host, facts) -> dict:
+    """The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
+    "files": [file..., "first_line"]}``; the qmail default home is used when passwd has no
+    ``alias`` user or is unreadable, and ``home_from`` says so.
+    """
+    home = DEFAULT_ALIAS_HOME
+    home_from = {"where": "/etc/passwd", "line": None, "text": f"no alias user: qmail default {home}"}
+    if facts.error_of("passwd") is not None:
+        home_from["text"] = f"{facts.error_of('passwd')}: qmail default {home}"
+    else:
+        alias = next((u for u in facts["passwd"]["users"] if u.get("name") == "alias" and "home" in u), None)
+        if alias:
+            home = alias["home"]
+            home_from = {"where": facts["passwd"]["path"], "line": alias["line"], "text": f"alias home {home}"}
+    files = []
+    for name in ALIAS_FILES:
+        info = _file(host, posixpath.join(home, name))
+        if info["present"] and info["is_file"]:
+            info["first_line"] = _first_line(host, info["path"])
+        files.append(info)
+    return {"home": home, "home_from": home_from, "files": files}
+
+
+@probe("pop_tcprules")
+def pop_tcprules(host: Host) -> dict:
+    """The POP3 access rules: ``{"source": {file..., "rules": [...]}, "cdb": {file...}}``."""
+    source = _file(host, POP_RULES)
+    if source["present"] and source["is_file"]:
+        source["rules"] = parse_tcprules(host.read_text(POP_RULES))
+    return {"source": source, "cdb": _file(host, POP_CDB)}
+
+
+def _stunnel_paths(host: Host) -> list[tuple[str, str]]:
+    """(path, where it was named) for the default locations and every cert/key in stunnel's configs."""
+    paths = [(p, "default location") for p in STUNNEL_CERTS]
+    for conf in host.glob(STUNNEL_CONFS):
+        # stunnel.conf is ini-shaped like a unit file: [service] then "key = value".
+        for entry in parse_unit(host.read_text(conf)):
+            if not entry.get("malformed") and entry["key"] in ("cert", "key") and entry["value"]:
+                # stunnel resolves a relative path from its config directory.
+                path = posixpath.join(posixpath.dirname(conf), entry["value"])
+                paths.append((path, f"{conf}:{entry['line']} {entry['key']} ="))
+    return paths
+
+
+@probe("stunnel_cert")
+def stunnel_cert(host: Host) -> dict:
+    """stat and immutable bit of each stunnel certificate/key file; their contents are never read.
+
+    ``{"files": [{"path", "named_by", "present", "uid", "gid", "mode", "immutable" | "attr_error"}],
+    "looked": [...]}``.
+    """
+    files, seen = [], set()
+    for path, named_by in _stunnel_paths(host):
+        if path in seen:
+            continue
+        seen.add(path)
+        info = {**_file(host, path), "named_by": named_by}
+        if info["present"]:
+            try:
+                info["immutable"] = bool(host.attr_flags(path) & FS_IMMUTABLE_FL)
+            except OSError as exc:
+                info["attr_error"] = f"cannot read attributes: {exc.strerror or exc}"
+        files.append(info)
+    return {"files": [f for f in files if f["present"]], "looked": [f["path"] for f in files]}
+
+
+def _resolve_chain(host: Host, path: str) -> tuple[list[str], str]:
+    """The symlink hops from ``path`` (each ``link -> target``) and the final path, inside the root."""
+    chain, current = [], path
+    for _ in range(40):
+        try:
+            if not stat.S_ISLNK(host.lstat(current).st_mode):
+                break
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(current), host.readlink(current)))
+        except OSError:
+            break
+        chain.append(f"{current} -> {target}")
+        current = target
+    return chain, current
+
+
+def _sendmail(host: Host) -> dict:
+    if not host.exists(SENDMAIL):
+        return {"path": SENDMAIL, "present": False}
+    chain, resolved = _resolve_chain(host, SENDMAIL)
+    markers = []
+    if host.is_file(resolved):
+        data = host.read_bytes(resolved, limit=8 << 20)
+        markers = [mta for mta, needle in MTA_MARKERS if needle in data]
+    return {"path": SENDMAIL, "present": True, "chain": chain, "resolved": resolved,
+            "resolved_exists": host.exists(resolved), "markers": markers}
+
+
+@probe("mail_programs")
+def mail_programs(host: Host) -> dict:
+    """Where /usr/sbin/sendmail leads, checkpassword's stat, and where tcpserver/tcprules live.
+
+    ``{"sendmail": {"path", "present", "chain", "resolved", "resolved_exists", "markers"},
+    "checkpassword": [file...], "checkpassword_looked": [...], "ucspi": {"tcpserver": [path...],
+    "tcprules": [path...]}, "ucspi_looked": [...]}``.
+    """
+    return {
+        "sendmail": _sendmail(host),
+        "checkpassword": [_file(host, p) for p in CHECKPASSWORD if host.exists(p)],
+        "checkpassword_looked": list(CHECKPASSWORD),
+        "ucspi": {name: [f"{d}/{name}" for d in PROGRAM_DIRS if host.is_file(f"{d}/{name}")]
+                  for name in ("tcpserver", "tcprules")},
+        "ucspi_looked": list(PROGRAM_DIRS),
+    }

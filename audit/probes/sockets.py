@@ -1,0 +1,1 @@
+"""Probes: listening sockets and processes of the live host (psutil)."""

@@ -1,0 +1,241 @@
+"""fs: partitions, mount options, swap, quotas, run-control permissions and disk space."""
+
+from __future__ import annotations
+
+from audit.model import Evidence, Result, ev
+from audit.parsers.fstab import normalize_mount_point, option_in_effect
+from audit.registry import check
+
+MOUNTINFO = "/proc/self/mountinfo"
+MAX_LISTED = 20
+
+
+def _persistent_mount(fstab: dict, mount_point: str) -> dict | None:
+    """The fstab entry (last one wins, as mount -a stacks them) or .mount unit for a point."""
+    for entry in reversed(fstab["entries"]):
+        if not entry.get("malformed") and entry["mount_point"] == mount_point \
+                and entry["fstype"] != "swap":
+            text = f"{entry['spec']} {mount_point} {entry['fstype']} {','.join(entry['options'])}"
+            return {"options": entry["options"], "evidence": ev(fstab["path"], text, entry["line"])}
+    for unit in fstab["mount_units"]:
+        if unit["where"] == mount_point:
+            text = f"Where={mount_point} What={unit['what']} Options={','.join(unit['options'])}"
+            return {"options": unit["options"], "evidence": ev(unit["path"], text, unit["line"])}
+    return None
+
+
+def _no_persistent_mount(fstab: dict, mount_point: str) -> Result:
+    if not fstab["present"]:
+        found = ev(fstab["path"], "file does not exist")
+    else:
+        found = ev(fstab["path"], f"no entry for {mount_point}")
+    return Result.failed(
+        f"{mount_point} is not a filesystem of its own in the persistent mount table",
+        evidence=[found, ev("/etc/systemd/system/*.mount", f"no unit with Where={mount_point}")],
+        expected=f"an /etc/fstab entry mounting {mount_point}",
+    )
+
+
+def _mounted(mountinfo: dict, mount_point: str) -> tuple[dict | None, str]:
+    """The mount in force at ``mount_point`` (top of the stack), or None and why not.
+
+    A bind mount of a directory of the root filesystem is not a filesystem of its own.
+    """
+    mounts = [m for m in mountinfo["mounts"] if not m.get("malformed")]
+    here = [m for m in mounts if m["mount_point"] == mount_point]
+    if not here:
+        return None, f"{mount_point} is not a mount point (a directory of its parent filesystem)"
+    mount = here[-1]
+    root = next((m for m in reversed(mounts) if m["mount_point"] == "/"), None)
+    if mount_point != "/" and root and mount["device"] == root["device"]:
+        return None, f"{mount_point} is a bind mount of the root filesystem ({mount['device']})"
+    return mount, ""
+
+
+def _mount_evidence(mount: dict) -> Evidence:
+    options = ",".join(mount["mount_options"] + mount["super_options"])
+    text = f"{mount['mount_point']} {mount['fstype']} {mount['source']} {options}"
+    return ev(MOUNTINFO, text, mount["line"])
+
+
+def _mount_point(params: dict) -> str | None:
+    value = params.get("mount_point")
+    return normalize_mount_point(value) if value else None
+
+
+def partition(facts, params) -> Result:
+    """The mount point is a filesystem of its own (fstab; live also mounted as such)."""
+    mount_point = _mount_point(params)
+    if not mount_point:
+        return Result.error("parameter mount_point missing from baseline")
+    persistent = _persistent_mount(facts["fstab"], mount_point)
+    if persistent is None:
+        return _no_persistent_mount(facts["fstab"], mount_point)
+    evidence = [persistent["evidence"]]
+    if facts.mode == "live":
+        mount, why_not = _mounted(facts["mountinfo"], mount_point)
+        if mount is None:
+            return Result.failed(
+                f"{mount_point} is in the persistent mount table but {why_not}",
+                evidence=evidence + [ev(MOUNTINFO, why_not)],
+                expected=f"{mount_point} mounted as its own filesystem",
+            )
+        evidence.append(_mount_evidence(mount))
+    return Result.passed(f"{mount_point} is a filesystem of its own", evidence=evidence)
+
+
+for _name in ("boot", "var", "home", "usr-local"):
+    check(f"fs.partition.{_name}", needs=["fstab", "mountinfo"])(partition)
+
+
+@check("fs.swap", needs=["fstab", "swaps"])
+def swap(facts, params) -> Result:
+    """Swap space is configured (fstab or swap unit; live also what /proc/swaps shows)."""
+    fstab, swaps = facts["fstab"], facts["swaps"]
+    evidence = [ev(fstab["path"], f"swap {e['spec']}", e["line"]) for e in fstab["entries"]
+                if not e.get("malformed") and e["fstype"] == "swap"]
+    evidence += [ev(u["path"], f"What={u['what']}", u["line"]) for u in fstab["swap_units"]]
+    if swaps["available"]:
+        evidence += [ev(swaps["path"], f"active {a['type']} {a['filename']}", a["line"])
+                     for a in swaps["areas"]]
+    if evidence:
+        return Result.passed("swap is configured", evidence=evidence)
+    looked = [ev(fstab["path"], "no swap entry" if fstab["present"] else "file does not exist"),
+              ev("/etc/systemd/system/*.swap", "no swap unit")]
+    if swaps["available"]:
+        looked.append(ev(swaps["path"], "no active swap area"))
+    return Result.failed("no swap configured", evidence=looked,
+                         expected="a swap entry in /etc/fstab")
+
+
+def mount_options(facts, params) -> Result:
+    """The mount point is mounted with the required options (fstab; live also in force)."""
+    mount_point = _mount_point(params)
+    wanted = params.get("options")
+    if not mount_point:
+        return Result.error("parameter mount_point missing from baseline")
+    if not wanted:
+        return Result.error("parameter options missing from baseline")
+    expected = f"{mount_point} mounted {','.join(wanted)}"
+    persistent = _persistent_mount(facts["fstab"], mount_point)
+    if persistent is None:
+        failed = _no_persistent_mount(facts["fstab"], mount_point)
+        return Result.failed(f"{failed.message}: its mount options cannot be set",
+                             evidence=failed.evidence, expected=expected)
+    evidence = [persistent["evidence"]]
+    problems = []
+    missing = [o for o in wanted if not option_in_effect(persistent["options"], o)]
+    if missing:
+        problems.append(f"the persistent options lack {','.join(missing)}")
+    if facts.mode == "live":
+        mount, why_not = _mounted(facts["mountinfo"], mount_point)
+        if mount is None:
+            problems.append(why_not)
+            evidence.append(ev(MOUNTINFO, why_not))
+        else:
+            evidence.append(_mount_evidence(mount))
+            in_force = mount["mount_options"] + mount["super_options"]
+            missing_now = [o for o in wanted if not option_in_effect(in_force, o)]
+            if missing_now:
+                problems.append(f"the options in force lack {','.join(missing_now)}")
+    if problems:
+        return Result.failed(f"{mount_point}: " + "; ".join(problems),
+                             evidence=evidence, expected=expected)
+    return Result.passed(f"{mount_point} is mounted {','.join(wanted)}",
+                         evidence=evidence, expected=expected)
+
+
+for _name in ("boot", "home", "var"):
+    check(f"fs.mount-options.{_name}", needs=["fstab", "mountinfo"])(mount_options)
+
+
+@check("fs.quota.enabled", needs=["fstab", "quota"])
+def quota_enabled(facts, params) -> Result:
+    """User quota is requested for the mount point, initialised, and (live) switched on."""
+    mount_point = _mount_point(params)
+    if not mount_point:
+        return Result.error("parameter mount_point missing from baseline")
+    expected = f"usrquota on {mount_point}, quota file at its root, quota on"
+    persistent = _persistent_mount(facts["fstab"], mount_point)
+    if persistent is None:
+        failed = _no_persistent_mount(facts["fstab"], mount_point)
+        return Result.failed(f"{failed.message}: no quota can be asked for",
+                             evidence=failed.evidence, expected=expected)
+    state = facts["quota"]["mount_points"].get(mount_point, {"files": [], "state": None})
+    evidence = [persistent["evidence"]]
+    problems = []
+    if not option_in_effect(persistent["options"], "usrquota"):
+        problems.append("the persistent options do not ask for user quota (usrquota)")
+    if state["files"]:
+        evidence += [ev(path, "quota file present") for path in state["files"]]
+    elif facts.mode != "live" or not (state["state"] or {}).get("on"):
+        # Live, an ext4 filesystem with the quota feature keeps quota in hidden inodes.
+        problems.append(f"no aquota.user or quota.user at {mount_point} (quotacheck never ran)")
+        evidence.append(ev(mount_point, "no aquota.user or quota.user"))
+    if facts.mode == "live":
+        live = state["state"]
+        if live is None:
+            problems.append(f"{mount_point} is not a mounted quota-capable filesystem")
+        elif "error" in live:
+            return Result.error(f"cannot tell whether quota is on: {live['error']}",
+                                evidence=evidence + [ev(live["command"], live["error"])],
+                                expected=expected)
+        else:
+            evidence.append(ev(live["command"], live["text"]))
+            if not live["on"]:
+                problems.append("user quota is off")
+    if problems:
+        return Result.failed(f"{mount_point}: " + "; ".join(problems),
+                             evidence=evidence, expected=expected)
+    return Result.passed(f"user quota is enabled on {mount_point}",
+                         evidence=evidence, expected=expected)
+
+
+@check("fs.rc-permissions", needs=["rc_scripts"])
+def rc_permissions(facts, params) -> Result:
+    """Run-control scripts are mode 700: no access at all for group and other."""
+    rc = facts["rc_scripts"]
+    if not rc["scripts"]:
+        where = ", ".join(rc["dirs"]) or "none of " + ", ".join(rc["looked_in"])
+        return Result.not_applicable(f"no run-control scripts (looked in {where}); "
+                                     "services start from systemd units")
+    offenders = [s for s in rc["scripts"] if s["mode"] & 0o077]
+    expected = "mode 0700 or stricter (chmod -R 700 /etc/rc.d/*)"
+    if not offenders:
+        return Result.passed(
+            f"all {len(rc['scripts'])} run-control scripts are closed to group and other",
+            evidence=[ev(d, "scanned") for d in rc["dirs"]], expected=expected)
+    writable = [s for s in offenders if s["mode"] & 0o022]
+    evidence = []
+    for script in sorted(offenders, key=lambda s: not s["mode"] & 0o022)[:MAX_LISTED]:
+        how = "writable" if script["mode"] & 0o022 else "readable/executable"
+        via = f" (via {script['via']})" if script["via"] != script["path"] else ""
+        evidence.append(ev(script["path"], f"mode {script['mode']:04o}, {how} by group/other{via}"))
+    if len(offenders) > MAX_LISTED:
+        evidence.append(ev("...", f"{len(offenders) - MAX_LISTED} more not listed"))
+    return Result.failed(
+        f"{len(offenders)} of {len(rc['scripts'])} run-control scripts are open to group/other"
+        f" ({len(writable)} writable)", evidence=evidence, expected=expected)
+
+
+@check("fs.disk-usage", needs=["disk_usage"])
+def disk_usage(facts, params) -> Result:
+    """No local filesystem is filled beyond the threshold."""
+    limit = params.get("disk_usage_max_percent")
+    if limit is None:
+        return Result.error("parameter disk_usage_max_percent missing from baseline")
+    usage = facts["disk_usage"]
+    if not usage["available"]:
+        return Result.not_applicable(usage["reason"])
+    if not usage["filesystems"]:
+        return Result.error(f"no local filesystem found in {usage['path']}")
+    expected = f"each filesystem at most {limit}% used"
+    evidence = [ev(fs["mount_point"], f"{fs['used_percent']}% used ({fs['fstype']} {fs['source']})")
+                for fs in usage["filesystems"]]
+    full = [fs["mount_point"] for fs in usage["filesystems"] if fs["used_percent"] > limit]
+    if full:
+        over = [e for e in evidence if e.where in full]
+        return Result.failed(f"{', '.join(full)} over {limit}% used", evidence=over,
+                             expected=expected)
+    return Result.passed(f"all {len(evidence)} local filesystems at most {limit}% used",
+                         evidence=evidence, expected=expected)

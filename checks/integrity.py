@@ -1,0 +1,79 @@
+"""Checks of the integrity controls: tripwire installed, initialised, cleaned up, scheduled."""
+
+from __future__ import annotations
+
+import re
+
+from audit.model import Result, ev
+from audit.registry import check
+
+# tripwire's check mode: --check, or the short form -m c.
+TRIPWIRE_CHECK = re.compile(r"(?<![\w-])tripwire(?![\w-]).*(--check\b|-m\s*c\b)")
+
+
+@check("integrity.tripwire-installed", needs=["tripwire"])
+def tripwire_installed(facts, params) -> Result:
+    """The tripwire integrity checker is installed."""
+    tw = facts["tripwire"]
+    evidence = [ev(p, "present") for p in tw["binaries"]]
+    if tw["package"]:
+        pkg = tw["package"]
+        evidence.append(ev(pkg["source"], f"package tripwire {pkg['version']}", pkg.get("line")))
+    elif tw["package_error"]:
+        evidence.append(ev("package database", tw["package_error"]))
+    else:
+        evidence.append(ev("package database", "no tripwire package"))
+    if tw["binaries"]:
+        return Result.passed("tripwire installed", evidence=evidence)
+    evidence += [ev(p, "absent") for p in tw["binaries_looked"]]
+    return Result.failed("no tripwire binary", evidence=evidence, expected="/usr/sbin/tripwire")
+
+
+@check("integrity.tripwire-initialised", needs=["tripwire"])
+def tripwire_initialised(facts, params) -> Result:
+    """Tripwire has its signed config and policy, both keys and a baseline database."""
+    tw = facts["tripwire"]
+    present = [f"/etc/tripwire/{n}" for n, ok in tw["signed"].items() if ok] + tw["local_keys"] + tw["databases"]
+    missing = [f"/etc/tripwire/{n}" for n, ok in tw["signed"].items() if not ok]
+    if not tw["local_keys"]:
+        missing.append("/etc/tripwire/*-local.key")
+    if not tw["databases"]:
+        missing.append("/var/lib/tripwire/*.twd")
+    evidence = [ev(p, "present") for p in present] + [ev(p, "missing") for p in missing]
+    if missing:
+        return Result.failed(f"tripwire not initialised: missing {', '.join(missing)}", evidence=evidence,
+                             expected="tw.cfg, tw.pol, site.key, <host>-local.key and a .twd database")
+    return Result.passed("tripwire config, policy, keys and database present", evidence=evidence)
+
+
+@check("integrity.tripwire-plaintext-removed", needs=["tripwire"])
+def tripwire_plaintext_removed(facts, params) -> Result:
+    """The plain-text policy and config were deleted after signing."""
+    plaintext = facts["tripwire"]["plaintext"]
+    if plaintext:
+        return Result.failed(f"plain-text tripwire files left: {', '.join(plaintext)}",
+                             evidence=[ev(p, "present") for p in plaintext],
+                             expected="twpol.txt and twcfg.txt deleted")
+    return Result.passed("no plain-text policy or config",
+                         evidence=[ev("/etc/tripwire/twpol.txt", "absent"), ev("/etc/tripwire/twcfg.txt", "absent")])
+
+
+@check("integrity.tripwire-scheduled", needs=["schedules"])
+def tripwire_scheduled(facts, params) -> Result:
+    """A tripwire integrity check runs every night."""
+    sched = facts["schedules"]
+    # A packaged cron.daily script is the schedule even if it exits early when tripwire is gone.
+    evidence = [ev(s["path"], "daily cron script") for s in sched["scripts"]
+                if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
+    evidence += [ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]) for c in sched["cron"]
+                 if TRIPWIRE_CHECK.search(c["command"])]
+    evidence += [ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): {cmd['command']}", cmd["line"])
+                 for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]
+                 if TRIPWIRE_CHECK.search(cmd["command"])]
+    if evidence:
+        return Result.passed("tripwire check scheduled", evidence=evidence)
+    return Result.failed("no scheduled tripwire check", evidence=[
+        ev("/etc/cron.daily", "no tripwire* script"),
+        ev("/etc/crontab, /etc/cron.d, /var/spool/cron", "no tripwire --check job"),
+        ev("/etc/systemd/system/*.wants", "no enabled timer running tripwire --check")],
+        expected="/etc/cron.daily/tripwire, a cron job or an enabled timer running tripwire --check")

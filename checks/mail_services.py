@@ -1,0 +1,1 @@
+"""Checks of the mail controls seen on the wire or in running processes."""

@@ -1,0 +1,135 @@
+"""Checks of the maint controls: automatic patching and disk-space monitoring on a schedule."""
+
+from __future__ import annotations
+
+import re
+
+from audit.model import Result, ev
+from audit.registry import check
+
+# Commands that apply updates unattended (2002: rpm -Fvh from cron; later yum/dnf/apt-get -y).
+PATCH_COMMANDS = re.compile(
+    r"(?<![\w-])rpm\s+(-\w*F\w*|--freshen)"
+    r"|(?<![\w-])(yum|dnf)(?=.*\s(-y|--assumeyes)\b)(?=.*\s(update|upgrade)\b)"
+    r"|(?<![\w-])apt-get(?=.*\s(-\w*y\w*|--yes|--assume-yes)\b)(?=.*\s(upgrade|dist-upgrade)\b)"
+    r"|(?<![\w-])unattended-upgrades?(?![\w-])"
+)
+DISK_COMMANDS = re.compile(r"(?<![\w-])(df|check_disk|diskmon)(?![\w-])")
+APT_UPGRADE_SCHEDULERS = ("apt-daily-upgrade.timer",)
+APT_CRON_SCRIPT = "/etc/cron.daily/apt-compat"  # runs apt.systemd.daily where systemd does not
+DNF_TIMERS = ("dnf-automatic.timer", "dnf-automatic-install.timer")
+YES = ("yes", "true", "1", "on")
+
+
+def _scheduled_commands(sched: dict) -> list[tuple[str, object]]:
+    """(command text, evidence) for every cron job, cron script line and enabled timer command."""
+    found = [(c["command"], ev(c["path"], f"{c['schedule']} {c['command']}", c["line"])) for c in sched["cron"]]
+    found += [(line["text"], ev(s["path"], f"{s['period']}: {line['text']}", line["line"]))
+              for s in sched["scripts"] for line in s["lines"]]
+    found += [(cmd["command"], ev(cmd["path"], f"{t['unit']}: {cmd['command']}", cmd["line"]))
+              for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]]
+    return found
+
+
+def _enabled_timer(sched: dict, names) -> dict | None:
+    return next((t for t in sched["timers"] if t["unit"] in names and t["enabled_via"]), None)
+
+
+def _unattended_upgrades(updates: dict, sched: dict) -> tuple[bool, list]:
+    apt = updates["apt"]
+    if not apt["program"]:
+        return False, []
+    evidence = [ev(apt["program"], "unattended-upgrades installed")]
+    ok = True
+    for key in ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade"):
+        setting = apt["settings"].get(key)
+        if setting is None:
+            ok = False
+            evidence.append(ev("/etc/apt/apt.conf.d", f"{key} not set (default 0: off)"))
+        else:
+            ok = ok and setting["value"] not in ("0", "")
+            evidence.append(ev(setting["path"], f'{key} "{setting["value"]}"', setting["line"]))
+    enable = apt["settings"].get("APT::Periodic::Enable")
+    if enable and enable["value"] == "0":
+        ok = False
+        evidence.append(ev(enable["path"], 'APT::Periodic::Enable "0" turns all periodic runs off', enable["line"]))
+    timer = _enabled_timer(sched, APT_UPGRADE_SCHEDULERS)
+    cron = next((s for s in sched["scripts"] if s["path"] == APT_CRON_SCRIPT), None)
+    if timer:
+        evidence.append(ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled"))
+    elif cron:
+        evidence.append(ev(cron["path"], "runs apt.systemd.daily"))
+    else:
+        ok = False
+        evidence.append(ev("/etc/systemd/system/timers.target.wants", "apt-daily-upgrade.timer not enabled"))
+    return ok, evidence
+
+
+def _dnf_automatic(updates: dict, sched: dict) -> tuple[bool, list]:
+    dnf = updates["dnf_automatic"]
+    if not dnf["program"]:
+        return False, []
+    evidence = [ev(dnf["program"], "dnf-automatic installed")]
+    timer = _enabled_timer(sched, DNF_TIMERS)
+    if timer is None:
+        evidence.append(ev("/etc/systemd/system/timers.target.wants", "no dnf-automatic timer enabled"))
+        return False, evidence
+    evidence.append(ev(timer["enabled_via"], f"{timer['unit']} enabled"))
+    if timer["unit"] == "dnf-automatic-install.timer":
+        return True, evidence  # this timer applies updates whatever automatic.conf says
+    return _apply_updates(dnf["config"], evidence)
+
+
+def _apply_updates(config: dict, evidence: list) -> tuple[bool, list]:
+    setting = config.get("apply_updates") if config["present"] else None
+    if setting is None:
+        evidence.append(ev(config["path"], "apply_updates not set (default no: download only)"))
+        return False, evidence
+    evidence.append(ev(config["path"], f"apply_updates = {setting['value']}", setting["line"]))
+    return setting["value"].lower() in YES, evidence
+
+
+def _yum_cron(updates: dict, sched: dict) -> tuple[bool, list]:
+    yum = updates["yum_cron"]
+    if not yum["program"]:
+        return False, []
+    evidence = [ev(yum["program"], "yum-cron installed")]
+    script = next((s for s in sched["scripts"] if any("yum-cron" in line["text"] for line in s["lines"])), None)
+    if script is None:
+        evidence.append(ev("/etc/cron.daily", "no script runs yum-cron"))
+        return False, evidence
+    evidence.append(ev(script["path"], "runs yum-cron"))
+    return _apply_updates(yum["config"], evidence)
+
+
+@check("maint.auto-patches", needs=["schedules", "auto_updates"])
+def auto_patches(facts, params) -> Result:
+    """Security patches are applied automatically."""
+    sched, updates = facts["schedules"], facts["auto_updates"]
+    jobs = [e for command, e in _scheduled_commands(sched) if PATCH_COMMANDS.search(command)]
+    if jobs:
+        return Result.passed("a scheduled job applies updates", evidence=jobs)
+    evidence = []
+    for name, judge in (("unattended-upgrades", _unattended_upgrades), ("dnf-automatic", _dnf_automatic),
+                        ("yum-cron", _yum_cron)):
+        ok, found = judge(updates, sched)
+        if ok:
+            return Result.passed(f"{name} applies updates automatically", evidence=found)
+        evidence += found
+    if not evidence:
+        evidence = [ev("/etc/crontab, /etc/cron.d, /etc/cron.*, /var/spool/cron, timers", "no job applies updates"),
+                    ev("/usr/bin/unattended-upgrade, /usr/bin/dnf-automatic, /usr/sbin/yum-cron", "none installed")]
+    return Result.failed("updates are not applied automatically", evidence=evidence,
+                         expected="unattended-upgrades, dnf-automatic or yum-cron enabled, or a cron job applying updates")
+
+
+@check("maint.disk-monitor", needs=["schedules"])
+def disk_monitor(facts, params) -> Result:
+    """A scheduled job watches free disk space."""
+    jobs = [e for command, e in _scheduled_commands(facts["schedules"]) if DISK_COMMANDS.search(command)]
+    if jobs:
+        return Result.passed("disk space is checked on a schedule", evidence=jobs)
+    return Result.failed("no scheduled disk-space check", evidence=[
+        ev("/etc/crontab, /etc/cron.d, /etc/cron.*, /var/spool/cron", "no job runs df, check_disk or diskmon"),
+        ev("/etc/systemd/system/*.wants", "no enabled timer runs df, check_disk or diskmon")],
+        expected="a cron job or timer running df (or check_disk/diskmon)")

@@ -1,0 +1,196 @@
+"""Checks of the ssh controls: sshd's install, configuration and start at boot."""
+
+from __future__ import annotations
+
+from audit.model import Result, ev
+from audit.parsers.openssh_version import parse_version
+from audit.parsers.sshd_config import listen_port
+from audit.registry import check
+
+NOLOGIN_SHELLS = ("/bin/false", "/usr/bin/false", "/sbin/nologin", "/usr/sbin/nologin")
+SSHD_USERS = ("sshd", "_sshd")
+# OpenSSH 7.4 removed SSH protocol 1 from sshd: without a Protocol line only 2 is spoken.
+PROTOCOL1_REMOVED = (7, 4, 0)
+SSH_BOOT_UNITS = ("ssh.service", "sshd.service", "ssh.socket", "sshd.socket")
+SSH_SYSV_NAMES = ("ssh", "sshd")
+
+
+def _loc(item: dict):
+    return ev(item["path"], item.get("value", ""), item.get("line"))
+
+
+def _versions(install: dict) -> list[tuple[tuple[int, int, int], str, object]]:
+    """Every known sshd version: (parsed, text, evidence), the package's first."""
+    found = []
+    package = install.get("package")
+    if package and parse_version(package["version"]):
+        text = f"package {package['name']} {package['version']}"
+        found.append((parse_version(package["version"]), package["version"],
+                      ev(package["source"], text, package.get("line"))))
+    for binary in install["binaries"]:
+        if binary["version"] and parse_version(binary["version"]):
+            found.append((parse_version(binary["version"]), binary["version"],
+                          ev(binary["path"], f"version string OpenSSH_{binary['version']}")))
+    return found
+
+
+@check("ssh.privsep-dir", needs=["sshd_install"])
+def privsep_dir(facts, params) -> Result:
+    """sshd's privilege-separation chroot is root-owned and writable by nobody else."""
+    install = facts["sshd_install"]
+    dirs = install["privsep_dirs"]
+    if not dirs:
+        runtime = install["runtime_directory"]
+        package = install["package"]
+        if runtime:
+            return Result.not_applicable(
+                f"no privilege-separation dir on disk; systemd creates /run/{runtime['value']} "
+                "when the ssh service starts", evidence=[_loc(runtime)])
+        if package and package["name"] == "openssh-server":
+            return Result.not_applicable(
+                "no privilege-separation dir on disk; the openssh-server package's service "
+                "creates /run/sshd at start", evidence=[ev(package["source"], "openssh-server installed", package.get("line"))])
+        return Result.failed("no privilege-separation directory found",
+                             evidence=[ev(p, "absent") for p in install["privsep_looked"]],
+                             expected="a root-owned directory, mode 0755 or stricter")
+    evidence, bad = [], []
+    for d in dirs:
+        text = f"uid {d['uid']} gid {d['gid']} mode {d['mode']:04o}" + ("" if d["is_dir"] else ", not a directory")
+        evidence.append(ev(d["path"], text))
+        if not d["is_dir"] or d["uid"] != 0 or d["mode"] & 0o022:
+            bad.append(d["path"])
+    if bad:
+        return Result.failed(f"privilege-separation dir not root-owned or writable by others: {', '.join(bad)}",
+                             evidence=evidence, expected="owner root, no group/other write")
+    return Result.passed("privilege-separation dir is root-owned and not writable by others", evidence=evidence)
+
+
+@check("ssh.sshd-user", needs=["passwd"])
+def sshd_user(facts, params) -> Result:
+    """The unprivileged sshd account exists and cannot log in."""
+    passwd = facts["passwd"]
+    users = [u for u in passwd["users"] if u.get("name") in SSHD_USERS and "shell" in u]
+    if not users:
+        return Result.failed("no sshd account", evidence=[ev(passwd["path"], "no sshd or _sshd user")],
+                             expected="user sshd with a non-login shell")
+    evidence = [ev(passwd["path"], f"{u['name']} shell {u['shell']}", u["line"]) for u in users]
+    if all(u["shell"] in NOLOGIN_SHELLS for u in users):
+        return Result.passed("sshd account has a non-login shell", evidence=evidence)
+    return Result.failed("sshd account has a login shell", evidence=evidence,
+                         expected=f"shell one of {', '.join(NOLOGIN_SHELLS)}")
+
+
+@check("ssh.protocol", needs=["sshd_config", "sshd_install"])
+def protocol(facts, params) -> Result:
+    """sshd speaks SSH protocol 2 only."""
+    config, versions = facts["sshd_config"], _versions(facts["sshd_install"])
+    evidence, failures, unset = [], [], []
+    for c in config["configs"]:
+        setting = c["protocol"]
+        if setting is None:
+            unset.append(c["path"])
+            evidence.append(ev(c["path"], "no Protocol line (including Include files)"))
+            continue
+        evidence.append(_loc(setting))
+        if setting["value"].replace(" ", "") != "2":
+            failures.append(f"Protocol {setting['value']}")
+    if not config["configs"]:
+        unset.append("(none)")
+        evidence += [ev(p, "absent") for p in config["looked"]]
+    if failures:
+        return Result.failed(f"protocol 1 allowed: {', '.join(failures)}", evidence=evidence, expected="Protocol 2")
+    if unset:
+        if not versions:
+            return Result.error("no Protocol line and the OpenSSH version is unknown", evidence=evidence)
+        evidence += [e for _, _, e in versions]
+        oldest = min(versions)
+        if oldest[0] >= PROTOCOL1_REMOVED:
+            return Result.passed(f"no Protocol line; OpenSSH {oldest[1]} (>= 7.4) speaks only protocol 2",
+                                 evidence=evidence)
+        return Result.failed(f"no Protocol line and OpenSSH {oldest[1]} still supports protocol 1",
+                             evidence=evidence, expected="Protocol 2")
+    return Result.passed("Protocol 2 only", evidence=evidence)
+
+
+def _ports(config: dict) -> list[tuple[object, object]]:
+    """(port, evidence) pairs sshd listens on for one config.
+
+    A ListenAddress with its own port uses that port; Port values (default 22) apply to the
+    addresses without one, or to all addresses when there is no ListenAddress.
+    """
+    bare = [a for a in config["listen_address"] if listen_port(a["value"]) is None]
+    pairs = [(listen_port(a["value"]), _loc(a)) for a in config["listen_address"] if listen_port(a["value"])]
+    if bare or not config["listen_address"]:
+        if config["port"]:
+            pairs += [(int(p["value"]) if p["value"].isdigit() else p["value"], _loc(p)) for p in config["port"]]
+        else:
+            pairs.append((22, ev(config["path"], "no Port line: sshd listens on 22")))
+    return pairs
+
+
+@check("ssh.port", needs=["sshd_config"])
+def port(facts, params) -> Result:
+    """sshd listens only on the site's non-default port."""
+    if "ssh_port" not in params:
+        return Result.error("parameter ssh_port missing from baseline")
+    wanted = int(params["ssh_port"])
+    config = facts["sshd_config"]
+    socket = config["socket"]
+    if socket and socket["enabled_via"]:
+        # Socket activation: systemd owns the listening socket and sshd_config's Port is unused.
+        pairs = [(listen_port(s["value"]) or (int(s["value"]) if s["value"].isdigit() else s["value"]), _loc(s))
+                 for s in socket["listen"]]
+        pairs.insert(0, (None, ev(socket["enabled_via"], "ssh.socket enabled: systemd listens for sshd")))
+    elif config["configs"]:
+        pairs = [pair for c in config["configs"] for pair in _ports(c)]
+    else:
+        return Result.failed("no sshd_config: sshd defaults to port 22",
+                             evidence=[ev(p, "absent") for p in config["looked"]], expected=f"Port {wanted}")
+    ports = [p for p, _ in pairs if p is not None]
+    evidence = [e for _, e in pairs]
+    if ports and all(p == wanted for p in ports):
+        return Result.passed(f"sshd listens on port {wanted} only", evidence=evidence)
+    others = sorted({str(p) for p in ports if p != wanted})
+    return Result.failed(f"sshd listens on port(s) {', '.join(others) or 'none'}", evidence=evidence,
+                         expected=f"Port {wanted} only")
+
+
+@check("ssh.version", needs=["sshd_install"])
+def version(facts, params) -> Result:
+    """The installed OpenSSH is at least the baseline's minimum version."""
+    if "ssh_min_version" not in params:
+        return Result.error("parameter ssh_min_version missing from baseline")
+    minimum = parse_version(str(params["ssh_min_version"]))
+    if minimum is None:
+        return Result.error(f"parameter ssh_min_version {params['ssh_min_version']!r} is not a version")
+    install = facts["sshd_install"]
+    versions = _versions(install)
+    if not versions:
+        evidence = [ev(b["path"], "no OpenSSH_ version string") for b in install["binaries"]]
+        reason = install["package_error"] or "no openssh package installed"
+        return Result.error(f"OpenSSH version unknown ({reason}; no sshd binary with a version string)",
+                            evidence=evidence)
+    evidence = [e for _, _, e in versions]
+    old = sorted({text for parsed, text, _ in versions if parsed < minimum})
+    if old:
+        return Result.failed(f"OpenSSH {', '.join(old)} older than {params['ssh_min_version']}",
+                             evidence=evidence, expected=f">= {params['ssh_min_version']}")
+    return Result.passed(f"OpenSSH {versions[0][1]} >= {params['ssh_min_version']}", evidence=evidence)
+
+
+@check("ssh.enabled", needs=["boot_services"])
+def enabled(facts, params) -> Result:
+    """sshd starts at boot."""
+    boot = facts["boot_services"]
+    links = [ev(s["path"], f"-> {s['target']}") for s in boot["sysv"] if s["service"] in SSH_SYSV_NAMES]
+    links += [ev(s["path"], f"-> {s['target']}") for s in boot["systemd"] if s["unit"] in SSH_BOOT_UNITS]
+    masked = [ev(p, "masked (-> /dev/null)") for p in boot["masked"] if p.rsplit("/", 1)[1] in SSH_BOOT_UNITS]
+    if masked:
+        return Result.failed("the ssh unit is masked", evidence=masked + links, expected="ssh unit enabled")
+    if links:
+        return Result.passed("sshd is started at boot", evidence=links)
+    return Result.failed(
+        "sshd is not started at boot",
+        evidence=[ev("/etc/rc.d/rc[2-5].d, /etc/rc[2-5].d", "no S??ssh or S??sshd link"),
+                  ev("/etc/systemd/system/*.wants", "no ssh.service, sshd.service or ssh.socket link")],
+        expected="an S??ssh rc link or an enabled ssh.service/ssh.socket")

@@ -1,0 +1,359 @@
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from audit.facts import collect
+from audit.host import LiveHost
+from audit.model import Status
+from audit.parsers.fstab import parse_fstab
+from audit.parsers.mountinfo import parse_mountinfo
+from audit.registry import load_all
+from support import collect_fact, run_check
+
+# The document's /etc/fstab after "Modify the filesystem mount options" (Red Hat 7.3).
+DOC_FSTAB = """\
+LABEL=/          /          ext3    defaults                1 1
+LABEL=/boot      /boot      ext3    defaults,nosuid,nodev   1 2
+LABEL=/home      /home      ext3    nosuid,nodev,rw,exec,auto,nouser,async,usrquota 1 2
+LABEL=/usr/local /usr/local ext3    defaults                1 2
+LABEL=/var       /var       ext3    defaults,nosuid,nodev   1 2
+none             /proc      proc    defaults                0 0
+/dev/hda6        swap       swap    defaults                0 0
+"""
+ROOT = "27 1 8:3 / / rw,relatime - ext3 /dev/hda3 rw\n"
+HOME_OPTS = ["nosuid", "nodev", "usrquota"]
+
+
+def _evidence(result):
+    return [str(e) for e in result.evidence]
+
+
+def _fstab(text):
+    return {"path": "/etc/fstab", "present": True, "entries": parse_fstab(text),
+            "mount_units": [], "swap_units": []}
+
+
+def _mountinfo(text):
+    return {"available": True, "path": "/proc/self/mountinfo", "mounts": parse_mountinfo(text)}
+
+
+# -- fs.partition.* ----------------------------------------------------------------------------
+
+def test_partition_in_fstab_passes_on_image(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    result = run_check("fs.partition.usr-local", root=tmp_root, params={"mount_point": "/usr/local"})
+    assert result.status is Status.PASS
+    assert _evidence(result) == ["/etc/fstab:4: LABEL=/usr/local /usr/local ext3 defaults"]
+
+
+def test_partition_missing_from_fstab_fails(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    result = run_check("fs.partition.var", root=tmp_root, params={"mount_point": "/var"})
+    assert result.status is Status.FAIL
+    assert _evidence(result)[0] == "/etc/fstab: no entry for /var"
+
+
+def test_partition_without_fstab_fails_naming_it(tmp_root):
+    tmp_root.mkdir("/etc")
+    result = run_check("fs.partition.boot", root=tmp_root, params={"mount_point": "/boot"})
+    assert result.status is Status.FAIL
+    assert _evidence(result)[0] == "/etc/fstab: file does not exist"
+
+
+def test_systemd_mount_unit_counts_as_partition(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    tmp_root.write("/etc/systemd/system/home.mount",
+                   "[Mount]\nWhat=/dev/sda7\nWhere=/home\nType=ext4\nOptions=nosuid,nodev\n")
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+    assert result.evidence[0].where == "/etc/systemd/system/home.mount"
+
+
+def test_live_partition_in_fstab_but_not_mounted_fails():
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(ROOT)}
+    result = run_check("fs.partition.home", facts=facts, mode="live", params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "/home is not a mount point" in result.message
+
+
+def test_live_bind_mount_of_root_is_not_a_partition():
+    mounts = ROOT + "40 27 8:3 /srv/home /home rw,relatime - ext3 /dev/hda3 rw\n"
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
+    result = run_check("fs.partition.home", facts=facts, mode="live", params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "bind mount of the root filesystem" in result.message
+
+
+def test_live_partition_mounted_passes_with_mountinfo_line():
+    mounts = ROOT + "41 27 8:7 / /home rw,nosuid,nodev - ext3 /dev/hda7 rw,usrquota\n"
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
+    result = run_check("fs.partition.home", facts=facts, mode="live", params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+    assert _evidence(result)[1] == "/proc/self/mountinfo:2: /home ext3 /dev/hda7 rw,nosuid,nodev,rw,usrquota"
+
+
+# -- fs.swap -----------------------------------------------------------------------------------
+
+def test_swap_entry_in_fstab_passes(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    result = run_check("fs.swap", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _evidence(result) == ["/etc/fstab:7: swap /dev/hda6"]
+
+
+def test_no_swap_anywhere_fails(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    result = run_check("fs.swap", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/fstab: no swap entry" in _evidence(result)
+
+
+def test_live_active_swap_passes_without_fstab_entry():
+    swaps = {"available": True, "path": "/proc/swaps",
+             "areas": [{"filename": "/swapfile", "type": "file", "line": 2}]}
+    facts = {"fstab": _fstab("/dev/sda1 / ext4 defaults 0 1\n"), "swaps": swaps}
+    result = run_check("fs.swap", facts=facts, mode="live")
+    assert result.status is Status.PASS
+    assert _evidence(result) == ["/proc/swaps:2: active file /swapfile"]
+
+
+# -- fs.mount-options.* ------------------------------------------------------------------------
+
+def test_document_home_options_pass_on_image(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    result = run_check("fs.mount-options.home", root=tmp_root,
+                       params={"mount_point": "/home", "options": HOME_OPTS})
+    assert result.status is Status.PASS
+    assert result.evidence[0].line == 3
+
+
+def test_defaults_only_fails_naming_missing_options(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    result = run_check("fs.mount-options.var", root=tmp_root,
+                       params={"mount_point": "/usr/local", "options": ["nosuid", "nodev"]})
+    assert result.status is Status.FAIL
+    assert result.message == "/usr/local: the persistent options lack nosuid,nodev"
+
+
+def test_mount_options_without_own_filesystem_fail(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    result = run_check("fs.mount-options.boot", root=tmp_root,
+                       params={"mount_point": "/boot", "options": ["nosuid", "nodev"]})
+    assert result.status is Status.FAIL
+    assert "not a filesystem of its own" in result.message
+
+
+def test_live_options_in_force_must_hold_too():
+    mounts = ROOT + "41 27 8:7 / /home rw,nodev - ext3 /dev/hda7 rw\n"
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
+    result = run_check("fs.mount-options.home", facts=facts, mode="live",
+                       params={"mount_point": "/home", "options": HOME_OPTS})
+    assert result.status is Status.FAIL
+    assert result.message == "/home: the options in force lack nosuid,usrquota"
+
+
+def test_live_quota_super_option_counts_as_in_force():
+    mounts = ROOT + "41 27 8:7 / /home rw,nosuid,nodev - ext3 /dev/hda7 rw,quota,usrquota\n"
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
+    result = run_check("fs.mount-options.home", facts=facts, mode="live",
+                       params={"mount_point": "/home", "options": HOME_OPTS})
+    assert result.status is Status.PASS
+
+
+def test_live_mount_options_on_root_filesystem_directory_fail():
+    facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(ROOT)}
+    result = run_check("fs.mount-options.boot", facts=facts, mode="live",
+                       params={"mount_point": "/boot", "options": ["nosuid", "nodev"]})
+    assert result.status is Status.FAIL
+    assert "/boot is not a mount point" in result.message
+
+
+# -- fs.quota.enabled --------------------------------------------------------------------------
+
+def test_quota_requested_and_initialised_passes_on_image(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    tmp_root.write("/home/aquota.user", "", mode=0o600)
+    result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+    assert "/home/aquota.user: quota file present" in _evidence(result)
+
+
+def test_quota_file_without_usrquota_option_fails(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB.replace(",usrquota", ""))
+    tmp_root.write("/home/quota.user", "", mode=0o600)
+    result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "do not ask for user quota" in result.message
+
+
+def test_usrquota_without_quota_file_fails(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    tmp_root.mkdir("/home")
+    result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "quotacheck never ran" in result.message
+
+
+def _quota_facts(state):
+    return {"fstab": _fstab(DOC_FSTAB),
+            "quota": {"mount_points": {"/home": {"files": ["/home/aquota.user"], "state": state}}}}
+
+
+def test_live_quota_on_passes():
+    state = {"command": "quotaon -pu /home", "on": True,
+             "text": "user quota on /home (/dev/hda7) is on"}
+    result = run_check("fs.quota.enabled", facts=_quota_facts(state), mode="live",
+                       params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+    assert "quotaon -pu /home: user quota on /home (/dev/hda7) is on" in _evidence(result)
+
+
+def test_live_quota_off_fails():
+    state = {"command": "quotaon -pu /home", "on": False,
+             "text": "user quota on /home (/dev/hda7) is off"}
+    result = run_check("fs.quota.enabled", facts=_quota_facts(state), mode="live",
+                       params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert result.message == "/home: user quota is off"
+
+
+def test_live_quota_state_unknown_is_an_error():
+    state = {"command": "quotaon -pu /home", "error": "quotaon is not installed"}
+    result = run_check("fs.quota.enabled", facts=_quota_facts(state), mode="live",
+                       params={"mount_point": "/home"})
+    assert result.status is Status.ERROR
+    assert "quotaon is not installed" in result.message
+
+
+@pytest.fixture
+def quota_mount(require_root, tmp_path):
+    """A 16 MiB ext4 image loop-mounted with usrquota and initialised by quotacheck."""
+    if not all(shutil.which(t) for t in ("mkfs.ext4", "losetup", "quotacheck", "quotaon")):
+        pytest.skip("quota tools or loop tools missing")
+    image, mount_point = tmp_path / "home.img", tmp_path / "home"
+    mount_point.mkdir()
+    with open(image, "wb") as handle:
+        handle.truncate(16 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-F", "-q", str(image)], check=True)
+    attach = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True)
+    if attach.returncode != 0:
+        pytest.skip(f"no loop device: {attach.stderr.strip()}")
+    loop = attach.stdout.strip()
+    mounted = False
+    try:
+        subprocess.run(["mount", "-o", "usrquota,nosuid,nodev", loop, str(mount_point)], check=True)
+        mounted = True
+        subprocess.run(["quotacheck", "-cu", str(mount_point)], check=True, capture_output=True)
+        yield str(mount_point)
+    finally:
+        if mounted:
+            subprocess.run(["quotaoff", "-u", str(mount_point)], capture_output=True)
+            subprocess.run(["umount", str(mount_point)], check=False)
+        subprocess.run(["losetup", "-d", loop], check=False)
+
+
+def _live_quota(mount_point):
+    load_all()
+    return collect(LiveHost(), ["quota"], mode="live")["quota"]["mount_points"][mount_point]
+
+
+def test_live_probe_sees_quota_file_and_off_state_on_real_mount(quota_mount):
+    state = _live_quota(quota_mount)
+    assert state["files"] == [os.path.join(quota_mount, "aquota.user")]
+    assert state["state"]["command"] == f"quotaon -pu {quota_mount}"
+    assert state["state"]["on"] is False
+    assert state["state"]["text"].endswith("is off")
+
+
+def test_live_probe_sees_quota_on_on_real_mount(quota_mount):
+    done = subprocess.run(["quotaon", "-u", quota_mount], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"this kernel cannot switch quota on: {done.stderr.strip()}")
+    state = _live_quota(quota_mount)["state"]
+    assert state["on"] is True and state["text"].endswith("is on")
+
+
+# -- fs.rc-permissions -------------------------------------------------------------------------
+
+def test_redhat_rc_d_after_chmod_700_passes(tmp_root):
+    tmp_root.write("/etc/rc.d/init.d/sshd", "#!/bin/sh\n", mode=0o700)
+    tmp_root.write("/etc/rc.d/rc.local", "#!/bin/sh\n", mode=0o700)
+    tmp_root.symlink("/etc/rc.d/rc3.d/S55sshd", "../init.d/sshd")
+    tmp_root.symlink("/etc/init.d", "rc.d/init.d")
+    result = run_check("fs.rc-permissions", root=tmp_root)
+    assert result.status is Status.PASS
+    assert result.message == "all 2 run-control scripts are closed to group and other"
+
+
+def test_debian_0755_init_scripts_fail_listing_them(tmp_root):
+    tmp_root.write("/etc/init.d/ssh", "#!/bin/sh\n", mode=0o755)
+    tmp_root.symlink("/etc/rc2.d/S01ssh", "../init.d/ssh")
+    result = run_check("fs.rc-permissions", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert _evidence(result) == ["/etc/init.d/ssh: mode 0755, readable/executable by group/other"]
+
+
+def test_group_writable_script_is_listed_first_as_writable(tmp_root):
+    tmp_root.write("/etc/init.d/aaa", "#!/bin/sh\n", mode=0o755)
+    tmp_root.write("/etc/init.d/zzz", "#!/bin/sh\n", mode=0o775)
+    result = run_check("fs.rc-permissions", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "(1 writable)" in result.message
+    assert _evidence(result)[0] == "/etc/init.d/zzz: mode 0775, writable by group/other"
+
+
+def test_offender_list_is_capped_with_count(tmp_root):
+    for n in range(25):
+        tmp_root.write(f"/etc/init.d/s{n:02d}", "#!/bin/sh\n", mode=0o755)
+    result = run_check("fs.rc-permissions", root=tmp_root)
+    assert len(result.evidence) == 21
+    assert str(result.evidence[-1]) == "...: 5 more not listed"
+
+
+def test_pure_systemd_image_is_not_applicable(tmp_root):
+    tmp_root.write("/etc/systemd/system/multi-user.target.wants/.keep", "")
+    result = run_check("fs.rc-permissions", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "/etc/rc.d" in result.message
+
+
+# -- fs.disk-usage -----------------------------------------------------------------------------
+
+def _usage(percent):
+    return {"disk_usage": {"available": True, "path": "/proc/self/mountinfo", "filesystems": [
+        {"mount_point": "/", "fstype": "ext4", "source": "/dev/sda1", "used_percent": 40},
+        {"mount_point": "/var", "fstype": "ext4", "source": "/dev/sda2", "used_percent": percent},
+    ]}}
+
+
+def test_filesystem_over_threshold_fails():
+    result = run_check("fs.disk-usage", facts=_usage(95), mode="live",
+                       params={"disk_usage_max_percent": 90})
+    assert result.status is Status.FAIL
+    assert _evidence(result) == ["/var: 95% used (ext4 /dev/sda2)"]
+
+
+def test_filesystems_under_threshold_pass():
+    result = run_check("fs.disk-usage", facts=_usage(90), mode="live",
+                       params={"disk_usage_max_percent": 90})
+    assert result.status is Status.PASS
+    assert "/var: 90% used (ext4 /dev/sda2)" in _evidence(result)
+
+
+def test_live_disk_usage_probe_measures_root_and_skips_pseudo_filesystems():
+    load_all()
+    usage = collect(LiveHost(), ["disk_usage"], mode="live")["disk_usage"]
+    by_point = {fs["mount_point"]: fs for fs in usage["filesystems"]}
+    st = os.statvfs("/")
+    used = st.f_blocks - st.f_bfree
+    assert abs(by_point["/"]["used_percent"] - 100 * used / (used + st.f_bavail)) <= 1
+    assert "/proc" not in by_point and "/sys" not in by_point
+
+
+def test_disk_usage_on_image_is_not_applicable(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    assert collect_fact("disk_usage", tmp_root)["available"] is False
+    result = run_check("fs.disk-usage", root=tmp_root, params={"disk_usage_max_percent": 90})
+    assert result.status is Status.NOT_APPLICABLE

@@ -1,0 +1,176 @@
+from audit.facts import collect
+from audit.host import LiveHost
+from audit.model import Status
+from audit.registry import load_all
+from support import collect_fact, run_check
+
+DOC_SYSCTL = """\
+# protect against some DoS attacks
+net.ipv4.icmp_echo_ignore_all = 1
+net.ipv4.icmp_echo_ignore_broadcasts = 1
+net.ipv4.tcp_syncookies = 1
+net.ipv4.conf.all.accept_source_route = 0
+net.ipv4.conf.all.accept_redirects = 0
+net.ipv4.ip_always_defrag = 1
+net.ipv4.conf.all.rp_filter = 1
+net.ipv4.conf.all.log_martians = 1
+"""
+SYNCOOKIES = "sysctl.net.ipv4.tcp_syncookies"
+DEFRAG = "sysctl.net.ipv4.ip_always_defrag"
+
+
+def _evidence(result):
+    return [str(e) for e in result.evidence]
+
+
+def test_document_sysctl_conf_passes(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert _evidence(result) == ["/etc/sysctl.conf:4: net.ipv4.tcp_syncookies = 1"]
+
+
+def test_setting_missing_everywhere_fails_naming_where_it_looked(tmp_root):
+    tmp_root.write("/etc/sysctl.d/10-other.conf", "kernel.pid_max = 4194304\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message and "/usr/lib/sysctl.d/*.conf" in result.message
+    assert _evidence(result) == ["/etc/sysctl.d/10-other.conf: no setting"]
+
+
+def test_wrong_persistent_value_fails(tmp_root):
+    tmp_root.write("/etc/sysctl.d/90-net.conf", "net/ipv4/tcp_syncookies = 0\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert _evidence(result) == ["/etc/sysctl.d/90-net.conf:1: net.ipv4.tcp_syncookies = 0"]
+
+
+def test_etc_sysctl_conf_overrides_sysctl_d(tmp_root):
+    tmp_root.write("/etc/sysctl.d/99-late.conf", "net.ipv4.tcp_syncookies = 0\n")
+    tmp_root.write("/etc/sysctl.conf", "net.ipv4.tcp_syncookies=1\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert result.evidence[0].where == "/etc/sysctl.conf"
+
+
+def test_later_file_name_wins_across_directories(tmp_root):
+    tmp_root.write("/etc/sysctl.d/10-admin.conf", "net.ipv4.tcp_syncookies = 1\n")
+    tmp_root.write("/usr/lib/sysctl.d/50-vendor.conf", "net.ipv4.tcp_syncookies = 0\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert _evidence(result) == ["/usr/lib/sysctl.d/50-vendor.conf:1: net.ipv4.tcp_syncookies = 0"]
+
+
+def test_etc_file_masks_vendor_file_of_same_name(tmp_root):
+    tmp_root.write("/usr/lib/sysctl.d/50-vendor.conf", "net.ipv4.tcp_syncookies = 0\n")
+    tmp_root.write("/etc/sysctl.d/50-vendor.conf", "net.ipv4.tcp_syncookies = 1\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert result.evidence[0].where == "/etc/sysctl.d/50-vendor.conf"
+
+
+def test_dev_null_link_masks_vendor_file(tmp_root):
+    tmp_root.write("/usr/lib/sysctl.d/50-vendor.conf", "net.ipv4.tcp_syncookies = 0\n")
+    tmp_root.symlink("/etc/sysctl.d/50-vendor.conf", "/dev/null")
+    tmp_root.write("/etc/sysctl.conf", "kernel.sysrq = 0\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message
+
+
+def test_systemd_glob_key_overrides_earlier_setting(tmp_root):
+    tmp_root.write("/etc/sysctl.d/10-hardening.conf", "net.ipv4.conf.all.rp_filter = 1\n")
+    tmp_root.write("/usr/lib/sysctl.d/50-default.conf", "-net.ipv4.conf.*.rp_filter = 2\n")
+    result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
+                       params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert _evidence(result) == ["/usr/lib/sysctl.d/50-default.conf:1: net.ipv4.conf.*.rp_filter = 2"]
+
+
+def test_always_defrag_not_applicable_on_image_with_modern_kernel(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    tmp_root.mkdir("/lib/modules/6.1.0-18-amd64")
+    result = run_check(DEFRAG, root=tmp_root, params={"expected": "1", "removed_in_kernel": "2.4"})
+    assert result.status is Status.NOT_APPLICABLE
+    assert "6.1.0-18-amd64" in result.message and "2.4" in result.message
+
+
+def test_always_defrag_not_applicable_on_image_without_kernel(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    result = run_check(DEFRAG, root=tmp_root, params={"expected": "1", "removed_in_kernel": "2.4"})
+    assert result.status is Status.NOT_APPLICABLE
+    assert "holds no kernel" in result.message
+
+
+def test_always_defrag_is_checked_on_image_with_2_2_kernel(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", "net.ipv4.tcp_syncookies = 1\n")
+    tmp_root.write("/boot/vmlinuz-2.2.19-6.2.1", "")
+    result = run_check(DEFRAG, root=tmp_root, params={"expected": "1", "removed_in_kernel": "2.4"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message
+
+
+def _live_facts(persistent_value, runtime):
+    settings = {}
+    if persistent_value is not None:
+        settings["net.ipv4.tcp_syncookies"] = {"value": persistent_value, "path": "/etc/sysctl.conf",
+                                               "line": 3, "ignore_failure": False}
+    return {
+        "sysctl_persistent": {"looked_in": ["/etc/sysctl.conf"], "files": ["/etc/sysctl.conf"],
+                              "settings": settings},
+        "sysctl_runtime": {"available": True, "values": {
+            "net.ipv4.tcp_syncookies": {"path": "/proc/sys/net/ipv4/tcp_syncookies", **runtime}}},
+        "kernels": {"running": "6.1.0-18-amd64", "running_version": [6, 1, 0], "installed": []},
+    }
+
+
+def test_live_value_in_force_differs_fails():
+    result = run_check(SYNCOOKIES, facts=_live_facts("1", {"value": "0"}), mode="live",
+                       params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert result.message == "net.ipv4.tcp_syncookies: in force: 0"
+    assert "/proc/sys/net/ipv4/tcp_syncookies: in force: 0" in _evidence(result)
+
+
+def test_live_persistent_and_in_force_pass():
+    result = run_check(SYNCOOKIES, facts=_live_facts("1", {"value": "1"}), mode="live",
+                       params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert _evidence(result) == ["/etc/sysctl.conf:3: net.ipv4.tcp_syncookies = 1",
+                                 "/proc/sys/net/ipv4/tcp_syncookies: in force: 1"]
+
+
+def test_live_key_missing_from_kernel_is_not_applicable_and_flags_dead_setting():
+    result = run_check(SYNCOOKIES, facts=_live_facts("1", {"missing": True}), mode="live",
+                       params={"expected": "1"})
+    assert result.status is Status.NOT_APPLICABLE
+    assert "6.1.0-18-amd64" in result.message
+    assert "ignored: the kernel has no such key" in _evidence(result)[1]
+
+
+def test_live_runtime_probe_reads_this_kernel():
+    load_all()
+    values = collect(LiveHost(), ["sysctl_runtime"], mode="live")["sysctl_runtime"]["values"]
+    with open("/proc/sys/net/ipv4/tcp_syncookies") as handle:
+        assert values["net.ipv4.tcp_syncookies"]["value"] == handle.read().strip()
+    assert values["net.ipv4.ip_always_defrag"]["missing"] is True
+
+
+def test_live_ip_always_defrag_is_not_applicable_on_this_kernel():
+    result = run_check(DEFRAG, live=True, params={"expected": "1"})
+    assert result.status is Status.NOT_APPLICABLE
+    assert _evidence(result)[0] == "/proc/sys/net/ipv4/ip_always_defrag: does not exist"
+
+
+def test_missing_expected_parameter_is_an_error(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": None})
+    assert result.status is Status.ERROR
+    assert "expected" in result.message
+
+
+def test_persistent_fact_keeps_only_audited_keys(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", "kernel.sysrq = 0\nnet.ipv4.tcp_syncookies = 1\n")
+    fact = collect_fact("sysctl_persistent", tmp_root)
+    assert list(fact["settings"]) == ["net.ipv4.tcp_syncookies"]
+    assert fact["files"] == ["/etc/sysctl.conf"]
