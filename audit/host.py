@@ -82,10 +82,12 @@ class Host:
         return b"".join(chunks)
 
     def exists(self, path: str) -> bool:
+        """Whether ``path`` exists (a dangling link counts). A permission error is raised, not
+        taken for absence: an auditor who cannot look must not report a file as missing."""
         try:
             self.lstat(path)
             return True
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
 
     def stat(self, path: str) -> os.stat_result:
@@ -134,15 +136,17 @@ class Host:
         return resolved
 
     def is_dir(self, path: str) -> bool:
+        """A directory (links followed); missing is False, a permission error is raised."""
         try:
             return _stat.S_ISDIR(self.stat(path).st_mode)
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
 
     def is_file(self, path: str) -> bool:
+        """A regular file (links followed); missing is False, a permission error is raised."""
         try:
             return _stat.S_ISREG(self.stat(path).st_mode)
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             return False
 
     def listdir(self, path: str) -> list[str]:

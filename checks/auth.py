@@ -9,6 +9,7 @@ from audit.registry import check
 NIS_SERVICES = {"nis", "nisplus", "nis+"}
 # Red Hat's client (ypbind, yp-tools) and Debian's all-in-one package (nis); ypserv serves NIS.
 NIS_PACKAGES = ("ypbind", "yp-tools", "nis", "ypserv")
+NIS_BOOT_SERVICES = {"ypbind", "nis"}
 WEAK_SCHEMES = {"des", "bsdi-des", "empty"}
 REPORTED_SCHEMES = ("des", "md5", "sha256", "sha512", "yescrypt", "bcrypt", "empty", "locked")
 
@@ -117,10 +118,10 @@ def password_hashes(facts, params) -> Result:
                          expected=expected)
 
 
-@check("auth.nis-disabled", needs=["nsswitch", "packages", "nis_units"])
+@check("auth.nis-disabled", needs=["nsswitch", "packages", "boot_services"])
 def nis_disabled(facts, params) -> Result:
     """NIS is not used: not consulted by NSS, not installed, not started at boot."""
-    nss, packages, units = facts["nsswitch"], facts["packages"], facts["nis_units"]
+    nss, packages, boot = facts["nsswitch"], facts["packages"], facts["boot_services"]
     expected = "no nis/nisplus in nsswitch.conf; ypbind/nis not installed nor enabled"
     findings = []
     for entry in nss["entries"]:
@@ -131,11 +132,20 @@ def nis_disabled(facts, params) -> Result:
         info = packages["installed"].get(name)
         if info:
             findings.append(ev(info["source"], f"package {name} {info['version']} installed", info["line"]))
-    findings += [ev(u["path"], f"ypbind enabled (-> {u['target']})") for u in units["enabled"]]
+    findings += [ev(link["path"], f"{name} enabled at boot (-> {link['target']})")
+                 for link, name in _boot_links(boot) if name in NIS_BOOT_SERVICES]
     if findings:
         return Result.failed("NIS is configured or installed", evidence=findings, expected=expected)
     nss_text = "no nis service" if nss["present"] else "absent (glibc built-in defaults apply)"
     return Result.passed("NIS is off", evidence=[
         ev(nss["path"], nss_text),
         ev(", ".join(packages["databases"]), f"none of {', '.join(NIS_PACKAGES)} installed"),
-        ev(", ".join(units["looked_in"]), "no ypbind start link")], expected=expected)
+        ev("/etc/systemd/system/*.wants, /etc/rc?.d", "no ypbind or nis start link")], expected=expected)
+
+
+def _boot_links(boot: dict):
+    """(link, service name) for every SysV start link and systemd wants link."""
+    for link in boot["sysv"]:
+        yield link, link["service"]
+    for link in boot["systemd"]:
+        yield link, link["unit"].removesuffix(".service")

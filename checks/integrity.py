@@ -67,11 +67,14 @@ def tripwire_scheduled(facts, params) -> Result:
                 if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
     evidence += [ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]) for c in sched["cron"]
                  if TRIPWIRE_CHECK.search(c["command"])]
-    evidence += [ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): {cmd['command']}", cmd["line"])
+    evidence += [ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): {cmd['command']}",
+                    cmd["line"])
                  for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]
                  if TRIPWIRE_CHECK.search(cmd["command"])]
     if evidence:
         return Result.passed("tripwire check scheduled", evidence=evidence)
+    if sched["unreadable"]:
+        return Result.error(f"no tripwire schedule in what could be read; unreadable: {', '.join(sched['unreadable'])}")
     return Result.failed("no scheduled tripwire check", evidence=[
         ev("/etc/cron.daily", "no tripwire* script"),
         ev("/etc/crontab, /etc/cron.d, /var/spool/cron", "no tripwire --check job"),

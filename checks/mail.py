@@ -88,7 +88,8 @@ def qmail_accounts(facts, params) -> Result:
         problems += [f"{name} {w}" for w in wrong]
     if problems:
         return Result.failed("; ".join(problems), evidence=evidence,
-                             expected="alias, qmaild, qmaill, qmailp in nofiles; qmailq, qmailr, qmails in qmail; home /var/qmail (alias: /var/qmail/alias)")
+                             expected="alias, qmaild, qmaill, qmailp in nofiles; qmailq, qmailr, qmails in qmail; "
+                                      "home /var/qmail (alias: /var/qmail/alias)")
     return Result.passed("all seven qmail users exist with their groups and homes", evidence=evidence)
 
 
@@ -106,7 +107,8 @@ def databytes(facts, params) -> Result:
     value = (info.get("first_line") or "").strip()
     evidence = [ev(info["path"], f"databytes={value or '(empty)'}", 1)]
     if not value.isdigit():
-        return Result.failed(f"databytes {value or '(empty)'!r} is not a positive integer", evidence=evidence, expected=expected)
+        return Result.failed(f"databytes {value or '(empty)'!r} is not a positive integer",
+                             evidence=evidence, expected=expected)
     number = int(value)
     if number == 0:
         return Result.failed("databytes 0 means unlimited to qmail", evidence=evidence, expected=expected)
@@ -196,7 +198,8 @@ def skel_maildir(facts, params) -> Result:
         evidence.append(ev(qmail["path"], MAILDIR, lines.index(MAILDIR) + 1))
     else:
         missing.append(qmail["path"])
-        evidence.append(ev(qmail["path"], "absent" if not qmail["present"] else f"no {MAILDIR} line (found: {'; '.join(lines[:3]) or 'empty'})"))
+        found = "absent" if not qmail["present"] else f"no {MAILDIR} line (found: {'; '.join(lines[:3]) or 'empty'})"
+        evidence.append(ev(qmail["path"], found))
     if missing:
         return Result.failed(f"skeleton incomplete: {', '.join(missing)}", evidence=evidence,
                              expected="/etc/skel/Maildir/{cur,new,tmp} and /etc/skel/.qmail with ./Maildir/")

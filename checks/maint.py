@@ -116,6 +116,9 @@ def auto_patches(facts, params) -> Result:
         if ok:
             return Result.passed(f"{name} applies updates automatically", evidence=found)
         evidence += found
+    if sched["unreadable"]:
+        return Result.error(f"no automatic updates in what could be read; unreadable: {', '.join(sched['unreadable'])}",
+                            evidence=evidence)
     if not evidence:
         evidence = [ev("/etc/crontab, /etc/cron.d, /etc/cron.*, /var/spool/cron, timers", "no job applies updates"),
                     ev("/usr/bin/unattended-upgrade, /usr/bin/dnf-automatic, /usr/sbin/yum-cron", "none installed")]
@@ -129,6 +132,9 @@ def disk_monitor(facts, params) -> Result:
     jobs = [e for command, e in _scheduled_commands(facts["schedules"]) if DISK_COMMANDS.search(command)]
     if jobs:
         return Result.passed("disk space is checked on a schedule", evidence=jobs)
+    if facts["schedules"]["unreadable"]:
+        unreadable = ", ".join(facts["schedules"]["unreadable"])
+        return Result.error(f"no disk-space check in what could be read; unreadable: {unreadable}")
     return Result.failed("no scheduled disk-space check", evidence=[
         ev("/etc/crontab, /etc/cron.d, /etc/cron.*, /var/spool/cron", "no job runs df, check_disk or diskmon"),
         ev("/etc/systemd/system/*.wants", "no enabled timer runs df, check_disk or diskmon")],

@@ -49,7 +49,8 @@ def privsep_dir(facts, params) -> Result:
         if package and package["name"] == "openssh-server":
             return Result.not_applicable(
                 "no privilege-separation dir on disk; the openssh-server package's service "
-                "creates /run/sshd at start", evidence=[ev(package["source"], "openssh-server installed", package.get("line"))])
+                "creates /run/sshd at start",
+                evidence=[ev(package["source"], "openssh-server installed", package.get("line"))])
         return Result.failed("no privilege-separation directory found",
                              evidence=[ev(p, "absent") for p in install["privsep_looked"]],
                              expected="a root-owned directory, mode 0755 or stricter")

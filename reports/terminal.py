@@ -90,7 +90,8 @@ def _findings(report: dict) -> list[Text]:
         head.append(r["id"], style="bold")
         head.append(f"  {r['message']}")
         lines.append(head)
-        lines.append(Text(f"    {_first_evidence(r)}", style="dim" if r["status"] == "error" else ""))
+        if r["evidence"]:
+            lines.append(Text(f"    {_first_evidence(r)}", style="dim" if r["status"] == "error" else ""))
     return lines
 
 

@@ -194,7 +194,7 @@ def test_ypbind_enabled_at_boot_fails(tmp_root):
     tmp_root.symlink("/etc/rc.d/rc3.d/S17ypbind", "../init.d/ypbind")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/rc.d/rc3.d/S17ypbind: ypbind enabled (-> ../init.d/ypbind)"]
+    assert _texts(result) == ["/etc/rc.d/rc3.d/S17ypbind: ypbind enabled at boot (-> ../init.d/ypbind)"]
 
 
 def test_ypbind_wanted_by_systemd_target_fails(tmp_root):

@@ -14,14 +14,6 @@ SHADOW = "/etc/shadow"
 PAM_SU = "/etc/pam.d/su"
 NSSWITCH = "/etc/nsswitch.conf"
 # Where an enabled ypbind shows up: systemd wants links, SysV start links (Debian and Red Hat).
-YPBIND_LINK_PATTERNS = (
-    "/etc/systemd/system/*.wants/ypbind.service",
-    "/etc/rc?.d/S??ypbind",
-    "/etc/rc.d/rc?.d/S??ypbind",
-    "/etc/rc?.d/S??nis",
-)
-
-
 @probe("shadow")
 def shadow(host: Host) -> dict:
     """/etc/shadow: its mode and owner, and each account's hash *scheme* (never the hash).
@@ -59,18 +51,3 @@ def nsswitch(host: Host) -> dict:
     if not host.exists(NSSWITCH):
         return {"path": NSSWITCH, "present": False, "entries": []}
     return {"path": NSSWITCH, "present": True, "entries": parse_nsswitch(host.read_text(NSSWITCH))}
-
-
-@probe("nis_units")
-def nis_units(host: Host) -> dict:
-    """Links that start ypbind at boot: ``{"looked_in": [pattern...], "enabled": [{"path",
-    "target"}]}``."""
-    enabled = []
-    for pattern in YPBIND_LINK_PATTERNS:
-        for path in host.glob(pattern):
-            try:
-                target = host.readlink(path)
-            except OSError:
-                target = None  # a plain file in a .wants directory enables it just the same
-            enabled.append({"path": path, "target": target})
-    return {"looked_in": list(YPBIND_LINK_PATTERNS), "enabled": enabled}

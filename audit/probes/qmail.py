@@ -34,10 +34,15 @@ def _first_line(host: Host, path: str) -> str | None:
 
 
 def _file(host: Host, path: str) -> dict:
-    """Presence, type, owner, mode and size of ``path`` (links followed inside the root)."""
-    if not host.exists(path):
+    """Presence, type, owner, mode and size of ``path`` (links followed inside the root).
+
+    A path the auditor may not look at raises PermissionError (the fact becomes an error)
+    rather than reading as absent.
+    """
+    try:
+        st = host.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
         return {"path": path, "present": False}
-    st = host.stat(path)
     return {"path": path, "present": True, "is_file": stat.S_ISREG(st.st_mode), "is_dir": stat.S_ISDIR(st.st_mode),
             "uid": st.st_uid, "gid": st.st_gid, "mode": st.st_mode & 0o7777, "size": st.st_size,
             "mtime": st.st_mtime}
@@ -74,7 +79,8 @@ def qmail_delivery(host: Host) -> dict:
         default["first_line"] = _first_line(host, default["path"])
     skel_qmail = _file(host, "/etc/skel/.qmail")
     if skel_qmail["present"] and skel_qmail["is_file"]:
-        skel_qmail["lines"] = [line.strip()[:_EVIDENCE_CHARS] for line in host.read_text(skel_qmail["path"], limit=4096).splitlines()[:10]]
+        text = host.read_text(skel_qmail["path"], limit=4096)
+        skel_qmail["lines"] = [line.strip()[:_EVIDENCE_CHARS] for line in text.splitlines()[:10]]
     return {
         "rc": rc,
         "defaultdelivery": default,
@@ -188,7 +194,7 @@ def mail_programs(host: Host) -> dict:
     """
     return {
         "sendmail": _sendmail(host),
-        "checkpassword": [_file(host, p) for p in CHECKPASSWORD if host.exists(p)],
+        "checkpassword": [f for f in (_file(host, p) for p in CHECKPASSWORD) if f["present"]],
         "checkpassword_looked": list(CHECKPASSWORD),
         "ucspi": {name: [f"{d}/{name}" for d in PROGRAM_DIRS if host.is_file(f"{d}/{name}")]
                   for name in ("tcpserver", "tcprules")},

@@ -13,8 +13,8 @@ from audit.parsers.systemd_unit import list_setting, parse_unit
 from audit.probes.services import UNIT_DIRS, find_unit, read_unit
 from audit.registry import probe
 
-SYSTEM_CRONTABS = ("/etc/crontab", "/etc/cron.d/*")
-USER_CRONTABS = ("/var/spool/cron/crontabs/*", "/var/spool/cron/*")  # Debian, then Red Hat
+# (file or directory of crontabs, has a user field); Debian's spool first, then Red Hat's.
+CRONTABS = (("/etc/crontab", True), ("/etc/cron.d", True), ("/var/spool/cron/crontabs", False), ("/var/spool/cron", False))
 PERIODS = ("hourly", "daily", "weekly", "monthly")
 # Package managers leave backups next to live files; cron and run-parts skip them.
 _BACKUP = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$")
@@ -26,30 +26,47 @@ _MAX_SCRIPT_LINES = 10
 _EVIDENCE_CHARS = 200
 
 
-def _cron_entries(host: Host) -> tuple[list[dict], list[dict]]:
+def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
+    """Regular, non-backup files in ``directory``; an unlistable one is noted, not fatal."""
+    try:
+        names = host.listdir(directory)
+    except PermissionError:
+        unreadable.append(directory)
+        return []
+    except OSError:
+        return []
+    paths = [f"{directory}/{n}" for n in names]
+    return [p for p in paths if not _BACKUP.search(p) and host.is_file(p)]
+
+
+def _cron_entries(host: Host, unreadable: list[str]) -> tuple[list[dict], list[dict]]:
     entries, malformed = [], []
-    for patterns, system in ((SYSTEM_CRONTABS, True), (USER_CRONTABS, False)):
-        for pattern in patterns:
-            paths = host.glob(pattern) if "*" in pattern else [pattern]
-            for path in paths:
-                if _BACKUP.search(path) or not host.is_file(path):
-                    continue
-                parsed = parse_crontab(host.read_text(path), system=system)
-                owner = None if system else path.rsplit("/", 1)[1]
-                entries += [{**e, "path": path, "user": e["user"] or owner,
-                             "command": e["command"][:_EVIDENCE_CHARS]} for e in parsed["entries"]]
-                malformed += [{"path": path, "line": n} for n in parsed["malformed"]]
+    for location, system in CRONTABS:
+        paths = [location] if host.is_file(location) else _listing(host, location, unreadable)
+        for path in paths:
+            try:
+                text = host.read_text(path)
+            except PermissionError:
+                unreadable.append(path)
+                continue
+            parsed = parse_crontab(text, system=system)
+            owner = None if system else path.rsplit("/", 1)[1]
+            entries += [{**e, "path": path, "user": e["user"] or owner,
+                         "command": e["command"][:_EVIDENCE_CHARS]} for e in parsed["entries"]]
+            malformed += [{"path": path, "line": n} for n in parsed["malformed"]]
     return entries, malformed
 
 
-def _periodic_scripts(host: Host) -> list[dict]:
+def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
     scripts = []
     for period in PERIODS:
-        for path in host.glob(f"/etc/cron.{period}/*"):
-            if _BACKUP.search(path) or not host.is_file(path):
+        for path in _listing(host, f"/etc/cron.{period}", unreadable):
+            try:
+                text = host.read_text(path)
+            except PermissionError:
+                unreadable.append(path)
                 continue
-            lines = [{"line": n, "text": t.strip()[:_EVIDENCE_CHARS]}
-                     for n, t in enumerate(host.read_text(path).splitlines(), start=1)
+            lines = [{"line": n, "text": t.strip()[:_EVIDENCE_CHARS]} for n, t in enumerate(text.splitlines(), start=1)
                      if WATCHED.search(t) and not t.lstrip().startswith("#")]
             scripts.append({"path": path, "period": period, "lines": lines[:_MAX_SCRIPT_LINES]})
     return scripts
@@ -85,11 +102,14 @@ def schedules(host: Host) -> dict:
 
     ``{"cron": [{"path", "line", "schedule", "user", "command"}], "cron_malformed": [{"path",
     "line"}], "scripts": [{"path", "period", "lines": [{"line", "text"}]}], "timers": [{"unit",
-    "path", "enabled_via", "schedule", "service", "commands": [{"command", "path", "line"}]}]}``.
-    Script ``lines`` keep only lines naming a WATCHED program.
+    "path", "enabled_via", "schedule", "service", "commands": [{"command", "path", "line"}]}],
+    "unreadable": [path...]}``. Script ``lines`` keep only lines naming a WATCHED program;
+    crontabs the auditor may not read (user spools, as non-root) are listed, not guessed.
     """
-    cron, malformed = _cron_entries(host)
-    return {"cron": cron, "cron_malformed": malformed, "scripts": _periodic_scripts(host), "timers": _timers(host)}
+    unreadable: list[str] = []
+    cron, malformed = _cron_entries(host, unreadable)
+    return {"cron": cron, "cron_malformed": malformed, "scripts": _periodic_scripts(host, unreadable),
+            "timers": _timers(host), "unreadable": unreadable}
 
 
 APT_PERIODIC = ("APT::Periodic::Update-Package-Lists", "APT::Periodic::Unattended-Upgrade", "APT::Periodic::Enable")

@@ -49,7 +49,7 @@ def _socket(host: Host) -> dict | None:
     path = find_unit(host, "ssh.socket")
     if path is None:
         return None
-    enabled = [p for p in host.glob("/etc/systemd/system/*.wants/ssh.socket")]
+    enabled = host.glob("/etc/systemd/system/*.wants/ssh.socket")
     listen = list_setting(read_unit(host, path), "Socket", "ListenStream")
     return {
         "path": path,

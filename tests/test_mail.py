@@ -1,0 +1,371 @@
+import os
+import subprocess
+
+import pytest
+
+from audit.model import Status
+from support import run_check
+
+DPKG_EMPTY = "Package: qmail\nStatus: install ok installed\nVersion: 1.03\n\n"
+DPKG_SENDMAIL = DPKG_EMPTY + "Package: sendmail-bin\nStatus: install ok installed\nVersion: 8.17.1\n\n"
+GROUPS = "root:x:0:\nnofiles:x:81:\nqmail:x:82:\n"
+QMAIL_PASSWD = """root:x:0:0:root:/root:/bin/bash
+alias:x:7790:81::/var/qmail/alias:/bin/false
+qmaild:x:7791:81::/var/qmail:/bin/false
+qmaill:x:7792:81::/var/qmail:/bin/false
+qmailp:x:7793:81::/var/qmail:/bin/false
+qmailq:x:7794:82::/var/qmail:/bin/false
+qmailr:x:7795:82::/var/qmail:/bin/false
+qmails:x:7796:82::/var/qmail:/bin/false
+"""
+
+
+def _texts(result):
+    return [str(e) for e in result.evidence]
+
+
+# mail.sendmail-removed
+
+def test_qmail_wrapper_and_no_sendmail_package_passes(tmp_root):
+    tmp_root.write("/var/lib/dpkg/status", DPKG_EMPTY)
+    tmp_root.write("/var/qmail/bin/sendmail", "\x7fELF /var/qmail/bin/qmail-inject", mode=0o755)
+    tmp_root.symlink("/usr/sbin/sendmail", "/var/qmail/bin/sendmail")
+    result = run_check("mail.sendmail-removed", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/usr/sbin/sendmail: /usr/sbin/sendmail -> /var/qmail/bin/sendmail; belongs to qmail"]
+
+
+def test_sendmail_bin_package_fails(tmp_root):
+    tmp_root.write("/var/lib/dpkg/status", DPKG_SENDMAIL)
+    result = run_check("mail.sendmail-removed", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/var/lib/dpkg/status:5: sendmail-bin 8.17.1 installed" in _texts(result)
+
+
+def test_sendmail_binary_left_behind_fails(tmp_root):
+    tmp_root.write("/var/lib/dpkg/status", DPKG_EMPTY)
+    tmp_root.write("/usr/sbin/sendmail.sendmail", "\x7fELF /etc/mail/sendmail.cf", mode=0o755)
+    tmp_root.symlink("/etc/alternatives/mta", "/usr/sbin/sendmail.sendmail")
+    tmp_root.symlink("/usr/sbin/sendmail", "/etc/alternatives/mta")
+    result = run_check("mail.sendmail-removed", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "sendmail binary at /usr/sbin/sendmail.sendmail" in result.message
+
+
+def test_exim_wrapper_passes_naming_exim(tmp_root):
+    tmp_root.write("/var/lib/dpkg/status", DPKG_EMPTY)
+    tmp_root.write("/usr/sbin/exim4", "\x7fELF", mode=0o755)
+    tmp_root.symlink("/usr/sbin/sendmail", "exim4")
+    result = run_check("mail.sendmail-removed", root=tmp_root)
+    assert result.status is Status.PASS
+    assert result.message == "no sendmail package; /usr/sbin/sendmail is exim's wrapper"
+
+
+# mail.qmail-accounts
+
+def test_qmail_accounts_as_install_ids_pass(tmp_root):
+    tmp_root.write("/etc/passwd", QMAIL_PASSWD)
+    tmp_root.write("/etc/group", GROUPS)
+    result = run_check("mail.qmail-accounts", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/etc/passwd:2: alias: gid 81 (nofiles), home /var/qmail/alias" in _texts(result)
+
+
+def test_document_typo_home_var_qamil_is_flagged(tmp_root):
+    tmp_root.write("/etc/passwd", QMAIL_PASSWD.replace("7793:81::/var/qmail:", "7793:81::/var/qamil:"))
+    tmp_root.write("/etc/group", GROUPS)
+    result = run_check("mail.qmail-accounts", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/passwd:5: qmailp: home /var/qamil: the document's typo for /var/qmail" in _texts(result)
+
+
+def test_missing_user_and_wrong_group_fail_with_lines(tmp_root):
+    passwd = QMAIL_PASSWD.replace("qmails:x:7796:82::/var/qmail:/bin/false\n", "").replace("7794:82:", "7794:81:")
+    tmp_root.write("/etc/passwd", passwd)
+    tmp_root.write("/etc/group", GROUPS)
+    result = run_check("mail.qmail-accounts", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/passwd:6: qmailq: gid 81, not qmail (82)" in _texts(result)
+    assert "/etc/passwd: no qmails user" in _texts(result)
+
+
+# mail.databytes
+
+@pytest.mark.parametrize("value", ["5242880", "1048576"])
+def test_databytes_within_limit_passes(tmp_root, value):
+    tmp_root.write("/var/qmail/control/databytes", value + "\n")
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.PASS
+    assert _texts(result) == [f"/var/qmail/control/databytes:1: databytes={value}"]
+
+
+def test_databytes_over_limit_fails(tmp_root):
+    tmp_root.write("/var/qmail/control/databytes", "52428800\n")
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.FAIL
+    assert result.message == "databytes 52428800 exceeds 5242880"
+
+
+def test_databytes_zero_means_unlimited_and_fails(tmp_root):
+    tmp_root.write("/var/qmail/control/databytes", "0\n")
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.FAIL
+    assert "unlimited" in result.message
+
+
+def test_databytes_missing_fails(tmp_root):
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/var/qmail/control/databytes: absent"]
+
+
+def test_databytes_not_a_number_fails(tmp_root):
+    tmp_root.write("/var/qmail/control/databytes", "5MB\n")
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.FAIL
+    assert "'5MB' is not a positive integer" in result.message
+
+
+# mail.badmailfrom
+
+def test_badmailfrom_present_passes(tmp_root):
+    tmp_root.write("/var/qmail/control/badmailfrom", "@spam.example\n# note\nbad@example.com\n")
+    result = run_check("mail.badmailfrom", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/var/qmail/control/badmailfrom: 2 entries"]
+
+
+def test_badmailfrom_missing_fails(tmp_root):
+    result = run_check("mail.badmailfrom", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/var/qmail/control/badmailfrom: absent"]
+
+
+# mail.aliases
+
+def _aliases(root, root_text="&tony\n", mode=0o644):
+    root.write("/etc/passwd", QMAIL_PASSWD)
+    root.write("/var/qmail/alias/.qmail-root", root_text, mode=mode)
+    root.write("/var/qmail/alias/.qmail-postmaster", "&tony\n", mode=0o644)
+    root.write("/var/qmail/alias/.qmail-mailer-daemon", "&tony\n", mode=0o644)
+
+
+def test_aliases_redirected_to_a_user_pass(tmp_root):
+    _aliases(tmp_root)
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/var/qmail/alias/.qmail-root:1: mode 0644, delivers to '&tony'" in _texts(result)
+    assert "/etc/passwd:2: alias home /var/qmail/alias" in _texts(result)
+
+
+def test_empty_alias_file_as_the_document_touches_it_fails(tmp_root):
+    _aliases(tmp_root, root_text="")
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/var/qmail/alias/.qmail-root:1: empty: mail piles up in the alias Maildir unread" in _texts(result)
+
+
+def test_alias_file_mode_600_fails(tmp_root):
+    _aliases(tmp_root, mode=0o600)
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ".qmail-root mode 0600, not 0644" in result.message
+
+
+# mail.maildir
+
+def test_rc_with_maildir_slash_passes(tmp_root):
+    tmp_root.write("/var/qmail/rc", '#!/bin/sh\nexec env - PATH="/var/qmail/bin:$PATH" \\\nqmail-start ./Maildir/ splogger qmail\n')
+    result = run_check("mail.maildir", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/var/qmail/rc:3: qmail-start ./Maildir/ splogger qmail"]
+
+
+def test_rc_as_the_document_writes_it_without_slash_fails(tmp_root):
+    tmp_root.write("/var/qmail/rc", "qmail-start ./Maildir splogger qmail\n")
+    result = run_check("mail.maildir", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "trailing slash" in result.message
+
+
+def test_rc_still_delivering_to_mailbox_fails(tmp_root):
+    tmp_root.write("/var/qmail/rc", "qmail-start ./Mailbox splogger qmail\n")
+    result = run_check("mail.maildir", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "qmail delivers to ./Mailbox, not ./Maildir/"
+
+
+def test_rc_reading_defaultdelivery_uses_that_file(tmp_root):
+    tmp_root.write("/var/qmail/rc", 'qmail-start "`cat /var/qmail/control/defaultdelivery`"\n')
+    tmp_root.write("/var/qmail/control/defaultdelivery", "./Maildir/\n")
+    result = run_check("mail.maildir", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/var/qmail/control/defaultdelivery:1: ./Maildir/" in _texts(result)
+
+
+# mail.skel-maildir
+
+def test_skel_maildir_and_qmail_file_pass(tmp_root):
+    for sub in ("cur", "new", "tmp"):
+        tmp_root.mkdir(f"/etc/skel/Maildir/{sub}")
+    tmp_root.write("/etc/skel/.qmail", "./Maildir/\n")
+    result = run_check("mail.skel-maildir", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/etc/skel/.qmail:1: ./Maildir/" in _texts(result)
+
+
+def test_skel_without_tmp_and_qmail_fails(tmp_root):
+    tmp_root.mkdir("/etc/skel/Maildir/cur")
+    tmp_root.mkdir("/etc/skel/Maildir/new")
+    result = run_check("mail.skel-maildir", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/etc/skel/Maildir/tmp: missing", "/etc/skel/.qmail: absent"]
+
+
+# mail.pop3-tcprules (cdb compiled by the real tcprules)
+
+def _compile_rules(root, text):
+    source = root.write("/etc/tcprules/pop.tcp", text)
+    with open(source, "rb") as stdin:
+        subprocess.run(["tcprules", "pop.tcp.cdb", "pop.tcp.tmp"], stdin=stdin, cwd=source.parent,
+                       check=True, timeout=10, capture_output=True)
+    return source
+
+
+def test_document_pop_rules_compiled_pass(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n:deny\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/etc/tcprules/pop.tcp:1: 127.:allow", "/etc/tcprules/pop.tcp:2: :deny",
+                              "/etc/tcprules/pop.tcp.cdb: compiled after pop.tcp"]
+
+
+def test_lan_allow_rule_fails(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n192.168.1.:allow\n:deny\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "allows 192.168.1." in result.message
+
+
+def test_catch_all_allow_fails(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n:allow\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "allows everyone" in result.message
+
+
+def test_rules_without_catch_all_deny_fail(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "no catch-all :deny" in result.message
+
+
+def test_rules_edited_after_compiling_fail(tmp_root):
+    source = _compile_rules(tmp_root, "127.:allow\n:deny\n")
+    cdb = source.parent / "pop.tcp.cdb"
+    os.utime(cdb, (1_000_000_000, 1_000_000_000))
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/tcprules/pop.tcp.cdb: older than pop.tcp" in _texts(result)
+
+
+def test_rules_never_compiled_fail(tmp_root):
+    tmp_root.write("/etc/tcprules/pop.tcp", "127.:allow\n:deny\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/tcprules/pop.tcp.cdb: absent" in _texts(result)
+
+
+# mail.stunnel-cert
+
+@pytest.fixture
+def immutable(require_root):
+    """chattr +i the given files; cleared afterwards so pytest can delete tmp_path."""
+    made = []
+
+    def make(path):
+        subprocess.run(["chattr", "+i", str(path)], check=True, timeout=10)
+        made.append(path)
+
+    yield make
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=False, timeout=10)
+
+
+def test_2002_stunnel_pem_root_0400_immutable_passes(tmp_root, immutable):
+    pem = tmp_root.write("/usr/share/ssl/certs/stunnel.pem", "not a real key", mode=0o400, uid=0, gid=0)
+    immutable(pem)
+    result = run_check("mail.stunnel-cert", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/usr/share/ssl/certs/stunnel.pem: uid 0 gid 0 mode 0400, immutable (default location)"]
+
+
+def test_stunnel_pem_without_immutable_bit_fails(tmp_root, require_root):
+    tmp_root.write("/etc/stunnel/stunnel.pem", "not a real key", mode=0o600, uid=0, gid=0)
+    result = run_check("mail.stunnel-cert", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "/etc/stunnel/stunnel.pem not immutable"
+
+
+def test_cert_named_in_stunnel_conf_readable_by_others_fails(tmp_root, immutable):
+    tmp_root.write("/etc/stunnel/pop3s.conf", "[pop3s]\naccept = 995\nconnect = 110\ncert = /etc/ssl/private/mail.pem\n")
+    pem = tmp_root.write("/etc/ssl/private/mail.pem", "not a real key", mode=0o644, uid=0, gid=0)
+    immutable(pem)
+    result = run_check("mail.stunnel-cert", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert _texts(result) == ["/etc/ssl/private/mail.pem: uid 0 gid 0 mode 0644, immutable (/etc/stunnel/pop3s.conf:4 cert =)"]
+
+
+def test_no_stunnel_cert_fails_naming_where_it_looked(tmp_root):
+    result = run_check("mail.stunnel-cert", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/usr/share/ssl/certs/stunnel.pem: absent" in _texts(result)
+
+
+# mail.checkpassword
+
+def test_checkpassword_root_owned_passes(tmp_root, require_root):
+    tmp_root.write("/bin/checkpassword", "\x7fELF", mode=0o711, uid=0, gid=0)
+    result = run_check("mail.checkpassword", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/bin/checkpassword: uid 0 gid 0 mode 0711"]
+
+
+def test_checkpassword_world_writable_fails(tmp_root):
+    tmp_root.write("/bin/checkpassword", "\x7fELF", mode=0o757)
+    result = run_check("mail.checkpassword", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/bin/checkpassword" in result.message
+
+
+def test_checkpassword_missing_fails(tmp_root):
+    result = run_check("mail.checkpassword", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/usr/local/bin/checkpassword: absent" in _texts(result)
+
+
+# mail.ucspi-tcp
+
+def test_ucspi_tcp_in_usr_local_bin_passes(tmp_root):
+    tmp_root.write("/usr/local/bin/tcpserver", "\x7fELF", mode=0o755)
+    tmp_root.write("/usr/local/bin/tcprules", "\x7fELF", mode=0o755)
+    result = run_check("mail.ucspi-tcp", root=tmp_root)
+    assert result.status is Status.PASS
+    assert _texts(result) == ["/usr/local/bin/tcpserver: present", "/usr/local/bin/tcprules: present"]
+
+
+def test_tcprules_missing_fails(tmp_root):
+    tmp_root.write("/usr/bin/tcpserver", "\x7fELF", mode=0o755)
+    result = run_check("mail.ucspi-tcp", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "tcprules not installed"
+
+
+def test_stunnel_attributes_unreadable_is_error_not_pass():
+    facts = {"stunnel_cert": {"looked": ["/etc/stunnel/stunnel.pem"], "files": [
+        {"path": "/etc/stunnel/stunnel.pem", "named_by": "default location", "present": True, "uid": 0, "gid": 0,
+         "mode": 0o400, "attr_error": "cannot read attributes: Inappropriate ioctl for device"}]}}
+    result = run_check("mail.stunnel-cert", facts=facts)
+    assert result.status is Status.ERROR
+    assert "Inappropriate ioctl" in result.message
