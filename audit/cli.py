@@ -84,11 +84,19 @@ def _load_baseline(ref: str):
     loaded = baselines.load(ref)
     load_all()
     for control in loaded.controls:
-        if not control.manual and control.id not in CHECKS:
+        if control.manual:
+            continue
+        if control.id not in CHECKS:
             raise InputError(
                 f"control {control.id!r} has no check in hostaudit {__version__}",
                 where=loaded.files[-1],
                 hint=baselines._did_you_mean(control.id, CHECKS),
+            )
+        missing = [p for p in CHECKS[control.id].params if control.parameters.get(p) is None]
+        if missing:
+            raise InputError(
+                f"control {control.id!r} needs parameter(s) {', '.join(missing)}",
+                where=loaded.files[-1],
             )
     return loaded
 

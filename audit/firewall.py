@@ -58,12 +58,13 @@ def empty_ruleset() -> dict:
 
 
 def port_range(text: str, sep: str = ":") -> list[int]:
-    """``"25"`` or ``"1000:2000"`` as ``[lo, hi]``. Raises ValueError on anything else."""
-    low, _, high = str(text).partition(sep)
-    lo_port, hi_port = int(low or 0), int(high) if high else (int(low) if not _ else PORT_MAX)
-    if not 0 <= lo_port <= hi_port <= PORT_MAX:
-        raise ValueError(f"bad port range {text!r}")
-    return [lo_port, hi_port]
+    """``"25"``, ``"1000:2000"`` or ``"1000:"`` (to 65535) as ``[lo, hi]``. Raises ValueError."""
+    low, found, high = str(text).strip().partition(sep)
+    first = int(low) if low else 0
+    last = (int(high) if high else PORT_MAX) if found else first
+    if not 0 <= first <= last <= PORT_MAX:
+        raise ValueError(f"bad port or port range {text!r}")
+    return [first, last]
 
 
 def cidr(text: str) -> str:
@@ -169,28 +170,28 @@ def _rule_region(rule: dict) -> tuple[Region, bool]:
     fields = {}
     if (m := rule.get("state")) is not None:
         values = frozenset(v.lower() for v in m["values"])
-        exact &= values <= STATES
-        fields["state"] = STATES - values if m["negate"] and values <= STATES else (STATES if m["negate"] else values & STATES)
+        if values <= STATES:
+            fields["state"] = STATES - values if m["negate"] else values
+        else:  # conntrack's snat/dnat/expected cut across the states we model
+            exact = False
     if (m := rule.get("iif")) is not None:
-        exact_names = all(n == "lo" or "+" not in n and "*" not in n for n in m["names"])
-        hits = frozenset("lo" if n == "lo" else "other" for n in m["names"])
+        lo_only = all(n == "lo" for n in m["names"])
+        exact &= lo_only  # other names (eth0, eth+) pick some of "other" interfaces
         if m["negate"]:
-            exact &= hits == {"lo"}
-            fields["iif"] = IFACES - hits if hits == {"lo"} else IFACES
+            fields["iif"] = frozenset({"other"}) if lo_only else IFACES
+        elif lo_only:
+            fields["iif"] = frozenset({"lo"})
         else:
-            exact &= exact_names and "other" not in hits
-            fields["iif"] = hits | ({"lo"} if not exact_names else frozenset())
+            fields["iif"] = frozenset({"other"} | {"lo" for n in m["names"] if n == "lo" or "+" in n or "*" in n})
     if (m := rule.get("proto")) is not None:
         names = {PROTO_NUMBERS.get(str(v).lower(), str(v).lower()) for v in m["values"]}
-        if names & {"all", "0"}:
-            hits = PROTOS
+        if names & {"all", "0", "ip"}:
+            hits, known = PROTOS, True
         else:
+            known = names <= PROTOS - {"other"}
             hits = frozenset(n if n in PROTOS else "other" for n in names)
-            exact &= names <= PROTOS - {"other"}
-        if m["negate"]:
-            fields["proto"] = PROTOS - hits if names <= PROTOS else PROTOS
-        else:
-            fields["proto"] = hits
+        exact &= known
+        fields["proto"] = (PROTOS - hits if known else PROTOS) if m["negate"] else hits
     if (m := rule.get("dport")) is not None:
         ports = _norm(tuple(r) for r in m["ranges"])
         fields["dport"] = _complement(ports, PORT_MAX) if m["negate"] else ports

@@ -27,6 +27,7 @@ class CheckSpec:
     control_id: str
     func: Callable
     needs_by_vantage: dict
+    params: tuple[str, ...] = ()
 
     def needs_in(self, vantages) -> tuple[str, ...]:
         """The facts this check needs in an audit that has ``vantages``."""
@@ -52,8 +53,11 @@ CHECKS: dict[str, CheckSpec] = {}
 PROBES: dict[str, ProbeSpec] = {}
 
 
-def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict):
+def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict, params: tuple[str, ...] = ()):
     """Register ``func(facts, params) -> Result`` as the check of ``control_id``.
+
+    ``params`` names the baseline parameters the check reads; a baseline whose control lacks
+    one is refused when it is loaded, so the check can read ``params[name]`` directly.
 
     ``needs`` lists the facts the check reads, or maps vantages to them when it reads
     different facts on a live host and over the network:
@@ -64,7 +68,7 @@ def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict):
     def register(func: Callable) -> Callable:
         if control_id in CHECKS:
             raise RuntimeError(f"control {control_id} has two checks")
-        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage)
+        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage, tuple(params))
         return func
 
     return register

@@ -17,11 +17,9 @@ def _present(items: list[dict], wanted: list[str], path: str, what: str) -> list
             for item in items if item.get("name") in names]
 
 
-@check("accounts.removed-users", needs=["passwd"])
+@check("accounts.removed-users", needs=["passwd"], params=["removed_users"])
 def removed_users(facts, params) -> Result:
     """System accounts the host does not need have been deleted."""
-    if "removed_users" not in params:
-        return Result.error("parameter removed_users missing from baseline")
     fact = facts["passwd"]
     found = _present(fact["users"], params["removed_users"], fact["path"], "user")
     expected = "absent: " + " ".join(params["removed_users"])
@@ -31,11 +29,9 @@ def removed_users(facts, params) -> Result:
                          evidence=[ev(fact["path"], f"{len(fact['users'])} entries checked")], expected=expected)
 
 
-@check("accounts.removed-groups", needs=["group"])
+@check("accounts.removed-groups", needs=["group"], params=["removed_groups"])
 def removed_groups(facts, params) -> Result:
     """System groups the host does not need have been deleted."""
-    if "removed_groups" not in params:
-        return Result.error("parameter removed_groups missing from baseline")
     fact = facts["group"]
     found = _present(fact["groups"], params["removed_groups"], fact["path"], "group")
     expected = "absent: " + " ".join(params["removed_groups"])
@@ -95,12 +91,10 @@ def admin_user(facts, params) -> Result:
                          expected=expected)
 
 
-@check("accounts.wheel", needs=["group", "passwd", "login_defs", "login_shells"])
+@check("accounts.wheel", needs=["group", "passwd", "login_defs", "login_shells"], params=["wheel_group"])
 def wheel(facts, params) -> Result:
     """The wheel group exists and holds at least one person's login account (for su)."""
-    name = params.get("wheel_group")
-    if not name:
-        return Result.error("parameter wheel_group missing from baseline")
+    name = params["wheel_group"]
     groups, passwd = facts["group"], facts["passwd"]
     expected = f"group {name} with at least one member who is a login account (uid >= UID_MIN)"
     entry = next((g for g in groups["groups"] if g.get("name") == name and "gid" in g), None)

@@ -33,12 +33,10 @@ def _rule_text(rule: dict) -> str:
     return f"{prefix}{rule['type']} {rule['control']} {rule['module']} {' '.join(rule['args'])}".strip()
 
 
-@check("auth.su-wheel", needs=["pam_su"])
+@check("auth.su-wheel", needs=["pam_su"], params=["wheel_group"])
 def su_wheel(facts, params) -> Result:
     """Only members of the wheel group can become root with su."""
-    wheel_group = params.get("wheel_group")
-    if not wheel_group:
-        return Result.error("parameter wheel_group missing from baseline")
+    wheel_group = params["wheel_group"]
     fact = facts["pam_su"]
     path = fact["path"]
     expected = f"auth sufficient pam_rootok.so and auth required pam_wheel.so use_uid (group {wheel_group})"

@@ -58,16 +58,13 @@ def _mount_evidence(mount: dict) -> Evidence:
     return ev(MOUNTINFO, text, mount["line"])
 
 
-def _mount_point(params: dict) -> str | None:
-    value = params.get("mount_point")
-    return normalize_mount_point(value) if value else None
+def _mount_point(params: dict) -> str:
+    return normalize_mount_point(params["mount_point"])
 
 
 def partition(facts, params) -> Result:
     """The mount point is a filesystem of its own (fstab; live also mounted as such)."""
     mount_point = _mount_point(params)
-    if not mount_point:
-        return Result.error("parameter mount_point missing from baseline")
     persistent = _persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
         return _no_persistent_mount(facts["fstab"], mount_point)
@@ -85,7 +82,7 @@ def partition(facts, params) -> Result:
 
 
 for _name in ("boot", "var", "home", "usr-local"):
-    check(f"fs.partition.{_name}", needs=["fstab", "mountinfo"])(partition)
+    check(f"fs.partition.{_name}", needs=["fstab", "mountinfo"], params=["mount_point"])(partition)
 
 
 @check("fs.swap", needs=["fstab", "swaps"])
@@ -111,11 +108,7 @@ def swap(facts, params) -> Result:
 def mount_options(facts, params) -> Result:
     """The mount point is mounted with the required options (fstab; live also in force)."""
     mount_point = _mount_point(params)
-    wanted = params.get("options")
-    if not mount_point:
-        return Result.error("parameter mount_point missing from baseline")
-    if not wanted:
-        return Result.error("parameter options missing from baseline")
+    wanted = params["options"]
     expected = f"{mount_point} mounted {','.join(wanted)}"
     persistent = _persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
@@ -146,15 +139,14 @@ def mount_options(facts, params) -> Result:
 
 
 for _name in ("boot", "home", "var"):
-    check(f"fs.mount-options.{_name}", needs=["fstab", "mountinfo"])(mount_options)
+    check(f"fs.mount-options.{_name}", needs=["fstab", "mountinfo"],
+          params=["mount_point", "options"])(mount_options)
 
 
-@check("fs.quota.enabled", needs=["fstab", "quota"])
+@check("fs.quota.enabled", needs=["fstab", "quota"], params=["mount_point"])
 def quota_enabled(facts, params) -> Result:
     """User quota is requested for the mount point, initialised, and (live) switched on."""
     mount_point = _mount_point(params)
-    if not mount_point:
-        return Result.error("parameter mount_point missing from baseline")
     expected = f"usrquota on {mount_point}, quota file at its root, quota on"
     persistent = _persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
@@ -218,12 +210,10 @@ def rc_permissions(facts, params) -> Result:
         f" ({len(writable)} writable)", evidence=evidence, expected=expected)
 
 
-@check("fs.disk-usage", needs=["disk_usage"])
+@check("fs.disk-usage", needs=["disk_usage"], params=["disk_usage_max_percent"])
 def disk_usage(facts, params) -> Result:
     """No local filesystem is filled beyond the threshold."""
-    limit = params.get("disk_usage_max_percent")
-    if limit is None:
-        return Result.error("parameter disk_usage_max_percent missing from baseline")
+    limit = params["disk_usage_max_percent"]
     usage = facts["disk_usage"]
     if not usage["available"]:
         return Result.not_applicable(usage["reason"])

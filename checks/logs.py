@@ -21,11 +21,9 @@ def _last(directives: list[dict], names) -> dict | None:
     return live[-1] if live else None
 
 
-@check("logs.rotation", needs=["logrotate"])
+@check("logs.rotation", needs=["logrotate"], params=["min_months"])
 def rotation(facts, params) -> Result:
     """logrotate keeps at least min_months of logs and compresses them."""
-    if "min_months" not in params:
-        return Result.error("parameter min_months missing from baseline")
     min_months = params["min_months"]
     fact = facts["logrotate"]
     path = fact["path"]

@@ -93,11 +93,9 @@ def qmail_accounts(facts, params) -> Result:
     return Result.passed("all seven qmail users exist with their groups and homes", evidence=evidence)
 
 
-@check("mail.databytes", needs=["qmail_control"])
+@check("mail.databytes", needs=["qmail_control"], params=["databytes_max"])
 def databytes(facts, params) -> Result:
     """qmail refuses messages larger than the site's limit."""
-    if "databytes_max" not in params:
-        return Result.error("parameter databytes_max missing from baseline")
     limit = int(params["databytes_max"])
     info = facts["qmail_control"]["databytes"]
     expected = f"an integer 0 < n <= {limit}"

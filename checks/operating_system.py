@@ -75,11 +75,9 @@ def _no_assignment(fact: dict, var: str, expected: str) -> Result:
     return Result.failed(f"{var} is not set", evidence=[*slips, looked], expected=expected)
 
 
-@check("os.shell-timeout", needs=["shell_profile"])
+@check("os.shell-timeout", needs=["shell_profile"], params=["tmout"])
 def shell_timeout(facts, params) -> Result:
     """Idle login shells are logged out after at most tmout seconds (TMOUT set and exported)."""
-    if "tmout" not in params:
-        return Result.error("parameter tmout missing from baseline")
     limit = params["tmout"]
     fact = facts["shell_profile"]
     expected = f"TMOUT=v with 0 < v <= {limit}, exported"
@@ -102,11 +100,9 @@ def shell_timeout(facts, params) -> Result:
     return Result.passed(f"TMOUT={value}, exported", evidence=evidence, expected=expected)
 
 
-@check("os.history-size", needs=["shell_profile"])
+@check("os.history-size", needs=["shell_profile"], params=["histsize"])
 def history_size(facts, params) -> Result:
     """Shells keep at most histsize commands in memory (the last HISTSIZE assignment wins)."""
-    if "histsize" not in params:
-        return Result.error("parameter histsize missing from baseline")
     limit = params["histsize"]
     fact = facts["shell_profile"]
     expected = f"HISTSIZE=v with 0 <= v <= {limit}"
@@ -164,17 +160,13 @@ def _packages_absent(facts, names: list[str], what: str) -> Result:
                          expected=expected)
 
 
-@check("os.packages-removed", needs=["packages"])
+@check("os.packages-removed", needs=["packages"], params=["removed_packages"])
 def packages_removed(facts, params) -> Result:
     """Packages the host does not need (NIS, NFS, portmap, sendmail...) are not installed."""
-    if "removed_packages" not in params:
-        return Result.error("parameter removed_packages missing from baseline")
     return _packages_absent(facts, params["removed_packages"], "unneeded")
 
 
-@check("os.no-gui", needs=["packages"])
+@check("os.no-gui", needs=["packages"], params=["gui_packages"])
 def no_gui(facts, params) -> Result:
     """No X server or desktop environment is installed on the server."""
-    if "gui_packages" not in params:
-        return Result.error("parameter gui_packages missing from baseline")
     return _packages_absent(facts, params["gui_packages"], "GUI")

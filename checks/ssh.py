@@ -129,11 +129,9 @@ def _ports(config: dict) -> list[tuple[object, object]]:
     return pairs
 
 
-@check("ssh.port", needs=["sshd_config"])
+@check("ssh.port", needs=["sshd_config"], params=["ssh_port"])
 def port(facts, params) -> Result:
     """sshd listens only on the site's non-default port."""
-    if "ssh_port" not in params:
-        return Result.error("parameter ssh_port missing from baseline")
     wanted = int(params["ssh_port"])
     config = facts["sshd_config"]
     socket = config["socket"]
@@ -156,11 +154,9 @@ def port(facts, params) -> Result:
                          expected=f"Port {wanted} only")
 
 
-@check("ssh.version", needs=["sshd_install"])
+@check("ssh.version", needs=["sshd_install"], params=["ssh_min_version"])
 def version(facts, params) -> Result:
     """The installed OpenSSH is at least the baseline's minimum version."""
-    if "ssh_min_version" not in params:
-        return Result.error("parameter ssh_min_version missing from baseline")
     minimum = parse_version(str(params["ssh_min_version"]))
     if minimum is None:
         return Result.error(f"parameter ssh_min_version {params['ssh_min_version']!r} is not a version")

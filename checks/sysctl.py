@@ -31,8 +31,6 @@ def _kernel_lacks(key: str, kernels: dict, removed_in: str) -> Result | None:
 
 def _evaluate(key: str, facts, params) -> Result:
     """Persistent winner must match; live, the value in force too; absent keys are n/a."""
-    if params.get("expected") is None:
-        return Result.error("parameter expected missing from baseline")
     wanted = " ".join(str(params["expected"]).split())
     expected = f"{key} = {wanted}"
     persistent = facts["sysctl_persistent"]
@@ -80,7 +78,7 @@ def _register(key: str) -> None:
         """The kernel parameter has the expected value, persistently and (live) in force."""
         return _evaluate(key, facts, params)
 
-    check(f"sysctl.{key}", needs=NEEDS)(setting)
+    check(f"sysctl.{key}", needs=NEEDS, params=["expected"])(setting)
 
 
 for _key in AUDITED_KEYS:

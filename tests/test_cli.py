@@ -206,3 +206,12 @@ def test_html_escapes_markup_found_in_evidence(tmp_root, tmp_path):
     html = (tmp_path / "report.html").read_text()
     assert evil not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_baseline_validate_rejects_a_control_lacking_a_parameter_its_check_reads(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("name: site\ncontrols:\n  - id: mail.databytes\n    title: t\n    section: mail\n"
+                    "    severity: high\n    modes: [live]\n    rationale: r\n")
+    code, _, err = _run("baseline", "validate", str(site))
+    assert code == 2
+    assert "needs parameter(s) databytes_max" in err

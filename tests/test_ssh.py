@@ -164,7 +164,7 @@ def test_enabled_ssh_socket_override_decides_the_port(tmp_root):
 def test_missing_ssh_port_parameter_is_error(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "Port 2112\n")
     facts = Facts(mode="image", values={"sshd_config": collect_fact("sshd_config", tmp_root)})
-    assert evaluate(CHECKS["ssh.port"], facts, {}).message == "parameter ssh_port missing from baseline"
+    assert evaluate(CHECKS["ssh.port"], facts, {}).message == "the baseline gives no value for parameter(s) ssh_port"
 
 
 # ssh.version
