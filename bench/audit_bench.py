@@ -29,14 +29,23 @@ MINBASE = "/var/tmp/hostaudit-bench/bookworm-minbase"
 MIRROR = "http://deb.debian.org/debian"
 
 
+# Byte-compiled modules, as a normal `pip install` leaves them: some environments set
+# PYTHONDONTWRITEBYTECODE, which would time the compiler instead of hostaudit.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(argv: list[str], *, runs: int, timeout: float = 600) -> dict:
-    """Median wall time and the largest max-RSS over ``runs`` runs of ``argv``."""
+    """Median wall time and the largest max-RSS over ``runs`` runs of ``argv`` (after one
+    untimed warm-up run when ``runs`` > 1, so caches and byte code are warm for every peer)."""
     walls, rss = [], 0
+    if runs > 1:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL, timeout=timeout, check=False, env=CHILD_ENV)
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+                              stdin=subprocess.DEVNULL, timeout=timeout, check=False, env=CHILD_ENV)
         walls.append(time.perf_counter() - started)
         # ru_maxrss of children is the max over all waited-for children so far: measure each
         # command in a fresh helper process to attribute it (see _isolated).

@@ -39,7 +39,7 @@ def tripwire_initialised(facts, params) -> Result:
         missing.append("/etc/tripwire/*-local.key")
     if not tw["databases"]:
         missing.append("/var/lib/tripwire/*.twd")
-    evidence = [ev(p, "present") for p in present] + [ev(p, "missing") for p in missing]
+    evidence = [ev(p, "missing") for p in missing] + [ev(p, "present") for p in present]
     if missing:
         return Result.failed(f"tripwire not initialised: missing {', '.join(missing)}", evidence=evidence,
                              expected="tw.cfg, tw.pol, site.key, <host>-local.key and a .twd database")
