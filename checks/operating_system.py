@@ -61,10 +61,17 @@ def _setting_ev(setting: dict, note: str = "") -> object:
 
 
 def _effective(settings: list[dict], var: str) -> dict | None:
-    """The last statement giving ``var`` a value, in load order (the one the shell keeps)."""
-    assigned = [s for s in settings if s["var"] == var and s["value"] is not None
-                and s["kind"] != "not-an-assignment"]
-    return assigned[-1] if assigned else None
+    """The statement whose value the shell keeps: the last assignment in load order, unless
+    an earlier ``readonly`` froze the variable (later assignments then fail)."""
+    kept = None
+    for s in settings:
+        if s["var"] != var or s["kind"] == "not-an-assignment":
+            continue
+        if s["value"] is not None:
+            kept = s
+        if s["readonly"]:
+            break
+    return kept
 
 
 def _no_assignment(fact: dict, var: str, expected: str) -> Result:

@@ -231,3 +231,19 @@ def test_inittab_without_ctrlaltdel_entry_passes(tmp_root):
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.PASS
     assert _texts(result) == ["/etc/inittab: no ctrlaltdel entry"]
+
+
+def test_debian_skel_bashrc_histsize_undoes_the_profile_setting(tmp_root):
+    tmp_root.write("/etc/profile", "HISTSIZE=10\nexport HISTSIZE\n")
+    tmp_root.write("/etc/skel/.bashrc", "# for setting history length see HISTSIZE\nHISTSIZE=1000\n")
+    result = run_check("os.history-size", root=tmp_root, params={"histsize": 10})
+    assert result.status is Status.FAIL
+    assert any(e.where == "/etc/skel/.bashrc" and e.line == 2 for e in result.evidence)
+
+
+def test_readonly_tmout_cannot_be_undone_by_a_later_file(tmp_root):
+    tmp_root.write("/etc/profile.d/tmout.sh", "readonly TMOUT=900\nexport TMOUT\n")
+    tmp_root.write("/etc/skel/.bashrc", "TMOUT=0\n")
+    result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
+    assert result.status is Status.PASS
+    assert result.evidence[0].where == "/etc/profile.d/tmout.sh"

@@ -10,6 +10,9 @@ PROFILE = "/etc/profile"
 PROFILE_D = "/etc/profile.d/*.sh"
 # Debian's bash reads /etc/bash.bashrc, Red Hat's /etc/bashrc; both run for interactive shells.
 BASHRCS = ("/etc/bash.bashrc", "/etc/bashrc")
+# What a new user's login shell reads last: the skeleton files copied into every new home
+# (Debian's /etc/skel/.bashrc sets HISTSIZE=1000, silently undoing /etc/profile).
+SKEL_RCS = ("/etc/skel/.bash_profile", "/etc/skel/.profile", "/etc/skel/.bashrc")
 SHELLS = "/etc/shells"
 SKEL_LOGOUT = "/etc/skel/.bash_logout"
 VARIABLES = ("TMOUT", "HISTSIZE")
@@ -19,7 +22,7 @@ VARIABLES = ("TMOUT", "HISTSIZE")
 def shell_profile(host: Host) -> dict:
     """TMOUT/HISTSIZE statements in load order: ``{"files": [path read...], "settings":
     [{"file", "line", "text", "var", "value", "exported", "readonly", "kind"}]}``."""
-    candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS]
+    candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS, *SKEL_RCS]
     files, settings = [], []
     for path in candidates:
         if not host.is_file(path):
@@ -27,7 +30,7 @@ def shell_profile(host: Host) -> dict:
         files.append(path)
         for found in parse_shell_settings(host.read_text(path), VARIABLES):
             settings.append({"file": path, **found})
-    return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS], "settings": settings}
+    return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS, *SKEL_RCS], "settings": settings}
 
 
 @probe("login_shells")
