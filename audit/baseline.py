@@ -96,7 +96,7 @@ def resolve_reference(ref: str, *, relative_to: str | None = None) -> str:
         return path
     path = shipped_path(ref)
     if path is None:
-        hint = _did_you_mean(ref, shipped_names())
+        hint = did_you_mean(ref, shipped_names())
         raise InputError(
             f"no shipped baseline named {ref!r} (shipped: {', '.join(shipped_names())})",
             where=relative_to,
@@ -105,7 +105,8 @@ def resolve_reference(ref: str, *, relative_to: str | None = None) -> str:
     return path
 
 
-def _did_you_mean(word: str, choices) -> str | None:
+def did_you_mean(word: str, choices) -> str | None:
+    """A hint naming the closest of ``choices`` to a mistyped ``word``, or None."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 
@@ -223,7 +224,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         return InputError(
             f"unknown control {control_id!r}",
             where=where(*json_path),
-            hint=_did_you_mean(control_id, order),
+            hint=did_you_mean(control_id, order),
         )
 
     for index, control_id in enumerate(data.get("drop") or []):
@@ -287,7 +288,7 @@ def select(baseline: Baseline, only: list[str] | None, skip: list[str] | None) -
             if not any(matches(selector, i) for i in baseline.ids):
                 raise InputError(
                     f"{option} {selector!r} matches no control of baseline {baseline.name!r}",
-                    hint=_did_you_mean(selector, baseline.ids),
+                    hint=did_you_mean(selector, baseline.ids),
                 )
     chosen = [
         c

@@ -90,7 +90,7 @@ def _load_baseline(ref: str):
             raise InputError(
                 f"control {control.id!r} has no check in hostaudit {__version__}",
                 where=loaded.files[-1],
-                hint=baselines._did_you_mean(control.id, CHECKS),
+                hint=baselines.did_you_mean(control.id, CHECKS),
             )
         missing = [p for p in CHECKS[control.id].params if control.parameters.get(p) is None]
         if missing:
