@@ -201,12 +201,22 @@ def _rule_region(rule: dict) -> tuple[Region, bool]:
 
 
 # -- evaluation -------------------------------------------------------------------------------
+def rule_is_exact(rule: dict) -> bool:
+    """Whether the model represents every condition of ``rule`` (else it is partial)."""
+    return _rule_region(rule)[1]
+
+
 @dataclass(frozen=True)
 class Accepted:
     """Packets accepted, and the rules (or policies) that accepted them, one per base chain."""
 
     region: Region
     by: tuple
+
+    @property
+    def certain(self) -> bool:
+        """False when a partial rule (one with conditions the model lacks) took part."""
+        return all("verdict" not in ref or rule_is_exact(ref) for ref in self.by)
 
 
 def _policy_ref(chain: dict, label: str) -> dict:
@@ -336,12 +346,6 @@ def describe(r: Region) -> str:
         else:
             parts.append("other protocols" if proto == "other" else proto)
     return f"{' + '.join(parts)} from {describe_sources(r.saddr)}"
-
-
-def rule_label(ref: dict) -> str:
-    """``/etc/iptables/rules.v4:7 -A INPUT ...`` for messages."""
-    loc = f"{ref['where']}:{ref['line']}" if ref.get("line") else ref["where"]
-    return f"{loc} {ref['text']}"
 
 
 @dataclass
