@@ -44,7 +44,10 @@ def _sure(result: Result, ruleset: dict) -> Result:
 def _deciding(accepted: fw.Accepted) -> dict:
     """The rule that let packets in: the last accepting rule on their path, else a policy."""
     rules = [ref for ref in accepted.by if ref.get("verdict") in ("accept", "unknown")]
-    return (rules or list(accepted.by))[-1]
+    path = rules or list(accepted.by)
+    if not path:  # no table hooks input at all: the kernel accepts everything
+        return {"where": "ruleset", "line": None, "text": "no input chain"}
+    return path[-1]
 
 
 @check("fw.default-policy", needs=["firewall_rules"])

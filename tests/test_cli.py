@@ -191,6 +191,8 @@ def test_live_scan_as_root_finishes_with_valid_statuses(tmp_path, require_root):
     assert report["target"]["mode"] == "live"
     assert all(r["status"] in {"pass", "fail", "error", "not_applicable", "manual"} for r in report["results"])
     assert report["coverage"]["selected"] == len(report["results"])
+    crashed = [r["id"] for r in report["results"] if r["message"].startswith("check crashed")]
+    assert crashed == []
 
 
 def test_html_escapes_markup_found_in_evidence(tmp_root, tmp_path):

@@ -377,3 +377,13 @@ def test_inbound_jump_loop_is_error_not_crash():
                                 "sources": [], "ruleset": ruleset}}
     result = run_check("fw.inbound-allowed", facts=facts, params=PARAMS, mode="live")
     assert result.status is Status.ERROR and "a jump loop?" in result.message
+
+
+def test_inbound_with_no_rules_loaded_at_all_fails_naming_the_empty_ruleset():
+    facts = {"firewall_rules": {"mode": "live", "looked": ["iptables-save", "nft -j list ruleset"],
+                                "present": [], "path": None, "format": "live", "sources": [],
+                                "ruleset": {"tables": [], "errors": [], "notes": []}}}
+    result = run_check("fw.inbound-allowed", facts=facts, mode="live")
+    assert result.status is Status.FAIL
+    assert result.evidence[0].where == "ruleset"
+    assert "no input chain" in result.evidence[0].text
