@@ -98,6 +98,21 @@ class Result:
         """A person must verify this; ``how`` tells them what to do."""
         return cls(Status.MANUAL, how)
 
+    @classmethod
+    def combine(cls, *parts: Result) -> Result:
+        """One verdict from several views of the same control (config and wire, say): every
+        view must hold. The worst status wins (fail, then error, then pass); not_applicable
+        views are left out unless nothing else remains. Messages and evidence are joined."""
+        rank = {Status.FAIL: 0, Status.ERROR: 1, Status.PASS: 2, Status.MANUAL: 3, Status.NOT_APPLICABLE: 4}
+        kept = [p for p in parts if p.status is not Status.NOT_APPLICABLE] or list(parts)
+        worst = min(kept, key=lambda p: rank.get(p.status, 5)).status
+        return cls(
+            worst,
+            "; ".join(p.message for p in kept),
+            tuple(e for p in kept for e in p.evidence),
+            "; ".join(dict.fromkeys(p.expected for p in kept if p.expected)),
+        )
+
 
 @dataclass
 class ControlResult:

@@ -53,3 +53,21 @@ def test_sections_are_scored_separately():
     sections = score(results)["sections"]
     assert sections["mail"]["score"] == 100.0
     assert sections["ssh"]["score"] == 0.0
+
+
+def test_combined_views_take_the_worst_status_and_keep_all_evidence():
+    from audit.model import Status, ev
+
+    config = Result.passed("Port 2112", evidence=[ev("/etc/ssh/sshd_config", "Port 2112", 14)], expected="2112")
+    wire = Result.failed("22/tcp answers SSH", evidence=[ev("nmap 192.0.2.2", "22/tcp open ssh")], expected="2112")
+    combined = Result.combine(config, wire)
+    assert combined.status is Status.FAIL
+    assert [e.where for e in combined.evidence] == ["/etc/ssh/sshd_config", "nmap 192.0.2.2"]
+    assert combined.expected == "2112"
+
+
+def test_combined_view_ignores_not_applicable_parts():
+    from audit.model import Status
+
+    combined = Result.combine(Result.not_applicable("needs --network"), Result.passed("ok"))
+    assert combined.status is Status.PASS and combined.message == "ok"
