@@ -205,8 +205,41 @@ def skel_maildir(facts, params) -> Result:
     return Result.passed("new accounts get ./Maildir/", evidence=evidence)
 
 
-@check("mail.pop3-tcprules", needs=["pop_tcprules"])
+@check("mail.pop3-tcprules", needs={"*": ["pop_tcprules"], "live": ["processes"]})
 def pop3_tcprules(facts, params) -> Result:
+    """POP3 is accepted from 127. only: the rules, their cdb, and (live) tcpserver using it."""
+    files = _pop3_rules_files(facts)
+    if facts.mode != "live":
+        return files
+    return Result.combine(files, _pop3_server_uses_cdb(facts["processes"], facts["pop_tcprules"]["cdb"]["path"]))
+
+
+def _tcpserver_rules_db(cmdline: str) -> str | None:
+    """The ``-x`` cdb of a tcpserver command line (``-x file`` or ``-xfile``), or None."""
+    words = cmdline.split()
+    for i, word in enumerate(words[1:], start=1):
+        if word == "-x" and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith("-x") and len(word) > 2:
+            return word[2:]
+    return None
+
+
+def _pop3_server_uses_cdb(processes: dict, cdb_path: str) -> Result:
+    """The running POP3 tcpserver (qmail-popup, or port 110) enforces ``cdb_path`` with -x."""
+    servers = [p for p in processes["processes"] if p["name"] == "tcpserver"
+               and ("qmail-popup" in p["cmdline"] or " 110 " in f" {p['cmdline']} " or " pop3 " in f" {p['cmdline']} ")]
+    if not servers:
+        return Result.not_applicable("no POP3 tcpserver is running now (process table)")
+    evidence = [ev(f"pid {p['pid']}", p["cmdline"]) for p in servers]
+    loose = [p["pid"] for p in servers if _tcpserver_rules_db(p["cmdline"]) != cdb_path]
+    if loose:
+        return Result.failed(f"POP3 tcpserver (pid {', '.join(map(str, loose))}) does not run with -x {cdb_path}",
+                             evidence=evidence, expected=f"tcpserver -x {cdb_path} ... 110 qmail-popup ...")
+    return Result.passed(f"the POP3 tcpserver enforces {cdb_path}", evidence=evidence)
+
+
+def _pop3_rules_files(facts) -> Result:
     """Cleartext POP3 is accepted from the loopback network only.
 
     tcpserver looks an address up in the cdb by exact text, then shorter prefixes, then the
@@ -237,10 +270,9 @@ def pop3_tcprules(facts, params) -> Result:
         evidence.append(ev(cdb["path"], "older than pop.tcp"))
     else:
         evidence.append(ev(cdb["path"], "compiled after pop.tcp"))
-    note = " (files only: whether tcpserver runs with -x this cdb is not checked)" if facts.mode == "live" else ""
     if problems:
-        return Result.failed("; ".join(problems) + note, evidence=evidence, expected=expected)
-    return Result.passed("POP3 allowed from 127. only, everything else denied" + note, evidence=evidence)
+        return Result.failed("; ".join(problems), evidence=evidence, expected=expected)
+    return Result.passed("POP3 allowed from 127. only, everything else denied", evidence=evidence)
 
 
 @check("mail.stunnel-cert", needs=["stunnel_cert"])

@@ -81,9 +81,52 @@ def sshd_user(facts, params) -> Result:
                          expected=f"shell one of {', '.join(NOLOGIN_SHELLS)}")
 
 
-@check("ssh.protocol", needs=["sshd_config", "sshd_install"])
+def _banners(greetings: dict) -> list[tuple[int, str, object]]:
+    """(port, banner, evidence) for every port that greeted the vantage point with SSH-."""
+    where = greetings["target"]
+    return [(g["port"], g["first_line"], ev(f"{where}:{g['port']}", f"banner {g['first_line']!r}"))
+            for g in greetings["ports"]
+            if g["result"] == "greeting" and g["first_line"].startswith("SSH-")]
+
+
+def _views(facts, from_files, from_wire) -> Result:
+    """Both views where the audit has both: the files (live, image) and the wire (net)."""
+    parts = []
+    if facts.mode in ("live", "image"):
+        parts.append(from_files())
+    if "net" in facts.vantages:
+        parts.append(from_wire())
+    return Result.combine(*parts)
+
+
+def _no_banner(greetings: dict) -> Result:
+    return Result.not_applicable(f"no SSH banner seen from the vantage point on {greetings['target']}",
+                                 evidence=[ev(greetings["target"], f"{len(greetings['ports'])} open port(s) greeted; none with SSH-")])
+
+
+_FILES = ["sshd_config", "sshd_install"]
+
+
+@check("ssh.protocol", needs={"live": _FILES, "image": _FILES, "net": ["greetings"]})
 def protocol(facts, params) -> Result:
-    """sshd speaks SSH protocol 2 only."""
+    """sshd speaks SSH protocol 2 only (its configuration; from the wire, its banner)."""
+    return _views(facts, lambda: _protocol_from_files(facts), lambda: _protocol_from_wire(facts))
+
+
+def _protocol_from_wire(facts) -> Result:
+    # SSH-1.99 announces both protocols; SSH-1.5 only the old one (RFC 4253, 5.1).
+    banners = _banners(facts["greetings"])
+    if not banners:
+        return _no_banner(facts["greetings"])
+    evidence = [e for _, _, e in banners]
+    old = [f"{port}: {banner.split('-')[1]}" for port, banner, _ in banners if not banner.startswith("SSH-2.0-")]
+    if old:
+        return Result.failed(f"protocol 1 offered on the wire ({', '.join(old)})", evidence=evidence,
+                             expected="banner SSH-2.0-")
+    return Result.passed("the SSH banner offers protocol 2 only", evidence=evidence, expected="banner SSH-2.0-")
+
+
+def _protocol_from_files(facts) -> Result:
     config, versions = facts["sshd_config"], _versions(facts["sshd_install"])
     evidence, failures, unset = [], [], []
     for c in config["configs"]:
@@ -129,9 +172,47 @@ def _ports(config: dict) -> list[tuple[object, object]]:
     return pairs
 
 
-@check("ssh.port", needs=["sshd_config"], params=["ssh_port"])
+@check("ssh.port", needs={"live": ["sshd_config", "listeners"], "image": ["sshd_config"],
+                          "net": ["greetings"]}, params=["ssh_port"])
 def port(facts, params) -> Result:
-    """sshd listens only on the site's non-default port."""
+    """sshd listens only on the site's non-default port (config; live, its sockets; the wire)."""
+    parts = []
+    if facts.mode in ("live", "image"):
+        parts.append(_port_from_config(facts, params))
+    if facts.mode == "live":
+        parts.append(_port_from_sockets(facts, params))
+    if "net" in facts.vantages:
+        parts.append(_port_from_wire(facts, params))
+    return Result.combine(*parts)
+
+
+def _port_from_sockets(facts, params) -> Result:
+    wanted = int(params["ssh_port"])
+    sockets = [s for s in facts["listeners"]["listeners"] if s["proto"] == "tcp" and s["process"] == "sshd"]
+    if not sockets:
+        return Result.not_applicable("no sshd process listens now (socket table)")
+    evidence = [ev("socket table", f"{s['address']}:{s['port']}/tcp sshd (pid {s['pid']})") for s in sockets]
+    others = sorted({s["port"] for s in sockets if s["port"] != wanted})
+    if others:
+        return Result.failed(f"sshd listens on port(s) {', '.join(map(str, others))}", evidence=evidence,
+                             expected=f"port {wanted} only")
+    return Result.passed(f"sshd listens on {wanted} only", evidence=evidence, expected=f"port {wanted} only")
+
+
+def _port_from_wire(facts, params) -> Result:
+    wanted = int(params["ssh_port"])
+    banners = _banners(facts["greetings"])
+    if not banners:
+        return _no_banner(facts["greetings"])
+    evidence = [e for _, _, e in banners]
+    others = sorted({p for p, _, _ in banners if p != wanted})
+    if others:
+        return Result.failed(f"SSH answers on port(s) {', '.join(map(str, others))}", evidence=evidence,
+                             expected=f"SSH on {wanted} only")
+    return Result.passed(f"SSH answers on {wanted} only", evidence=evidence, expected=f"SSH on {wanted} only")
+
+
+def _port_from_config(facts, params) -> Result:
     wanted = int(params["ssh_port"])
     config = facts["sshd_config"]
     socket = config["socket"]
@@ -154,12 +235,34 @@ def port(facts, params) -> Result:
                          expected=f"Port {wanted} only")
 
 
-@check("ssh.version", needs=["sshd_install"], params=["ssh_min_version"])
+@check("ssh.version", needs={"live": ["sshd_install"], "image": ["sshd_install"], "net": ["greetings"]},
+       params=["ssh_min_version"])
 def version(facts, params) -> Result:
-    """The installed OpenSSH is at least the baseline's minimum version."""
+    """OpenSSH is at least the baseline's minimum version (installed; from the wire, the banner)."""
     minimum = parse_version(str(params["ssh_min_version"]))
     if minimum is None:
         return Result.error(f"parameter ssh_min_version {params['ssh_min_version']!r} is not a version")
+    return _views(facts, lambda: _version_installed(facts, params, minimum),
+                  lambda: _version_on_wire(facts, params, minimum))
+
+
+def _version_on_wire(facts, params, minimum) -> Result:
+    banners = _banners(facts["greetings"])
+    if not banners:
+        return _no_banner(facts["greetings"])
+    evidence = [e for _, _, e in banners]
+    expected = f">= {params['ssh_min_version']}"
+    found = [(parse_version(b.split("OpenSSH_", 1)[1]), b) for _, b, _ in banners if "OpenSSH_" in b]
+    if len(found) < len(banners) or any(v is None for v, _ in found):
+        return Result.error("an SSH banner names no OpenSSH version", evidence=evidence, expected=expected)
+    old = [b for v, b in found if v < minimum]
+    if old:
+        return Result.failed(f"the banner announces an older OpenSSH: {', '.join(old)}", evidence=evidence,
+                             expected=expected)
+    return Result.passed(f"the banner announces OpenSSH {expected}", evidence=evidence, expected=expected)
+
+
+def _version_installed(facts, params, minimum) -> Result:
     install = facts["sshd_install"]
     versions = _versions(install)
     if not versions:

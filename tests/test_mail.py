@@ -4,7 +4,7 @@ import subprocess
 import pytest
 
 from audit.model import Status
-from support import run_check
+from support import collect_fact, run_check
 
 DPKG_EMPTY = "Package: qmail\nStatus: install ok installed\nVersion: 1.03\n\n"
 DPKG_SENDMAIL = DPKG_EMPTY + "Package: sendmail-bin\nStatus: install ok installed\nVersion: 8.17.1\n\n"
@@ -353,6 +353,32 @@ def test_ucspi_tcp_in_usr_local_bin_passes(tmp_root):
     result = run_check("mail.ucspi-tcp", root=tmp_root)
     assert result.status is Status.PASS
     assert _texts(result) == ["/usr/local/bin/tcpserver: present", "/usr/local/bin/tcprules: present"]
+
+
+def _pop3_processes(cmdline):
+    return {"source": "process table (psutil)", "as_uid": 0, "processes": [
+        {"pid": 4242, "ppid": 1, "name": "tcpserver", "user": "root", "uid_real": 0, "uid_effective": 0,
+         "gid_real": 0, "gid_effective": 0, "cmdline": cmdline}]}
+
+
+def test_live_pop3_tcpserver_without_the_cdb_fails_pop3_tcprules(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n:deny\n")
+    facts = {"pop_tcprules": collect_fact("pop_tcprules", tmp_root),
+             "processes": _pop3_processes("tcpserver -v -R -H -l 0 0 110 /var/qmail/bin/qmail-popup "
+                                          "mail /bin/checkpassword /var/qmail/bin/qmail-pop3d Maildir")}
+    result = run_check("mail.pop3-tcprules", facts=facts, mode="live")
+    assert result.status is Status.FAIL
+    assert "does not run with -x /etc/tcprules/pop.tcp.cdb" in result.message
+
+
+def test_live_pop3_tcpserver_with_the_cdb_passes_pop3_tcprules(tmp_root):
+    _compile_rules(tmp_root, "127.:allow\n:deny\n")
+    facts = {"pop_tcprules": collect_fact("pop_tcprules", tmp_root),
+             "processes": _pop3_processes("tcpserver -x /etc/tcprules/pop.tcp.cdb -v -R -H -l 0 0 110 "
+                                          "/var/qmail/bin/qmail-popup mail /bin/checkpassword")}
+    result = run_check("mail.pop3-tcprules", facts=facts, mode="live")
+    assert result.status is Status.PASS
+    assert "pid 4242" in [e.where for e in result.evidence]
 
 
 def test_tcprules_missing_fails(tmp_root):

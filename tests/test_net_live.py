@@ -4,9 +4,15 @@ host's own loopback for a live audit with --network. See tests/netns.py.
 """
 
 import concurrent.futures
+import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
+
+from audit.baseline import load
+from reports.json_report import validate
 
 from audit.parsers.nmap_xml import parse_nmap_xml
 from netns import MAIL_ADDR, MailHost, document_firewall, mail_host, net_lab, run_audit  # noqa: F401
@@ -110,6 +116,17 @@ def test_smtpd_tcpserver_runs_with_the_ids_it_was_given(mail_host):
     assert (smtpd["uid_real"], smtpd["uid_effective"], smtpd["gid_effective"]) == (65534,) * 3
 
 
+def test_running_pop3_tcpserver_is_seen_enforcing_its_cdb(mail_host):
+    from checks.mail import _pop3_server_uses_cdb
+
+    report = run_audit(mail_host.ns, kind="live", target=None, facts=["processes"])
+    mine = {"processes": [p for p in report["facts"]["processes"]["processes"]
+                          if p["pid"] == mail_host.pids["pop3"]]}
+    result = _pop3_server_uses_cdb(mine, str(mail_host.dir / "pop.tcp.cdb"))
+    assert result.status.value == "pass", result.message
+    assert _pop3_server_uses_cdb(mine, "/etc/tcprules/pop.tcp.cdb").status.value == "fail"
+
+
 def _reference_sweep(lab, args):
     out = lab.scanner.run(["nmap", "-oX", "-", "-Pn", "-n", *args, MAIL_ADDR], timeout=600).stdout
     return parse_nmap_xml(out)["hosts"][0]
@@ -149,3 +166,21 @@ def test_default_sweeps_of_a_drop_firewalled_host_are_fast_and_miss_nothing(mail
     assert statuses(report)["net.udp-ports"] == "fail"
     assert statuses(report)["mail.pop3-remote-denied"] == "pass"
     assert "filtered in the sweep" in evidence(report, "mail.pop3-remote-denied")
+
+
+def test_cli_net_mode_audits_only_net_controls_of_the_named_target(mail_host, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    done = mail_host.lab.scanner.run(
+        ["env", f"PYTHONPATH={Path(__file__).resolve().parent.parent}", sys.executable, "-m", "audit",
+         "scan", "--target", MAIL_ADDR, "--udp-ports", "1-1024", "--quiet", "-o", str(out)],
+        timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((out / "report.json").read_text())
+    validate(report)
+    assert report["target"]["mode"] == "net" and report["target"]["address"] == MAIL_ADDR
+    results = {r["id"]: r for r in report["results"]}
+    assert all("net" in c.modes for c in load("gcux-qmail").controls if c.id in results)
+    assert results["ssh.port"]["status"] == "pass"
+    assert any("192.0.2.2:2112" == e["where"] for e in results["ssh.version"]["evidence"])
+    assert results["net.tcp-ports"]["status"] == "pass"

@@ -226,3 +226,53 @@ def test_masked_ssh_service_fails(tmp_root):
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.FAIL
     assert "/etc/systemd/system/ssh.service: masked (-> /dev/null)" in _texts(result)
+
+
+# the wire (net vantage) and the socket table (live)
+
+def _greetings(*banners):
+    return {"target": "192.0.2.2", "timeout_s": 2.0,
+            "ports": [{"port": port, "result": "greeting", "first_line": line} for port, line in banners]}
+
+
+def test_banner_offering_protocol_1_fails_protocol_from_the_wire():
+    result = run_check("ssh.protocol", facts={"greetings": _greetings((2112, "SSH-1.99-OpenSSH_3.4p1"))},
+                       mode="net")
+    assert result.status is Status.FAIL
+    assert "192.0.2.2:2112" in [e.where for e in result.evidence]
+
+
+def test_ssh_2_banner_on_the_site_port_passes_port_from_the_wire():
+    result = run_check("ssh.port", facts={"greetings": _greetings((2112, "SSH-2.0-OpenSSH_9.2p1"))},
+                       mode="net", params={"ssh_port": 2112})
+    assert result.status is Status.PASS
+
+
+def test_ssh_answering_on_22_fails_port_from_the_wire():
+    facts = {"greetings": _greetings((22, "SSH-2.0-OpenSSH_9.2p1"), (25, "220 mail ESMTP"))}
+    result = run_check("ssh.port", facts=facts, mode="net", params={"ssh_port": 2112})
+    assert result.status is Status.FAIL
+    assert "22" in result.message
+
+
+def test_old_openssh_banner_fails_version_from_the_wire():
+    result = run_check("ssh.version", facts={"greetings": _greetings((2112, "SSH-2.0-OpenSSH_3.1p1"))},
+                       mode="net", params={"ssh_min_version": "3.4"})
+    assert result.status is Status.FAIL
+    assert "OpenSSH_3.1p1" in result.message
+
+
+def test_no_ssh_banner_from_the_vantage_point_is_not_applicable():
+    result = run_check("ssh.version", facts={"greetings": _greetings((25, "220 mail ESMTP"))}, mode="net")
+    assert result.status is Status.NOT_APPLICABLE
+
+
+def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "Port 2112\n")
+    listeners = {"source": "psutil", "as_uid": 0, "listeners": [
+        {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": 812, "process": "sshd",
+         "user": "root", "cmdline": "sshd -D", "owner_known": True, "owner_note": None}]}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
+    assert result.status is Status.FAIL
+    assert any("0.0.0.0:22/tcp sshd (pid 812)" in e.text for e in result.evidence)
