@@ -24,23 +24,31 @@ def _require_live(host: Host, what: str) -> None:
         raise ProbeError(f"{what} can only be read on a live host (this is a {host.kind} target)")
 
 
+def _unknown_owner(pid: int | None, note: str) -> dict:
+    return {"pid": pid, "process": None, "user": None, "cmdline": None, "owner_known": False,
+            "owner_note": note}
+
+
 def _owner(pid: int | None, cache: dict) -> dict:
-    """Name, user and command line of the process that owns a socket, as far as we may see."""
+    """Name, user and command line of the process that owns a socket, as far as we may see.
+
+    Every entry has the same keys; what cannot be seen is None with a note saying why.
+    """
     if pid is None:
-        return {"pid": None, "owner_known": False,
-                "owner_note": f"owner not visible to uid {os.geteuid()} (run as root to see it)"}
+        why = ("its process is outside this PID namespace" if os.geteuid() == 0
+               else f"not visible to uid {os.geteuid()} (run as root to see it)")
+        return _unknown_owner(None, why)
     if pid not in cache:
         try:
             proc = psutil.Process(pid)
             with proc.oneshot():
                 cache[pid] = {"pid": pid, "process": proc.name(), "user": proc.username(),
                               "cmdline": " ".join(proc.cmdline())[:CMDLINE_CHARS],
-                              "owner_known": True}
+                              "owner_known": True, "owner_note": None}
         except psutil.NoSuchProcess:
-            cache[pid] = {"pid": pid, "owner_known": False, "owner_note": "process exited"}
+            cache[pid] = _unknown_owner(pid, "process exited")
         except psutil.AccessDenied:
-            cache[pid] = {"pid": pid, "owner_known": False,
-                          "owner_note": f"process details not visible to uid {os.geteuid()}"}
+            cache[pid] = _unknown_owner(pid, f"process details not visible to uid {os.geteuid()}")
     return cache[pid]
 
 
