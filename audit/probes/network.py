@@ -143,17 +143,24 @@ def first_line(data: bytes) -> str:
     return text[:LINE_CHARS]
 
 
-def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> dict:
-    """Connect to ``target:port`` and read what the server says first (bounded)."""
+def _connect(target: str, port: int, timeout: float) -> tuple[socket.socket | None, dict]:
+    """A TCP connection to ``target:port``, or None and the entry saying why not."""
     entry = {"port": port}
     try:
-        conn = socket.create_connection((target, port), timeout=timeout)
+        return socket.create_connection((target, port), timeout=timeout), entry
     except ConnectionRefusedError:
-        return {**entry, "result": "refused"}
+        return None, {**entry, "result": "refused"}
     except (socket.timeout, TimeoutError):
-        return {**entry, "result": "timeout", "detail": f"no TCP answer within {timeout:g}s"}
+        return None, {**entry, "result": "timeout", "detail": f"no TCP answer within {timeout:g}s"}
     except OSError as exc:
-        return {**entry, "result": "error", "detail": exc.strerror or str(exc)}
+        return None, {**entry, "result": "error", "detail": exc.strerror or str(exc)}
+
+
+def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> dict:
+    """Connect to ``target:port`` and read what the server says first (bounded)."""
+    conn, entry = _connect(target, port, timeout)
+    if conn is None:
+        return entry
     with conn:
         try:
             data = conn.recv(GREETING_BYTES)
@@ -180,21 +187,15 @@ def greetings(host: Host, facts) -> dict:
 
 def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> dict:
     """Try a TLS handshake on ``target:port``; the chain is not verified (self-signed is normal)."""
-    entry = {"port": port}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     # An auditor wants to see what an old wrapper speaks, not to refuse talking to it.
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     context.set_ciphers("ALL:@SECLEVEL=0")
-    try:
-        raw = socket.create_connection((target, port), timeout=timeout)
-    except ConnectionRefusedError:
-        return {**entry, "result": "refused"}
-    except (socket.timeout, TimeoutError):
-        return {**entry, "result": "timeout", "detail": f"no TCP answer within {timeout:g}s"}
-    except OSError as exc:
-        return {**entry, "result": "error", "detail": exc.strerror or str(exc)}
+    raw, entry = _connect(target, port, timeout)
+    if raw is None:
+        return entry
     try:
         with context.wrap_socket(raw, server_hostname=None) as conn:
             name, _, bits = conn.cipher()
