@@ -219,14 +219,14 @@ def cmd_scan(args) -> int:
         target["vantages"] = sorted(host.vantages)
 
         show_terminal = "terminal" in formats and not args.quiet
-        progress_console = _console(args, stderr=True)
-        from reports.terminal import probe_progress
-
         with contextlib.ExitStack() as progress_stack:
             advance = None
             if not args.quiet:
+                from reports.terminal import probe_progress
+
                 total = len(facts_needed(controls, host.vantages))
-                advance = progress_stack.enter_context(probe_progress(progress_console, total))
+                bar = probe_progress(_console(args, stderr=True), total)
+                advance = progress_stack.enter_context(bar)
             audit = run_audit(host, controls, on_fact=advance)
         report = build_report(audit=audit, baseline=baseline, target=target,
                               selection={"only": only, "skip": skip})

@@ -88,11 +88,14 @@ def processes(host: Host) -> dict:
     """Running tcpserver, stunnel, sshd and qmail-* processes with their real/effective ids."""
     _require_live(host, "the process table")
     found = []
-    for proc in psutil.process_iter(["pid", "ppid", "name", "uids", "gids", "username",
-                                      "cmdline"]):
-        info = proc.info
-        name = info["name"] or ""
+    # Names first (one small read per process); details only for the few daemons we audit.
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
         if name not in _DAEMONS and not name.startswith("qmail-"):
+            continue
+        try:
+            info = proc.as_dict(["pid", "ppid", "uids", "gids", "username", "cmdline"])
+        except psutil.NoSuchProcess:
             continue
         uids, gids = info["uids"], info["gids"]
         found.append({
