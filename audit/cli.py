@@ -228,6 +228,13 @@ def cmd_scan(args) -> int:
                 bar = probe_progress(_console(args, stderr=True), total)
                 advance = progress_stack.enter_context(bar)
             audit = run_audit(host, controls, on_fact=advance)
+        # Which sweeps were made, so a reader knows what "no open port" covered.
+        target["sweeps"] = [
+            {"fact": name, "command": fact["command"], "covered": fact["covered"],
+             "duration_s": fact["duration_s"]}
+            for name, fact in audit["facts"].items()
+            if name.startswith("nmap_") and "command" in fact
+        ]
         report = build_report(audit=audit, baseline=baseline, target=target,
                               selection={"only": only, "skip": skip})
 

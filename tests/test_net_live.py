@@ -186,3 +186,7 @@ def test_cli_net_mode_audits_only_net_controls_of_the_named_target(mail_host, tm
     assert results["ssh.port"]["status"] == "pass"
     assert any("192.0.2.2:2112" == e["where"] for e in results["ssh.version"]["evidence"])
     assert results["net.tcp-ports"]["status"] == "pass"
+    sweeps = {s["fact"]: s for s in report["target"]["sweeps"]}
+    assert sweeps["nmap_udp"]["covered"] == "UDP ports 1-1024"
+    html = (out / "report.html").read_text()
+    assert "Sweeps" in html and sweeps["nmap_tcp"]["command"] in html
