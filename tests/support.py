@@ -90,6 +90,11 @@ def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict |
     return evaluate(spec, collected, merged)
 
 
+def evidence_lines(result: Result) -> list[str]:
+    """A result's evidence as ``where:line: text`` strings, as the reports print it."""
+    return [str(e) for e in result.evidence]
+
+
 def collect_fact(name: str, root: RootBuilder, mode: str = "image"):
     """Collect one fact (and its dependencies) from a fixture root; returns the value."""
     load_all()

@@ -1,5 +1,5 @@
 from audit.model import Status
-from support import run_check
+from support import evidence_lines, run_check
 
 PASSWD_RH73 = """root:x:0:0:root:/root:/bin/bash
 bin:x:1:1:bin:/bin:/sbin/nologin
@@ -14,15 +14,12 @@ tony:x:500:500::/home/tony:/bin/bash
 GROUP_RH73 = "root:x:0:root\nwheel:x:10:root\nadm:x:4:root,adm,daemon\nfloppy:x:19:\n"
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_removed_user_still_present_fails_with_passwd_line(tmp_root):
     tmp_root.write("/etc/passwd", PASSWD_RH73)
     result = run_check("accounts.removed-users", root=tmp_root, params={"removed_users": ["adm", "games", "lp"]})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/passwd:3: user adm present", "/etc/passwd:4: user games present"]
+    assert evidence_lines(result) == ["/etc/passwd:3: user adm present", "/etc/passwd:4: user games present"]
 
 
 def test_removed_users_absent_passes(tmp_root):
@@ -35,7 +32,7 @@ def test_removed_group_still_present_fails(tmp_root):
     tmp_root.write("/etc/group", GROUP_RH73)
     result = run_check("accounts.removed-groups", root=tmp_root, params={"removed_groups": ["adm", "floppy", "dip"]})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/group:3: group adm present", "/etc/group:4: group floppy present"]
+    assert evidence_lines(result) == ["/etc/group:3: group adm present", "/etc/group:4: group floppy present"]
 
 
 def test_removed_groups_absent_passes(tmp_root):
@@ -49,14 +46,14 @@ def test_admin_user_with_redhat_uid_min_500_passes(tmp_root):
     tmp_root.write("/etc/login.defs", "UID_MIN\t\t\t  500\n")
     result = run_check("accounts.admin-user", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/passwd:3: tony uid 500 shell /bin/bash" in _texts(result)
+    assert "/etc/passwd:3: tony uid 500 shell /bin/bash" in evidence_lines(result)
 
 
 def test_admin_user_below_debian_default_uid_min_fails_and_says_default(tmp_root):
     tmp_root.write("/etc/passwd", PASSWD_HARDENED)
     result = run_check("accounts.admin-user", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "using the default UID_MIN 1000" in _texts(result)[0]
+    assert "using the default UID_MIN 1000" in evidence_lines(result)[0]
 
 
 def test_admin_user_nobody_and_nologin_do_not_count(tmp_root):
@@ -80,7 +77,7 @@ def test_wheel_with_only_root_fails_naming_why(tmp_root):
     tmp_root.write("/etc/login.defs", "UID_MIN 500\n")
     result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
     assert result.status is Status.FAIL
-    assert "/etc/group:2: member root does not count: uid 0 < UID_MIN 500" in _texts(result)
+    assert "/etc/group:2: member root does not count: uid 0 < UID_MIN 500" in evidence_lines(result)
 
 
 def test_wheel_with_tony_added_passes(tmp_root):
@@ -104,7 +101,7 @@ def test_wheel_member_missing_from_passwd_fails(tmp_root):
     tmp_root.write("/etc/group", "wheel:x:10:ghost\n")
     result = run_check("accounts.wheel", root=tmp_root, params={"wheel_group": "wheel"})
     assert result.status is Status.FAIL
-    assert "member ghost does not count: not in /etc/passwd" in _texts(result)[1]
+    assert "member ghost does not count: not in /etc/passwd" in evidence_lines(result)[1]
 
 
 def test_missing_wheel_group_on_debian_fails(tmp_root):

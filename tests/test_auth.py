@@ -1,7 +1,7 @@
 import json
 
 from audit.model import Status
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
 WHEEL = {"wheel_group": "wheel"}
 SU_RH73 = """#%PAM-1.0
@@ -33,15 +33,12 @@ SALTS_AND_HASHES = ("Xk2pLq9RvT4mWz1a", "O4nHq8vZp2Yk3", "Hm3Pq7Zs0vNc2Lk8Rw5Et"
                     "aB3dE5gH", "Qw9Er7Ty5", DES_BOB, "Zq1Wx2Ec3Rv4Tb5Y", "locked.hash")
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_su_wheel_redhat_default_commented_out_fails_naming_line(tmp_root):
     tmp_root.write("/etc/pam.d/su", SU_RH73)
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert any(t.startswith("/etc/pam.d/su:6:") and "commented out at line 6" in t for t in _texts(result))
+    assert any(t.startswith("/etc/pam.d/su:6:") and "commented out at line 6" in t for t in evidence_lines(result))
 
 
 def test_su_wheel_redhat_uncommented_full_path_passes(tmp_root):
@@ -55,7 +52,7 @@ def test_su_wheel_debian_bare_module_name_passes(tmp_root):
     tmp_root.write("/etc/pam.d/su", SU_DEBIAN)
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.PASS
-    assert "/etc/pam.d/su:3: auth required pam_wheel.so use_uid" in _texts(result)
+    assert "/etc/pam.d/su:3: auth required pam_wheel.so use_uid" in evidence_lines(result)
 
 
 def test_su_wheel_bracket_control_that_dies_passes(tmp_root):
@@ -68,28 +65,28 @@ def test_su_wheel_other_group_fails(tmp_root):
     tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\nauth required pam_wheel.so use_uid group=staff\n")
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert "group=staff is not the wheel group wheel" in _texts(result)[0]
+    assert "group=staff is not the wheel group wheel" in evidence_lines(result)[0]
 
 
 def test_su_wheel_without_use_uid_fails(tmp_root):
     tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\nauth required pam_wheel.so\n")
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert "use_uid missing" in _texts(result)[0]
+    assert "use_uid missing" in evidence_lines(result)[0]
 
 
 def test_su_wheel_missing_rootok_fails(tmp_root):
     tmp_root.write("/etc/pam.d/su", "auth required pam_wheel.so use_uid\n")
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert "no uncommented 'auth sufficient pam_rootok.so'" in _texts(result)[0]
+    assert "no uncommented 'auth sufficient pam_rootok.so'" in evidence_lines(result)[0]
 
 
 def test_su_wheel_missing_pam_file_fails(tmp_root):
     tmp_root.mkdir("/etc/pam.d")
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/pam.d/su: absent"]
+    assert evidence_lines(result) == ["/etc/pam.d/su: absent"]
 
 
 def test_shadow_in_use_with_debian_0640_passes(tmp_root):
@@ -97,7 +94,7 @@ def test_shadow_in_use_with_debian_0640_passes(tmp_root):
     tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o640)
     result = run_check("auth.shadow", root=tmp_root)
     assert result.status is Status.PASS
-    assert "mode 0640" in _texts(result)[1]
+    assert "mode 0640" in evidence_lines(result)[1]
 
 
 def test_world_readable_shadow_fails(tmp_root):
@@ -105,7 +102,7 @@ def test_world_readable_shadow_fails(tmp_root):
     tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o644)
     result = run_check("auth.shadow", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "mode 0644" in _texts(result)[0] and "wider than 0640" in _texts(result)[0]
+    assert "mode 0644" in evidence_lines(result)[0] and "wider than 0640" in evidence_lines(result)[0]
 
 
 def test_hash_in_passwd_fails_without_quoting_it(tmp_root):
@@ -113,14 +110,14 @@ def test_hash_in_passwd_fails_without_quoting_it(tmp_root):
     tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o600)
     result = run_check("auth.shadow", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/passwd:1: user root: password field is hash, not 'x'"]
+    assert evidence_lines(result) == ["/etc/passwd:1: user root: password field is hash, not 'x'"]
 
 
 def test_missing_shadow_fails(tmp_root):
     tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
     result = run_check("auth.shadow", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/shadow: absent" in _texts(result)
+    assert "/etc/shadow: absent" in evidence_lines(result)
 
 
 def test_shadow_fact_keeps_schemes_never_hashes_or_salts(tmp_root):
@@ -137,7 +134,7 @@ def test_des_and_empty_passwords_fail_with_counts_and_no_hash_in_result(tmp_root
     tmp_root.write("/etc/shadow", SHADOW, mode=0o600)
     result = run_check("auth.password-hashes", root=tmp_root)
     assert result.status is Status.FAIL
-    texts = _texts(result)
+    texts = evidence_lines(result)
     assert texts[0] == ("/etc/shadow: des 1, md5 1, sha256 0, sha512 1, yescrypt 1, bcrypt 0, "
                         "empty 1, locked 2")
     assert texts[1:] == ["/etc/shadow:5: user bob: des password", "/etc/shadow:6: user eve: empty password"]
@@ -149,14 +146,14 @@ def test_md5_and_stronger_hashes_pass(tmp_root):
     tmp_root.write("/etc/shadow", f"root:{SHA512_ROOT}:1::::::\nann:{MD5_ANN}:1::::::\nx:!:1::::::\n", mode=0o600)
     result = run_check("auth.password-hashes", root=tmp_root)
     assert result.status is Status.PASS
-    assert "md5 1" in _texts(result)[0] and "sha512 1" in _texts(result)[0]
+    assert "md5 1" in evidence_lines(result)[0] and "sha512 1" in evidence_lines(result)[0]
 
 
 def test_unrecognised_hash_format_is_an_error(tmp_root):
     tmp_root.write("/etc/shadow", "root:NP:1::::::\n", mode=0o600)
     result = run_check("auth.password-hashes", root=tmp_root)
     assert result.status is Status.ERROR
-    assert "/etc/shadow:1: user root: unrecognised hash format" in _texts(result)
+    assert "/etc/shadow:1: user root: unrecognised hash format" in evidence_lines(result)
 
 
 def _dpkg(tmp_root, *names):
@@ -169,7 +166,7 @@ def test_nis_off_on_debian_passes(tmp_root):
     _dpkg(tmp_root, "bash")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/nsswitch.conf: no nis service" in _texts(result)
+    assert "/etc/nsswitch.conf: no nis service" in evidence_lines(result)
 
 
 def test_nis_in_nsswitch_fails_with_line(tmp_root):
@@ -177,7 +174,7 @@ def test_nis_in_nsswitch_fails_with_line(tmp_root):
     _dpkg(tmp_root, "bash")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/nsswitch.conf:2: hosts: uses nis"]
+    assert evidence_lines(result) == ["/etc/nsswitch.conf:2: hosts: uses nis"]
 
 
 def test_nis_package_installed_fails_with_stanza_line(tmp_root):
@@ -185,7 +182,7 @@ def test_nis_package_installed_fails_with_stanza_line(tmp_root):
     _dpkg(tmp_root, "bash", "nis")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/lib/dpkg/status:5: package nis 1.0 installed"]
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:5: package nis 1.0 installed"]
 
 
 def test_ypbind_enabled_at_boot_fails(tmp_root):
@@ -194,7 +191,7 @@ def test_ypbind_enabled_at_boot_fails(tmp_root):
     tmp_root.symlink("/etc/rc.d/rc3.d/S17ypbind", "../init.d/ypbind")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/rc.d/rc3.d/S17ypbind: ypbind enabled at boot (-> ../init.d/ypbind)"]
+    assert evidence_lines(result) == ["/etc/rc.d/rc3.d/S17ypbind: ypbind enabled at boot (-> ../init.d/ypbind)"]
 
 
 def test_ypbind_wanted_by_systemd_target_fails(tmp_root):
@@ -203,4 +200,4 @@ def test_ypbind_wanted_by_systemd_target_fails(tmp_root):
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ypbind.service", "/lib/systemd/system/ypbind.service")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result)[0].startswith("/etc/systemd/system/multi-user.target.wants/ypbind.service: ypbind enabled")
+    assert evidence_lines(result)[0].startswith("/etc/systemd/system/multi-user.target.wants/ypbind.service: ypbind enabled")

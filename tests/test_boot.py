@@ -1,5 +1,5 @@
 from audit.model import Status
-from support import run_check
+from support import evidence_lines, run_check
 
 MD5 = "$1$kGdBe0$Zq9yd6j5vqWpxJ/y6MdcX0"
 PBKDF2 = "grub.pbkdf2.sha512.10000.AB12CD.EF34"
@@ -15,9 +15,6 @@ fi
 """
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_legacy_md5_password_via_etc_grub_conf_link_passes_without_hash(tmp_root):
     tmp_root.write("/boot/grub/grub.conf", f"default=0\ntimeout=10\npassword --md5 {MD5}\n"
@@ -25,7 +22,7 @@ def test_legacy_md5_password_via_etc_grub_conf_link_passes_without_hash(tmp_root
     tmp_root.symlink("/etc/grub.conf", "../boot/grub/grub.conf")
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/grub.conf (-> /boot/grub/grub.conf):3: "
+    assert evidence_lines(result) == ["/etc/grub.conf (-> /boot/grub/grub.conf):3: "
                               "password --md5 <hash hidden>"]
     assert MD5 not in str(result)
 
@@ -34,7 +31,7 @@ def test_legacy_config_without_password_fails(tmp_root):
     tmp_root.write("/boot/grub/grub.conf", "default=0\ntitle Red Hat Linux\n")
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/boot/grub/grub.conf: no password directive"]
+    assert evidence_lines(result) == ["/boot/grub/grub.conf: no password directive"]
 
 
 def test_legacy_plaintext_password_fails_and_is_not_shown(tmp_root):
@@ -42,7 +39,7 @@ def test_legacy_plaintext_password_fails_and_is_not_shown(tmp_root):
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
     assert "plaintext" in result.message
-    assert "s3cret" not in str(result) and "<password hidden>" in _texts(result)[0]
+    assert "s3cret" not in str(result) and "<password hidden>" in evidence_lines(result)[0]
 
 
 def test_grub2_superuser_with_pbkdf2_password_passes(tmp_root):
@@ -51,7 +48,7 @@ def test_grub2_superuser_with_pbkdf2_password_passes(tmp_root):
     tmp_root.write("/boot/grub/grub.cfg", "menuentry 'Debian' {\n}\n")
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/grub.d/40_custom:4: password_pbkdf2 admin <hash hidden>" in _texts(result)
+    assert "/etc/grub.d/40_custom:4: password_pbkdf2 admin <hash hidden>" in evidence_lines(result)
     assert PBKDF2 not in str(result)
 
 
@@ -59,7 +56,7 @@ def test_grub2_plaintext_password_fails_without_printing_it(tmp_root):
     tmp_root.write("/boot/grub/grub.cfg", 'set superusers="root"\npassword root hunter2\n')
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/boot/grub/grub.cfg:2: password root <password hidden>"]
+    assert evidence_lines(result) == ["/boot/grub/grub.cfg:2: password root <password hidden>"]
     assert "hunter2" not in str(result)
 
 
@@ -67,21 +64,21 @@ def test_grub2_superusers_without_password_fails(tmp_root):
     tmp_root.write("/boot/grub2/grub.cfg", 'set superusers="root"\n')
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "none has a password_pbkdf2" in _texts(result)[0]
+    assert "none has a password_pbkdf2" in evidence_lines(result)[0]
 
 
 def test_grub2_password_for_non_superuser_fails(tmp_root):
     tmp_root.write("/boot/grub/grub.cfg", f"password_pbkdf2 bob {PBKDF2}\n")
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "not superusers" in _texts(result)[0]
+    assert "not superusers" in evidence_lines(result)[0]
 
 
 def test_rhel_01_users_boilerplate_without_user_cfg_fails(tmp_root):
     tmp_root.write("/boot/grub2/grub.cfg", "### BEGIN /etc/grub.d/01_users ###\n" + RHEL_01_USERS)
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.FAIL
-    assert any("variable that is never set" in t for t in _texts(result))
+    assert any("variable that is never set" in t for t in evidence_lines(result))
 
 
 def test_rhel_user_cfg_password_passes(tmp_root):
@@ -89,7 +86,7 @@ def test_rhel_user_cfg_password_passes(tmp_root):
     tmp_root.write("/boot/grub2/user.cfg", f"GRUB2_PASSWORD={PBKDF2}\n", mode=0o600)
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/boot/grub2/user.cfg:1: GRUB2_PASSWORD=<hash hidden>" in _texts(result)
+    assert "/boot/grub2/user.cfg:1: GRUB2_PASSWORD=<hash hidden>" in evidence_lines(result)
     assert PBKDF2 not in str(result)
 
 

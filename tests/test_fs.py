@@ -10,7 +10,7 @@ from audit.model import Status
 from audit.parsers.fstab import parse_fstab
 from audit.parsers.mountinfo import parse_mountinfo
 from audit.registry import load_all
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
 # The document's /etc/fstab after "Modify the filesystem mount options" (Red Hat 7.3).
 DOC_FSTAB = """\
@@ -25,9 +25,6 @@ none             /proc      proc    defaults                0 0
 ROOT = "27 1 8:3 / / rw,relatime - ext3 /dev/hda3 rw\n"
 HOME_OPTS = ["nosuid", "nodev", "usrquota"]
 
-
-def _evidence(result):
-    return [str(e) for e in result.evidence]
 
 
 def _fstab(text):
@@ -45,21 +42,21 @@ def test_partition_in_fstab_passes_on_image(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     result = run_check("fs.partition.usr-local", root=tmp_root, params={"mount_point": "/usr/local"})
     assert result.status is Status.PASS
-    assert _evidence(result) == ["/etc/fstab:4: LABEL=/usr/local /usr/local ext3 defaults"]
+    assert evidence_lines(result) == ["/etc/fstab:4: LABEL=/usr/local /usr/local ext3 defaults"]
 
 
 def test_partition_missing_from_fstab_fails(tmp_root):
     tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
     result = run_check("fs.partition.var", root=tmp_root, params={"mount_point": "/var"})
     assert result.status is Status.FAIL
-    assert _evidence(result)[0] == "/etc/fstab: no entry for /var"
+    assert evidence_lines(result)[0] == "/etc/fstab: no entry for /var"
 
 
 def test_partition_without_fstab_fails_naming_it(tmp_root):
     tmp_root.mkdir("/etc")
     result = run_check("fs.partition.boot", root=tmp_root, params={"mount_point": "/boot"})
     assert result.status is Status.FAIL
-    assert _evidence(result)[0] == "/etc/fstab: file does not exist"
+    assert evidence_lines(result)[0] == "/etc/fstab: file does not exist"
 
 
 def test_systemd_mount_unit_counts_as_partition(tmp_root):
@@ -91,7 +88,7 @@ def test_live_partition_mounted_passes_with_mountinfo_line():
     facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
     result = run_check("fs.partition.home", facts=facts, mode="live", params={"mount_point": "/home"})
     assert result.status is Status.PASS
-    assert _evidence(result)[1] == "/proc/self/mountinfo:2: /home ext3 /dev/hda7 rw,nosuid,nodev,rw,usrquota"
+    assert evidence_lines(result)[1] == "/proc/self/mountinfo:2: /home ext3 /dev/hda7 rw,nosuid,nodev,rw,usrquota"
 
 
 # -- fs.swap -----------------------------------------------------------------------------------
@@ -100,14 +97,14 @@ def test_swap_entry_in_fstab_passes(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     result = run_check("fs.swap", root=tmp_root)
     assert result.status is Status.PASS
-    assert _evidence(result) == ["/etc/fstab:7: swap /dev/hda6"]
+    assert evidence_lines(result) == ["/etc/fstab:7: swap /dev/hda6"]
 
 
 def test_no_swap_anywhere_fails(tmp_root):
     tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
     result = run_check("fs.swap", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/fstab: no swap entry" in _evidence(result)
+    assert "/etc/fstab: no swap entry" in evidence_lines(result)
 
 
 def test_live_active_swap_passes_without_fstab_entry():
@@ -116,7 +113,7 @@ def test_live_active_swap_passes_without_fstab_entry():
     facts = {"fstab": _fstab("/dev/sda1 / ext4 defaults 0 1\n"), "swaps": swaps}
     result = run_check("fs.swap", facts=facts, mode="live")
     assert result.status is Status.PASS
-    assert _evidence(result) == ["/proc/swaps:2: active file /swapfile"]
+    assert evidence_lines(result) == ["/proc/swaps:2: active file /swapfile"]
 
 
 # -- fs.mount-options.* ------------------------------------------------------------------------
@@ -177,7 +174,7 @@ def test_quota_requested_and_initialised_passes_on_image(tmp_root):
     tmp_root.write("/home/aquota.user", "", mode=0o600)
     result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
     assert result.status is Status.PASS
-    assert "/home/aquota.user: quota file present" in _evidence(result)
+    assert "/home/aquota.user: quota file present" in evidence_lines(result)
 
 
 def test_quota_file_without_usrquota_option_fails(tmp_root):
@@ -207,7 +204,7 @@ def test_live_quota_on_passes():
     result = run_check("fs.quota.enabled", facts=_quota_facts(state), mode="live",
                        params={"mount_point": "/home"})
     assert result.status is Status.PASS
-    assert "quotaon -pu /home: user quota on /home (/dev/hda7) is on" in _evidence(result)
+    assert "quotaon -pu /home: user quota on /home (/dev/hda7) is on" in evidence_lines(result)
 
 
 def test_live_quota_off_fails():
@@ -292,7 +289,7 @@ def test_debian_0755_init_scripts_fail_listing_them(tmp_root):
     tmp_root.symlink("/etc/rc2.d/S01ssh", "../init.d/ssh")
     result = run_check("fs.rc-permissions", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _evidence(result) == ["/etc/init.d/ssh: mode 0755, readable/executable by group/other"]
+    assert evidence_lines(result) == ["/etc/init.d/ssh: mode 0755, readable/executable by group/other"]
 
 
 def test_group_writable_script_is_listed_first_as_writable(tmp_root):
@@ -301,7 +298,7 @@ def test_group_writable_script_is_listed_first_as_writable(tmp_root):
     result = run_check("fs.rc-permissions", root=tmp_root)
     assert result.status is Status.FAIL
     assert "(1 writable)" in result.message
-    assert _evidence(result)[0] == "/etc/init.d/zzz: mode 0775, writable by group/other"
+    assert evidence_lines(result)[0] == "/etc/init.d/zzz: mode 0775, writable by group/other"
 
 
 def test_offender_list_is_capped_with_count(tmp_root):
@@ -332,14 +329,14 @@ def test_filesystem_over_threshold_fails():
     result = run_check("fs.disk-usage", facts=_usage(95), mode="live",
                        params={"disk_usage_max_percent": 90})
     assert result.status is Status.FAIL
-    assert _evidence(result) == ["/var: 95% used (ext4 /dev/sda2)"]
+    assert evidence_lines(result) == ["/var: 95% used (ext4 /dev/sda2)"]
 
 
 def test_filesystems_under_threshold_pass():
     result = run_check("fs.disk-usage", facts=_usage(90), mode="live",
                        params={"disk_usage_max_percent": 90})
     assert result.status is Status.PASS
-    assert "/var: 90% used (ext4 /dev/sda2)" in _evidence(result)
+    assert "/var: 90% used (ext4 /dev/sda2)" in evidence_lines(result)
 
 
 def test_live_disk_usage_probe_measures_root_and_skips_pseudo_filesystems():

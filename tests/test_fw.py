@@ -1,6 +1,6 @@
 """fw controls on image fixture trees and on given facts."""
 
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 from test_parsers_iptables import DOC_SCRIPT, SAVED
 from test_parsers_nft import DOC_CONF
 
@@ -58,55 +58,52 @@ def check(tmp_root, control, path, text, params=PARAMS):
     return run_check(control, root=tmp_root, params=params)
 
 
-def texts(result):
-    return [str(e) for e in result.evidence]
-
 
 # -- fw.default-policy ------------------------------------------------------------------------
 def test_default_policy_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP -> input default DROP" in texts(result)
+    assert "/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP -> input default DROP" in evidence_lines(result)
 
 
 def test_default_policy_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
     assert "INPUT, OUTPUT, FORWARD" in result.message
-    assert "/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0] -> input default ACCEPT" in texts(result)
+    assert "/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0] -> input default ACCEPT" in evidence_lines(result)
 
 
 def test_default_policy_nftables_conf_passes(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", DOC_CONF)
     assert result.status is Status.PASS
-    assert any("chain forward: policy drop" in t for t in texts(result))
+    assert any("chain forward: policy drop" in t for t in evidence_lines(result))
 
 
 def test_default_policy_nft_without_forward_chain_fails(tmp_root):
     conf = DOC_CONF.replace("\tchain forward { type filter hook forward priority filter + 10; policy drop; }\n", "")
     result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", conf)
     assert result.status is Status.FAIL and result.message.endswith("FORWARD")
-    assert "/etc/nftables.conf: no forward chain: forward traffic is accepted" in texts(result)
+    assert "/etc/nftables.conf: no forward chain: forward traffic is accepted" in evidence_lines(result)
 
 
 def test_default_policy_final_unconditional_drop_counts(tmp_root):
     conf = DOC_CONF.replace("priority filter + 10; policy drop;", "priority 0; drop;")
     result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", conf)
     assert result.status is Status.PASS
-    assert any("drop (ends in an unconditional drop) -> forward default DROP" in t for t in texts(result))
+    assert any("drop (ends in an unconditional drop) -> forward default DROP" in t for t in evidence_lines(result))
 
 
 def test_default_policy_no_saved_rules_fails_naming_places(tmp_root):
     tmp_root.mkdir("/etc")
     result = run_check("fw.default-policy", root=tmp_root, params=PARAMS)
     assert result.status is Status.FAIL
-    assert "/etc/iptables/rules.v4: absent" in texts(result) and "/etc/nftables.conf: absent" in texts(result)
+    assert "/etc/iptables/rules.v4: absent" in evidence_lines(result) and "/etc/nftables.conf: absent" in evidence_lines(result)
 
 
 def test_default_policy_unreadable_rule_is_error(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptables/rules.v4", SAVE_HEAD + "-A INPUT -p tcp --dport x -j ACCEPT\nCOMMIT\n")
     assert result.status is Status.ERROR
-    assert "/etc/iptables/rules.v4:5:" in texts(result)[0]
+    assert "/etc/iptables/rules.v4:5:" in evidence_lines(result)[0]
 
 
 def test_default_policy_live_source_error_is_error():
@@ -123,27 +120,27 @@ def test_inbound_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
     assert ("/etc/iptable/rules:11: /sbin/iptables -I INPUT -p tcp ! -s 192.168.1.0/24 --dport 25   -j ACCEPT:"
-            " accepts new tcp port 25 from source not in 192.168.1.0/24 (allowed)") in texts(result)
+            " accepts new tcp port 25 from source not in 192.168.1.0/24 (allowed)") in evidence_lines(result)
 
 
 def test_inbound_broader_ssh_source_fails_citing_the_rule(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", BROADER_SSH)
     assert result.status is Status.FAIL
-    assert texts(result) == ["/etc/iptable/rules:15: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
+    assert evidence_lines(result) == ["/etc/iptable/rules:15: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
                              " accepts new tcp port 2112 from source not in 192.168.1.0/24"]
 
 
 def test_inbound_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
-    assert texts(result)[0].startswith("/etc/iptables/rules.v4:5: -A INPUT -j ACCEPT: accepts new ")
-    assert "icmp + other protocols from any source" in texts(result)[0]
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:5: -A INPUT -j ACCEPT: accepts new ")
+    assert "icmp + other protocols from any source" in evidence_lines(result)[0]
 
 
 def test_inbound_accept_policy_is_cited(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL.replace("-A INPUT -j ACCEPT\n", ""))
     assert result.status is Status.FAIL
-    assert texts(result)[0].startswith("/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0]: accepts new")
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0]: accepts new")
 
 
 def test_inbound_earlier_drop_shadows_later_accept(tmp_root):
@@ -158,7 +155,7 @@ def test_inbound_insert_order_matters(tmp_root):
     script = "/sbin/iptables -P INPUT DROP\n/sbin/iptables -I INPUT -p tcp --dport 8080 -j DROP\n/sbin/iptables -I INPUT -p tcp --dport 8080 -j ACCEPT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", script)
     assert result.status is Status.FAIL
-    assert "/etc/iptable/rules:3:" in texts(result)[0] and "tcp port 8080 from any source" in texts(result)[0]
+    assert "/etc/iptable/rules:3:" in evidence_lines(result)[0] and "tcp port 8080 from any source" in evidence_lines(result)[0]
 
 
 def test_inbound_accept_inside_user_chain_is_found(tmp_root):
@@ -166,27 +163,27 @@ def test_inbound_accept_inside_user_chain_is_found(tmp_root):
         "-A INPUT -p tcp -j SVC\n-A SVC -p tcp --dport 80 -j ACCEPT\n-A SVC -j RETURN\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.FAIL
-    assert texts(result) == ["/etc/iptables/rules.v4:7: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
+    assert evidence_lines(result) == ["/etc/iptables/rules.v4:7: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
 
 
 def test_inbound_unevaluable_condition_is_reported_as_may_accept(tmp_root):
     rules = SAVE_HEAD + "-A INPUT -p tcp --dport 22 -m recent --rcheck -j ACCEPT\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.FAIL
-    assert "may accept (conditions the audit cannot evaluate) new tcp port 22" in texts(result)[0]
+    assert "may accept (conditions the audit cannot evaluate) new tcp port 22" in evidence_lines(result)[0]
 
 
 def test_inbound_nftables_equivalent_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/nftables.conf", DOC_CONF)
     assert result.status is Status.PASS
-    assert any(t.startswith("/etc/nftables.conf:13: meta l4proto { tcp, udp } th dport 53 accept") for t in texts(result))
+    assert any(t.startswith("/etc/nftables.conf:13: meta l4proto { tcp, udp } th dport 53 accept") for t in evidence_lines(result))
 
 
 def test_inbound_ssh_port_parameter_is_substituted(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", DOC_SCRIPT, params={**PARAMS, "ssh_port": 22})
     assert result.status is Status.FAIL
     assert "tcp 22 from internal" in result.expected
-    assert "--dport 2112" in texts(result)[0]
+    assert "--dport 2112" in evidence_lines(result)[0]
 
 
 def test_inbound_missing_parameter_is_error():
@@ -200,7 +197,7 @@ def test_inbound_uninterpreted_shell_lines_turn_a_pass_into_error(tmp_root):
     script = DOC_SCRIPT + "for port in 80 443; do\n  logger $port\ndone\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", script)
     assert result.status is Status.ERROR
-    assert texts(result)[0] == "/etc/iptable/rules:15: for port in 80 443; do: not an iptables command; not replayed"
+    assert evidence_lines(result)[0] == "/etc/iptable/rules:15: for port in 80 443; do: not an iptables command; not replayed"
 
 
 # -- fw.loopback ------------------------------------------------------------------------------
@@ -209,13 +206,13 @@ def test_loopback_document_script_fails_and_names_stunnel(tmp_root):
     assert result.status is Status.FAIL
     assert "stunnel" in result.message and "localhost:pop3 (tcp 110)" in result.message
     assert "localhost:smtp" not in result.message  # the port-25 rule happens to let it through
-    assert any(t.startswith("/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP") for t in texts(result))
+    assert any(t.startswith("/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP") for t in evidence_lines(result))
 
 
 def test_loopback_accepted_passes(tmp_root):
     result = check(tmp_root, "fw.loopback", "/etc/iptable/rules", WITH_LOOPBACK)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:15: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in texts(result)
+    assert "/etc/iptable/rules:15: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_accept_after_drop_all_fails(tmp_root):
@@ -228,7 +225,7 @@ def test_loopback_nft_iif_lo_passes(tmp_root):
     conf = DOC_CONF.replace("\t\tct state { established", "\t\tiif lo accept\n\t\tct state { established")
     result = check(tmp_root, "fw.loopback", "/etc/nftables.conf", conf)
     assert result.status is Status.PASS
-    assert "/etc/nftables.conf:9: iif lo accept: accepts loopback" in texts(result)
+    assert "/etc/nftables.conf:9: iif lo accept: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_nft_document_equivalent_fails(tmp_root):
@@ -248,16 +245,16 @@ def test_enabled_document_typo_fails(tmp_root):
     doc_boot(tmp_root, "/etc/iptable/rules")
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert texts(result)[0] == ("/etc/rc.d/init.d/iptables:10: runs /etc/iptables/rules, which does not exist"
+    assert evidence_lines(result)[0] == ("/etc/rc.d/init.d/iptables:10: runs /etc/iptables/rules, which does not exist"
                                 " (rules files present: /etc/iptable/rules)")
-    assert "/etc/rc.d/init.d/iptables:5: # chkconfig: 2345 08 92" in texts(result)
+    assert "/etc/rc.d/init.d/iptables:5: # chkconfig: 2345 08 92" in evidence_lines(result)
 
 
 def test_enabled_document_with_matching_path_passes(tmp_root):
     doc_boot(tmp_root, "/etc/iptables/rules")
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert texts(result)[0].startswith("/etc/rc.d/init.d/iptables: enabled by /etc/rc.d/rc2.d/S08iptables")
+    assert evidence_lines(result)[0].startswith("/etc/rc.d/init.d/iptables: enabled by /etc/rc.d/rc2.d/S08iptables")
 
 
 def test_enabled_script_without_rc_links_fails(tmp_root):
@@ -265,7 +262,7 @@ def test_enabled_script_without_rc_links_fails(tmp_root):
     tmp_root.write("/etc/rc.d/init.d/iptables", DOC_INIT)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert any("no S links" in t for t in texts(result))
+    assert any("no S links" in t for t in evidence_lines(result))
 
 
 def test_enabled_netfilter_persistent_passes(tmp_root):
@@ -275,7 +272,7 @@ def test_enabled_netfilter_persistent_passes(tmp_root):
                      "/lib/systemd/system/netfilter-persistent.service")
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert texts(result) == ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
+    assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
                              " netfilter-persistent.service enabled, loads /etc/iptables/rules.v4"]
 
 
@@ -284,14 +281,14 @@ def test_enabled_netfilter_persistent_without_rules_fails(tmp_root):
                      "/lib/systemd/system/netfilter-persistent.service")
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/iptables/rules.v4 does not exist" in texts(result)[0]
+    assert "/etc/iptables/rules.v4 does not exist" in evidence_lines(result)[0]
 
 
 def test_enabled_nftables_service_passes(tmp_root):
     tmp_root.write("/etc/nftables.conf", DOC_CONF)
     tmp_root.symlink("/etc/systemd/system/sysinit.target.wants/nftables.service", "/lib/systemd/system/nftables.service")
     result = run_check("fw.enabled", root=tmp_root)
-    assert result.status is Status.PASS and "nftables.service enabled, loads /etc/nftables.conf" in texts(result)[0]
+    assert result.status is Status.PASS and "nftables.service enabled, loads /etc/nftables.conf" in evidence_lines(result)[0]
 
 
 def test_enabled_masked_unit_does_not_count(tmp_root):
@@ -299,26 +296,26 @@ def test_enabled_masked_unit_does_not_count(tmp_root):
     tmp_root.symlink("/etc/systemd/system/sysinit.target.wants/nftables.service", "/lib/systemd/system/nftables.service")
     tmp_root.symlink("/etc/systemd/system/nftables.service", "/dev/null")
     result = run_check("fw.enabled", root=tmp_root)
-    assert result.status is Status.FAIL and any("masked" in t for t in texts(result))
+    assert result.status is Status.FAIL and any("masked" in t for t in evidence_lines(result))
 
 
 def test_enabled_firewalld_passes_with_scope_note(tmp_root):
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/firewalld.service", "/usr/lib/systemd/system/firewalld.service")
     result = run_check("fw.enabled", root=tmp_root)
-    assert result.status is Status.PASS and "out of scope" in texts(result)[0]
+    assert result.status is Status.PASS and "out of scope" in evidence_lines(result)[0]
 
 
 def test_enabled_nothing_fails_saying_where_it_looked(tmp_root):
     tmp_root.write("/etc/iptables/rules.v4", ACCEPT_ALL)
     result = run_check("fw.enabled", root=tmp_root)
-    assert result.status is Status.FAIL and "netfilter-persistent.service" in texts(result)[0]
+    assert result.status is Status.FAIL and "netfilter-persistent.service" in evidence_lines(result)[0]
 
 
 def test_enabled_live_rules_loaded_but_not_at_boot_fails():
     boot = {"sysv": [], "units": [], "rule_files_present": [], "loaded": {"rules": 4, "drop_policies": ["ip filter INPUT"]}}
     result = run_check("fw.enabled", facts={"firewall_boot": boot}, mode="live")
     assert result.status is Status.FAIL and "lost at reboot" in result.message
-    assert "running kernel: loaded now: 4 rule(s), DROP policies: ip filter INPUT" in texts(result)
+    assert "running kernel: loaded now: 4 rule(s), DROP policies: ip filter INPUT" in evidence_lines(result)
 
 
 # -- the probe's choice of file ---------------------------------------------------------------

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 
 import pytest
+from support import evidence_lines
 from test_fw import ACCEPT_ALL, BROADER_SSH, PARAMS, WITH_LOOPBACK
 from test_parsers_iptables import DOC_SCRIPT
 from test_parsers_nft import DOC_CONF
@@ -62,15 +63,12 @@ def audit(ns, control, params=PARAMS):
     return evaluate(spec, facts, params), facts
 
 
-def texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_live_document_script_default_policy_passes(netns, tmp_path):
     load(netns, tmp_path, "sh", DOC_SCRIPT)
     result, _ = audit(netns, "fw.default-policy")
     assert result.status is Status.PASS
-    assert "iptables-save:3: :INPUT DROP [0:0] -> input default DROP" in texts(result)
+    assert "iptables-save:3: :INPUT DROP [0:0] -> input default DROP" in evidence_lines(result)
 
 
 def test_live_document_script_inbound_passes(netns, tmp_path):
@@ -78,7 +76,7 @@ def test_live_document_script_inbound_passes(netns, tmp_path):
     result, _ = audit(netns, "fw.inbound-allowed")
     assert result.status is Status.PASS
     assert any("-A INPUT -s 192.168.1.0/24 -p tcp -m tcp --dport 2112 -j ACCEPT: accepts new tcp port 2112" in t
-               for t in texts(result))
+               for t in evidence_lines(result))
 
 
 def test_live_document_script_loopback_fails(netns, tmp_path):
@@ -99,7 +97,7 @@ def test_live_accept_all_fails_inbound(netns, tmp_path):
     load(netns, tmp_path, "iptables-restore", ACCEPT_ALL)
     result, _ = audit(netns, "fw.inbound-allowed")
     assert result.status is Status.FAIL
-    assert texts(result)[0].startswith("iptables-save:") and "-A INPUT -j ACCEPT: accepts new" in texts(result)[0]
+    assert evidence_lines(result)[0].startswith("iptables-save:") and "-A INPUT -j ACCEPT: accepts new" in evidence_lines(result)[0]
 
 
 def test_live_broader_ssh_source_fails(netns, tmp_path):
@@ -107,14 +105,14 @@ def test_live_broader_ssh_source_fails(netns, tmp_path):
     result, _ = audit(netns, "fw.inbound-allowed")
     assert result.status is Status.FAIL
     assert len(result.evidence) == 1
-    assert "-p tcp -m tcp --dport 2112 -j ACCEPT: accepts new tcp port 2112 from source not in 192.168.1.0/24" in texts(result)[0]
+    assert "-p tcp -m tcp --dport 2112 -j ACCEPT: accepts new tcp port 2112 from source not in 192.168.1.0/24" in evidence_lines(result)[0]
 
 
 def test_live_loopback_accepted_passes(netns, tmp_path):
     load(netns, tmp_path, "sh", WITH_LOOPBACK)
     result, _ = audit(netns, "fw.loopback")
     assert result.status is Status.PASS
-    assert any("-A INPUT -i lo -j ACCEPT: accepts loopback" in t for t in texts(result))
+    assert any("-A INPUT -i lo -j ACCEPT: accepts loopback" in t for t in evidence_lines(result))
 
 
 def test_live_nftables_equivalent_passes_policy_and_inbound(netns, tmp_path):
@@ -122,7 +120,7 @@ def test_live_nftables_equivalent_passes_policy_and_inbound(netns, tmp_path):
     policy, _ = audit(netns, "fw.default-policy")
     inbound, _ = audit(netns, "fw.inbound-allowed")
     assert (policy.status, inbound.status) == (Status.PASS, Status.PASS)
-    assert any(t.startswith("nft inet filter input: tcp dport 2112 ip saddr 192.168.1.0/24 accept") for t in texts(inbound))
+    assert any(t.startswith("nft inet filter input: tcp dport 2112 ip saddr 192.168.1.0/24 accept") for t in evidence_lines(inbound))
 
 
 def test_live_nftables_equivalent_fails_loopback(netns, tmp_path):
@@ -137,4 +135,4 @@ def test_live_nft_loopback_accept_is_undone_by_an_iptables_chain_that_drops_it(n
     load(netns, tmp_path, "sh", "/sbin/iptables -P INPUT DROP\n")
     result, _ = audit(netns, "fw.loopback")
     assert result.status is Status.FAIL
-    assert any(t.startswith("iptables-save:3: :INPUT DROP") for t in texts(result))
+    assert any(t.startswith("iptables-save:3: :INPUT DROP") for t in evidence_lines(result))

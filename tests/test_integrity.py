@@ -1,11 +1,8 @@
 from audit.model import Status
-from support import run_check
+from support import evidence_lines, run_check
 
 DPKG_TRIPWIRE = "Package: tripwire\nStatus: install ok installed\nVersion: 2.4.3.7-4+b15\n\n"
 
-
-def _texts(result):
-    return [str(e) for e in result.evidence]
 
 
 def _initialised(root):
@@ -21,21 +18,21 @@ def test_tripwire_binary_and_package_pass_with_both_as_evidence(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", DPKG_TRIPWIRE)
     result = run_check("integrity.tripwire-installed", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/sbin/tripwire: present", "/var/lib/dpkg/status:1: package tripwire 2.4.3.7-4+b15"]
+    assert evidence_lines(result) == ["/usr/sbin/tripwire: present", "/var/lib/dpkg/status:1: package tripwire 2.4.3.7-4+b15"]
 
 
 def test_tripwire_binary_passes_even_when_package_database_is_unreadable(tmp_root):
     tmp_root.write("/usr/local/sbin/tripwire", "\x7fELF", mode=0o755)
     result = run_check("integrity.tripwire-installed", root=tmp_root)
     assert result.status is Status.PASS
-    assert "no package database found" in _texts(result)[1]
+    assert "no package database found" in evidence_lines(result)[1]
 
 
 def test_tripwire_package_without_binary_fails(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", DPKG_TRIPWIRE)
     result = run_check("integrity.tripwire-installed", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/usr/sbin/tripwire: absent" in _texts(result)
+    assert "/usr/sbin/tripwire: absent" in evidence_lines(result)
 
 
 # integrity.tripwire-initialised
@@ -44,7 +41,7 @@ def test_signed_files_keys_and_database_pass(tmp_root):
     _initialised(tmp_root)
     result = run_check("integrity.tripwire-initialised", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/var/lib/tripwire/rudolph.twd: present" in _texts(result)
+    assert "/var/lib/tripwire/rudolph.twd: present" in evidence_lines(result)
 
 
 def test_missing_database_and_local_key_are_listed(tmp_root):
@@ -70,7 +67,7 @@ def test_debian_leftover_twpol_and_twcfg_fail_naming_them(tmp_root):
     tmp_root.write("/etc/tripwire/twcfg.txt", "config")
     result = run_check("integrity.tripwire-plaintext-removed", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/tripwire/twpol.txt: present", "/etc/tripwire/twcfg.txt: present"]
+    assert evidence_lines(result) == ["/etc/tripwire/twpol.txt: present", "/etc/tripwire/twcfg.txt: present"]
 
 
 # integrity.tripwire-scheduled
@@ -80,7 +77,7 @@ def test_debian_cron_daily_script_passes_even_if_it_exits_early(tmp_root):
                    "$tripwire --check --quiet --email-report\n", mode=0o755)
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/cron.daily/tripwire: daily cron script"]
+    assert evidence_lines(result) == ["/etc/cron.daily/tripwire: daily cron script"]
 
 
 def test_redhat_tripwire_check_script_passes(tmp_root):
@@ -92,7 +89,7 @@ def test_crontab_line_running_tripwire_check_passes(tmp_root):
     tmp_root.write("/etc/crontab", "SHELL=/bin/sh\n0 3 * * * root /usr/sbin/tripwire -m c | mail root\n")
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/crontab:2: 0 3 * * * /usr/sbin/tripwire -m c | mail root"]
+    assert evidence_lines(result) == ["/etc/crontab:2: 0 3 * * * /usr/sbin/tripwire -m c | mail root"]
 
 
 def test_enabled_systemd_timer_running_tripwire_passes(tmp_root):
@@ -101,7 +98,7 @@ def test_enabled_systemd_timer_running_tripwire_passes(tmp_root):
     tmp_root.symlink("/etc/systemd/system/timers.target.wants/tripwire-check.timer", "../tripwire-check.timer")
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/systemd/system/tripwire-check.service:2: tripwire-check.timer (daily): /usr/sbin/tripwire --check"]
+    assert evidence_lines(result) == ["/etc/systemd/system/tripwire-check.service:2: tripwire-check.timer (daily): /usr/sbin/tripwire --check"]
 
 
 def test_timer_not_enabled_fails(tmp_root):
@@ -114,4 +111,4 @@ def test_tripwire_init_in_cron_is_not_a_check_and_fails(tmp_root):
     tmp_root.write("/etc/cron.d/tw", "0 3 * * * root /usr/sbin/tripwire --init\n")
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/cron.daily: no tripwire* script" in _texts(result)
+    assert "/etc/cron.daily: no tripwire* script" in evidence_lines(result)

@@ -1,5 +1,5 @@
 from audit.model import Status
-from support import run_check
+from support import evidence_lines, run_check
 
 MIN6 = {"min_months": 6}
 REDHAT_73 = """# see "man logrotate" for details
@@ -20,16 +20,13 @@ include /etc/logrotate.d
 HARDENED = REDHAT_73.replace("\nweekly", "\nmonthly").replace("rotate 4", "rotate 6").replace("#compress", "compress")
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_redhat_default_four_weeks_uncompressed_fails(tmp_root):
     tmp_root.write("/etc/logrotate.conf", REDHAT_73)
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.FAIL
     assert result.message == "keeps 0.9 months (4 x weekly); logs are not compressed"
-    assert _texts(result) == ["/etc/logrotate.conf:3: weekly", "/etc/logrotate.conf:6: rotate 4",
+    assert evidence_lines(result) == ["/etc/logrotate.conf:3: weekly", "/etc/logrotate.conf:6: rotate 4",
                               "/etc/logrotate.conf:12: #compress commented out"]
 
 
@@ -37,7 +34,7 @@ def test_document_change_monthly_rotate_6_compress_passes(tmp_root):
     tmp_root.write("/etc/logrotate.conf", HARDENED)
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.PASS
-    assert "/etc/logrotate.conf:12: compress" in _texts(result)
+    assert "/etc/logrotate.conf:12: compress" in evidence_lines(result)
 
 
 def test_weekly_rotate_26_is_six_months(tmp_root):
@@ -49,25 +46,25 @@ def test_no_frequency_assumes_weekly_and_says_so(tmp_root):
     tmp_root.write("/etc/logrotate.conf", "rotate 6\ncompress\n")
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.FAIL
-    assert "no global frequency; weekly assumed" in _texts(result)[0]
+    assert "no global frequency; weekly assumed" in evidence_lines(result)[0]
 
 
 def test_settings_inside_a_block_do_not_count(tmp_root):
     tmp_root.write("/etc/logrotate.conf", "weekly\nrotate 4\n/var/log/wtmp {\n monthly\n rotate 12\n compress\n}\n")
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.FAIL
-    assert _texts(result)[-1] == "/etc/logrotate.conf: no global compress directive"
+    assert evidence_lines(result)[-1] == "/etc/logrotate.conf: no global compress directive"
 
 
 def test_later_nocompress_overrides_compress(tmp_root):
     tmp_root.write("/etc/logrotate.conf", "monthly\nrotate 6\ncompress\nnocompress\n")
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.FAIL
-    assert "/etc/logrotate.conf:4: nocompress" in _texts(result)
+    assert "/etc/logrotate.conf:4: nocompress" in evidence_lines(result)
 
 
 def test_missing_logrotate_conf_fails(tmp_root):
     tmp_root.mkdir("/etc")
     result = run_check("logs.rotation", root=tmp_root, params=MIN6)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/logrotate.conf: absent"]
+    assert evidence_lines(result) == ["/etc/logrotate.conf: absent"]

@@ -4,7 +4,7 @@ import subprocess
 import pytest
 
 from audit.model import Status
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
 DPKG_EMPTY = "Package: qmail\nStatus: install ok installed\nVersion: 1.03\n\n"
 DPKG_SENDMAIL = DPKG_EMPTY + "Package: sendmail-bin\nStatus: install ok installed\nVersion: 8.17.1\n\n"
@@ -20,9 +20,6 @@ qmails:x:7796:82::/var/qmail:/bin/false
 """
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 # mail.sendmail-removed
 
@@ -32,14 +29,14 @@ def test_qmail_wrapper_and_no_sendmail_package_passes(tmp_root):
     tmp_root.symlink("/usr/sbin/sendmail", "/var/qmail/bin/sendmail")
     result = run_check("mail.sendmail-removed", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/sbin/sendmail: /usr/sbin/sendmail -> /var/qmail/bin/sendmail; belongs to qmail"]
+    assert evidence_lines(result) == ["/usr/sbin/sendmail: /usr/sbin/sendmail -> /var/qmail/bin/sendmail; belongs to qmail"]
 
 
 def test_sendmail_bin_package_fails(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", DPKG_SENDMAIL)
     result = run_check("mail.sendmail-removed", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/var/lib/dpkg/status:5: sendmail-bin 8.17.1 installed" in _texts(result)
+    assert "/var/lib/dpkg/status:5: sendmail-bin 8.17.1 installed" in evidence_lines(result)
 
 
 def test_sendmail_binary_left_behind_fails(tmp_root):
@@ -68,7 +65,7 @@ def test_qmail_accounts_as_install_ids_pass(tmp_root):
     tmp_root.write("/etc/group", GROUPS)
     result = run_check("mail.qmail-accounts", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/passwd:2: alias: gid 81 (nofiles), home /var/qmail/alias" in _texts(result)
+    assert "/etc/passwd:2: alias: gid 81 (nofiles), home /var/qmail/alias" in evidence_lines(result)
 
 
 def test_document_typo_home_var_qamil_is_flagged(tmp_root):
@@ -76,7 +73,7 @@ def test_document_typo_home_var_qamil_is_flagged(tmp_root):
     tmp_root.write("/etc/group", GROUPS)
     result = run_check("mail.qmail-accounts", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/passwd:5: qmailp: home /var/qamil: the document's typo for /var/qmail" in _texts(result)
+    assert "/etc/passwd:5: qmailp: home /var/qamil: the document's typo for /var/qmail" in evidence_lines(result)
 
 
 def test_missing_user_and_wrong_group_fail_with_lines(tmp_root):
@@ -85,8 +82,8 @@ def test_missing_user_and_wrong_group_fail_with_lines(tmp_root):
     tmp_root.write("/etc/group", GROUPS)
     result = run_check("mail.qmail-accounts", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/passwd:6: qmailq: gid 81, not qmail (82)" in _texts(result)
-    assert "/etc/passwd: no qmails user" in _texts(result)
+    assert "/etc/passwd:6: qmailq: gid 81, not qmail (82)" in evidence_lines(result)
+    assert "/etc/passwd: no qmails user" in evidence_lines(result)
 
 
 # mail.databytes
@@ -96,7 +93,7 @@ def test_databytes_within_limit_passes(tmp_root, value):
     tmp_root.write("/var/qmail/control/databytes", value + "\n")
     result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
     assert result.status is Status.PASS
-    assert _texts(result) == [f"/var/qmail/control/databytes:1: databytes={value}"]
+    assert evidence_lines(result) == [f"/var/qmail/control/databytes:1: databytes={value}"]
 
 
 def test_databytes_over_limit_fails(tmp_root):
@@ -116,7 +113,7 @@ def test_databytes_zero_means_unlimited_and_fails(tmp_root):
 def test_databytes_missing_fails(tmp_root):
     result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/qmail/control/databytes: absent"]
+    assert evidence_lines(result) == ["/var/qmail/control/databytes: absent"]
 
 
 def test_databytes_not_a_number_fails(tmp_root):
@@ -132,13 +129,13 @@ def test_badmailfrom_present_passes(tmp_root):
     tmp_root.write("/var/qmail/control/badmailfrom", "@spam.example\n# note\nbad@example.com\n")
     result = run_check("mail.badmailfrom", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/qmail/control/badmailfrom: 2 entries"]
+    assert evidence_lines(result) == ["/var/qmail/control/badmailfrom: 2 entries"]
 
 
 def test_badmailfrom_missing_fails(tmp_root):
     result = run_check("mail.badmailfrom", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/qmail/control/badmailfrom: absent"]
+    assert evidence_lines(result) == ["/var/qmail/control/badmailfrom: absent"]
 
 
 # mail.aliases
@@ -154,15 +151,15 @@ def test_aliases_redirected_to_a_user_pass(tmp_root):
     _aliases(tmp_root)
     result = run_check("mail.aliases", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/var/qmail/alias/.qmail-root:1: mode 0644, delivers to '&tony'" in _texts(result)
-    assert "/etc/passwd:2: alias home /var/qmail/alias" in _texts(result)
+    assert "/var/qmail/alias/.qmail-root:1: mode 0644, delivers to '&tony'" in evidence_lines(result)
+    assert "/etc/passwd:2: alias home /var/qmail/alias" in evidence_lines(result)
 
 
 def test_empty_alias_file_as_the_document_touches_it_fails(tmp_root):
     _aliases(tmp_root, root_text="")
     result = run_check("mail.aliases", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/var/qmail/alias/.qmail-root:1: empty: mail piles up in the alias Maildir unread" in _texts(result)
+    assert "/var/qmail/alias/.qmail-root:1: empty: mail piles up in the alias Maildir unread" in evidence_lines(result)
 
 
 def test_alias_file_mode_600_fails(tmp_root):
@@ -178,7 +175,7 @@ def test_rc_with_maildir_slash_passes(tmp_root):
     tmp_root.write("/var/qmail/rc", '#!/bin/sh\nexec env - PATH="/var/qmail/bin:$PATH" \\\nqmail-start ./Maildir/ splogger qmail\n')
     result = run_check("mail.maildir", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/qmail/rc:3: qmail-start ./Maildir/ splogger qmail"]
+    assert evidence_lines(result) == ["/var/qmail/rc:3: qmail-start ./Maildir/ splogger qmail"]
 
 
 def test_rc_as_the_document_writes_it_without_slash_fails(tmp_root):
@@ -200,7 +197,7 @@ def test_rc_reading_defaultdelivery_uses_that_file(tmp_root):
     tmp_root.write("/var/qmail/control/defaultdelivery", "./Maildir/\n")
     result = run_check("mail.maildir", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/var/qmail/control/defaultdelivery:1: ./Maildir/" in _texts(result)
+    assert "/var/qmail/control/defaultdelivery:1: ./Maildir/" in evidence_lines(result)
 
 
 # mail.skel-maildir
@@ -211,7 +208,7 @@ def test_skel_maildir_and_qmail_file_pass(tmp_root):
     tmp_root.write("/etc/skel/.qmail", "./Maildir/\n")
     result = run_check("mail.skel-maildir", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/skel/.qmail:1: ./Maildir/" in _texts(result)
+    assert "/etc/skel/.qmail:1: ./Maildir/" in evidence_lines(result)
 
 
 def test_skel_without_tmp_and_qmail_fails(tmp_root):
@@ -219,7 +216,7 @@ def test_skel_without_tmp_and_qmail_fails(tmp_root):
     tmp_root.mkdir("/etc/skel/Maildir/new")
     result = run_check("mail.skel-maildir", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/skel/Maildir/tmp: missing", "/etc/skel/.qmail: absent"]
+    assert evidence_lines(result) == ["/etc/skel/Maildir/tmp: missing", "/etc/skel/.qmail: absent"]
 
 
 # mail.pop3-tcprules (cdb compiled by the real tcprules)
@@ -236,7 +233,7 @@ def test_document_pop_rules_compiled_pass(tmp_root):
     _compile_rules(tmp_root, "127.:allow\n:deny\n")
     result = run_check("mail.pop3-tcprules", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/tcprules/pop.tcp:1: 127.:allow", "/etc/tcprules/pop.tcp:2: :deny",
+    assert evidence_lines(result) == ["/etc/tcprules/pop.tcp:1: 127.:allow", "/etc/tcprules/pop.tcp:2: :deny",
                               "/etc/tcprules/pop.tcp.cdb: compiled after pop.tcp"]
 
 
@@ -267,14 +264,14 @@ def test_rules_edited_after_compiling_fail(tmp_root):
     os.utime(cdb, (1_000_000_000, 1_000_000_000))
     result = run_check("mail.pop3-tcprules", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/tcprules/pop.tcp.cdb: older than pop.tcp" in _texts(result)
+    assert "/etc/tcprules/pop.tcp.cdb: older than pop.tcp" in evidence_lines(result)
 
 
 def test_rules_never_compiled_fail(tmp_root):
     tmp_root.write("/etc/tcprules/pop.tcp", "127.:allow\n:deny\n")
     result = run_check("mail.pop3-tcprules", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/tcprules/pop.tcp.cdb: absent" in _texts(result)
+    assert "/etc/tcprules/pop.tcp.cdb: absent" in evidence_lines(result)
 
 
 # mail.stunnel-cert
@@ -298,7 +295,7 @@ def test_2002_stunnel_pem_root_0400_immutable_passes(tmp_root, immutable):
     immutable(pem)
     result = run_check("mail.stunnel-cert", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/share/ssl/certs/stunnel.pem: uid 0 gid 0 mode 0400, immutable (default location)"]
+    assert evidence_lines(result) == ["/usr/share/ssl/certs/stunnel.pem: uid 0 gid 0 mode 0400, immutable (default location)"]
 
 
 def test_stunnel_pem_without_immutable_bit_fails(tmp_root, require_root):
@@ -314,13 +311,13 @@ def test_cert_named_in_stunnel_conf_readable_by_others_fails(tmp_root, immutable
     immutable(pem)
     result = run_check("mail.stunnel-cert", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/ssl/private/mail.pem: uid 0 gid 0 mode 0644, immutable (/etc/stunnel/pop3s.conf:4 cert =)"]
+    assert evidence_lines(result) == ["/etc/ssl/private/mail.pem: uid 0 gid 0 mode 0644, immutable (/etc/stunnel/pop3s.conf:4 cert =)"]
 
 
 def test_no_stunnel_cert_fails_naming_where_it_looked(tmp_root):
     result = run_check("mail.stunnel-cert", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/usr/share/ssl/certs/stunnel.pem: absent" in _texts(result)
+    assert "/usr/share/ssl/certs/stunnel.pem: absent" in evidence_lines(result)
 
 
 # mail.checkpassword
@@ -329,7 +326,7 @@ def test_checkpassword_root_owned_passes(tmp_root, require_root):
     tmp_root.write("/bin/checkpassword", "\x7fELF", mode=0o711, uid=0, gid=0)
     result = run_check("mail.checkpassword", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/bin/checkpassword: uid 0 gid 0 mode 0711"]
+    assert evidence_lines(result) == ["/bin/checkpassword: uid 0 gid 0 mode 0711"]
 
 
 def test_checkpassword_world_writable_fails(tmp_root):
@@ -342,7 +339,7 @@ def test_checkpassword_world_writable_fails(tmp_root):
 def test_checkpassword_missing_fails(tmp_root):
     result = run_check("mail.checkpassword", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/usr/local/bin/checkpassword: absent" in _texts(result)
+    assert "/usr/local/bin/checkpassword: absent" in evidence_lines(result)
 
 
 # mail.ucspi-tcp
@@ -352,7 +349,7 @@ def test_ucspi_tcp_in_usr_local_bin_passes(tmp_root):
     tmp_root.write("/usr/local/bin/tcprules", "\x7fELF", mode=0o755)
     result = run_check("mail.ucspi-tcp", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/local/bin/tcpserver: present", "/usr/local/bin/tcprules: present"]
+    assert evidence_lines(result) == ["/usr/local/bin/tcpserver: present", "/usr/local/bin/tcprules: present"]
 
 
 def _pop3_processes(cmdline):

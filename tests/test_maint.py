@@ -1,9 +1,6 @@
 from audit.model import Status
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
-
-def _texts(result):
-    return [str(e) for e in result.evidence]
 
 
 def _debian_unattended(root, upgrade="1"):
@@ -23,7 +20,7 @@ def test_2002_rpm_freshen_cron_job_passes(tmp_root):
     tmp_root.write("/var/spool/cron/root", "0 4 * * * rpm -Fvh ftp://updates.redhat.com/current/en/os/i686/*\n")
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/spool/cron/root:1: 0 4 * * * rpm -Fvh ftp://updates.redhat.com/current/en/os/i686/*"]
+    assert evidence_lines(result) == ["/var/spool/cron/root:1: 0 4 * * * rpm -Fvh ftp://updates.redhat.com/current/en/os/i686/*"]
 
 
 def test_apt_get_upgrade_without_yes_is_not_unattended_and_fails(tmp_root):
@@ -35,15 +32,15 @@ def test_unattended_upgrades_enabled_passes(tmp_root):
     _debian_unattended(tmp_root)
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.PASS
-    assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "1"' in _texts(result)
-    assert "/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer: apt-daily-upgrade.timer enabled" in _texts(result)
+    assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "1"' in evidence_lines(result)
+    assert "/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer: apt-daily-upgrade.timer enabled" in evidence_lines(result)
 
 
 def test_unattended_upgrades_installed_but_switched_off_fails(tmp_root):
     _debian_unattended(tmp_root, upgrade="0")
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.FAIL
-    assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "0"' in _texts(result)
+    assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "0"' in evidence_lines(result)
 
 
 def test_dnf_automatic_timer_with_apply_updates_passes(tmp_root):
@@ -54,7 +51,7 @@ def test_dnf_automatic_timer_with_apply_updates_passes(tmp_root):
     tmp_root.symlink("/etc/systemd/system/timers.target.wants/dnf-automatic.timer", "/usr/lib/systemd/system/dnf-automatic.timer")
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.PASS
-    assert "/etc/dnf/automatic.conf:3: apply_updates = yes" in _texts(result)
+    assert "/etc/dnf/automatic.conf:3: apply_updates = yes" in evidence_lines(result)
 
 
 def test_dnf_automatic_download_only_fails(tmp_root):
@@ -64,7 +61,7 @@ def test_dnf_automatic_download_only_fails(tmp_root):
     tmp_root.symlink("/etc/systemd/system/timers.target.wants/dnf-automatic.timer", "/usr/lib/systemd/system/dnf-automatic.timer")
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/dnf/automatic.conf:2: apply_updates = no" in _texts(result)
+    assert "/etc/dnf/automatic.conf:2: apply_updates = no" in evidence_lines(result)
 
 
 def test_nothing_scheduled_fails(tmp_root):
@@ -79,14 +76,14 @@ def test_df_cron_job_passes(tmp_root):
     tmp_root.write("/etc/crontab", "0 * * * * root /bin/df -h | mail -s disk root\n")
     result = run_check("maint.disk-monitor", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/crontab:1: 0 * * * * /bin/df -h | mail -s disk root"]
+    assert evidence_lines(result) == ["/etc/crontab:1: 0 * * * * /bin/df -h | mail -s disk root"]
 
 
 def test_cron_daily_script_running_check_disk_passes(tmp_root):
     tmp_root.write("/etc/cron.daily/diskspace", "#!/bin/sh\n# watch space\n/usr/lib/nagios/plugins/check_disk -w 10% -c 5% /\n", mode=0o755)
     result = run_check("maint.disk-monitor", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/cron.daily/diskspace:3: daily: /usr/lib/nagios/plugins/check_disk -w 10% -c 5% /"]
+    assert evidence_lines(result) == ["/etc/cron.daily/diskspace:3: daily: /usr/lib/nagios/plugins/check_disk -w 10% -c 5% /"]
 
 
 def test_words_containing_df_do_not_count_and_fail(tmp_root):

@@ -1,5 +1,5 @@
 from audit.model import Status
-from support import run_check
+from support import evidence_lines, run_check
 
 INITTAB_RH73 = """id:3:initdefault:
 # Trap CTRL-ALT-DELETE
@@ -14,9 +14,6 @@ export PATH USER LOGNAME MAIL HOSTNAME HISTSIZE INPUTRC TMOUT
 """
 
 
-def _texts(result):
-    return [str(e) for e in result.evidence]
-
 
 def _systemd(tmp_root):
     tmp_root.write("/usr/lib/systemd/systemd", "")
@@ -29,21 +26,21 @@ def test_active_ctrlaltdel_in_inittab_fails_with_line(tmp_root):
     tmp_root.write("/etc/inittab", INITTAB_RH73)
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/inittab:3: ca::ctrlaltdel:/sbin/shutdown -t3 -r now is active"]
+    assert evidence_lines(result) == ["/etc/inittab:3: ca::ctrlaltdel:/sbin/shutdown -t3 -r now is active"]
 
 
 def test_commented_ctrlaltdel_in_inittab_passes(tmp_root):
     tmp_root.write("/etc/inittab", INITTAB_RH73.replace("ca::", "#ca::"))
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/inittab:3: ctrlaltdel entry commented out"]
+    assert evidence_lines(result) == ["/etc/inittab:3: ctrlaltdel entry commented out"]
 
 
 def test_systemd_without_mask_fails_naming_vendor_unit(tmp_root):
     _systemd(tmp_root)
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/usr/lib/systemd/system/ctrl-alt-del.target: ctrl-alt-del.target active: "
+    assert evidence_lines(result) == ["/usr/lib/systemd/system/ctrl-alt-del.target: ctrl-alt-del.target active: "
                               "no mask in /etc/systemd/system"]
 
 
@@ -52,7 +49,7 @@ def test_systemd_masked_target_passes(tmp_root):
     tmp_root.symlink("/etc/systemd/system/ctrl-alt-del.target", "/dev/null")
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/systemd/system/ctrl-alt-del.target: masked (-> /dev/null)"]
+    assert evidence_lines(result) == ["/etc/systemd/system/ctrl-alt-del.target: masked (-> /dev/null)"]
 
 
 def test_systemd_override_linking_elsewhere_fails(tmp_root):
@@ -60,7 +57,7 @@ def test_systemd_override_linking_elsewhere_fails(tmp_root):
     tmp_root.symlink("/etc/systemd/system/ctrl-alt-del.target", "/usr/lib/systemd/system/reboot.target")
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "links to /usr/lib/systemd/system/reboot.target, not /dev/null" in _texts(result)[0]
+    assert "links to /usr/lib/systemd/system/reboot.target, not /dev/null" in evidence_lines(result)[0]
 
 
 def test_no_inittab_and_no_systemd_is_an_error(tmp_root):
@@ -75,7 +72,7 @@ def test_document_line_without_equals_sets_nothing_and_fails(tmp_root):
     tmp_root.write("/etc/profile", PROFILE_RH73)
     result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
     assert result.status is Status.FAIL
-    assert _texts(result)[0] == ("/etc/profile:4: TMOUT 1800 has no '=': the shell runs a command named "
+    assert evidence_lines(result)[0] == ("/etc/profile:4: TMOUT 1800 has no '=': the shell runs a command named "
                                  "TMOUT and sets nothing")
 
 
@@ -83,7 +80,7 @@ def test_tmout_assigned_and_exported_in_profile_passes(tmp_root):
     tmp_root.write("/etc/profile", PROFILE_RH73.replace("TMOUT 1800", "TMOUT=1800"))
     result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/profile:4: TMOUT=1800", "/etc/profile:5: " + PROFILE_RH73.splitlines()[4]]
+    assert evidence_lines(result) == ["/etc/profile:4: TMOUT=1800", "/etc/profile:5: " + PROFILE_RH73.splitlines()[4]]
 
 
 def test_modern_profile_d_readonly_export_passes(tmp_root):
@@ -91,7 +88,7 @@ def test_modern_profile_d_readonly_export_passes(tmp_root):
     tmp_root.write("/etc/profile.d/tmout.sh", "TMOUT=900\nreadonly TMOUT\nexport TMOUT\n")
     result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
     assert result.status is Status.PASS
-    assert "/etc/profile.d/tmout.sh:1: TMOUT=900" in _texts(result)
+    assert "/etc/profile.d/tmout.sh:1: TMOUT=900" in evidence_lines(result)
 
 
 def test_tmout_not_exported_fails(tmp_root):
@@ -117,7 +114,7 @@ def test_tmout_absent_everywhere_fails_listing_where_it_looked(tmp_root):
     tmp_root.write("/etc/profile", "PATH=/bin\n")
     result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
     assert result.status is Status.FAIL
-    assert "/etc/profile.d/*.sh" in _texts(result)[0] and "no TMOUT= assignment" in _texts(result)[0]
+    assert "/etc/profile.d/*.sh" in evidence_lines(result)[0] and "no TMOUT= assignment" in evidence_lines(result)[0]
 
 
 # -- os.history-size ---------------------------------------------------------------------------
@@ -125,7 +122,7 @@ def test_redhat_default_histsize_1000_fails(tmp_root):
     tmp_root.write("/etc/profile", PROFILE_RH73)
     result = run_check("os.history-size", root=tmp_root, params={"histsize": 10})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/profile:3: HISTSIZE=1000"]
+    assert evidence_lines(result) == ["/etc/profile:3: HISTSIZE=1000"]
 
 
 def test_histsize_10_passes(tmp_root):
@@ -139,7 +136,7 @@ def test_bashrc_loaded_last_overrides_profile(tmp_root):
     tmp_root.write("/etc/bash.bashrc", "HISTSIZE=500\n")
     result = run_check("os.history-size", root=tmp_root, params={"histsize": 10})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/bash.bashrc:1: HISTSIZE=500"]
+    assert evidence_lines(result) == ["/etc/bash.bashrc:1: HISTSIZE=500"]
 
 
 def test_negative_histsize_is_unlimited_and_fails(tmp_root):
@@ -154,14 +151,14 @@ def test_skel_logout_with_document_line_passes(tmp_root):
     tmp_root.write("/etc/skel/.bash_logout", "# ~/.bash_logout\n\nclear\nrm -r $HOME/.bash_history\n")
     result = run_check("os.skel-history-removal", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/skel/.bash_logout:4: rm -r $HOME/.bash_history"]
+    assert evidence_lines(result) == ["/etc/skel/.bash_logout:4: rm -r $HOME/.bash_history"]
 
 
 def test_skel_logout_commented_removal_fails(tmp_root):
     tmp_root.write("/etc/skel/.bash_logout", "#rm -f ~/.bash_history\n")
     result = run_check("os.skel-history-removal", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/skel/.bash_logout:1: #rm -f ~/.bash_history (commented out)"]
+    assert evidence_lines(result) == ["/etc/skel/.bash_logout:1: #rm -f ~/.bash_history (commented out)"]
 
 
 def test_debian_default_skel_logout_fails(tmp_root):
@@ -169,14 +166,14 @@ def test_debian_default_skel_logout_fails(tmp_root):
                    "    [ -x /usr/bin/clear_console ] && /usr/bin/clear_console -q\nfi\n")
     result = run_check("os.skel-history-removal", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/skel/.bash_logout: no line mentions .bash_history"]
+    assert evidence_lines(result) == ["/etc/skel/.bash_logout: no line mentions .bash_history"]
 
 
 def test_missing_skel_logout_fails(tmp_root):
     tmp_root.mkdir("/etc/skel")
     result = run_check("os.skel-history-removal", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/skel/.bash_logout: absent"]
+    assert evidence_lines(result) == ["/etc/skel/.bash_logout: absent"]
 
 
 # -- os.packages-removed / os.no-gui -----------------------------------------------------------
@@ -193,7 +190,7 @@ def test_installed_unneeded_packages_fail_with_dpkg_lines(tmp_root):
     _dpkg(tmp_root, "bash", "rpcbind", "nfs-common")
     result = run_check("os.packages-removed", root=tmp_root, params=REMOVED)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/lib/dpkg/status:5: rpcbind 2.0 installed",
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:5: rpcbind 2.0 installed",
                               "/var/lib/dpkg/status:9: nfs-common 2.0 installed"]
 
 
@@ -201,7 +198,7 @@ def test_no_unneeded_packages_passes(tmp_root):
     _dpkg(tmp_root, "bash", "coreutils")
     result = run_check("os.packages-removed", root=tmp_root, params=REMOVED)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/lib/dpkg/status: none of 6 installed"]
+    assert evidence_lines(result) == ["/var/lib/dpkg/status: none of 6 installed"]
 
 
 def test_removed_but_configured_package_does_not_count(tmp_root):
@@ -213,7 +210,7 @@ def test_x_server_installed_fails(tmp_root):
     _dpkg(tmp_root, "bash", "xserver-xorg-core")
     result = run_check("os.no-gui", root=tmp_root, params=GUI)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/lib/dpkg/status:5: xserver-xorg-core 2.0 installed"]
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:5: xserver-xorg-core 2.0 installed"]
 
 
 def test_server_without_gui_passes(tmp_root):
@@ -230,7 +227,7 @@ def test_inittab_without_ctrlaltdel_entry_passes(tmp_root):
     tmp_root.write("/etc/inittab", "id:2:initdefault:\n")
     result = run_check("os.ctrl-alt-del", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/inittab: no ctrlaltdel entry"]
+    assert evidence_lines(result) == ["/etc/inittab: no ctrlaltdel entry"]
 
 
 def test_debian_skel_bashrc_histsize_undoes_the_profile_setting(tmp_root):

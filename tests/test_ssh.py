@@ -2,16 +2,13 @@ from audit.facts import Facts
 from audit.model import Status
 from audit.registry import CHECKS
 from audit.runner import evaluate
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
 SSHD_RH73 = "#Port 22\n#Protocol 2,1\nPort 2112\nProtocol 2\n"
 DPKG_OPENSSH = "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n\n"
 DPKG_OLD_OPENSSH = "Package: openssh-server\nStatus: install ok installed\nVersion: 1:7.2p2-4\n\n"
 PASSWD = "root:x:0:0:root:/root:/bin/bash\n"
 
-
-def _texts(result):
-    return [str(e) for e in result.evidence]
 
 
 # ssh.privsep-dir
@@ -20,14 +17,14 @@ def test_privsep_dir_root_owned_0755_passes(tmp_root):
     tmp_root.mkdir("/var/empty", mode=0o755, uid=0, gid=3)
     result = run_check("ssh.privsep-dir", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/empty: uid 0 gid 3 mode 0755"]
+    assert evidence_lines(result) == ["/var/empty: uid 0 gid 3 mode 0755"]
 
 
 def test_privsep_dir_group_writable_fails(tmp_root):
     tmp_root.mkdir("/var/empty", mode=0o775, uid=0, gid=0)
     result = run_check("ssh.privsep-dir", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/var/empty: uid 0 gid 0 mode 0775"]
+    assert evidence_lines(result) == ["/var/empty: uid 0 gid 0 mode 0775"]
 
 
 def test_privsep_dir_owned_by_user_fails(tmp_root):
@@ -41,14 +38,14 @@ def test_debian_image_without_run_sshd_is_not_applicable(tmp_root):
     tmp_root.write("/lib/systemd/system/ssh.service", "[Service]\nExecStart=/usr/sbin/sshd -D\nRuntimeDirectory=sshd\n")
     result = run_check("ssh.privsep-dir", root=tmp_root)
     assert result.status is Status.NOT_APPLICABLE
-    assert _texts(result) == ["/lib/systemd/system/ssh.service:3: sshd"]
+    assert evidence_lines(result) == ["/lib/systemd/system/ssh.service:3: sshd"]
 
 
 def test_no_privsep_dir_and_no_sshd_package_fails_naming_where_it_looked(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", "")
     result = run_check("ssh.privsep-dir", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/var/empty: absent" in _texts(result) and "/run/sshd: absent" in _texts(result)
+    assert "/var/empty: absent" in evidence_lines(result) and "/run/sshd: absent" in evidence_lines(result)
 
 
 # ssh.sshd-user
@@ -57,21 +54,21 @@ def test_sshd_user_with_bin_false_passes(tmp_root):
     tmp_root.write("/etc/passwd", PASSWD + "sshd:x:74:74::/var/empty:/bin/false\n")
     result = run_check("ssh.sshd-user", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/passwd:2: sshd shell /bin/false"]
+    assert evidence_lines(result) == ["/etc/passwd:2: sshd shell /bin/false"]
 
 
 def test_sshd_user_with_login_shell_fails(tmp_root):
     tmp_root.write("/etc/passwd", PASSWD + "sshd:x:74:74::/var/empty:/bin/bash\n")
     result = run_check("ssh.sshd-user", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/passwd:2: sshd shell /bin/bash"]
+    assert evidence_lines(result) == ["/etc/passwd:2: sshd shell /bin/bash"]
 
 
 def test_missing_sshd_user_fails(tmp_root):
     tmp_root.write("/etc/passwd", PASSWD)
     result = run_check("ssh.sshd-user", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/passwd: no sshd or _sshd user"]
+    assert evidence_lines(result) == ["/etc/passwd: no sshd or _sshd user"]
 
 
 # ssh.protocol
@@ -80,7 +77,7 @@ def test_protocol_2_in_2002_usr_local_config_passes(tmp_root):
     tmp_root.write("/usr/local/etc/sshd_config", SSHD_RH73)
     result = run_check("ssh.protocol", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/local/etc/sshd_config:4: 2"]
+    assert evidence_lines(result) == ["/usr/local/etc/sshd_config:4: 2"]
 
 
 def test_protocol_2_1_fails(tmp_root):
@@ -95,7 +92,7 @@ def test_include_file_setting_comes_first_as_sshd_reads_it(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config.d/10-legacy.conf", "Protocol 1\n")
     result = run_check("ssh.protocol", root=tmp_root)
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/ssh/sshd_config.d/10-legacy.conf:1: 1"]
+    assert evidence_lines(result) == ["/etc/ssh/sshd_config.d/10-legacy.conf:1: 1"]
 
 
 def test_no_protocol_line_with_modern_openssh_passes_saying_why(tmp_root):
@@ -104,7 +101,7 @@ def test_no_protocol_line_with_modern_openssh_passes_saying_why(tmp_root):
     result = run_check("ssh.protocol", root=tmp_root)
     assert result.status is Status.PASS
     assert ">= 7.4" in result.message
-    assert "/var/lib/dpkg/status:1: package openssh-server 1:9.2p1-2+deb12u3" in _texts(result)
+    assert "/var/lib/dpkg/status:1: package openssh-server 1:9.2p1-2+deb12u3" in evidence_lines(result)
 
 
 def test_no_protocol_line_with_old_openssh_fails(tmp_root):
@@ -127,28 +124,28 @@ def test_port_2112_only_passes(tmp_root):
     tmp_root.write("/usr/local/etc/sshd_config", SSHD_RH73)
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.PASS
-    assert _texts(result) == ["/usr/local/etc/sshd_config:3: 2112"]
+    assert evidence_lines(result) == ["/usr/local/etc/sshd_config:3: 2112"]
 
 
 def test_no_port_line_means_22_and_fails(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/ssh/sshd_config: no Port line: sshd listens on 22"]
+    assert evidence_lines(result) == ["/etc/ssh/sshd_config: no Port line: sshd listens on 22"]
 
 
 def test_second_port_line_still_listens_and_fails(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "Port 2112\nPort 22\n")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.FAIL
-    assert "/etc/ssh/sshd_config:2: 22" in _texts(result)
+    assert "/etc/ssh/sshd_config:2: 22" in evidence_lines(result)
 
 
 def test_listen_address_with_its_own_port_counts(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "Port 2112\nListenAddress 0.0.0.0:22\n")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/etc/ssh/sshd_config:2: 0.0.0.0:22"]
+    assert evidence_lines(result) == ["/etc/ssh/sshd_config:2: 0.0.0.0:22"]
 
 
 def test_enabled_ssh_socket_override_decides_the_port(tmp_root):
@@ -158,7 +155,7 @@ def test_enabled_ssh_socket_override_decides_the_port(tmp_root):
     tmp_root.symlink("/etc/systemd/system/sockets.target.wants/ssh.socket", "/lib/systemd/system/ssh.socket")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.PASS
-    assert "/etc/systemd/system/ssh.socket.d/port.conf:3: 2112" in _texts(result)
+    assert "/etc/systemd/system/ssh.socket.d/port.conf:3: 2112" in evidence_lines(result)
 
 
 def test_missing_ssh_port_parameter_is_error(tmp_root):
@@ -173,14 +170,14 @@ def test_package_version_above_minimum_passes(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", DPKG_OPENSSH)
     result = run_check("ssh.version", root=tmp_root, params={"ssh_min_version": "3.4"})
     assert result.status is Status.PASS
-    assert _texts(result) == ["/var/lib/dpkg/status:1: package openssh-server 1:9.2p1-2+deb12u3"]
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:1: package openssh-server 1:9.2p1-2+deb12u3"]
 
 
 def test_2002_source_build_binary_3_1_fails_against_3_4(tmp_root):
     tmp_root.write("/usr/local/sbin/sshd", "\x7fELF junk\x00OpenSSH_3.1p1\x00more", mode=0o755)
     result = run_check("ssh.version", root=tmp_root, params={"ssh_min_version": "3.4"})
     assert result.status is Status.FAIL
-    assert _texts(result) == ["/usr/local/sbin/sshd: version string OpenSSH_3.1p1"]
+    assert evidence_lines(result) == ["/usr/local/sbin/sshd: version string OpenSSH_3.1p1"]
 
 
 def test_binary_3_4p1_meets_3_4(tmp_root):
@@ -193,7 +190,7 @@ def test_binary_without_version_and_no_package_is_error(tmp_root):
     tmp_root.write("/usr/sbin/sshd", "\x00not a version\x00", mode=0o755)
     result = run_check("ssh.version", root=tmp_root, params={"ssh_min_version": "3.4"})
     assert result.status is Status.ERROR
-    assert _texts(result) == ["/usr/sbin/sshd: no OpenSSH_ version string"]
+    assert evidence_lines(result) == ["/usr/sbin/sshd: no OpenSSH_ version string"]
 
 
 # ssh.enabled
@@ -204,14 +201,14 @@ def test_2002_chkconfig_links_pass(tmp_root):
     tmp_root.symlink("/etc/rc3.d", "rc.d/rc3.d")
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/rc.d/rc3.d/S55ssh: -> ../init.d/ssh"]
+    assert evidence_lines(result) == ["/etc/rc.d/rc3.d/S55ssh: -> ../init.d/ssh"]
 
 
 def test_systemd_wants_link_passes(tmp_root):
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert _texts(result) == ["/etc/systemd/system/multi-user.target.wants/ssh.service: -> /lib/systemd/system/ssh.service"]
+    assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/ssh.service: -> /lib/systemd/system/ssh.service"]
 
 
 def test_kill_links_only_fail(tmp_root):
@@ -225,7 +222,7 @@ def test_masked_ssh_service_fails(tmp_root):
     tmp_root.symlink("/etc/rc3.d/S01ssh", "../init.d/ssh")
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.FAIL
-    assert "/etc/systemd/system/ssh.service: masked (-> /dev/null)" in _texts(result)
+    assert "/etc/systemd/system/ssh.service: masked (-> /dev/null)" in evidence_lines(result)
 
 
 # the wire (net vantage) and the socket table (live)

@@ -2,7 +2,7 @@ from audit.facts import collect
 from audit.host import LiveHost
 from audit.model import Status
 from audit.registry import load_all
-from support import collect_fact, run_check
+from support import collect_fact, evidence_lines, run_check
 
 DOC_SYSCTL = """\
 # protect against some DoS attacks
@@ -19,15 +19,12 @@ SYNCOOKIES = "sysctl.net.ipv4.tcp_syncookies"
 DEFRAG = "sysctl.net.ipv4.ip_always_defrag"
 
 
-def _evidence(result):
-    return [str(e) for e in result.evidence]
-
 
 def test_document_sysctl_conf_passes(tmp_root):
     tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
     assert result.status is Status.PASS
-    assert _evidence(result) == ["/etc/sysctl.conf:4: net.ipv4.tcp_syncookies = 1"]
+    assert evidence_lines(result) == ["/etc/sysctl.conf:4: net.ipv4.tcp_syncookies = 1"]
 
 
 def test_setting_missing_everywhere_fails_naming_where_it_looked(tmp_root):
@@ -35,14 +32,14 @@ def test_setting_missing_everywhere_fails_naming_where_it_looked(tmp_root):
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
     assert result.status is Status.FAIL
     assert "not set persistently" in result.message and "/usr/lib/sysctl.d/*.conf" in result.message
-    assert _evidence(result) == ["/etc/sysctl.d/10-other.conf: no setting"]
+    assert evidence_lines(result) == ["/etc/sysctl.d/10-other.conf: no setting"]
 
 
 def test_wrong_persistent_value_fails(tmp_root):
     tmp_root.write("/etc/sysctl.d/90-net.conf", "net/ipv4/tcp_syncookies = 0\n")
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
     assert result.status is Status.FAIL
-    assert _evidence(result) == ["/etc/sysctl.d/90-net.conf:1: net.ipv4.tcp_syncookies = 0"]
+    assert evidence_lines(result) == ["/etc/sysctl.d/90-net.conf:1: net.ipv4.tcp_syncookies = 0"]
 
 
 def test_etc_sysctl_conf_overrides_sysctl_d(tmp_root):
@@ -58,7 +55,7 @@ def test_later_file_name_wins_across_directories(tmp_root):
     tmp_root.write("/usr/lib/sysctl.d/50-vendor.conf", "net.ipv4.tcp_syncookies = 0\n")
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
     assert result.status is Status.FAIL
-    assert _evidence(result) == ["/usr/lib/sysctl.d/50-vendor.conf:1: net.ipv4.tcp_syncookies = 0"]
+    assert evidence_lines(result) == ["/usr/lib/sysctl.d/50-vendor.conf:1: net.ipv4.tcp_syncookies = 0"]
 
 
 def test_etc_file_masks_vendor_file_of_same_name(tmp_root):
@@ -84,7 +81,7 @@ def test_systemd_glob_key_overrides_earlier_setting(tmp_root):
     result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
                        params={"expected": "1"})
     assert result.status is Status.FAIL
-    assert _evidence(result) == ["/usr/lib/sysctl.d/50-default.conf:1: net.ipv4.conf.*.rp_filter = 2"]
+    assert evidence_lines(result) == ["/usr/lib/sysctl.d/50-default.conf:1: net.ipv4.conf.*.rp_filter = 2"]
 
 
 def test_always_defrag_not_applicable_on_image_with_modern_kernel(tmp_root):
@@ -129,14 +126,14 @@ def test_live_value_in_force_differs_fails():
                        params={"expected": "1"})
     assert result.status is Status.FAIL
     assert result.message == "net.ipv4.tcp_syncookies: in force: 0"
-    assert "/proc/sys/net/ipv4/tcp_syncookies: in force: 0" in _evidence(result)
+    assert "/proc/sys/net/ipv4/tcp_syncookies: in force: 0" in evidence_lines(result)
 
 
 def test_live_persistent_and_in_force_pass():
     result = run_check(SYNCOOKIES, facts=_live_facts("1", {"value": "1"}), mode="live",
                        params={"expected": "1"})
     assert result.status is Status.PASS
-    assert _evidence(result) == ["/etc/sysctl.conf:3: net.ipv4.tcp_syncookies = 1",
+    assert evidence_lines(result) == ["/etc/sysctl.conf:3: net.ipv4.tcp_syncookies = 1",
                                  "/proc/sys/net/ipv4/tcp_syncookies: in force: 1"]
 
 
@@ -145,7 +142,7 @@ def test_live_key_missing_from_kernel_is_not_applicable_and_flags_dead_setting()
                        params={"expected": "1"})
     assert result.status is Status.NOT_APPLICABLE
     assert "6.1.0-18-amd64" in result.message
-    assert "ignored: the kernel has no such key" in _evidence(result)[1]
+    assert "ignored: the kernel has no such key" in evidence_lines(result)[1]
 
 
 def test_live_runtime_probe_reads_this_kernel():
@@ -159,7 +156,7 @@ def test_live_runtime_probe_reads_this_kernel():
 def test_live_ip_always_defrag_is_not_applicable_on_this_kernel():
     result = run_check(DEFRAG, live=True, params={"expected": "1"})
     assert result.status is Status.NOT_APPLICABLE
-    assert _evidence(result)[0] == "/proc/sys/net/ipv4/ip_always_defrag: does not exist"
+    assert evidence_lines(result)[0] == "/proc/sys/net/ipv4/ip_always_defrag: does not exist"
 
 
 def test_missing_expected_parameter_is_an_error(tmp_root):
