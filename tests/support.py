@@ -52,6 +52,11 @@ class RootBuilder:
         target.symlink_to(points_to)
         return target
 
+    def installed(self, *names: str, version: str = "1.0") -> Path:
+        """A dpkg status file listing ``names`` as installed (one stanza each, 4 lines apart)."""
+        stanzas = [f"Package: {n}\nStatus: install ok installed\nVersion: {version}\n" for n in names]
+        return self.write("/var/lib/dpkg/status", "\n".join(stanzas))
+
     @property
     def host(self) -> ImageHost:
         return ImageHost(str(self.path))

@@ -156,14 +156,10 @@ def test_unrecognised_hash_format_is_an_error(tmp_root):
     assert "/etc/shadow:1: user root: unrecognised hash format" in evidence_lines(result)
 
 
-def _dpkg(tmp_root, *names):
-    stanzas = [f"Package: {n}\nStatus: install ok installed\nVersion: 1.0\n" for n in names]
-    tmp_root.write("/var/lib/dpkg/status", "\n".join(stanzas))
-
 
 def test_nis_off_on_debian_passes(tmp_root):
     tmp_root.write("/etc/nsswitch.conf", "passwd: files systemd\nhosts: files dns\n")
-    _dpkg(tmp_root, "bash")
+    tmp_root.installed("bash")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.PASS
     assert "/etc/nsswitch.conf: no nis service" in evidence_lines(result)
@@ -171,7 +167,7 @@ def test_nis_off_on_debian_passes(tmp_root):
 
 def test_nis_in_nsswitch_fails_with_line(tmp_root):
     tmp_root.write("/etc/nsswitch.conf", "passwd: files\nhosts: files nis dns\n")
-    _dpkg(tmp_root, "bash")
+    tmp_root.installed("bash")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
     assert evidence_lines(result) == ["/etc/nsswitch.conf:2: hosts: uses nis"]
@@ -179,7 +175,7 @@ def test_nis_in_nsswitch_fails_with_line(tmp_root):
 
 def test_nis_package_installed_fails_with_stanza_line(tmp_root):
     tmp_root.write("/etc/nsswitch.conf", "passwd: files\n")
-    _dpkg(tmp_root, "bash", "nis")
+    tmp_root.installed("bash", "nis")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
     assert evidence_lines(result) == ["/var/lib/dpkg/status:5: package nis 1.0 installed"]
@@ -187,7 +183,7 @@ def test_nis_package_installed_fails_with_stanza_line(tmp_root):
 
 def test_ypbind_enabled_at_boot_fails(tmp_root):
     tmp_root.write("/etc/nsswitch.conf", "passwd: files\n")
-    _dpkg(tmp_root, "bash")
+    tmp_root.installed("bash")
     tmp_root.symlink("/etc/rc.d/rc3.d/S17ypbind", "../init.d/ypbind")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL
@@ -196,7 +192,7 @@ def test_ypbind_enabled_at_boot_fails(tmp_root):
 
 def test_ypbind_wanted_by_systemd_target_fails(tmp_root):
     tmp_root.write("/etc/nsswitch.conf", "passwd: files\n")
-    _dpkg(tmp_root, "bash")
+    tmp_root.installed("bash")
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ypbind.service", "/lib/systemd/system/ypbind.service")
     result = run_check("auth.nis-disabled", root=tmp_root)
     assert result.status is Status.FAIL

@@ -177,17 +177,13 @@ def test_missing_skel_logout_fails(tmp_root):
 
 
 # -- os.packages-removed / os.no-gui -----------------------------------------------------------
-def _dpkg(tmp_root, *names):
-    stanzas = [f"Package: {n}\nStatus: install ok installed\nVersion: 2.0\n" for n in names]
-    tmp_root.write("/var/lib/dpkg/status", "\n".join(stanzas))
-
 
 REMOVED = {"removed_packages": ["sendmail", "portmap", "rpcbind", "nfs-common", "ypbind", "nis"]}
 GUI = {"gui_packages": ["xserver-xorg-core", "xorg-x11-server-Xorg", "gdm3", "lightdm"]}
 
 
 def test_installed_unneeded_packages_fail_with_dpkg_lines(tmp_root):
-    _dpkg(tmp_root, "bash", "rpcbind", "nfs-common")
+    tmp_root.installed("bash", "rpcbind", "nfs-common", version="2.0")
     result = run_check("os.packages-removed", root=tmp_root, params=REMOVED)
     assert result.status is Status.FAIL
     assert evidence_lines(result) == ["/var/lib/dpkg/status:5: rpcbind 2.0 installed",
@@ -195,7 +191,7 @@ def test_installed_unneeded_packages_fail_with_dpkg_lines(tmp_root):
 
 
 def test_no_unneeded_packages_passes(tmp_root):
-    _dpkg(tmp_root, "bash", "coreutils")
+    tmp_root.installed("bash", "coreutils", version="2.0")
     result = run_check("os.packages-removed", root=tmp_root, params=REMOVED)
     assert result.status is Status.PASS
     assert evidence_lines(result) == ["/var/lib/dpkg/status: none of 6 installed"]
@@ -207,14 +203,14 @@ def test_removed_but_configured_package_does_not_count(tmp_root):
 
 
 def test_x_server_installed_fails(tmp_root):
-    _dpkg(tmp_root, "bash", "xserver-xorg-core")
+    tmp_root.installed("bash", "xserver-xorg-core", version="2.0")
     result = run_check("os.no-gui", root=tmp_root, params=GUI)
     assert result.status is Status.FAIL
     assert evidence_lines(result) == ["/var/lib/dpkg/status:5: xserver-xorg-core 2.0 installed"]
 
 
 def test_server_without_gui_passes(tmp_root):
-    _dpkg(tmp_root, "bash", "openssh-server")
+    tmp_root.installed("bash", "openssh-server", version="2.0")
     assert run_check("os.no-gui", root=tmp_root, params=GUI).status is Status.PASS
 
 
