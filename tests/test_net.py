@@ -45,7 +45,7 @@ def udp_sweep(open_ports=(), target=TARGET):
 
 def listener(number, proto="tcp", address="0.0.0.0", process="python3", pid=4242, user="nobody"):
     return {"proto": proto, "family": "ipv4", "address": address, "port": number, "pid": pid,
-            "process": process, "user": user, "cmdline": f"{process} -m server {number}",
+            "process": process, "user": user, "program": process,
             "owner_known": True}
 
 
@@ -487,3 +487,32 @@ def test_socket_and_process_tables_exist_only_on_a_live_host(tmp_root):
         sockets.listeners(tmp_root.host)
     with pytest.raises(ProbeError, match="only be read on a live host"):
         sockets.processes(NetHost(TARGET))
+
+
+def test_listener_facts_keep_the_program_but_never_its_arguments(monkeypatch):
+    import socket as s
+
+    class FakeProcess:
+        def __init__(self, pid):
+            self.pid = pid
+
+        def oneshot(self):
+            import contextlib
+            return contextlib.nullcontext()
+
+        def name(self):
+            return "redis-server"
+
+        def username(self):
+            return "redis"
+
+        def cmdline(self):
+            return ["/usr/bin/redis-server", "--requirepass", "hunter2"]
+
+    conns = [Conn(3, s.AF_INET, s.SOCK_STREAM, Addr("0.0.0.0", 6379), (), "LISTEN", 4242)]
+    monkeypatch.setattr(sockets.psutil, "net_connections", lambda kind: conns)
+    monkeypatch.setattr(sockets.psutil, "Process", FakeProcess)
+    from audit.host import LiveHost
+    [entry] = sockets.listeners(LiveHost())["listeners"]
+    assert entry["program"] == "/usr/bin/redis-server"
+    assert "hunter2" not in repr(entry)

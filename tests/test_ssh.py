@@ -268,7 +268,7 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
     tmp_root.write("/etc/ssh/sshd_config", "Port 2112\n")
     listeners = {"source": "psutil", "as_uid": 0, "listeners": [
         {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": 812, "process": "sshd",
-         "user": "root", "cmdline": "sshd -D", "owner_known": True, "owner_note": None}]}
+         "user": "root", "program": "/usr/sbin/sshd", "owner_known": True, "owner_note": None}]}
     facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL

@@ -25,7 +25,7 @@ def _require_live(host: Host, what: str) -> None:
 
 
 def _unknown_owner(pid: int | None, note: str) -> dict:
-    return {"pid": pid, "process": None, "user": None, "cmdline": None, "owner_known": False,
+    return {"pid": pid, "process": None, "user": None, "program": None, "owner_known": False,
             "owner_note": note}
 
 
@@ -42,8 +42,11 @@ def _owner(pid: int | None, cache: dict) -> dict:
         try:
             proc = psutil.Process(pid)
             with proc.oneshot():
+                # The program only, not its arguments: any listener's command line could
+                # carry a password (--requirepass ...), and facts go into the report.
+                argv = proc.cmdline()
                 cache[pid] = {"pid": pid, "process": proc.name(), "user": proc.username(),
-                              "cmdline": " ".join(proc.cmdline())[:CMDLINE_CHARS],
+                              "program": argv[0][:CMDLINE_CHARS] if argv else None,
                               "owner_known": True, "owner_note": None}
         except psutil.NoSuchProcess:
             cache[pid] = _unknown_owner(pid, "process exited")
