@@ -49,11 +49,16 @@ def tripwire_initialised(facts, params) -> Result:
 @check("integrity.tripwire-plaintext-removed", needs=["tripwire"])
 def tripwire_plaintext_removed(facts, params) -> Result:
     """The plain-text policy and config were deleted after signing."""
-    plaintext = facts["tripwire"]["plaintext"]
+    tw = facts["tripwire"]
+    plaintext = tw["plaintext"]
     if plaintext:
         return Result.failed(f"plain-text tripwire files left: {', '.join(plaintext)}",
                              evidence=[ev(p, "present") for p in plaintext],
                              expected="twpol.txt and twcfg.txt deleted")
+    if not tw["binaries"] and not tw["package"]:
+        # Nothing was ever signed, so "no plain text left" would be a pass by default.
+        return Result.not_applicable("tripwire is not installed (see integrity.tripwire-installed)",
+                                     evidence=[ev(p, "absent") for p in tw["binaries_looked"]])
     return Result.passed("no plain-text policy or config",
                          evidence=[ev("/etc/tripwire/twpol.txt", "absent"), ev("/etc/tripwire/twcfg.txt", "absent")])
 

@@ -4,8 +4,8 @@ from support import evidence_lines, run_check
 DPKG_TRIPWIRE = "Package: tripwire\nStatus: install ok installed\nVersion: 2.4.3.7-4+b15\n\n"
 
 
-
 def _initialised(root):
+    root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
     for name in ("tw.cfg", "tw.pol", "site.key", "rudolph-local.key"):
         root.write(f"/etc/tripwire/{name}", "signed", mode=0o600)
     root.write("/var/lib/tripwire/rudolph.twd", "db")
@@ -112,3 +112,10 @@ def test_tripwire_init_in_cron_is_not_a_check_and_fails(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.FAIL
     assert "/etc/cron.daily: no tripwire* script" in evidence_lines(result)
+
+
+def test_plaintext_removed_is_not_applicable_without_tripwire(tmp_root):
+    tmp_root.installed("bash")
+    result = run_check("integrity.tripwire-plaintext-removed", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "not installed" in result.message
