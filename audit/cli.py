@@ -186,6 +186,8 @@ def cmd_scan(args) -> int:
     output = os.path.abspath(args.output)
     if not os.path.isdir(output):
         raise InputError(f"output directory does not exist: {output}", where="--output")
+    if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
+        raise InputError(f"output directory is not writable: {output}", where="--output")
 
     network = args.network or args.target is not None
     if network and (args.root or args.image):

@@ -217,3 +217,14 @@ def test_baseline_validate_rejects_a_control_lacking_a_parameter_its_check_reads
     code, _, err = _run("baseline", "validate", str(site))
     assert code == 2
     assert "needs parameter(s) databytes_max" in err
+
+
+def test_unwritable_output_directory_is_bad_input_before_the_audit_runs(tmp_path, monkeypatch):
+    out = tmp_path / "ro"
+    out.mkdir(mode=0o500)
+    # As root every directory is writable, so ask os.access what a normal user would get.
+    monkeypatch.setattr(os, "access", lambda path, mode: os.fspath(path) != str(out))
+    code, _, err = _run("scan", "--root", str(tmp_path), "-o", str(out), "--quiet")
+    assert code == 2
+    assert "not writable" in err
+    assert os.listdir(out) == []
