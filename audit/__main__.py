@@ -1,7 +1,7 @@
-"""`python -m audit` is the same as the `hostaudit` console script."""
+"""`python -m hostaudit` is the same as the `hostaudit` console script."""
 
 import sys
 
-from audit.cli import main
+from hostaudit.cli import main
 
 sys.exit(main())

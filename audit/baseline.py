@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from audit.errors import InputError
+from hostaudit.errors import InputError
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -74,14 +74,14 @@ class Baseline:
 
 def shipped_path(name: str) -> str | None:
     """Path of a shipped baseline called ``name`` (``gcux-qmail``), or None."""
-    from baselines import DIRECTORY
+    from hostaudit.baselines import DIRECTORY
 
     path = DIRECTORY / f"{name}.yaml"
     return str(path) if path.is_file() else None
 
 
 def shipped_names() -> list[str]:
-    from baselines import DIRECTORY
+    from hostaudit.baselines import DIRECTORY
 
     return sorted(p.stem for p in DIRECTORY.glob("*.yaml"))
 
@@ -153,7 +153,7 @@ def _json_path(path) -> str:
 def _validator():
     import jsonschema
 
-    from baselines import SCHEMA_PATH
+    from hostaudit.baselines import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text())
     return jsonschema.Draft202012Validator(schema)

@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 
-from audit import __version__
-from audit.errors import AuditError, ExitCode, HostauditError, InputError
+from hostaudit import __version__
+from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
 
 FORMATS = ("json", "html", "terminal")
 SEVERITIES = ("high", "medium", "low", "info")
@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_baseline(ref: str):
     """Load a baseline and make sure every non-manual control has a registered check."""
-    from audit import baseline as baselines
-    from audit.registry import CHECKS, load_all
+    from hostaudit import baseline as baselines
+    from hostaudit.registry import CHECKS, load_all
 
     loaded = baselines.load(ref)
     load_all()
@@ -170,10 +170,10 @@ def cmd_scan(args) -> int:
     """Audit the chosen target and write the reports."""
     import contextlib
 
-    from audit.baseline import select
-    from audit.host import ImageHost, LiveHost, NetHost
-    from audit.runner import facts_needed, run_audit
-    from reports.model import build_report
+    from hostaudit.baseline import select
+    from hostaudit.host import ImageHost, LiveHost, NetHost
+    from hostaudit.runner import facts_needed, run_audit
+    from hostaudit.reports.model import build_report
 
     formats = _parse_formats(args.format)
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
@@ -204,7 +204,7 @@ def cmd_scan(args) -> int:
             if not controls:
                 raise InputError("no selected control can be checked over the network")
         elif args.image:
-            from audit.image import unpacked_image
+            from hostaudit.image import unpacked_image
 
             root, unpack_summary = stack.enter_context(unpacked_image(args.image))
             host = ImageHost(root)
@@ -224,7 +224,7 @@ def cmd_scan(args) -> int:
         with contextlib.ExitStack() as progress_stack:
             advance = None
             if not args.quiet:
-                from reports.terminal import probe_progress
+                from hostaudit.reports.terminal import probe_progress
 
                 total = len(facts_needed(controls, host.vantages))
                 bar = probe_progress(_console(args, stderr=True), total)
@@ -240,7 +240,7 @@ def cmd_scan(args) -> int:
         report = build_report(audit=audit, baseline=baseline, target=target,
                               selection={"only": only, "skip": skip})
 
-        from reports import json_report
+        from hostaudit.reports import json_report
 
         try:
             json_report.validate(report)
@@ -251,15 +251,15 @@ def cmd_scan(args) -> int:
         if "json" in formats:
             rendered["report.json"] = json_report.render(report)
         if "html" in formats:
-            from reports import html
+            from hostaudit.reports import html
 
             rendered["report.html"] = html.render(report)
-        from reports.atomic import write_atomic
+        from hostaudit.reports.atomic import write_atomic
 
         for name, text in rendered.items():
             write_atomic(os.path.join(output, name), text)
         if show_terminal:
-            from reports import terminal
+            from hostaudit.reports import terminal
 
             terminal.render(report, _console(args))
 

@@ -9,9 +9,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from audit.errors import ProbeError
-from audit.host import Host
-from audit.registry import PROBES
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host
+from hostaudit.registry import PROBES
 
 
 @dataclass
@@ -98,7 +98,7 @@ def collect(
 
     A probe that raises is recorded as a FactError with its message; the run goes on.
     """
-    import audit.probes  # noqa: F401  (registers the probes this run may need)
+    import hostaudit.probes  # noqa: F401  (registers the probes this run may need)
 
     facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
     pending = closure(names)

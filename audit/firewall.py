@@ -1,6 +1,6 @@
 """What a firewall rule set lets in: a normalised rule model and its evaluation.
 
-Both parsers (``audit.parsers.iptables`` and ``audit.parsers.nft``) produce the same plain-data
+Both parsers (``hostaudit.parsers.iptables`` and ``hostaudit.parsers.nft``) produce the same plain-data
 model, so one evaluator answers the questions the fw controls ask, by meaning, not by text:
 
 * ruleset: ``{"tables": [table], "errors": [{"where", "line", "text", "error"}], "notes": [...]}``

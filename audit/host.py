@@ -19,7 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from audit.errors import CommandUnavailable, ProbeError
+from hostaudit.errors import CommandUnavailable, ProbeError
 
 # FS_IOC_GETFLAGS from linux/fs.h; the kernel reads an int-sized value whatever the macro says.
 FS_IOC_GETFLAGS = 0x80086601

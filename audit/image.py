@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from audit.errors import AuditError, InputError
+from hostaudit.errors import AuditError, InputError
 
 MAX_BYTES = 8 * 1024**3
 MAX_MEMBERS = 2_000_000

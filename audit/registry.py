@@ -92,5 +92,5 @@ def probe(name: str, *, needs: list[str] | tuple[str, ...] = ()):
 
 def load_all() -> None:
     """Import every probe and check module so their decorators run."""
-    import audit.probes  # noqa: F401  (registers probes)
-    import checks  # noqa: F401  (registers checks)
+    import hostaudit.probes  # noqa: F401  (registers probes)
+    import hostaudit.checks  # noqa: F401  (registers checks)

@@ -6,12 +6,12 @@ import time
 from datetime import datetime, timezone
 from typing import Callable
 
-from audit.baseline import Control
-from audit.facts import Facts, closure, collect
-from audit.host import Host
-from audit.model import ControlResult, Result, Severity
-from audit.registry import CHECKS, CheckSpec, load_all
-from audit.scoring import score
+from hostaudit.baseline import Control
+from hostaudit.facts import Facts, closure, collect
+from hostaudit.host import Host
+from hostaudit.model import ControlResult, Result, Severity
+from hostaudit.registry import CHECKS, CheckSpec, load_all
+from hostaudit.scoring import score
 
 
 def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:

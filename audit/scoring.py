@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
-from audit.model import ControlResult, Severity, Status
+from hostaudit.model import ControlResult, Severity, Status
 
 _SCORED = (Status.PASS, Status.FAIL, Status.ERROR)
 

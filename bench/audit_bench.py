@@ -87,7 +87,7 @@ def main() -> int:
     parser.add_argument("--image-root", default=MINBASE)
     args = parser.parse_args()
 
-    hostaudit = [sys.executable, "-m", "audit"]
+    hostaudit = [sys.executable, "-m", "hostaudit"]
     out = tempfile.mkdtemp(prefix="hostaudit-bench-")
     rows: list[tuple[str, dict]] = []
     try:

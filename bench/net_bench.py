@@ -23,8 +23,8 @@ from netns import MAIL_ADDR, MailHost, NetLab, document_firewall, run_audit  # n
 
 _SWEEPS = """
 import json, shlex, subprocess, sys, time
-from audit.host import NetHost
-from audit.probes import network
+from hostaudit.host import NetHost
+from hostaudit.probes import network
 host = NetHost(sys.argv[1])
 rows = []
 for kind in ("tcp", "udp", "ipproto"):

@@ -3,7 +3,7 @@
 Importing this package registers every check.
 """
 
-from checks import (  # noqa: F401
+from hostaudit.checks import (  # noqa: F401
     accounts,
     auth,
     boot,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 NOBODY_UID = 65534
 DEFAULT_UID_MIN = 1000

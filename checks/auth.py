@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.parsers.pam import control_denies_on_failure
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.parsers.pam import control_denies_on_failure
+from hostaudit.registry import check
 
 NIS_SERVICES = {"nis", "nisplus", "nis+"}
 # Red Hat's client (ypbind, yp-tools) and Debian's all-in-one package (nis); ypserv serves NIS.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 EXPECTED = ("GRUB legacy: a global `password --md5`; GRUB 2: `set superusers` plus "
             "`password_pbkdf2` for a superuser (or GRUB2_PASSWORD in user.cfg)")

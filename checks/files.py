@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 BOOTLOADER_FILES = ("/etc/grub.conf", "/boot/grub/grub.conf",
                     "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")

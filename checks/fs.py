@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.model import Evidence, Result, ev
-from audit.parsers.fstab import normalize_mount_point, option_in_effect
-from audit.registry import check
+from hostaudit.model import Evidence, Result, ev
+from hostaudit.parsers.fstab import normalize_mount_point, option_in_effect
+from hostaudit.registry import check
 
 MOUNTINFO = "/proc/self/mountinfo"
 MAX_LISTED = 20

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit import firewall as fw
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit import firewall as fw
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 HOOKS = ("input", "output", "forward")
 NEW_INBOUND = fw.region(state={"new"}, iif={"other"})

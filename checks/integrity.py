@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 # tripwire's check mode: --check, or the short form -m c.
 TRIPWIRE_CHECK = re.compile(r"(?<![\w-])tripwire(?![\w-]).*(--check\b|-m\s*c\b)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 # Months covered by one rotation period (a month counted as 30 days).
 PERIOD_MONTHS = {"hourly": Fraction(1, 720), "daily": Fraction(1, 30), "weekly": Fraction(7, 30),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import posixpath
 
-from audit.model import Result, ev
-from audit.parsers.tcprules import effective_rule
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.parsers.tcprules import effective_rule
+from hostaudit.registry import check
 
 # qmail's INSTALL.ids: user -> (primary group, home).
 QMAIL_USERS = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.registry import check
-from checks.net import greeting_of, greeting_text, local_vantage, state_of
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
+from hostaudit.checks.net import greeting_of, greeting_text, local_vantage, state_of
 
 POP3_PORT = 110
 PROCESSES = "process table (psutil)"

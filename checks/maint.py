@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from audit.model import Result, ev
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.registry import check
 
 # Commands that apply updates unattended (2002: rpm -Fvh from cron; later yum/dnf/apt-get -y).
 PATCH_COMMANDS = re.compile(

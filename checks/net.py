@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from audit.model import Result, ev
-from audit.parsers.nmap_xml import port_in_ranges
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.parsers.nmap_xml import port_in_ranges
+from hostaudit.registry import check
 
 SOCKETS = "socket table (psutil)"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.parsers.openssh_version import parse_version
-from audit.parsers.sshd_config import listen_port
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.parsers.openssh_version import parse_version
+from hostaudit.parsers.sshd_config import listen_port
+from hostaudit.registry import check
 
 NOLOGIN_SHELLS = ("/bin/false", "/usr/bin/false", "/sbin/nologin", "/usr/sbin/nologin")
 SSHD_USERS = ("sshd", "_sshd")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.model import Result, ev
-from audit.probes.sysctl import AUDITED_KEYS
-from audit.registry import check
+from hostaudit.model import Result, ev
+from hostaudit.probes.sysctl import AUDITED_KEYS
+from hostaudit.registry import check
 
 NEEDS = ["sysctl_persistent", "sysctl_runtime", "kernels"]
 

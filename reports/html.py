@@ -6,8 +6,8 @@ import os
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from reports.atomic import write_atomic
-from reports.present import (
+from hostaudit.reports.atomic import write_atomic
+from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
     STATUS_ORDER,
@@ -21,7 +21,7 @@ from reports.present import (
 
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("hostaudit.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -7,8 +7,8 @@ import os
 from functools import lru_cache
 from importlib import resources
 
-from audit.errors import InputError
-from reports.atomic import write_atomic
+from hostaudit.errors import InputError
+from hostaudit.reports.atomic import write_atomic
 
 
 class ReportInvalid(InputError):
@@ -22,7 +22,7 @@ class ReportInvalid(InputError):
 @lru_cache(maxsize=1)
 def schema() -> dict:
     """The published report JSON Schema (draft 2020-12)."""
-    return json.loads(resources.files("reports").joinpath("report.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("hostaudit.reports").joinpath("report.schema.json").read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit import __version__
-from audit.baseline import Baseline
-from audit.model import ControlResult
+from hostaudit import __version__
+from hostaudit.baseline import Baseline
+from hostaudit.model import ControlResult
 
 SCHEMA_VERSION = 1
 

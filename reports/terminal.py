@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from reports.present import (
+from hostaudit.reports.present import (
     coverage_text,
     ordered_sections,
     percent,

@@ -313,11 +313,11 @@ def document_firewall(internal_net: str = LAB_NET) -> list[list[str]]:
 
 _AUDIT = """
 import json, sys
-from audit.facts import collect
-from audit.host import LiveHost, NetHost
-from audit.registry import CHECKS, load_all
-from audit.runner import evaluate
-import checks.mail_services, checks.net  # noqa: F401
+from hostaudit.facts import collect
+from hostaudit.host import LiveHost, NetHost
+from hostaudit.registry import CHECKS, load_all
+from hostaudit.runner import evaluate
+import hostaudit.checks.mail_services, hostaudit.checks.net  # noqa: F401
 req = json.load(sys.stdin)
 load_all()
 if req["kind"] == "net":

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from audit.baseline import load
-from audit.facts import Facts, collect
-from audit.host import ImageHost, LiveHost
-from audit.model import Result
-from audit.registry import CHECKS, load_all
-from audit.runner import evaluate
+from hostaudit.baseline import load
+from hostaudit.facts import Facts, collect
+from hostaudit.host import ImageHost, LiveHost
+from hostaudit.model import Result
+from hostaudit.registry import CHECKS, load_all
+from hostaudit.runner import evaluate
 
 
 class RootBuilder:

@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import evidence_lines, run_check
 
 PASSWD_RH73 = """root:x:0:0:root:/root:/bin/bash

@@ -1,6 +1,6 @@
 import json
 
-from audit.model import Status
+from hostaudit.model import Status
 from support import collect_fact, evidence_lines, run_check
 
 WHEEL = {"wheel_group": "wheel"}

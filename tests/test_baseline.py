@@ -4,8 +4,8 @@ import textwrap
 
 import pytest
 
-from audit.baseline import load, select
-from audit.errors import InputError
+from hostaudit.baseline import load, select
+from hostaudit.errors import InputError
 
 PARENT = """\
 name: parent

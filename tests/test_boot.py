@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import evidence_lines, run_check
 
 MD5 = "$1$kGdBe0$Zq9yd6j5vqWpxJ/y6MdcX0"

@@ -9,8 +9,8 @@ from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
 
-from audit.cli import main
-from reports.json_report import validate
+from hostaudit.cli import main
+from hostaudit.reports.json_report import validate
 
 SHADOW_HASHES = {
     "root": "$6$Wq9hT0nL3xYb$Gm5x0qQF0b6H1vJ2V1o3Qd9sHn2yXcJ7tq7N4rTq8b4K0z1mR2cS3dF4gH5jK6lM7nB8vC9xZ0aS1dF2gH3jK4",

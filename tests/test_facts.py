@@ -2,11 +2,11 @@
 
 import threading
 
-from audit.errors import ProbeError
-from audit.facts import collect
-from audit.model import Result, Status
-from audit.registry import PROBES, CheckSpec, ProbeSpec
-from audit.runner import evaluate
+from hostaudit.errors import ProbeError
+from hostaudit.facts import collect
+from hostaudit.model import Result, Status
+from hostaudit.registry import PROBES, CheckSpec, ProbeSpec
+from hostaudit.runner import evaluate
 
 
 def _register(name, func, needs=()):

@@ -3,9 +3,9 @@ import subprocess
 
 import pytest
 
-from audit.host import ImageHost
-from audit.model import Status
-from audit.probes.attrs import critical_file_attrs
+from hostaudit.host import ImageHost
+from hostaudit.model import Status
+from hostaudit.probes.attrs import critical_file_attrs
 from support import RootBuilder, run_check
 
 

@@ -4,12 +4,12 @@ import subprocess
 
 import pytest
 
-from audit.facts import collect
-from audit.host import LiveHost
-from audit.model import Status
-from audit.parsers.fstab import parse_fstab
-from audit.parsers.mountinfo import parse_mountinfo
-from audit.registry import load_all
+from hostaudit.facts import collect
+from hostaudit.host import LiveHost
+from hostaudit.model import Status
+from hostaudit.parsers.fstab import parse_fstab
+from hostaudit.parsers.mountinfo import parse_mountinfo
+from hostaudit.registry import load_all
 from support import collect_fact, evidence_lines, run_check
 
 # The document's /etc/fstab after "Modify the filesystem mount options" (Red Hat 7.3).

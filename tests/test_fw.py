@@ -4,12 +4,12 @@ from support import collect_fact, evidence_lines, run_check
 from test_parsers_iptables import DOC_SCRIPT, SAVED
 from test_parsers_nft import DOC_CONF
 
-from audit.errors import CommandUnavailable
-from audit.facts import Facts, collect
-from audit.host import CommandResult, LiveHost
-from audit.model import Status
-from audit.registry import CHECKS
-from audit.runner import evaluate
+from hostaudit.errors import CommandUnavailable
+from hostaudit.facts import Facts, collect
+from hostaudit.host import CommandResult, LiveHost
+from hostaudit.model import Status
+from hostaudit.registry import CHECKS
+from hostaudit.runner import evaluate
 
 PARAMS = {
     "internal_net": "192.168.1.0/24",

@@ -14,11 +14,11 @@ from test_fw import ACCEPT_ALL, BROADER_SSH, PARAMS, WITH_LOOPBACK
 from test_parsers_iptables import DOC_SCRIPT
 from test_parsers_nft import DOC_CONF
 
-from audit.facts import collect
-from audit.host import LiveHost
-from audit.model import Status
-from audit.registry import CHECKS, load_all
-from audit.runner import evaluate
+from hostaudit.facts import collect
+from hostaudit.host import LiveHost
+from hostaudit.model import Status
+from hostaudit.registry import CHECKS, load_all
+from hostaudit.runner import evaluate
 
 TOOLS = ("ip", "iptables", "iptables-restore", "nft")
 

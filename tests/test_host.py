@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from audit.errors import CommandUnavailable, ProbeError
-from audit.host import ImageHost, LiveHost
+from hostaudit.errors import CommandUnavailable, ProbeError
+from hostaudit.host import ImageHost, LiveHost
 
 
 def test_absolute_symlink_resolves_inside_image_root(tmp_root):

@@ -8,8 +8,8 @@ import tempfile
 
 import pytest
 
-from audit.errors import InputError
-from audit.image import unpack, unpacked_image
+from hostaudit.errors import InputError
+from hostaudit.image import unpack, unpacked_image
 
 
 # -- building tarballs in the test ------------------------------------------------------------

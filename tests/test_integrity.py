@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import evidence_lines, run_check
 
 DPKG_TRIPWIRE = "Package: tripwire\nStatus: install ok installed\nVersion: 2.4.3.7-4+b15\n\n"

@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import evidence_lines, run_check
 
 MIN6 = {"min_months": 6}

@@ -3,7 +3,7 @@ import subprocess
 
 import pytest
 
-from audit.model import Status
+from hostaudit.model import Status
 from support import collect_fact, evidence_lines, run_check
 
 DPKG_EMPTY = "Package: qmail\nStatus: install ok installed\nVersion: 1.03\n\n"

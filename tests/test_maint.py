@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import collect_fact, evidence_lines, run_check
 
 

@@ -5,12 +5,12 @@ from collections import namedtuple
 
 import pytest
 
-from audit.errors import ProbeError
-from audit.facts import FactError, collect
-from audit.host import NetHost
-from audit.model import Status
-from audit.parsers.x509 import certificate_summary
-from audit.probes import network, sockets
+from hostaudit.errors import ProbeError
+from hostaudit.facts import FactError, collect
+from hostaudit.host import NetHost
+from hostaudit.model import Status
+from hostaudit.parsers.x509 import certificate_summary
+from hostaudit.probes import network, sockets
 from support import run_check
 
 TARGET = "192.0.2.2"
@@ -474,7 +474,7 @@ def test_listeners_keep_listening_tcp_and_unconnected_udp_with_owner_visibility(
              Conn(6, s.AF_INET, s.SOCK_DGRAM, Addr("192.0.2.2", 40000), Addr("192.0.2.53", 53),
                   "NONE", None)]
     monkeypatch.setattr(sockets.psutil, "net_connections", lambda kind: conns)
-    from audit.host import LiveHost
+    from hostaudit.host import LiveHost
     fact = sockets.listeners(LiveHost())
     assert [(e["proto"], e["port"], e["address"], e["family"]) for e in fact["listeners"]] == [
         ("tcp", 25, "0.0.0.0", "ipv4"), ("udp", 5353, "::", "ipv6")]
@@ -512,7 +512,7 @@ def test_listener_facts_keep_the_program_but_never_its_arguments(monkeypatch):
     conns = [Conn(3, s.AF_INET, s.SOCK_STREAM, Addr("0.0.0.0", 6379), (), "LISTEN", 4242)]
     monkeypatch.setattr(sockets.psutil, "net_connections", lambda kind: conns)
     monkeypatch.setattr(sockets.psutil, "Process", FakeProcess)
-    from audit.host import LiveHost
+    from hostaudit.host import LiveHost
     [entry] = sockets.listeners(LiveHost())["listeners"]
     assert entry["program"] == "/usr/bin/redis-server"
     assert "hunter2" not in repr(entry)

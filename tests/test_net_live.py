@@ -12,10 +12,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from audit.baseline import load
-from reports.json_report import validate
+from hostaudit.baseline import load
+from hostaudit.reports.json_report import validate
 
-from audit.parsers.nmap_xml import parse_nmap_xml
+from hostaudit.parsers.nmap_xml import parse_nmap_xml
 from netns import MAIL_ADDR, MailHost, document_firewall, mail_host, net_lab, run_audit  # noqa: F401
 
 pytestmark = pytest.mark.root
@@ -119,7 +119,7 @@ def test_smtpd_tcpserver_runs_with_the_ids_it_was_given(mail_host):
 
 
 def test_running_pop3_tcpserver_is_seen_enforcing_its_cdb(mail_host):
-    from checks.mail import _pop3_server_uses_cdb
+    from hostaudit.checks.mail import _pop3_server_uses_cdb
 
     report = run_audit(mail_host.ns, kind="live", target=None, facts=["processes"])
     mine = {"processes": [p for p in report["facts"]["processes"]["processes"]
@@ -174,7 +174,7 @@ def test_cli_net_mode_audits_only_net_controls_of_the_named_target(mail_host, tm
     out = tmp_path / "out"
     out.mkdir()
     done = mail_host.lab.scanner.run(
-        ["env", f"PYTHONPATH={Path(__file__).resolve().parent.parent}", sys.executable, "-m", "audit",
+        ["env", f"PYTHONPATH={Path(__file__).resolve().parent.parent}", sys.executable, "-m", "hostaudit",
          "scan", "--target", MAIL_ADDR, "--udp-ports", "1-1024", "--quiet", "-o", str(out)],
         timeout=180, check=False)
     assert done.returncode == 0, done.stderr

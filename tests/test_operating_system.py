@@ -1,4 +1,4 @@
-from audit.model import Status
+from hostaudit.model import Status
 from support import evidence_lines, run_check
 
 INITTAB_RH73 = """id:3:initdefault:

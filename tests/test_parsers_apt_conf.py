@@ -1,6 +1,6 @@
 import pytest
 
-from audit.parsers.apt_conf import parse_apt_conf
+from hostaudit.parsers.apt_conf import parse_apt_conf
 
 
 def test_flat_periodic_settings_with_lines():

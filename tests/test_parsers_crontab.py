@@ -1,4 +1,4 @@
-from audit.parsers.crontab import parse_crontab
+from hostaudit.parsers.crontab import parse_crontab
 
 
 def test_system_crontab_has_a_user_field():

@@ -1,4 +1,4 @@
-from audit.parsers.fstab import option_in_effect, parse_fstab, parse_unit
+from hostaudit.parsers.fstab import option_in_effect, parse_fstab, parse_unit
 
 DOC_FSTAB = """\
 LABEL=/     /         ext3    defaults        1 1

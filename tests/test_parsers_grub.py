@@ -1,4 +1,4 @@
-from audit.parsers.grub import parse_grub2, parse_grub_legacy
+from hostaudit.parsers.grub import parse_grub2, parse_grub_legacy
 
 MD5 = "$1$kGdBe0$Zq9yd6j5vqWpxJ/y6MdcX0"
 PBKDF2 = "grub.pbkdf2.sha512.10000.AB12CD.EF34"

@@ -1,4 +1,4 @@
-from audit.parsers.inittab import parse_inittab
+from hostaudit.parsers.inittab import parse_inittab
 
 
 def test_entries_and_commented_entries():

@@ -1,4 +1,4 @@
-from audit.parsers.logrotate import parse_logrotate_globals
+from hostaudit.parsers.logrotate import parse_logrotate_globals
 
 REDHAT_73 = """# see "man logrotate" for details
 # rotate log files weekly

@@ -1,4 +1,4 @@
-from audit.parsers.mountinfo import parse_mountinfo, parse_swaps
+from hostaudit.parsers.mountinfo import parse_mountinfo, parse_swaps
 
 LINE = ("36 27 8:7 / /home rw,nosuid,nodev,relatime shared:1 - ext4 /dev/sda7 "
         "rw,quota,usrquota\n")

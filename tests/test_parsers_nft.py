@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from audit.parsers.nft import parse_nft_json, parse_nftables_conf
+from hostaudit.parsers.nft import parse_nft_json, parse_nftables_conf
 
 # Captured from `ip netns exec NS nft -j list ruleset` (nftables 1.0.6) after loading one
 # iptables-nft rule and a native inet table; trimmed to the objects the parser reads.

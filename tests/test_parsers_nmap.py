@@ -3,7 +3,7 @@ running the document's services, with and without its DROP firewall)."""
 
 import pytest
 
-from audit.parsers.nmap_xml import parse_nmap_xml, port_in_ranges
+from hostaudit.parsers.nmap_xml import parse_nmap_xml, port_in_ranges
 
 TCP_SWEEP = """\
 <nmaprun scanner="nmap" args="nmap -oX - -Pn -n -sS -p 1-65535 -T4 -&#45;max-retries 1 -&#45;min-rate 10000 192.0.2.2" version="7.93" xmloutputversion="1.05">

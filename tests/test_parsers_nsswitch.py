@@ -1,4 +1,4 @@
-from audit.parsers.nsswitch import parse_nsswitch
+from hostaudit.parsers.nsswitch import parse_nsswitch
 
 
 def test_services_with_actions_dropped():

@@ -1,4 +1,4 @@
-from audit.parsers.openssh_version import parse_version, version_in_binary
+from hostaudit.parsers.openssh_version import parse_version, version_in_binary
 
 
 def test_debian_and_rpm_package_versions_parse_to_upstream():

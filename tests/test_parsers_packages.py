@@ -5,7 +5,7 @@ import struct
 
 import pytest
 
-from audit.parsers.packages import parse_dpkg_status, parse_rpm_header
+from hostaudit.parsers.packages import parse_dpkg_status, parse_rpm_header
 from support import collect_fact
 
 DPKG = """\
@@ -73,7 +73,7 @@ def test_rpm_sqlite_database_in_an_image_is_read(tmp_root):
 
 
 def test_no_package_database_is_an_error_not_an_empty_list(tmp_root):
-    from audit.facts import collect
+    from hostaudit.facts import collect
 
     tmp_root.mkdir("/etc")
     facts = collect(tmp_root.host, ["packages"], mode="image")
@@ -81,7 +81,7 @@ def test_no_package_database_is_an_error_not_an_empty_list(tmp_root):
 
 
 def test_berkeley_db_rpm_database_is_named_as_unreadable(tmp_root):
-    from audit.facts import collect
+    from hostaudit.facts import collect
 
     tmp_root.write("/var/lib/rpm/Packages", "\0" * 64)
     facts = collect(tmp_root.host, ["packages"], mode="image")

@@ -1,4 +1,4 @@
-from audit.parsers.pam import control_denies_on_failure, parse_pam
+from hostaudit.parsers.pam import control_denies_on_failure, parse_pam
 
 REDHAT_SU = """#%PAM-1.0
 auth       sufficient   /lib/security/pam_rootok.so

@@ -1,6 +1,6 @@
 """passwd, group and login.defs parsing; password fields are reduced to their kind."""
 
-from audit.parsers.passwd import parse_group, parse_login_defs, parse_passwd, password_field_kind
+from hostaudit.parsers.passwd import parse_group, parse_login_defs, parse_passwd, password_field_kind
 
 
 def test_password_field_kinds():

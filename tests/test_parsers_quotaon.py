@@ -1,4 +1,4 @@
-from audit.parsers.quotaon import parse_quotaon_print
+from hostaudit.parsers.quotaon import parse_quotaon_print
 
 
 def test_quota_state_lines_are_parsed():

@@ -1,4 +1,4 @@
-from audit.parsers.shadow import hash_scheme, parse_shadow
+from hostaudit.parsers.shadow import hash_scheme, parse_shadow
 
 SHA512 = "$6$Qx3rTz9k$3E1cBqkqzXo2mN7yq1v8ZPzQmM0c5l2rYy9mG7vJ0yHn7Q1k5bR2oHq8l4xF6c1Q3r8uVw2sK9aL0pD5eT7u1"
 

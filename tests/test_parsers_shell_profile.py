@@ -1,4 +1,4 @@
-from audit.parsers.shell_profile import history_removals, parse_shell_settings
+from hostaudit.parsers.shell_profile import history_removals, parse_shell_settings
 
 NAMES = ("TMOUT", "HISTSIZE")
 

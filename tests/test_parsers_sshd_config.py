@@ -1,4 +1,4 @@
-from audit.parsers.sshd_config import effective_settings, listen_port, parse_sshd_config
+from hostaudit.parsers.sshd_config import effective_settings, listen_port, parse_sshd_config
 
 
 def test_keywords_are_lower_cased_with_their_lines():

@@ -1,4 +1,4 @@
-from audit.parsers.sysctl import load_order, normalize_key, parse_sysctl_conf, proc_path
+from hostaudit.parsers.sysctl import load_order, normalize_key, parse_sysctl_conf, proc_path
 
 
 def test_slash_separated_key_becomes_dotted():

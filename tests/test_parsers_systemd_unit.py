@@ -1,4 +1,4 @@
-from audit.parsers.systemd_unit import list_setting, parse_unit
+from hostaudit.parsers.systemd_unit import list_setting, parse_unit
 
 
 def test_assignments_carry_section_and_line():

@@ -1,4 +1,4 @@
-from audit.parsers.tcprules import effective_rule, parse_tcprules
+from hostaudit.parsers.tcprules import effective_rule, parse_tcprules
 
 
 def test_document_rules_parse_to_allow_then_catch_all_deny():

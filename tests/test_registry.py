@@ -1,7 +1,7 @@
 """The shipped baseline and the check registry agree, one to one."""
 
-from audit.baseline import load, shipped_names
-from audit.registry import CHECKS, PROBES, load_all
+from hostaudit.baseline import load, shipped_names
+from hostaudit.registry import CHECKS, PROBES, load_all
 
 
 def _shipped():

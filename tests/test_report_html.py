@@ -6,7 +6,7 @@ import re
 
 from test_report_json import sample_report
 
-from reports import html
+from hostaudit.reports import html
 
 
 def test_evidence_with_markup_is_escaped():

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from test_report_json import sample_report
 
-from reports.terminal import probe_progress, render
+from hostaudit.reports.terminal import probe_progress, render
 
 
 def rendered(report: dict) -> str:

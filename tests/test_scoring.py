@@ -1,7 +1,7 @@
 """Score weights by severity; coverage always says how much was decided."""
 
-from audit.model import ControlResult, Result, Severity
-from audit.scoring import score
+from hostaudit.model import ControlResult, Result, Severity
+from hostaudit.scoring import score
 
 
 def _r(cid, severity, result, section="mail"):
@@ -56,7 +56,7 @@ def test_sections_are_scored_separately():
 
 
 def test_combined_views_take_the_worst_status_and_keep_all_evidence():
-    from audit.model import Status, ev
+    from hostaudit.model import Status, ev
 
     config = Result.passed("Port 2112", evidence=[ev("/etc/ssh/sshd_config", "Port 2112", 14)], expected="2112")
     wire = Result.failed("22/tcp answers SSH", evidence=[ev("nmap 192.0.2.2", "22/tcp open ssh")], expected="2112")
@@ -67,7 +67,7 @@ def test_combined_views_take_the_worst_status_and_keep_all_evidence():
 
 
 def test_combined_view_ignores_not_applicable_parts():
-    from audit.model import Status
+    from hostaudit.model import Status
 
     combined = Result.combine(Result.not_applicable("needs --network"), Result.passed("ok"))
     assert combined.status is Status.PASS and combined.message == "ok"

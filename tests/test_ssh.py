@@ -1,7 +1,7 @@
-from audit.facts import Facts
-from audit.model import Status
-from audit.registry import CHECKS
-from audit.runner import evaluate
+from hostaudit.facts import Facts
+from hostaudit.model import Status
+from hostaudit.registry import CHECKS
+from hostaudit.runner import evaluate
 from support import collect_fact, evidence_lines, run_check
 
 SSHD_RH73 = "#Port 22\n#Protocol 2,1\nPort 2112\nProtocol 2\n"

@@ -1,7 +1,7 @@
-from audit.facts import collect
-from audit.host import LiveHost
-from audit.model import Status
-from audit.registry import load_all
+from hostaudit.facts import collect
+from hostaudit.host import LiveHost
+from hostaudit.model import Status
+from hostaudit.registry import load_all
 from support import collect_fact, evidence_lines, run_check
 
 DOC_SYSCTL = """\

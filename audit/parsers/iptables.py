@@ -1,4 +1,4 @@
-"""iptables rules as text -> the normalised rule model of ``audit.firewall``.
+"""iptables rules as text -> the normalised rule model of ``hostaudit.firewall``.
 
 Two inputs: ``iptables-save`` output (what ``/etc/iptables/rules.v4`` and
 ``/etc/sysconfig/iptables`` hold) and a shell script of ``/sbin/iptables ...`` commands, as the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from audit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
+from hostaudit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
 
 BUILTIN_HOOKS = {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"}
 VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "return",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audit.parsers.fstab import unescape
+from hostaudit.parsers.fstab import unescape
 
 
 def parse_mountinfo(text: str) -> list[dict]:

@@ -1,4 +1,4 @@
-"""nftables rules -> the normalised rule model of ``audit.firewall``.
+"""nftables rules -> the normalised rule model of ``hostaudit.firewall``.
 
 Two inputs: ``nft -j list ruleset`` (the kernel's view, live) and the common subset of
 ``/etc/nftables.conf`` text (tables, chains with ``type filter hook input priority 0; policy
@@ -16,8 +16,8 @@ import ipaddress
 import json
 import re
 
-from audit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
-from audit.parsers.iptables import SERVICES
+from hostaudit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
+from hostaudit.parsers.iptables import SERVICES
 
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 VERDICTS = {"accept": "accept", "drop": "drop", "reject": "reject", "return": "return",

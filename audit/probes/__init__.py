@@ -1,10 +1,10 @@
 """Probes: each turns one part of the host's state into a plain, JSON-serialisable fact.
 
-Probes do the I/O (through the Host) and hand text to a parser in ``audit.parsers``.
+Probes do the I/O (through the Host) and hand text to a parser in ``hostaudit.parsers``.
 Importing this package registers every probe.
 """
 
-from audit.probes import (  # noqa: F401
+from hostaudit.probes import (  # noqa: F401
     accounts,
     attrs,
     auth,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.parsers.passwd import parse_group, parse_login_defs, parse_passwd
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.passwd import parse_group, parse_login_defs, parse_passwd
+from hostaudit.registry import probe
 
 
 @probe("passwd")

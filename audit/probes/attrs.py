@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import errno
 
-from audit.host import FS_APPEND_FL, FS_IMMUTABLE_FL, Host
-from audit.registry import probe
+from hostaudit.host import FS_APPEND_FL, FS_IMMUTABLE_FL, Host
+from hostaudit.registry import probe
 
 # The document's list (2002) and where the same files live today.
 CRITICAL_FILES = (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import stat as _stat
 
-from audit.host import Host
-from audit.parsers.nsswitch import parse_nsswitch
-from audit.parsers.pam import parse_pam
-from audit.parsers.shadow import parse_shadow
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.nsswitch import parse_nsswitch
+from hostaudit.parsers.pam import parse_pam
+from hostaudit.parsers.shadow import parse_shadow
+from hostaudit.registry import probe
 
 SHADOW = "/etc/shadow"
 PAM_SU = "/etc/pam.d/su"
@@ -37,7 +37,7 @@ def shadow(host: Host) -> dict:
 @probe("pam_su")
 def pam_su(host: Host) -> dict:
     """/etc/pam.d/su auth rules and includes (commented ones marked): ``{"path", "present",
-    "rules": [...]}`` as :func:`audit.parsers.pam.parse_pam` returns them."""
+    "rules": [...]}`` as :func:`hostaudit.parsers.pam.parse_pam` returns them."""
     if not host.exists(PAM_SU):
         return {"path": PAM_SU, "present": False, "rules": []}
     rules = [r for r in parse_pam(host.read_text(PAM_SU)) if r.get("type", "auth") == "auth"]

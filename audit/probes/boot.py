@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.parsers.grub import parse_grub2, parse_grub_legacy
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.grub import parse_grub2, parse_grub_legacy
+from hostaudit.registry import probe
 
 # GRUB legacy as Red Hat 7.3 installed it (/etc/grub.conf links to /boot/grub/grub.conf),
 # and Debian's legacy menu.lst.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import posixpath
 
-from audit.errors import ProbeError
-from audit.host import Host
-from audit.parsers.quotaon import parse_quotaon_print
-from audit.registry import probe
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host
+from hostaudit.parsers.quotaon import parse_quotaon_print
+from hostaudit.registry import probe
 
 # Filesystems that hold no local data of their own: kernel interfaces, memory, network,
 # read-only images. Everything else (ext4, xfs, btrfs, an overlay root...) is measured.

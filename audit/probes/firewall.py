@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from audit.errors import CommandUnavailable, ProbeError
-from audit.host import Host
-from audit.parsers.iptables import parse_iptables_save, parse_iptables_script
-from audit.parsers.nft import parse_nft_json, parse_nftables_conf
-from audit.registry import probe
+from hostaudit.errors import CommandUnavailable, ProbeError
+from hostaudit.host import Host
+from hostaudit.parsers.iptables import parse_iptables_save, parse_iptables_script
+from hostaudit.parsers.nft import parse_nft_json, parse_nftables_conf
+from hostaudit.registry import probe
 
 # Where a boot loads saved rules from, in the order an image is read: Debian's
 # netfilter-persistent, RHEL's iptables-services, the document's path and its typo'd twin

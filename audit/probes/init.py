@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import stat as _stat
 
-from audit.host import Host
-from audit.parsers.inittab import parse_inittab
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.inittab import parse_inittab
+from hostaudit.registry import probe
 
 INITTAB = "/etc/inittab"
 SYSTEMD_BINARIES = ("/lib/systemd/systemd", "/usr/lib/systemd/systemd")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.parsers.logrotate import parse_logrotate_globals
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.logrotate import parse_logrotate_globals
+from hostaudit.registry import probe
 
 LOGROTATE_CONF = "/etc/logrotate.conf"
 

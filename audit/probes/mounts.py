@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.parsers.fstab import parse_fstab, parse_unit
-from audit.parsers.mountinfo import parse_mountinfo, parse_swaps
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.fstab import parse_fstab, parse_unit
+from hostaudit.parsers.mountinfo import parse_mountinfo, parse_swaps
+from hostaudit.registry import probe
 
 FSTAB = "/etc/fstab"
 UNIT_DIR = "/etc/systemd/system"

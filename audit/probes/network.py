@@ -22,11 +22,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from audit.errors import ProbeError
-from audit.host import Host
-from audit.parsers.nmap_xml import parse_nmap_xml
-from audit.parsers.x509 import certificate_summary
-from audit.registry import probe
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host
+from hostaudit.parsers.nmap_xml import parse_nmap_xml
+from hostaudit.parsers.x509 import certificate_summary
+from hostaudit.registry import probe
 
 DEFAULT_UDP_PORTS = "all"
 DEFAULT_TLS_PORTS = (465, 995)

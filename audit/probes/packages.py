@@ -7,10 +7,10 @@ import shutil
 import sqlite3
 import tempfile
 
-from audit.errors import ProbeError
-from audit.host import Host
-from audit.parsers.packages import parse_dpkg_status, parse_rpm_header
-from audit.registry import probe
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host
+from hostaudit.parsers.packages import parse_dpkg_status, parse_rpm_header
+from hostaudit.registry import probe
 
 DPKG_STATUS = "/var/lib/dpkg/status"
 RPM_SQLITE = ("/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import posixpath
 import stat
 
-from audit.host import FS_IMMUTABLE_FL, Host
-from audit.parsers.systemd_unit import parse_unit
-from audit.parsers.tcprules import parse_tcprules
-from audit.registry import probe
+from hostaudit.host import FS_IMMUTABLE_FL, Host
+from hostaudit.parsers.systemd_unit import parse_unit
+from hostaudit.parsers.tcprules import parse_tcprules
+from hostaudit.registry import probe
 
 CONTROL_DIR = "/var/qmail/control"
 DEFAULT_ALIAS_HOME = "/var/qmail/alias"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import stat
 
-from audit.host import Host
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.registry import probe
 
 RC_D = "/etc/rc.d"
 INIT_D = "/etc/init.d"

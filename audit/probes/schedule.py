@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 
-from audit.host import Host
-from audit.parsers.apt_conf import parse_apt_conf
-from audit.parsers.crontab import parse_crontab
-from audit.parsers.systemd_unit import list_setting, parse_unit
-from audit.probes.services import UNIT_DIRS, find_unit, read_unit
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.apt_conf import parse_apt_conf
+from hostaudit.parsers.crontab import parse_crontab
+from hostaudit.parsers.systemd_unit import list_setting, parse_unit
+from hostaudit.probes.services import UNIT_DIRS, find_unit, read_unit
+from hostaudit.registry import probe
 
 # (file or directory of crontabs, has a user field); Debian's spool first, then Red Hat's.
 CRONTABS = (("/etc/crontab", True), ("/etc/cron.d", True), ("/var/spool/cron/crontabs", False), ("/var/spool/cron", False))

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import stat
 
-from audit.host import Host
-from audit.parsers.systemd_unit import parse_unit
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.systemd_unit import parse_unit
+from hostaudit.registry import probe
 
 # Unit search path in precedence order (systemd.unit(5)); the first file of a name wins.
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")

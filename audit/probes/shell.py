@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.parsers.shell_profile import history_removals, parse_shell_settings
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.shell_profile import history_removals, parse_shell_settings
+from hostaudit.registry import probe
 
 PROFILE = "/etc/profile"
 PROFILE_D = "/etc/profile.d/*.sh"

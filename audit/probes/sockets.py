@@ -11,9 +11,9 @@ import socket
 
 import psutil
 
-from audit.errors import ProbeError
-from audit.host import Host
-from audit.registry import probe
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host
+from hostaudit.registry import probe
 
 CMDLINE_CHARS = 300
 _DAEMONS = {"tcpserver", "stunnel", "stunnel4", "sshd"}

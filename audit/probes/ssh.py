@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import posixpath
 
-from audit.host import Host
-from audit.parsers.openssh_version import version_in_binary
-from audit.parsers.sshd_config import effective_settings, parse_sshd_config
-from audit.parsers.systemd_unit import list_setting
-from audit.probes.services import find_unit, read_unit
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.parsers.openssh_version import version_in_binary
+from hostaudit.parsers.sshd_config import effective_settings, parse_sshd_config
+from hostaudit.parsers.systemd_unit import list_setting
+from hostaudit.probes.services import find_unit, read_unit
+from hostaudit.registry import probe
 
 # Debian/RHEL keep the config in /etc/ssh; the 2002 source build in /usr/local/etc.
 MAIN_CONFIGS = ("/etc/ssh/sshd_config", "/usr/local/etc/sshd_config")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import fnmatch
 import re
 
-from audit.host import Host
-from audit.parsers.sysctl import (
+from hostaudit.host import Host
+from hostaudit.parsers.sysctl import (
     SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf, proc_path,
 )
-from audit.registry import probe
+from hostaudit.registry import probe
 
 # The network parameters the document sets in /etc/sysctl.conf (one control each).
 AUDITED_KEYS = (

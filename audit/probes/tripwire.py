@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from audit.host import Host
-from audit.registry import probe
+from hostaudit.host import Host
+from hostaudit.registry import probe
 
 BINARIES = ("/usr/sbin/tripwire", "/usr/local/sbin/tripwire")
 CONFIG_DIR = "/etc/tripwire"
