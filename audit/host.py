@@ -92,15 +92,24 @@ class Host:
 
     def stat(self, path: str) -> os.stat_result:
         """stat() following links (inside the root)."""
-        return os.stat(self.real_path(path))
+        return self.as_target(path, os.stat(self.real_path(path)))
 
     def lstat(self, path: str) -> os.stat_result:
         """stat() of the path itself; its parent directories are resolved inside the root."""
         parent = str(PurePosixPath(path).parent)
         name = PurePosixPath(path).name
         if not name:
-            return os.lstat(self.real_path(path))
-        return os.lstat(os.path.join(self.real_path(parent), name))
+            return self.as_target(path, os.lstat(self.real_path(path)))
+        return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+
+    def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
+        """The target's own view of ``path`` given what the auditor's disk says.
+
+        Identity here; an image unpacked by hostaudit overrides it, because what it writes to
+        disk is defanged (no setuid, no group/world write) while checks must see the image's
+        real mode and owner. Every stat a probe sees passes through this one place.
+        """
+        return disk
 
     def readlink(self, path: str) -> str:
         parent = str(PurePosixPath(path).parent)
