@@ -130,35 +130,6 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -
     return reasons
 
 
-def _network_target(text: str) -> str:
-    """One host to sweep: an IP address or a host name, never a range or a list."""
-    import ipaddress
-    import re
-
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    if re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*", text):
-        return text
-    raise InputError(f"{text!r} is not one IP address or host name (ranges and lists are not swept)",
-                     where="--target")
-
-
-def _udp_ports(text: str) -> str:
-    """Validate --udp-ports: ``all``, ``top:N`` or a comma list of ports/ranges."""
-    import re
-
-    if text == "all" or re.fullmatch(r"top:[1-9][0-9]{0,4}", text):
-        return text
-    if re.fullmatch(r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*", text) and all(
-        0 < int(p) < 65536 for p in re.split(r"[,-]", text)
-    ):
-        return text
-    raise InputError(f"{text!r} is not 'all', 'top:N' or a port list like 53,161,1000-2000",
-                     where="--udp-ports")
-
-
 def _console(args, *, stderr: bool = False):
     from rich.console import Console
 
@@ -170,103 +141,63 @@ def cmd_scan(args) -> int:
     """Audit the chosen target and write the reports."""
     import contextlib
 
-    from hostaudit.baseline import select
-    from hostaudit.host import ImageHost, LiveHost, NetHost
-    from hostaudit.runner import facts_needed, run_audit
-    from hostaudit.reports.model import build_report
+    from hostaudit.scan import TargetSpec, open_target, plan, scan
 
     formats = _parse_formats(args.format)
     if args.fail_under is not None and not 0 <= args.fail_under <= 100:
         raise InputError(f"--fail-under {args.fail_under:g} is not between 0 and 100")
     baseline = _load_baseline(args.baseline)
     only, skip = _split_list(args.only), _split_list(args.skip)
-    controls = select(baseline, only, skip)
-    if not controls:
-        raise InputError("--only/--skip leave no control to audit")
     output = os.path.abspath(args.output)
     if not os.path.isdir(output):
         raise InputError(f"output directory does not exist: {output}", where="--output")
     if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
         raise InputError(f"output directory is not writable: {output}", where="--output")
+    spec = TargetSpec(root=args.root, image=args.image, address=args.target,
+                      network=args.network, udp_ports=args.udp_ports)
 
-    network = args.network or args.target is not None
-    if network and (args.root or args.image):
-        raise InputError("--network looks at a running host: it does not combine with --root or --image")
-    sweep_options = {"udp_ports": _udp_ports(args.udp_ports)}
-
-    with contextlib.ExitStack() as stack:
-        if args.target is not None:
-            host = NetHost(_network_target(args.target), sweep_options=sweep_options)
-            target = {"mode": "net", **host.describe()}
-            # From the wire only net-mode controls can be decided; the rest are not selected
-            # rather than padding the report with not_applicable rows.
-            controls = [c for c in controls if "net" in c.modes]
-            if not controls:
-                raise InputError("no selected control can be checked over the network")
-        elif args.image:
-            from hostaudit.image import unpacked_image
-
-            root, unpack_summary = stack.enter_context(unpacked_image(args.image))
-            host = ImageHost(root)
-            target = {"mode": "image", **host.describe(), "image": os.path.abspath(args.image),
-                      "unpack": {k: v for k, v in unpack_summary.items() if k != "skipped"}}
-        elif args.root:
-            if not os.path.isdir(args.root):
-                raise InputError(f"root directory does not exist: {args.root}", where="--root")
-            host = ImageHost(args.root)
-            target = {"mode": "image", **host.describe()}
-        else:
-            host = LiveHost(network_target="127.0.0.1" if network else None, sweep_options=sweep_options)
-            target = {"mode": "live", **host.describe(), "euid": os.geteuid()}
-        target["vantages"] = sorted(host.vantages)
-
-        show_terminal = "terminal" in formats and not args.quiet
+    with open_target(spec) as target:
+        audit_plan = plan(baseline, target, only, skip)
         with contextlib.ExitStack() as progress_stack:
             advance = None
             if not args.quiet:
                 from hostaudit.reports.terminal import probe_progress
 
-                total = len(facts_needed(controls, host.vantages))
-                bar = probe_progress(_console(args, stderr=True), total)
+                bar = probe_progress(_console(args, stderr=True), len(audit_plan.facts))
                 advance = progress_stack.enter_context(bar)
-            audit = run_audit(host, controls, on_fact=advance)
-        # Which sweeps were made, so a reader knows what "no open port" covered.
-        target["sweeps"] = [
-            {"fact": name, "command": fact["command"], "covered": fact["covered"],
-             "duration_s": fact["duration_s"]}
-            for name, fact in audit["facts"].items()
-            if name.startswith("nmap_") and "command" in fact
-        ]
-        report = build_report(audit=audit, baseline=baseline, target=target,
-                              selection={"only": only, "skip": skip})
+            report = scan(target, baseline, only=only, skip=skip, audit_plan=audit_plan,
+                          on_fact=advance).report
+    _write_reports(report, formats, output)
+    if "terminal" in formats and not args.quiet:
+        from hostaudit.reports import terminal
 
-        from hostaudit.reports import json_report
-
-        try:
-            json_report.validate(report)
-        except json_report.ReportInvalid as exc:
-            # Our own output drifting from its published schema is a bug, not bad input.
-            raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
-        rendered: dict[str, str] = {}
-        if "json" in formats:
-            rendered["report.json"] = json_report.render(report)
-        if "html" in formats:
-            from hostaudit.reports import html
-
-            rendered["report.html"] = html.render(report)
-        from hostaudit.reports.atomic import write_atomic
-
-        for name, text in rendered.items():
-            write_atomic(os.path.join(output, name), text)
-        if show_terminal:
-            from hostaudit.reports import terminal
-
-            terminal.render(report, _console(args))
+        terminal.render(report, _console(args))
 
     reasons = gate_failures(report, args.fail_under, args.fail_on)
     for reason in reasons:
         print(f"gate failed: {reason}", file=sys.stderr)
     return ExitCode.GATE_FAILED if reasons else ExitCode.OK
+
+
+def _write_reports(report: dict, formats: list[str], output: str) -> None:
+    """Validate the report against its schema and write report.json/report.html atomically."""
+    from hostaudit.reports import json_report
+    from hostaudit.reports.atomic import write_atomic
+
+    try:
+        json_report.validate(report)
+    except json_report.ReportInvalid as exc:
+        # Our own output drifting from its published schema is a bug, not bad input.
+        raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
+    rendered: dict[str, str] = {}
+    if "json" in formats:
+        rendered["report.json"] = json_report.render(report)
+    if "html" in formats:
+        from hostaudit.reports import html
+
+        rendered["report.html"] = html.render(report)
+    for name, text in rendered.items():
+        write_atomic(os.path.join(output, name), text)
 
 
 def cmd_controls(args) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -46,43 +47,48 @@ def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, C
     return None, spec
 
 
-def facts_needed(controls: list[Control], vantages: frozenset) -> list[str]:
-    """Every fact (with dependencies) the selected controls need: the probe plan."""
+@dataclass(frozen=True)
+class AuditPlan:
+    """What a run will do: each selected control with its decided result or its check, and
+    every fact (dependencies first) the checks need. Made once; the progress bar and the
+    collector both read it."""
+
+    vantages: frozenset
+    steps: tuple  # (Control, Result | None, CheckSpec | None)
+    facts: tuple[str, ...]
+
+
+def plan_audit(controls: list[Control], vantages: frozenset) -> AuditPlan:
+    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect."""
     load_all()
+    steps = []
     needs: list[str] = []
     for control in controls:
-        _, spec = _result_for(control, vantages)
+        result, spec = _result_for(control, vantages)
+        steps.append((control, result, spec))
         if spec:
             needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
-    return closure(needs)
+    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)))
 
 
 def run_audit(
     host: Host,
-    controls: list[Control],
+    plan: AuditPlan,
     *,
     on_fact: Callable[[str], None] | None = None,
 ) -> dict:
-    """Audit ``host`` against ``controls`` (already selected from a baseline).
+    """Carry out ``plan`` against ``host``: collect the facts, evaluate, score.
 
-    Returns the report as plain data (see reports/report.schema.json).
+    Returns results, summary, facts and timing as plain data (see reports/report.schema.json).
     """
-    load_all()
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
-    vantages = host.vantages
-    planned: list[tuple[Control, Result | None, CheckSpec | None]] = []
-    needs: list[str] = []
-    for control in controls:
-        result, spec = _result_for(control, vantages)
-        planned.append((control, result, spec))
-        if spec:
-            needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
-    facts = collect(host, needs, mode=host.kind, vantages=vantages, on_done=on_fact)
+    vantages = plan.vantages
+    facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact)
     collected = time.perf_counter()
 
     results: list[ControlResult] = []
-    for control, result, spec in planned:
+    for control, result, spec in plan.steps:
         t0 = time.perf_counter()
         if result is None:
             result = evaluate(spec, facts, control.parameters)
@@ -100,7 +106,7 @@ def run_audit(
             )
         )
     finished = time.perf_counter()
-    used = sorted({n for _, _, spec in planned if spec for n in spec.needs_in(vantages)})
+    used = sorted({n for _, _, spec in plan.steps if spec for n in spec.needs_in(vantages)})
     all_facts = facts.serialisable()
     return {
         "results": results,

@@ -1,0 +1,171 @@
+"""One audit as a library call: the single path the CLI, drift runs and fleets share.
+
+    spec = TargetSpec(image="mail.tar.xz")
+    with open_target(spec) as target:
+        run = scan(target, baseline, only=["sysctl."])
+    run.report   # the report model every renderer reads (reports/report.schema.json)
+
+``open_target`` turns what the user asked for into a Host (unpacking an image safely and
+removing it afterwards); ``scan`` plans the audit once, collects the facts the selected
+checks need, evaluates, scores and builds the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from hostaudit.baseline import Baseline, Control, select
+from hostaudit.errors import InputError
+from hostaudit.host import Host, ImageHost, LiveHost, NetHost
+from hostaudit.model import ControlResult
+from hostaudit.runner import AuditPlan, plan_audit, run_audit
+
+# The loopback a live audit with --network sweeps: this host's own, never another address.
+_OWN_LOOPBACK = "127.0.0.1"
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*"
+)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What to audit: this host (default), an image root directory, an image tarball, or one
+    network address. ``network`` adds sweeps of this host's loopback to a live audit."""
+
+    root: str | None = None
+    image: str | None = None
+    address: str | None = None
+    network: bool = False
+    udp_ports: str = "all"
+
+    def validated(self) -> TargetSpec:
+        """This spec with its address and UDP port list checked; raises InputError."""
+        if sum(x is not None for x in (self.root, self.image, self.address)) > 1:
+            raise InputError("choose one target: --root, --image or --target")
+        if (self.network or self.address) and (self.root or self.image):
+            raise InputError("--network looks at a running host: it does not combine with --root or --image")
+        if self.root is not None and not os.path.isdir(self.root):
+            raise InputError(f"root directory does not exist: {self.root}", where="--root")
+        address = parse_address(self.address) if self.address is not None else None
+        return TargetSpec(self.root, self.image, address, self.network, parse_udp_ports(self.udp_ports))
+
+
+@dataclass(frozen=True)
+class Target:
+    """An opened target: the Host to read it through and what the report says about it."""
+
+    host: Host
+    description: dict
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """A finished audit: the report model and the typed results it was built from."""
+
+    report: dict
+    results: tuple[ControlResult, ...]
+
+
+def parse_address(text: str) -> str:
+    """One host to sweep: an IP address or a host name, never a range or a list."""
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if _HOST_NAME.fullmatch(text):
+        return text
+    raise InputError(f"{text!r} is not one IP address or host name (ranges and lists are not swept)",
+                     where="--target")
+
+
+def parse_udp_ports(text: str) -> str:
+    """``all``, ``top:N`` or a comma list of ports and ranges (1-65535); raises InputError."""
+    if text == "all" or re.fullmatch(r"top:[1-9][0-9]{0,4}", text):
+        return text
+    if re.fullmatch(r"\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*", text) and all(
+        0 < int(p) < 65536 for p in re.split(r"[,-]", text)
+    ):
+        return text
+    raise InputError(f"{text!r} is not 'all', 'top:N' or a port list like 53,161,1000-2000",
+                     where="--udp-ports")
+
+
+@contextlib.contextmanager
+def open_target(spec: TargetSpec) -> Iterator[Target]:
+    """Open the target ``spec`` names; an unpacked image is removed when the block ends."""
+    spec = spec.validated()
+    sweep_options = {"udp_ports": spec.udp_ports}
+    if spec.address is not None:
+        host: Host = NetHost(spec.address, sweep_options=sweep_options)
+        yield _described(host, mode="net")
+    elif spec.image is not None:
+        from hostaudit.image import unpacked_image
+
+        with unpacked_image(spec.image) as (root, summary):
+            host = ImageHost(root)
+            unpack = {k: v for k, v in summary.items() if k != "skipped"}
+            yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack)
+    elif spec.root is not None:
+        yield _described(ImageHost(spec.root), mode="image")
+    else:
+        host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,
+                        sweep_options=sweep_options)
+        yield _described(host, mode="live", euid=os.geteuid())
+
+
+def _described(host: Host, *, mode: str, **extra) -> Target:
+    description = {"mode": mode, **host.describe(), **extra, "vantages": sorted(host.vantages)}
+    return Target(host, description)
+
+
+def select_controls(baseline: Baseline, target: Target, only: Sequence[str] = (),
+                    skip: Sequence[str] = ()) -> list[Control]:
+    """The controls to audit: the baseline's, narrowed by ``only``/``skip`` (IDs or prefixes).
+
+    From the wire alone only net-mode controls can be decided, so a network target selects
+    just those rather than padding the report with not_applicable rows.
+    """
+    controls = select(baseline, list(only), list(skip))
+    if not controls:
+        raise InputError("--only/--skip leave no control to audit")
+    if target.description["mode"] == "net":
+        controls = [c for c in controls if "net" in c.modes]
+        if not controls:
+            raise InputError("no selected control can be checked over the network")
+    return controls
+
+
+def plan(baseline: Baseline, target: Target, only: Sequence[str] = (),
+         skip: Sequence[str] = ()) -> AuditPlan:
+    """The audit of ``target`` that ``scan`` would run: selected controls and facts needed."""
+    return plan_audit(select_controls(baseline, target, only, skip), target.host.vantages)
+
+
+def scan(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: Sequence[str] = (),
+         audit_plan: AuditPlan | None = None,
+         on_fact: Callable[[str], None] | None = None) -> ScanResult:
+    """Audit ``target`` against ``baseline`` and build the report.
+
+    ``audit_plan`` (from ``plan``) lets a caller size a progress bar without planning twice;
+    ``on_fact`` is called as each fact is collected.
+    """
+    from hostaudit.reports.model import build_report
+
+    audit_plan = audit_plan or plan(baseline, target, only, skip)
+    audit = run_audit(target.host, audit_plan, on_fact=on_fact)
+    description = dict(target.description)
+    # Which sweeps were made, so a reader knows what "no open port" covered.
+    description["sweeps"] = [
+        {"fact": name, "command": fact["command"], "covered": fact["covered"],
+         "duration_s": fact["duration_s"]}
+        for name, fact in audit["facts"].items()
+        if name.startswith("nmap_") and "command" in fact
+    ]
+    report = build_report(audit=audit, baseline=baseline, target=description,
+                          selection={"only": list(only), "skip": list(skip)})
+    return ScanResult(report=report, results=tuple(audit["results"]))
