@@ -70,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
     controls.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH")
     controls.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    diff = sub.add_parser("diff", help="what changed between two reports (controls and facts)",
+                          description="Compare two report.json files: last night and tonight, or a "
+                          "golden image and the host built from it. Writes diff.json and shows "
+                          "what changed: control verdicts first, then the facts underneath.")
+    diff.add_argument("old", metavar="OLD.json")
+    diff.add_argument("new", metavar="NEW.json")
+    diff.add_argument("--output", "-o", default=".", metavar="DIR",
+                      help="directory for diff.json and diff.html (default: current directory)")
+    diff.add_argument("--format", default="json,terminal", metavar="LIST",
+                      help="comma-separated: json, html, terminal (default: json,terminal)")
+
     baseline = sub.add_parser("baseline", help="work with baseline files")
     bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
     validate = bsub.add_parser("validate", help="validate a baseline file (schema, extends, control IDs)")
@@ -148,11 +159,7 @@ def cmd_scan(args) -> int:
         raise InputError(f"--fail-under {args.fail_under:g} is not between 0 and 100")
     baseline = _load_baseline(args.baseline)
     only, skip = _split_list(args.only), _split_list(args.skip)
-    output = os.path.abspath(args.output)
-    if not os.path.isdir(output):
-        raise InputError(f"output directory does not exist: {output}", where="--output")
-    if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
-        raise InputError(f"output directory is not writable: {output}", where="--output")
+    output = _output_directory(args.output, formats)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports)
 
@@ -200,6 +207,38 @@ def _write_reports(report: dict, formats: list[str], output: str) -> None:
         write_atomic(os.path.join(output, name), text)
 
 
+def cmd_diff(args) -> int:
+    """Compare two reports; write diff.json (and diff.html) and print what changed."""
+    from hostaudit.compare import compare
+    from hostaudit.reports import diff_view, json_report
+    from hostaudit.reports.atomic import write_atomic
+
+    formats = _parse_formats(args.format)
+    output = _output_directory(args.output, formats)
+    diff = compare(json_report.load(args.old), json_report.load(args.new))
+    diff_view.validate(diff)
+    rendered = {}
+    if "json" in formats:
+        rendered["diff.json"] = diff_view.render_json(diff)
+    if "html" in formats:
+        rendered["diff.html"] = diff_view.render_html(diff)
+    for name, text in rendered.items():
+        write_atomic(os.path.join(output, name), text)
+    if "terminal" in formats:
+        print("\n".join(diff_view.text_lines(diff)))
+    return ExitCode.OK
+
+
+def _output_directory(path: str, formats: list[str]) -> str:
+    """The absolute output directory, checked before any work is done."""
+    output = os.path.abspath(path)
+    if not os.path.isdir(output):
+        raise InputError(f"output directory does not exist: {output}", where="--output")
+    if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
+        raise InputError(f"output directory is not writable: {output}", where="--output")
+    return output
+
+
 def cmd_controls(args) -> int:
     """List a baseline's controls with severity and modes."""
     import json
@@ -238,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    commands = {"scan": cmd_scan, "controls": cmd_controls}
+    commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff}
     if args.command == "baseline":
         if args.baseline_command != "validate":
             parser.parse_args(["baseline", "--help"])

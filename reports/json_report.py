@@ -58,3 +58,26 @@ def render(report: dict) -> str:
 def write(report: dict, path: str | os.PathLike) -> None:
     """Render ``report`` and write it atomically to ``path``."""
     write_atomic(path, render(report))
+
+
+def load(path: str) -> dict:
+    """Read a report.json written by hostaudit; raise InputError (exit 2) naming the file and
+    the line (bad JSON) or JSON path (not a report, or a report of another schema version)."""
+    from hostaudit.reports.model import SCHEMA_VERSION
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+    except FileNotFoundError:
+        raise InputError("no such report file", where=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read report: {exc}", where=path) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"line {exc.lineno}: not JSON: {exc.msg}", where=path) from None
+    if not isinstance(report, dict) or "schema_version" not in report:
+        raise InputError("not a hostaudit report ($.schema_version missing)", where=path)
+    if report["schema_version"] != SCHEMA_VERSION:
+        raise InputError(f"$.schema_version: report schema version {report['schema_version']!r} "
+                         f"is not the {SCHEMA_VERSION} this hostaudit reads", where=path)
+    validate(report, source=path)
+    return report

@@ -1,0 +1,102 @@
+"""Views of a diff (``hostaudit diff``, drift runs): diff.json, plain text, one HTML page.
+
+The text view is plain on purpose: a cron job mails it, so no colour, no markup, and lines
+kept under 80 columns.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from functools import lru_cache
+from importlib import resources
+
+from hostaudit.reports.json_report import ReportInvalid, _json_path
+
+CHANGE_LABELS = {
+    "new_failure": "NEW FAILURE", "new_error": "new error", "added": "newly audited",
+    "status_changed": "status changed", "fixed": "fixed", "error_cleared": "now decided",
+    "became_not_applicable": "now not applicable", "became_manual": "now manual",
+    "waived": "waived", "removed": "no longer audited", "reason_changed": "same status, new reason",
+}
+WIDTH = 79
+
+
+@lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = json.loads(resources.files("hostaudit.reports").joinpath("diff.schema.json").read_text("utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def validate(diff: dict) -> None:
+    """Raise ReportInvalid naming the JSON path unless ``diff`` matches diff.schema.json."""
+    errors = sorted(_validator().iter_errors(diff), key=lambda e: [str(k) for k in e.absolute_path])
+    if errors:
+        raise ReportInvalid(errors[0].message, json_path=_json_path(errors[0].absolute_path))
+
+
+def render_json(diff: dict) -> str:
+    """diff.json text: sorted keys, two-space indent."""
+    return json.dumps(diff, indent=2, sort_keys=True) + "\n"
+
+
+def _short(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _score(value) -> str:
+    return "n/a" if value is None else f"{value:g}"
+
+
+def text_lines(diff: dict) -> list[str]:
+    """The diff as plain lines, context first, then control changes, then fact changes."""
+    before, after = diff["before"], diff["after"]
+    if before["target"] == after["target"]:
+        lines = [f"hostaudit diff: {after['target']}", f"runs {before['started']} -> {after['started']}"]
+    else:
+        lines = [f"hostaudit diff: {before['target']} ({before['started']}) -> "
+                 f"{after['target']} ({after['started']})"]
+    lines += [f"NOTE: {note}" for note in diff["context"]]
+    score, coverage = diff["score"], diff["coverage"]
+    decided = [c.get("percent") if isinstance(c, dict) else None for c in (coverage["before"], coverage["after"])]
+    lines.append(f"score {_score(score['before'])} -> {_score(score['after'])}, "
+                 f"coverage {_score(decided[0])}% -> {_score(decided[1])}%")
+    if not diff["changed"]:
+        lines.append("nothing changed")
+    if diff["controls"]:
+        lines.append("")
+        lines.append(f"Controls ({len(diff['controls'])} changed)")
+    for c in diff["controls"]:
+        before = c["before"]["status"] if c["before"] else "-"
+        after = c["after"]["status"] if c["after"] else "-"
+        lines.append(f"  {CHANGE_LABELS[c['change']]}: {c['id']} [{c['severity']}] {before} -> {after}")
+        if c["after"] and c["after"]["message"] and c["change"] != "removed":
+            lines.append(f"      {c['after']['message'].splitlines()[0]}")
+    if diff["facts"]:
+        lines.append("")
+        lines.append(f"Facts ({len(diff['facts'])} changes)")
+    for f in diff["facts"]:
+        if f["change"] == "changed":
+            lines.append(f"  changed {f['fact']} {f['key']}: {_short(f['before'])} -> {_short(f['after'])}")
+        else:
+            value = f["after"] if f["change"] == "added" else f["before"]
+            lines.append(f"  {f['change']} {f['fact']} {f['key']}: {_short(value)}")
+    wrapped: list[str] = []
+    for line in lines:
+        indent = " " * (len(line) - len(line.lstrip(" ")) + 4)
+        wrapped.extend(textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False) or [""])
+    return wrapped
+
+
+def render_html(diff: dict) -> str:
+    """The diff as one self-contained, autoescaped HTML page."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("hostaudit.reports", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["short"] = _short
+    env.filters["score"] = _score
+    return env.get_template("diff.html.j2").render(diff=diff, labels=CHANGE_LABELS)

@@ -1,0 +1,97 @@
+"""`hostaudit diff`: two scans of one tree, changed in between, say exactly what changed."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+
+from hostaudit.cli import main
+from hostaudit.reports import diff_view
+
+
+def _run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+def _scan(root, out):
+    out.mkdir()
+    code, _, err = _run("scan", "--root", root.path, "--format", "json", "-o", out, "--quiet")
+    assert code == 0, err
+    return out / "report.json"
+
+
+@pytest.fixture
+def two_scans(tmp_root, tmp_path):
+    """A tree scanned, then changed (a user added, databytes raised, nosuid dropped, an
+    overridden sysctl.d file added) and scanned again."""
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    tmp_root.write("/var/qmail/control/databytes", "5242880\n")
+    tmp_root.write("/etc/fstab", "/dev/sda3 /home ext4 nosuid,nodev,usrquota 0 2\n")
+    tmp_root.write("/etc/sysctl.d/99-net.conf", "net.ipv4.tcp_syncookies = 1\n")
+    before = _scan(tmp_root, tmp_path / "before")
+    tmp_root.write("/etc/passwd", "games:x:5:60:games:/usr/games:/bin/sh\nroot:x:0:0:root:/root:/bin/bash\n")
+    tmp_root.write("/var/qmail/control/databytes", "52428800\n")
+    tmp_root.write("/etc/fstab", "/dev/sda3 /home ext4 nodev,usrquota 0 2\n")
+    tmp_root.write("/etc/sysctl.d/10-early.conf", "net.ipv4.tcp_syncookies = 0\n")
+    after = _scan(tmp_root, tmp_path / "after")
+    return before, after
+
+
+def test_diff_names_each_change_of_the_tree_once(two_scans, tmp_path):
+    before, after = two_scans
+    code, out, err = _run("diff", before, after, "-o", tmp_path)
+    assert code == 0, err
+    diff = json.loads((tmp_path / "diff.json").read_text())
+    diff_view.validate(diff)
+    changed = {c["id"]: c["change"] for c in diff["controls"]}
+    assert changed["mail.databytes"] == "new_failure"
+    assert changed["accounts.removed-users"] == "new_failure"
+    assert changed["fs.mount-options.home"] == "new_failure"
+    facts = {(f["fact"], f["key"], f["change"]) for f in diff["facts"]}
+    assert ("passwd", "users[games]", "added") in facts
+    assert ("fstab", "entries[/home].options", "removed") in facts
+    assert any(f == "sysctl_persistent" and "10-early.conf" in json.dumps(d)
+               for f, _, d in [(x["fact"], x["key"], x) for x in diff["facts"]])
+    assert len(facts) == len(diff["facts"])
+    assert "NEW FAILURE: mail.databytes" in out
+
+
+def test_diff_text_lines_fit_in_80_columns(two_scans, tmp_path):
+    before, after = two_scans
+    _, out, _ = _run("diff", before, after, "--format", "terminal")
+    assert out and all(len(line) < 80 for line in out.splitlines())
+
+
+def test_diff_writes_a_self_contained_html_view(two_scans, tmp_path):
+    before, after = two_scans
+    code, _, _ = _run("diff", before, after, "--format", "html", "-o", tmp_path)
+    html = (tmp_path / "diff.html").read_text()
+    assert code == 0 and "mail.databytes" in html and "http" not in html.replace("http-equiv", "")
+
+
+def test_a_file_that_is_not_a_report_is_bad_input(tmp_path, two_scans):
+    before, _ = two_scans
+    other = tmp_path / "other.json"
+    other.write_text('{"name": "not a report"}')
+    code, _, err = _run("diff", before, other)
+    assert code == 2 and "not a hostaudit report" in err and "other.json" in err
+
+
+def test_a_report_of_an_unknown_schema_version_is_bad_input(tmp_path, two_scans):
+    before, _ = two_scans
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps({**json.loads(before.read_text()), "schema_version": 99}))
+    code, _, err = _run("diff", before, future)
+    assert code == 2 and "schema version 99" in err
+
+
+def test_a_missing_report_is_bad_input(tmp_path, two_scans):
+    before, _ = two_scans
+    code, _, err = _run("diff", before, tmp_path / "missing.json")
+    assert code == 2 and "missing.json" in err
