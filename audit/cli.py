@@ -63,6 +63,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="exit 1 when the overall score is below SCORE (0-100)")
     scan.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
                       help="exit 1 when a control of this severity or higher fails or cannot be decided")
+    scan.add_argument("--state-dir", metavar="DIR",
+                      help="keep this run in DIR's history (created 0700; e.g. /var/lib/hostaudit) "
+                      "and add what changed since the last run of this target to the report")
+    scan.add_argument("--keep", type=int, default=30, metavar="N",
+                      help="runs kept per target in --state-dir (default: 30)")
+    scan.add_argument("--quiet-unless-changed", action="store_true",
+                      help="for cron: print nothing and exit 0 when nothing changed since the last "
+                      "run, else a plain-text summary of the changes (needs --state-dir)")
+    scan.add_argument("--prometheus", metavar="FILE",
+                      help="also write metrics for node_exporter's textfile collector to FILE")
     scan.add_argument("--quiet", "-q", action="store_true", help="no terminal summary, no progress bar")
     scan.add_argument("--no-color", action="store_true", help="plain terminal output")
 
@@ -162,8 +172,20 @@ def cmd_scan(args) -> int:
     output = _output_directory(args.output, formats)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports)
+    state = None
+    if args.quiet_unless_changed:
+        if not args.state_dir:
+            raise InputError("--quiet-unless-changed needs --state-dir (changes since what?)")
+        args.quiet = True
+    if args.state_dir:
+        from hostaudit.state import StateDir
 
-    with open_target(spec) as target:
+        state = StateDir(args.state_dir, keep=args.keep)
+        state.prepare()
+
+    with open_target(spec) as target, contextlib.ExitStack() as stack:
+        if state is not None:
+            stack.enter_context(state.locked())
         audit_plan = plan(baseline, target, only, skip)
         with contextlib.ExitStack() as progress_stack:
             advance = None
@@ -174,7 +196,18 @@ def cmd_scan(args) -> int:
                 advance = progress_stack.enter_context(bar)
             report = scan(target, baseline, only=only, skip=skip, audit_plan=audit_plan,
                           on_fact=advance).report
+        if state is not None:
+            _record_drift(state, report)
     _write_reports(report, formats, output)
+    if args.prometheus:
+        from hostaudit.reports import prometheus
+        from hostaudit.reports.atomic import write_atomic
+
+        write_atomic(args.prometheus, prometheus.render(report))
+    if args.quiet_unless_changed and report["drift"]["changed"]:
+        from hostaudit.reports import diff_view
+
+        print("\n".join(diff_view.text_lines(_drift_as_diff(report))))
     if "terminal" in formats and not args.quiet:
         from hostaudit.reports import terminal
 
@@ -184,6 +217,28 @@ def cmd_scan(args) -> int:
     for reason in reasons:
         print(f"gate failed: {reason}", file=sys.stderr)
     return ExitCode.GATE_FAILED if reasons else ExitCode.OK
+
+
+def _record_drift(state, report: dict) -> None:
+    """Compare ``report`` with the last kept run of its target, add ``drift``, keep it."""
+    from hostaudit.compare import drift
+    from hostaudit.state import target_key
+
+    key = target_key(report["target"])
+    previous = state.previous(key)
+    report["drift"] = drift(previous.report, report, previous_file=previous.file, skipped=previous.skipped)
+    state.record(key, report)
+
+
+def _drift_as_diff(report: dict) -> dict:
+    """A report's drift section in the shape the diff views read."""
+    from hostaudit.compare import _run_summary
+
+    drift = report["drift"]
+    before = drift["previous"] or {"started": "(none)", "target": _run_summary(report)["target"]}
+    return {"before": before, "after": _run_summary(report), "context": drift["context"],
+            "score": drift["score"], "coverage": {"before": None, "after": report["coverage"]},
+            "changed": drift["changed"], "controls": drift["controls"], "facts": drift["facts"]}
 
 
 def _write_reports(report: dict, formats: list[str], output: str) -> None:

@@ -230,3 +230,18 @@ def _run_summary(report: dict) -> dict:
         "baseline": report.get("baseline", {}).get("name"),
         "tool_version": report.get("tool", {}).get("version"),
     }
+
+
+def drift(previous: dict | None, report: dict, *, previous_file: str | None = None,
+          skipped: tuple[str, ...] = ()) -> dict:
+    """The ``drift`` section of a report kept in a state directory: what changed since the
+    last kept run of the same target. The first run of a target starts its history, which
+    counts as a change (a cron job mails it once)."""
+    notes = [f"skipped unreadable history entry {entry}" for entry in skipped]
+    if previous is None:
+        return {"previous": None, "changed": True, "context": notes + ["first run: history starts"],
+                "controls": [], "facts": [], "score": {"before": None, "after": report.get("score")}}
+    diff = compare(previous, report)
+    return {"previous": {"file": previous_file, **diff["before"]}, "changed": diff["changed"],
+            "context": notes + diff["context"], "controls": diff["controls"], "facts": diff["facts"],
+            "score": diff["score"]}

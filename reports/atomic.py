@@ -6,8 +6,8 @@ import os
 import tempfile
 
 
-def write_atomic(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temp file in the same directory and rename.
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = 0o644) -> None:
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` via a temp file in the same directory and rename.
 
     The temp file is fsynced before ``os.replace`` so a crash leaves the previous report
     intact; on any error it is removed and the error propagates.
@@ -16,7 +16,8 @@ def write_atomic(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> No
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
+              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
