@@ -2,7 +2,10 @@
 
 A baseline may ``extends:`` another (by shipped name or by path relative to itself) and then
 ``drop:`` controls, ``overrides:`` severities and parameters, and add ``controls:`` of its
-own. Every error names the file, the line and the JSON path, and exits 2.
+own. A key given twice in one mapping is an error (YAML would silently keep the last).
+``load_checked`` also holds the resolved baseline against this hostaudit's checks: each
+automated control has one, and its parameters are exactly those the check declares, each of
+its declared type. Every error names the file, the line and the JSON path, and exits 2.
 """
 
 from __future__ import annotations
@@ -11,10 +14,16 @@ import difflib
 import hashlib
 import json
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
+
+if TYPE_CHECKING:
+    from hostaudit.registry import CheckSpec
 
 MAX_EXTENDS_DEPTH = 8
 
@@ -51,6 +60,32 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Spot:
+    """Where a value was written: a baseline file (and its text) and the JSON path in it."""
+
+    file: str
+    text: str = field(repr=False)
+    path: tuple = ()
+
+    def where(self, *more) -> str:
+        """``file:line`` of the value at this path extended by ``more``."""
+        line = _line_of(self.text, [*self.path, *more])
+        return f"{self.file}:{line}" if line else self.file
+
+    def json_path(self, *more) -> str:
+        return _json_path([*self.path, *more])
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resolved control came from: its definition, and the file and path that last
+    set each of its parameters (the parent's definition or a child's ``overrides:``)."""
+
+    control: Spot
+    params: Mapping[str, Spot]
+
+
+@dataclass(frozen=True)
 class Baseline:
     """A resolved baseline: its own name, the chain of files it came from, its controls."""
 
@@ -60,6 +95,7 @@ class Baseline:
     digest: str
     controls: tuple[Control, ...]
     sections: dict
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False, repr=False)
 
     def control(self, control_id: str) -> Control:
         for c in self.controls:
@@ -111,10 +147,33 @@ def did_you_mean(word: str, choices) -> str | None:
     return f"did you mean {close[0]!r}?" if close else None
 
 
+@lru_cache(maxsize=1)
 def _yaml_loader():
+    """PyYAML's safe loader (the C one when built), refusing a key given twice."""
     import yaml
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    class DuplicateKey(yaml.constructor.ConstructorError):
+        def __init__(self, key, first, again):
+            super().__init__(None, None, f"duplicate key {key!r} (first at line {first.line + 1})", again)
+
+    class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                seen: dict = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # "<<" merges on purpose; its keys may be overridden
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        first = seen.setdefault(key, key_node)
+                    except TypeError:
+                        continue  # an unhashable key: the base constructor reports it
+                    if first is not key_node:
+                        raise DuplicateKey(key, first.start_mark, key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    StrictLoader.DuplicateKey = DuplicateKey  # type: ignore[attr-defined]
+    return StrictLoader
 
 
 def _line_of(text: str, path: list) -> int | None:
@@ -128,11 +187,10 @@ def _line_of(text: str, path: list) -> int | None:
     line = node.start_mark.line + 1 if node is not None else None
     for key in path:
         if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == key), None)
+            # Scalar nodes hold text: a key read as the number 21 is the node "21".
+            match = next((v for k, v in node.value if k.value == str(key)), None)
             if match is None:
-                # The key itself is what is wrong (an unknown property): point at it.
-                keynode = next((k for k, _ in node.value if k.value == key), None)
-                return keynode.start_mark.line + 1 if keynode else line
+                return line  # absent: point at the mapping that lacks it
             node = match
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
@@ -142,10 +200,18 @@ def _line_of(text: str, path: list) -> int | None:
     return line
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def _json_path(path) -> str:
     out = "$"
     for key in path:
-        out += f"[{key}]" if isinstance(key, int) else f".{key}"
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif _PLAIN_KEY.match(str(key)):
+            out += f".{key}"
+        else:  # a control ID has dots: $.overrides['ssh.port'], not $.overrides.ssh.port
+            out += f"[{str(key)!r}]"
     return out
 
 
@@ -173,6 +239,8 @@ def _read_document(path: str) -> tuple[dict, str, bytes]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path
         problem = getattr(exc, "problem", None) or str(exc)
+        if isinstance(exc, _yaml_loader().DuplicateKey):
+            raise InputError(problem, where=where) from exc
         raise InputError(f"malformed YAML: {problem}", where=where) from exc
     if not isinstance(data, dict):
         raise InputError("a baseline is a YAML mapping with at least a 'name'", where=f"{path}:1")
@@ -198,6 +266,118 @@ def load(ref: str) -> Baseline:
     return _load_file(path, trail=())
 
 
+def load_checked(ref: str) -> Baseline:
+    """Load a baseline and ``verify`` it against this hostaudit's checks: what every command
+    that audits with a baseline (scan, baseline validate, ...) loads. Raises InputError."""
+    from hostaudit.registry import CHECKS, load_all
+
+    baseline = load(ref)
+    load_all()
+    verify(baseline, CHECKS)
+    return baseline
+
+
+def verify(baseline: Baseline, checks: Mapping[str, CheckSpec]) -> None:
+    """Every automated control of ``baseline`` has a check in ``checks``, and its parameters
+    are exactly those the check declares, each of its declared type.
+
+    Raises InputError at the first problem (file:line where the value was written, which may
+    be a parent baseline or a child's ``overrides:``, and its JSON path), counting the rest.
+    """
+    from hostaudit import __version__
+
+    problems: list[InputError] = []
+    for control in baseline.controls:
+        if control.manual:
+            continue
+        origin = baseline.origins.get(control.id) or Origin(Spot(baseline.files[-1], ""), {})
+        spec = checks.get(control.id)
+        if spec is None:
+            problems.append(InputError(
+                f"{origin.control.json_path('id')}: control {control.id!r} has no check in "
+                f"hostaudit {__version__}",
+                where=origin.control.where("id"),
+                hint=did_you_mean(control.id, checks),
+            ))
+            continue
+        problems.extend(_parameter_problems(control, spec, origin))
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            more = f" (and {len(problems) - 1} more)"
+            raise InputError(first.message + more, where=first.where, hint=first.hint)
+        raise first
+
+
+@lru_cache(maxsize=1)
+def _params_validator_class():
+    """Draft 2020-12, except that 2222.0 is not an integer (a port or a count is whole)."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _expectation(schema) -> str:
+    """What a right value looks like: the fragment's description, or the fragment itself."""
+    from hostaudit.paramtypes import DEFS
+
+    if not isinstance(schema, Mapping):
+        return json.dumps(schema)
+    if "description" in schema:
+        return str(schema["description"])
+    if "properties" in schema:
+        return "a mapping with keys " + ", ".join(schema["properties"])
+    ref = str(schema.get("$ref", ""))
+    if ref.startswith("#/$defs/") and "description" in DEFS.get(ref[len("#/$defs/"):], {}):
+        return str(DEFS[ref[len("#/$defs/"):]]["description"])
+    return json.dumps(schema, sort_keys=True)
+
+
+def _parameter_problems(control: Control, spec: CheckSpec, origin: Origin) -> list[InputError]:
+    """The control's parameters held against the schema its check declares."""
+    params, declared = control.parameters, spec.params
+    validator = _params_validator_class()(spec.params_schema())
+    problems = []
+    # Missing and unknown names are told here, by name; jsonschema then judges the values.
+    for name in spec.required_params:
+        if name not in params:
+            spot = origin.control
+            problems.append(InputError(
+                f"{spot.json_path('parameters')}: control {control.id!r} needs parameter {name!r} "
+                f"({_expectation(declared[name])})",
+                where=spot.where("parameters"),
+            ))
+    for name in params:
+        if name not in declared:
+            spot = origin.params.get(name) or origin.control
+            takes = f"takes parameters {', '.join(declared)}" if declared else "takes no parameters"
+            problems.append(InputError(
+                f"{spot.json_path()}: unknown parameter {name!r}: control {control.id!r} {takes}",
+                where=spot.where(),
+                hint=did_you_mean(str(name), declared),
+            ))
+    errors = [e for e in validator.iter_errors(params) if e.absolute_path]
+    for err in sorted(errors, key=lambda e: [str(k) for k in e.absolute_path]):
+        name, *rest = list(err.absolute_path)
+        hint = None
+        if err.validator == "additionalProperties" and isinstance(err.instance, Mapping):
+            allowed = err.schema.get("properties", {})
+            extra = [k for k in err.instance if k not in allowed][:1]
+            rest += extra
+            hint = did_you_mean(str(extra[0]), allowed) if extra else None
+        spot = origin.params.get(name) or origin.control
+        problems.append(InputError(
+            f"{spot.json_path(*rest)}: {err.message} (expected {_expectation(err.schema)}; "
+            f"control {control.id!r})",
+            where=spot.where(*rest),
+            hint=hint,
+        ))
+    return problems
+
+
 def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
     if path in trail:
         raise InputError("extends cycle: " + " -> ".join(trail + (path,)), where=path)
@@ -212,8 +392,9 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         files = parent.files + (path,)
         sections = dict(parent.sections)
         digest_parts = [parent.digest]
+        origins = dict(parent.origins)
     else:
-        controls, order, files, sections, digest_parts = {}, [], (path,), {}, []
+        controls, order, files, sections, digest_parts, origins = {}, [], (path,), {}, [], {}
     sections.update(data.get("sections") or {})
 
     def where(*json_path) -> str:
@@ -232,6 +413,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             raise unknown(control_id, "drop", index)
         del controls[control_id]
         order.remove(control_id)
+        origins.pop(control_id, None)
 
     for control_id, change in (data.get("overrides") or {}).items():
         if control_id not in controls:
@@ -244,6 +426,11 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             remediation=change.get("remediation", current.remediation),
             parameters={**current.parameters, **(change.get("parameters") or {})},
         )
+        if control_id in origins:
+            set_here = {k: Spot(path, text, ("overrides", control_id, "parameters", k))
+                        for k in change.get("parameters") or {}}
+            origin = origins[control_id]
+            origins[control_id] = Origin(origin.control, {**origin.params, **set_here})
 
     for index, item in enumerate(data.get("controls") or []):
         if item["id"] in controls:
@@ -259,6 +446,10 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             )
         controls[item["id"]] = Control.from_dict(item)
         order.append(item["id"])
+        origins[item["id"]] = Origin(
+            Spot(path, text, ("controls", index)),
+            {k: Spot(path, text, ("controls", index, "parameters", k)) for k in item.get("parameters") or {}},
+        )
 
     digest_parts.append(hashlib.sha256(raw).hexdigest())
     digest = hashlib.sha256("\n".join(digest_parts).encode()).hexdigest()
@@ -269,6 +460,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         digest=f"sha256:{digest}",
         controls=tuple(controls[i] for i in order),
         sections=sections,
+        origins=origins,
     )
 
 

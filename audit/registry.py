@@ -2,7 +2,8 @@
 
 A check is registered by its control ID with the facts it needs::
 
-    @check("mail.databytes", needs=["qmail_control"])
+    @check("mail.databytes", needs=["qmail_control"],
+           params={"databytes_max": {"type": "integer", "minimum": 1}})
     def databytes(facts, params): ...
 
 A probe is registered by the fact it produces::
@@ -15,19 +16,38 @@ Modules are imported explicitly (``load_all``), never discovered by path tricks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from hostaudit import paramtypes
+from hostaudit.paramtypes import ParamSchema
 
 
 @dataclass(frozen=True)
 class CheckSpec:
     """A registered check. ``needs_by_vantage`` maps a vantage (live, image, net) or ``*``
-    (any) to the facts the check reads when the audit has that vantage."""
+    (any) to the facts the check reads when the audit has that vantage. ``params`` maps each
+    baseline parameter the check reads to its JSON Schema fragment (see ``paramtypes``)."""
 
     control_id: str
     func: Callable
     needs_by_vantage: dict
-    params: tuple[str, ...] = ()
+    params: Mapping[str, ParamSchema] = field(default_factory=dict)
+
+    @property
+    def required_params(self) -> tuple[str, ...]:
+        """The parameters a baseline must give this check (those without a default)."""
+        return paramtypes.required(self.params)
+
+    @property
+    def param_defaults(self) -> dict[str, Any]:
+        """Values of the optional parameters a baseline leaves out."""
+        return paramtypes.defaults(self.params)
+
+    def params_schema(self) -> dict[str, Any]:
+        """The JSON Schema a control's ``parameters`` must satisfy for this check."""
+        return paramtypes.object_schema(self.params)
 
     def needs_in(self, vantages) -> tuple[str, ...]:
         """The facts this check needs in an audit that has ``vantages``."""
@@ -53,22 +73,29 @@ CHECKS: dict[str, CheckSpec] = {}
 PROBES: dict[str, ProbeSpec] = {}
 
 
-def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict, params: tuple[str, ...] = ()):
+def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict,
+          params: Mapping[str, ParamSchema] | None = None):
     """Register ``func(facts, params) -> Result`` as the check of ``control_id``.
 
-    ``params`` names the baseline parameters the check reads; a baseline whose control lacks
-    one is refused when it is loaded, so the check can read ``params[name]`` directly.
+    ``params`` maps each baseline parameter the check reads to a JSON Schema fragment
+    (``{"databytes_max": {"type": "integer", "minimum": 1}}``). A baseline whose control
+    lacks one, gives one of the wrong type, or gives one the check does not declare is
+    refused when it is loaded, so the check can read ``params[name]`` directly.
 
     ``needs`` lists the facts the check reads, or maps vantages to them when it reads
     different facts on a live host and over the network:
     ``needs={"live": ["listeners"], "net": ["nmap_tcp"]}``.
     """
     by_vantage = {k: tuple(v) for k, v in needs.items()} if isinstance(needs, dict) else {"*": tuple(needs)}
+    if params is not None and not isinstance(params, Mapping):
+        # A bare list of names would let any value through: every parameter needs its type.
+        raise TypeError(f"check {control_id}: params must map each name to a JSON Schema fragment")
+    declared = {name: dict(schema) for name, schema in (params or {}).items()}
 
     def register(func: Callable) -> Callable:
         if control_id in CHECKS:
             raise RuntimeError(f"control {control_id} has two checks")
-        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage, tuple(params))
+        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage, declared)
         return func
 
     return register

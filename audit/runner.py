@@ -17,9 +17,10 @@ from hostaudit.scoring import score
 
 def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     """Run one check on collected facts. A missing fact or a crash becomes ``error``."""
-    missing = [name for name in spec.params if params.get(name) is None]
+    missing = [name for name in spec.required_params if params.get(name) is None]
     if missing:
         return Result.error(f"the baseline gives no value for parameter(s) {', '.join(missing)}")
+    params = {**spec.param_defaults, **params}
     for name in spec.needs_in(facts.vantages):
         reason = facts.error_of(name)
         if reason is not None:

@@ -17,7 +17,7 @@ def _present(items: list[dict], wanted: list[str], path: str, what: str) -> list
             for item in items if item.get("name") in names]
 
 
-@check("accounts.removed-users", needs=["passwd"], params=["removed_users"])
+@check("accounts.removed-users", needs=["passwd"], params={"removed_users": {"$ref": "#/$defs/account_names"}})
 def removed_users(facts, params) -> Result:
     """System accounts the host does not need have been deleted."""
     fact = facts["passwd"]
@@ -29,7 +29,7 @@ def removed_users(facts, params) -> Result:
                          evidence=[ev(fact["path"], f"{len(fact['users'])} entries checked")], expected=expected)
 
 
-@check("accounts.removed-groups", needs=["group"], params=["removed_groups"])
+@check("accounts.removed-groups", needs=["group"], params={"removed_groups": {"$ref": "#/$defs/account_names"}})
 def removed_groups(facts, params) -> Result:
     """System groups the host does not need have been deleted."""
     fact = facts["group"]
@@ -91,7 +91,8 @@ def admin_user(facts, params) -> Result:
                          expected=expected)
 
 
-@check("accounts.wheel", needs=["group", "passwd", "login_defs", "login_shells"], params=["wheel_group"])
+@check("accounts.wheel", needs=["group", "passwd", "login_defs", "login_shells"],
+       params={"wheel_group": {"$ref": "#/$defs/account_name"}})
 def wheel(facts, params) -> Result:
     """The wheel group exists and holds at least one person's login account (for su)."""
     name = params["wheel_group"]

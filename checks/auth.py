@@ -33,7 +33,7 @@ def _rule_text(rule: dict) -> str:
     return f"{prefix}{rule['type']} {rule['control']} {rule['module']} {' '.join(rule['args'])}".strip()
 
 
-@check("auth.su-wheel", needs=["pam_su"], params=["wheel_group"])
+@check("auth.su-wheel", needs=["pam_su"], params={"wheel_group": {"$ref": "#/$defs/account_name"}})
 def su_wheel(facts, params) -> Result:
     """Only members of the wheel group can become root with su."""
     wheel_group = params["wheel_group"]

@@ -82,7 +82,8 @@ def partition(facts, params) -> Result:
 
 
 for _name in ("boot", "var", "home", "usr-local"):
-    check(f"fs.partition.{_name}", needs=["fstab", "mountinfo"], params=["mount_point"])(partition)
+    check(f"fs.partition.{_name}", needs=["fstab", "mountinfo"],
+          params={"mount_point": {"$ref": "#/$defs/mount_point"}})(partition)
 
 
 @check("fs.swap", needs=["fstab", "swaps"])
@@ -140,10 +141,13 @@ def mount_options(facts, params) -> Result:
 
 for _name in ("boot", "home", "var"):
     check(f"fs.mount-options.{_name}", needs=["fstab", "mountinfo"],
-          params=["mount_point", "options"])(mount_options)
+          params={"mount_point": {"$ref": "#/$defs/mount_point"},
+                  "options": {"type": "array", "minItems": 1, "uniqueItems": True,
+                              "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+(=[^,\s]*)?$"},
+                              "description": "a list of mount options, e.g. [nosuid, nodev]"}})(mount_options)
 
 
-@check("fs.quota.enabled", needs=["fstab", "quota"], params=["mount_point"])
+@check("fs.quota.enabled", needs=["fstab", "quota"], params={"mount_point": {"$ref": "#/$defs/mount_point"}})
 def quota_enabled(facts, params) -> Result:
     """User quota is requested for the mount point, initialised, and (live) switched on."""
     mount_point = _mount_point(params)
@@ -210,7 +214,8 @@ def rc_permissions(facts, params) -> Result:
         f" ({len(writable)} writable)", evidence=evidence, expected=expected)
 
 
-@check("fs.disk-usage", needs=["disk_usage"], params=["disk_usage_max_percent"])
+@check("fs.disk-usage", needs=["disk_usage"],
+       params={"disk_usage_max_percent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100}})
 def disk_usage(facts, params) -> Result:
     """No local filesystem is filled beyond the threshold."""
     limit = params["disk_usage_max_percent"]

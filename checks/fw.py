@@ -95,7 +95,18 @@ def _allowed_regions(params) -> tuple[list, list[str]]:
     return regions, words
 
 
-@check("fw.inbound-allowed", needs=["firewall_rules"], params=["internal_net", "ssh_port", "allowed"])
+@check("fw.inbound-allowed", needs=["firewall_rules"], params={
+    "internal_net": {"$ref": "#/$defs/ipv4_network"},
+    "ssh_port": {"$ref": "#/$defs/port"},
+    "allowed": {"type": "array", "items": {
+        "type": "object", "required": ["proto", "port"], "additionalProperties": False,
+        "properties": {
+            "proto": {"enum": ["tcp", "udp"]},
+            "port": {"anyOf": [{"$ref": "#/$defs/port"},
+                               {"type": "string", "pattern": r"^(\{ssh_port\}|[0-9]{1,5}([-:][0-9]{0,5})?)$"}],
+                     "description": 'a port, a range "1024-65535", or "{ssh_port}"'},
+            "from": {"anyOf": [{"enum": ["any", "internal", "external"]}, {"$ref": "#/$defs/ipv4_network"}],
+                     "description": "any, internal, external, or an IPv4 network"}}}}})
 def inbound_allowed(facts, params) -> Result:
     """New inbound traffic is accepted only for the services and sources the site allows."""
     try:

@@ -21,7 +21,7 @@ def _last(directives: list[dict], names) -> dict | None:
     return live[-1] if live else None
 
 
-@check("logs.rotation", needs=["logrotate"], params=["min_months"])
+@check("logs.rotation", needs=["logrotate"], params={"min_months": {"type": "number", "exclusiveMinimum": 0}})
 def rotation(facts, params) -> Result:
     """logrotate keeps at least min_months of logs and compresses them."""
     min_months = params["min_months"]

@@ -93,7 +93,7 @@ def qmail_accounts(facts, params) -> Result:
     return Result.passed("all seven qmail users exist with their groups and homes", evidence=evidence)
 
 
-@check("mail.databytes", needs=["qmail_control"], params=["databytes_max"])
+@check("mail.databytes", needs=["qmail_control"], params={"databytes_max": {"type": "integer", "minimum": 1}})
 def databytes(facts, params) -> Result:
     """qmail refuses messages larger than the site's limit."""
     limit = int(params["databytes_max"])

@@ -44,7 +44,7 @@ def _handshake_text(entry: dict) -> str:
             }.get(entry["result"], f"no TLS handshake ({entry['result']}: {entry.get('detail', '')})")
 
 
-@check("mail.tls-wrappers", needs={"net": ["tls"]}, params=["tls_ports"])
+@check("mail.tls-wrappers", needs={"net": ["tls"]}, params={"tls_ports": {"$ref": "#/$defs/ports", "minItems": 1}})
 def tls_wrappers(facts, params) -> Result:
     """POP3S and SMTPS complete a TLS handshake (protocol, cipher, certificate as evidence)."""
     if "net" not in facts.vantages:

@@ -93,19 +93,23 @@ def _ports_control(facts, params, *, proto: str, param: str, sweep_fact: str) ->
                          evidence=seen, expected=expected)
 
 
-@check("net.tcp-ports", needs={"live": ["listeners"], "net": ["nmap_tcp"]}, params=["allowed_tcp"])
+@check("net.tcp-ports", needs={"live": ["listeners"], "net": ["nmap_tcp"]}, params={"allowed_tcp": {"$ref": "#/$defs/ports"}})
 def tcp_ports(facts, params) -> Result:
     """Only the allowed TCP ports listen (socket table and/or full TCP sweep)."""
     return _ports_control(facts, params, proto="tcp", param="allowed_tcp", sweep_fact="nmap_tcp")
 
 
-@check("net.udp-ports", needs={"live": ["listeners"], "net": ["nmap_udp"]}, params=["allowed_udp"])
+@check("net.udp-ports", needs={"live": ["listeners"], "net": ["nmap_udp"]}, params={"allowed_udp": {"$ref": "#/$defs/ports"}})
 def udp_ports(facts, params) -> Result:
     """Only the allowed UDP ports (by default none) are bound or answer a UDP sweep."""
     return _ports_control(facts, params, proto="udp", param="allowed_udp", sweep_fact="nmap_udp")
 
 
-@check("net.ip-protocols", needs=["nmap_ipproto"], params=["allowed_protocols"])
+@check("net.ip-protocols", needs=["nmap_ipproto"], params={"allowed_protocols": {
+    "type": "array", "uniqueItems": True,
+    "items": {"anyOf": [{"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9.+_-]*$"},
+                        {"type": "integer", "minimum": 0, "maximum": 255}]},
+    "description": "a list of IP protocol names or numbers, e.g. [icmp, tcp, 253]"}})
 def ip_protocols(facts, params) -> Result:
     """Only the basic IP protocols (icmp, igmp, tcp, udp) answer an IP-protocol sweep."""
     allowed = {str(p).lower() for p in params["allowed_protocols"]}
@@ -182,7 +186,11 @@ def greeting_text(entry: dict) -> str:
             }.get(entry["result"], f"{entry['result']}: {entry.get('detail', '')}")
 
 
-@check("net.cleartext-auth", needs=["nmap_tcp", "greetings"], params=["cleartext_ports"])
+@check("net.cleartext-auth", needs=["nmap_tcp", "greetings"], params={"cleartext_ports": {
+    "type": "object", "additionalProperties": {"type": "string", "minLength": 1},
+    "propertyNames": {"anyOf": [{"$ref": "#/$defs/port"}, {"type": "string", "pattern": "^[1-9][0-9]{0,4}$"}],
+                      "description": "a port number, 1-65535, as the key"},
+    "description": "a mapping of port number to service name, e.g. {21: ftp, 23: telnet}"}})
 def cleartext_auth(facts, params) -> Result:
     """No cleartext login service (FTP, telnet, POP3, IMAP) is reachable from the vantage point."""
     sweep = facts["nmap_tcp"]

@@ -82,7 +82,7 @@ def _no_assignment(fact: dict, var: str, expected: str) -> Result:
     return Result.failed(f"{var} is not set", evidence=[*slips, looked], expected=expected)
 
 
-@check("os.shell-timeout", needs=["shell_profile"], params=["tmout"])
+@check("os.shell-timeout", needs=["shell_profile"], params={"tmout": {"type": "integer", "minimum": 1}})
 def shell_timeout(facts, params) -> Result:
     """Idle login shells are logged out after at most tmout seconds (TMOUT set and exported)."""
     limit = params["tmout"]
@@ -107,7 +107,7 @@ def shell_timeout(facts, params) -> Result:
     return Result.passed(f"TMOUT={value}, exported", evidence=evidence, expected=expected)
 
 
-@check("os.history-size", needs=["shell_profile"], params=["histsize"])
+@check("os.history-size", needs=["shell_profile"], params={"histsize": {"type": "integer", "minimum": 0}})
 def history_size(facts, params) -> Result:
     """Shells keep at most histsize commands in memory (the last HISTSIZE assignment wins)."""
     limit = params["histsize"]
@@ -167,13 +167,13 @@ def _packages_absent(facts, names: list[str], what: str) -> Result:
                          expected=expected)
 
 
-@check("os.packages-removed", needs=["packages"], params=["removed_packages"])
+@check("os.packages-removed", needs=["packages"], params={"removed_packages": {"$ref": "#/$defs/package_names"}})
 def packages_removed(facts, params) -> Result:
     """Packages the host does not need (NIS, NFS, portmap, sendmail...) are not installed."""
     return _packages_absent(facts, params["removed_packages"], "unneeded")
 
 
-@check("os.no-gui", needs=["packages"], params=["gui_packages"])
+@check("os.no-gui", needs=["packages"], params={"gui_packages": {"$ref": "#/$defs/package_names"}})
 def no_gui(facts, params) -> Result:
     """No X server or desktop environment is installed on the server."""
     return _packages_absent(facts, params["gui_packages"], "GUI")

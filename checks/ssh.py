@@ -173,7 +173,7 @@ def _ports(config: dict) -> list[tuple[object, object]]:
 
 
 @check("ssh.port", needs={"live": ["sshd_config", "listeners"], "image": ["sshd_config"],
-                          "net": ["greetings"]}, params=["ssh_port"])
+                          "net": ["greetings"]}, params={"ssh_port": {"$ref": "#/$defs/port"}})
 def port(facts, params) -> Result:
     """sshd listens only on the site's non-default port (config; live, its sockets; the wire)."""
     parts = []
@@ -236,7 +236,7 @@ def _port_from_config(facts, params) -> Result:
 
 
 @check("ssh.version", needs={"live": ["sshd_install"], "image": ["sshd_install"], "net": ["greetings"]},
-       params=["ssh_min_version"])
+       params={"ssh_min_version": {"$ref": "#/$defs/version"}})
 def version(facts, params) -> Result:
     """OpenSSH is at least the baseline's minimum version (installed; from the wire, the banner)."""
     minimum = parse_version(str(params["ssh_min_version"]))

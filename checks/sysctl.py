@@ -78,7 +78,10 @@ def _register(key: str) -> None:
         """The kernel parameter has the expected value, persistently and (live) in force."""
         return _evaluate(key, facts, params)
 
-    check(f"sysctl.{key}", needs=NEEDS, params=["expected"])(setting)
+    check(f"sysctl.{key}", needs=NEEDS, params={
+        "expected": {"type": ["string", "integer"], "pattern": r"\S",
+                     "description": 'the value as sysctl prints it, e.g. "1"'},
+        "removed_in_kernel": {"$ref": "#/$defs/version", "default": None}})(setting)
 
 
 for _key in AUDITED_KEYS:

@@ -216,7 +216,7 @@ def test_baseline_validate_rejects_a_control_lacking_a_parameter_its_check_reads
                     "    severity: high\n    modes: [live]\n    rationale: r\n")
     code, _, err = _run("baseline", "validate", str(site))
     assert code == 2
-    assert "needs parameter(s) databytes_max" in err
+    assert f"{site}:3: $.controls[0].parameters: control 'mail.databytes' needs parameter 'databytes_max'" in err
 
 
 def test_unwritable_output_directory_is_bad_input_before_the_audit_runs(tmp_path, monkeypatch):
