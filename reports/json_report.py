@@ -62,7 +62,10 @@ def write(report: dict, path: str | os.PathLike) -> None:
 
 def load(path: str) -> dict:
     """Read a report.json written by hostaudit; raise InputError (exit 2) naming the file and
-    the line (bad JSON) or JSON path (not a report, or a report of another schema version)."""
+    the line (bad JSON) or JSON path (not a report, or a report of another schema version).
+
+    Only what readers of old reports use is checked (results, facts, identity): a full schema
+    validation would cost more than the comparison it guards."""
     from hostaudit.reports.model import SCHEMA_VERSION
 
     try:
@@ -79,5 +82,22 @@ def load(path: str) -> dict:
     if report["schema_version"] != SCHEMA_VERSION:
         raise InputError(f"$.schema_version: report schema version {report['schema_version']!r} "
                          f"is not the {SCHEMA_VERSION} this hostaudit reads", where=path)
-    validate(report, source=path)
+    _check_shape(report, path)
     return report
+
+
+def _check_shape(report: dict, path: str) -> None:
+    """The fields a comparison reads, with the JSON path of the first one that is wrong."""
+    def bad(json_path: str, what: str) -> InputError:
+        return InputError(f"{json_path}: {what}", where=path)
+
+    for key, kind in (("results", list), ("facts", dict), ("baseline", dict), ("target", dict),
+                      ("tool", dict), ("timing", dict), ("coverage", dict)):
+        if not isinstance(report.get(key), kind):
+            raise bad(f"$.{key}", f"missing or not a{'n array' if kind is list else 'n object'}")
+    for i, result in enumerate(report["results"]):
+        if not isinstance(result, dict):
+            raise bad(f"$.results[{i}]", "not an object")
+        for key in ("id", "status", "severity"):
+            if not isinstance(result.get(key), str):
+                raise bad(f"$.results[{i}].{key}", "missing or not a string")

@@ -95,3 +95,13 @@ def test_a_missing_report_is_bad_input(tmp_path, two_scans):
     before, _ = two_scans
     code, _, err = _run("diff", before, tmp_path / "missing.json")
     assert code == 2 and "missing.json" in err
+
+
+def test_a_report_whose_result_lacks_a_status_names_the_json_path(tmp_path, two_scans):
+    before, _ = two_scans
+    broken = json.loads(before.read_text())
+    del broken["results"][2]["status"]
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(broken))
+    code, _, err = _run("diff", before, path)
+    assert code == 2 and "$.results[2].status" in err
