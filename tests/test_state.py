@@ -188,3 +188,19 @@ def test_a_cron_environment_still_finds_the_sbin_programs_of_a_live_audit(tmp_pa
         results[name] = {r["id"]: r["status"] for r in report["results"]}
         assert not any("not installed" in r["message"] for r in report["results"]), report["results"]
     assert results["cron"] == results["shell"]
+
+
+def test_a_lost_immutable_bit_is_one_fact_change_and_one_new_failure(tree, tmp_path, require_root):
+    passwd = tree.path / "etc" / "passwd"
+    done = subprocess.run(["chattr", "+i", str(passwd)], capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        pytest.skip(f"this filesystem keeps no attributes: {done.stderr.strip()}")
+    try:
+        _cron_scan(tree, tmp_path / "state", tmp_path / "out", "--only", "files.")
+    finally:
+        subprocess.run(["chattr", "-i", str(passwd)], check=False, timeout=10)
+    code, out, _ = _cron_scan(tree, tmp_path / "state", tmp_path / "out", "--only", "files.")
+    drift = json.loads((tmp_path / "out" / "report.json").read_text())["drift"]
+    assert [(c["id"], c["change"]) for c in drift["controls"]] == [("files.immutable.passwd", "new_failure")]
+    assert [(f["fact"], f["key"], f["before"], f["after"]) for f in drift["facts"]] == [
+        ("critical_file_attrs", "/etc/passwd.immutable", True, False)]
