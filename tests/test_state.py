@@ -204,3 +204,25 @@ def test_a_lost_immutable_bit_is_one_fact_change_and_one_new_failure(tree, tmp_p
     assert [(c["id"], c["change"]) for c in drift["controls"]] == [("files.immutable.passwd", "new_failure")]
     assert [(f["fact"], f["key"], f["before"], f["after"]) for f in drift["facts"]] == [
         ("critical_file_attrs", "/etc/passwd.immutable", True, False)]
+
+
+def test_two_concurrent_runs_on_one_state_directory_both_land(tree, tmp_path):
+    state = tmp_path / "state"
+    procs = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "hostaudit", "scan", "--root", str(tree.path), "--state-dir", str(state),
+             "-o", str(tmp_path / name), "--format", "json", "--quiet"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    try:
+        codes = [p.wait(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert codes == [0, 0]
+    (target,) = [d for d in os.listdir(state) if not d.startswith(".")]
+    assert len(json.loads((state / target / "index.json").read_text())["runs"]) == 2
+    drifts = [json.loads((tmp_path / n / "report.json").read_text())["drift"]["previous"] for n in ("a", "b")]
+    assert sorted(d is None for d in drifts) == [False, True]
