@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     controls.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH")
     controls.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    explain = sub.add_parser("explain", help="what a control checks, why, how in each mode, and how to fix it",
+                             description="Explain one control: its rationale, how it is checked in each "
+                             "mode (the facts it reads), its parameters, remediation and references.",
+                             epilog="example: hostaudit explain mail.databytes")
+    explain.add_argument("control_id", metavar="ID")
+    explain.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
+                         help="shipped baseline name or YAML file (default: gcux-qmail)")
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     diff = sub.add_parser("diff", help="what changed between two reports (controls and facts)",
                           description="Compare two report.json files: last night and tonight, or a "
                           "golden image and the host built from it. Writes diff.json and shows "
@@ -244,6 +253,24 @@ def _write_reports(report: dict, formats: list[str], output: str) -> None:
         write_atomic(os.path.join(output, name), text)
 
 
+def cmd_explain(args) -> int:
+    """Explain one control of a baseline."""
+    import json
+
+    from hostaudit import baseline as baselines
+    from hostaudit import explain
+
+    loaded = _load_baseline(args.baseline)
+    try:
+        control = loaded.control(args.control_id)
+    except KeyError:
+        raise InputError(f"unknown control {args.control_id!r} in baseline {loaded.name}",
+                         hint=baselines.did_you_mean(args.control_id, loaded.ids)) from None
+    data = explain.describe(control)
+    print(json.dumps(data, indent=2) if args.json else explain.render_text(data))
+    return ExitCode.OK
+
+
 def cmd_diff(args) -> int:
     """Compare two reports; write diff.json (and diff.html) and print what changed."""
     from hostaudit.compare import compare
@@ -315,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff}
+    commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain}
     if args.command == "baseline":
         if args.baseline_command != "validate":
             parser.parse_args(["baseline", "--help"])

@@ -1,0 +1,69 @@
+"""What ``hostaudit explain ID`` says about a control: its words from the baseline, and how
+it is checked in each mode, read from the registry (the check's and probes' docstrings and
+the facts it reads), so the explanation cannot drift from the code."""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+from hostaudit.baseline import Control
+from hostaudit.registry import CHECKS, PROBES, load_all
+
+_VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
+
+
+def _first_paragraph(func) -> str:
+    doc = inspect.getdoc(func) or ""
+    return " ".join(doc.split("\n\n", 1)[0].split())
+
+
+def describe(control: Control) -> dict:
+    """A control as plain data: metadata, parameters, and per-mode facts with their probes."""
+    load_all()
+    data = {
+        "id": control.id, "title": control.title, "section": control.section,
+        "severity": control.severity, "modes": list(control.modes), "rationale": control.rationale,
+        "remediation": control.remediation, "reference": control.reference,
+        "parameters": dict(control.parameters), "manual": control.manual or None, "checked": None,
+    }
+    spec = CHECKS.get(control.id)
+    if spec is not None and not control.manual:
+        data["checked"] = {
+            "summary": _first_paragraph(spec.func),
+            "facts": {
+                vantage: [{"fact": name, "probe": _first_paragraph(PROBES[name].func) if name in PROBES else ""}
+                          for name in names]
+                for vantage, names in spec.needs_by_vantage.items()
+            },
+        }
+    return data
+
+
+def render_text(data: dict, width: int = 79) -> str:
+    """The description as plain text wrapped to ``width``."""
+    def para(text: str, indent: str = "  ", hanging: str | None = None) -> list[str]:
+        return textwrap.wrap(" ".join(text.replace("``", "").split()), width, initial_indent=indent,
+                             subsequent_indent=hanging or indent) or []
+
+    modes = ", ".join(data["modes"]) or "manual"
+    lines = [f"{data['id']}: {data['title']}",
+             f"  section {data['section']}, severity {data['severity']}, modes: {modes}", "", "Why"]
+    lines += para(data["rationale"])
+    lines += ["", "How it is checked"]
+    if data["manual"]:
+        lines += ["  " + line for line in data["manual"].splitlines()]
+    elif data["checked"]:
+        lines += para(data["checked"]["summary"])
+        for vantage, facts in data["checked"]["facts"].items():
+            lines.append(f"  {_VANTAGE_NAMES.get(vantage, vantage)}: reads")
+            for fact in facts:
+                lines += para(f"{fact['fact']}: {fact['probe']}", "    - ", "      ")
+    if data["parameters"]:
+        lines += ["", "Parameters (override in a site baseline)"]
+        lines += [f"  {k}: {v}" for k, v in data["parameters"].items()]
+    if data["remediation"]:
+        lines += ["", "Remediation"] + ["  " + line for line in data["remediation"].splitlines()]
+    if data["reference"]:
+        lines += ["", "Reference", f"  {data['reference']}"]
+    return "\n".join(lines)

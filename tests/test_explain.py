@@ -1,0 +1,47 @@
+"""`hostaudit explain ID`: a control's why, how in each mode, parameters and fix."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+from hostaudit.cli import main
+
+
+def _run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_explain_names_the_facts_read_in_each_mode():
+    code, out, _ = _run("explain", "ssh.port")
+    assert code == 0
+    assert "live: reads" in out and "listeners:" in out and "net: reads" in out and "greetings:" in out
+
+
+def test_explain_shows_parameters_remediation_and_reference():
+    _, out, _ = _run("explain", "mail.databytes")
+    assert "databytes_max: 5242880" in out and "Remediation" in out and "Reference" in out
+
+
+def test_explain_of_a_manual_control_gives_the_steps_a_person_follows():
+    _, out, _ = _run("explain", "boot.bios-password")
+    assert "1. Reboot the server" in out
+
+
+def test_explain_lines_fit_in_80_columns():
+    _, out, _ = _run("explain", "fw.inbound-allowed")
+    assert all(len(line) < 80 for line in out.splitlines() if not line.startswith("  "))
+
+
+def test_explain_json_carries_the_same_data():
+    _, out, _ = _run("explain", "mail.databytes", "--json")
+    assert json.loads(out)["checked"]["facts"]["*"][0]["fact"] == "qmail_control"
+
+
+def test_a_mistyped_control_id_suggests_the_nearest():
+    code, _, err = _run("explain", "mail.databyte")
+    assert code == 2 and "did you mean 'mail.databytes'" in err
