@@ -47,12 +47,12 @@ def render_text(data: dict, width: int = 79) -> str:
                              subsequent_indent=hanging or indent) or []
 
     modes = ", ".join(data["modes"]) or "manual"
-    lines = [f"{data['id']}: {data['title']}",
+    lines = [*para(f"{data['id']}: {data['title']}", "", "    "),
              f"  section {data['section']}, severity {data['severity']}, modes: {modes}", "", "Why"]
     lines += para(data["rationale"])
     lines += ["", "How it is checked"]
     if data["manual"]:
-        lines += ["  " + line for line in data["manual"].splitlines()]
+        lines += [wrapped for line in data["manual"].splitlines() for wrapped in para(line, "  ", "     ")]
     elif data["checked"]:
         lines += para(data["checked"]["summary"])
         for vantage, facts in data["checked"]["facts"].items():
@@ -61,7 +61,7 @@ def render_text(data: dict, width: int = 79) -> str:
                 lines += para(f"{fact['fact']}: {fact['probe']}", "    - ", "      ")
     if data["parameters"]:
         lines += ["", "Parameters (override in a site baseline)"]
-        lines += [f"  {k}: {v}" for k, v in data["parameters"].items()]
+        lines += [w for k, v in data["parameters"].items() for w in para(f"{k}: {v}", "  ", "      ")]
     if data["remediation"]:
         lines += ["", "Remediation"] + ["  " + line for line in data["remediation"].splitlines()]
     if data["reference"]:

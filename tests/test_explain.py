@@ -34,7 +34,7 @@ def test_explain_of_a_manual_control_gives_the_steps_a_person_follows():
 
 def test_explain_lines_fit_in_80_columns():
     _, out, _ = _run("explain", "fw.inbound-allowed")
-    assert all(len(line) < 80 for line in out.splitlines() if not line.startswith("  "))
+    assert all(len(line) < 80 for line in out.splitlines() if not line.startswith("  #"))
 
 
 def test_explain_json_carries_the_same_data():
