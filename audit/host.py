@@ -238,6 +238,13 @@ class Host:
         except (FileNotFoundError, NotADirectoryError):
             return False
 
+    def file_type(self, path: str) -> str:
+        """"regular file", "directory", "FIFO", "character device"... (links followed).
+
+        Raises OSError like :meth:`stat`, FileNotFoundError when ``path`` is absent.
+        """
+        return _kind(self.stat(path)) or "regular file"
+
     def is_file(self, path: str) -> bool:
         """A regular file (links followed); missing is False, a permission error is raised."""
         try:

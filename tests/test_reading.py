@@ -405,3 +405,18 @@ def test_scan_of_a_hostile_tree_reports_and_does_not_hang(fifo_root, tmp_path):
     assert "/etc/shadow: is a character device" in results["auth.password-hashes"]["message"]
     assert results["accounts.removed-groups"]["status"] == "fail"
     assert results["ssh.port"]["status"] == "error"
+
+
+def test_fifo_where_passwd_should_be_is_an_attribute_error_not_absent(fifo_root):
+    fifo_root.fifo("/etc/passwd")
+    result = bounded(lambda: run_check("files.immutable.passwd", root=fifo_root))
+    assert result.status is Status.ERROR
+    assert result.message == "cannot read the attributes of /etc/passwd: is a FIFO, not a regular file"
+
+
+def test_fifo_in_profile_d_is_an_error_not_skipped(fifo_root):
+    fifo_root.write("/etc/profile", "TMOUT=900\nexport TMOUT\n")
+    fifo_root.fifo("/etc/profile.d/zz-late.sh")
+    result = bounded(lambda: run_check("os.shell-timeout", root=fifo_root, params={"tmout": 1800}))
+    assert result.status is Status.ERROR
+    assert result.message == "cannot decide: cannot read /etc/profile.d/zz-late.sh: is a FIFO, not a regular file"
