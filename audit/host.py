@@ -64,6 +64,8 @@ class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
     kind = "abstract"
+    # Extra open(2) flags for reading files; an image host refuses a final symlink.
+    _open_flags = 0
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
@@ -114,7 +116,7 @@ class Host:
                 raise FileTooLarge(path, info.st_size, limit)
             size = 0
             # One byte past the limit tells a file of exactly ``limit`` bytes from a longer one.
-            while chunk := _read_chunk(fd, min(_CHUNK, limit + 1 - size)):
+            while chunk := _read_chunk(fd, min(_CHUNK, limit + 1 - size), path):
                 size += len(chunk)
                 if size > limit:
                     raise FileTooLarge(path, limit, limit, at_least=True)
@@ -149,9 +151,6 @@ class Host:
         finally:
             os.close(fd)
 
-    # Extra open(2) flags; an image host refuses a final symlink (see ImageHost).
-    _open_flags = 0
-
     def exists(self, path: str) -> bool:
         """Whether ``path`` exists (a dangling link counts). A permission error is raised, not
         taken for absence: an auditor who cannot look must not report a file as missing."""
@@ -163,15 +162,21 @@ class Host:
 
     def stat(self, path: str) -> os.stat_result:
         """stat() following links (inside the root)."""
-        return self.as_target(path, os.stat(self.real_path(path)))
+        try:
+            return self.as_target(path, os.stat(self.real_path(path)))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
 
     def lstat(self, path: str) -> os.stat_result:
         """stat() of the path itself; its parent directories are resolved inside the root."""
         parent = str(PurePosixPath(path).parent)
         name = PurePosixPath(path).name
-        if not name:
-            return self.as_target(path, os.lstat(self.real_path(path)))
-        return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+        try:
+            if not name:
+                return self.as_target(path, os.lstat(self.real_path(path)))
+            return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
 
     def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
         """The target's own view of ``path`` given what the auditor's disk says.
@@ -337,13 +342,15 @@ def _open_quietly(real: str, flags: int) -> int:
     return os.open(real, flags)
 
 
-def _read_chunk(fd: int, size: int) -> bytes:
+def _read_chunk(fd: int, size: int, path: str) -> bytes:
     # A regular file never says EAGAIN; if one does, it is not what fstat said: give up
     # rather than spin on a non-blocking descriptor.
     try:
         return os.read(fd, size)
     except BlockingIOError as exc:
-        raise OSError(exc.errno, "would block (not a regular file)") from exc
+        raise OSError(exc.errno, "would block (not a regular file)", path) from exc
+    except OSError as exc:
+        raise _renamed(exc, path) from None
 
 
 def _renamed(exc: OSError, path: str) -> OSError:
