@@ -420,3 +420,11 @@ def test_fifo_in_profile_d_is_an_error_not_skipped(fifo_root):
     result = bounded(lambda: run_check("os.shell-timeout", root=fifo_root, params={"tmout": 1800}))
     assert result.status is Status.ERROR
     assert result.message == "cannot decide: cannot read /etc/profile.d/zz-late.sh: is a FIFO, not a regular file"
+
+
+def test_fifo_as_qmail_databytes_is_an_error_not_an_empty_limit(fifo_root):
+    fifo_root.fifo("/var/qmail/control/databytes")
+    result = bounded(lambda: run_check("mail.databytes", root=fifo_root))
+    assert result.status is Status.ERROR
+    assert result.message == ("cannot decide: cannot read /var/qmail/control/databytes: "
+                              "is a FIFO, not a regular file")

@@ -54,7 +54,7 @@ def _file(host: Host, path: str) -> dict:
 def qmail_control(host: Host) -> dict:
     """``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
     databytes = _file(host, f"{CONTROL_DIR}/databytes")
-    if databytes["present"] and databytes["is_file"]:
+    if databytes["present"]:  # a FIFO or directory here is refused, never read as empty
         databytes["first_line"] = _first_line(host, databytes["path"])
     badmailfrom = _file(host, f"{CONTROL_DIR}/badmailfrom")
     if badmailfrom["present"] and badmailfrom["is_file"]:
