@@ -134,8 +134,8 @@ class Host:
         never takes a controlling terminal (O_NOCTTY) and leaves access times alone where
         the kernel lets it (O_NOATIME). Errors name ``path`` as the target sees it.
         """
-        real = self.real_path(path)
         try:
+            real = self.real_path(path)
             nofollow = bool(self._open_flags & os.O_NOFOLLOW)
             _refuse_special(path, os.lstat(real) if nofollow else os.stat(real), directory_ok)
             fd = _open_quietly(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
