@@ -11,6 +11,7 @@ import pickle
 import select
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -123,7 +124,6 @@ def test_directory_is_refused_as_a_directory(tmp_root):
 
 
 def test_socket_is_refused_as_a_socket(tmp_path):
-    import socket
     root = RootBuilder(tmp_path / "root")
     root.mkdir("/run")
     path = root.path / "run/sock"
