@@ -50,3 +50,37 @@ class ProbeError(Exception):
 
 class CommandUnavailable(ProbeError):
     """The host cannot run commands (image mode) or the program is missing."""
+
+
+class RefusedRead(OSError):
+    """A target file hostaudit will not read (not a regular file, too large).
+
+    An OSError whose ``filename`` is the target's path and ``strerror`` the reason, so the
+    fact collector reports ``cannot read PATH: REASON`` like any other unreadable file, and
+    code that treats a missing file as absent (FileNotFoundError) never mistakes it for one.
+    """
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(None, reason, path)
+
+    def __str__(self) -> str:
+        return f"{self.filename}: {self.strerror}"
+
+
+class NotRegularFile(RefusedRead):
+    """The path is a FIFO, device, socket or directory: opening or reading it could block,
+    never end (``/dev/zero``) or have side effects, and it holds no configuration."""
+
+    def __init__(self, path: str, kind: str):
+        super().__init__(path, f"is a {kind}, not a regular file")
+        self.kind = kind
+
+
+class FileTooLarge(RefusedRead):
+    """The file is larger than the caller's limit; a truncated read is never a whole file."""
+
+    def __init__(self, path: str, size: int, limit: int, *, at_least: bool = False):
+        shown = f"more than {size}" if at_least else str(size)
+        super().__init__(path, f"too large ({shown} bytes, limit {limit})")
+        self.size = size
+        self.limit = limit

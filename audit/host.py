@@ -10,8 +10,11 @@ never executed. Paths given to a Host are always absolute paths as seen on the t
 from __future__ import annotations
 
 import array
+import contextlib
+import errno
 import fcntl
 import fnmatch
+import io
 import os
 import posixpath
 import stat as _stat
@@ -19,7 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from hostaudit.errors import CommandUnavailable, ProbeError
+from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError
 
 # FS_IOC_GETFLAGS from linux/fs.h; the kernel reads an int-sized value whatever the macro says.
 FS_IOC_GETFLAGS = 0x80086601
@@ -27,6 +30,21 @@ FS_IMMUTABLE_FL = 0x00000010
 FS_APPEND_FL = 0x00000020
 
 _MAX_SYMLINK_HOPS = 40
+# What a configuration file may weigh unless the caller says otherwise: far above any real
+# config, far below what would hurt the auditor. Package databases pass their own limits.
+READ_LIMIT = 4 * 1024 * 1024
+_CHUNK = 65536
+# Missing, or a path through a non-directory: the file is absent. Anything else (EACCES,
+# ELOOP, EIO...) means the auditor could not look, which is never the same as absent.
+ABSENT = (FileNotFoundError, NotADirectoryError)
+_FILE_KINDS = (
+    (_stat.S_ISDIR, "directory"),
+    (_stat.S_ISFIFO, "FIFO"),
+    (_stat.S_ISCHR, "character device"),
+    (_stat.S_ISBLK, "block device"),
+    (_stat.S_ISSOCK, "socket"),
+    (_stat.S_ISLNK, "symbolic link"),
+)
 _DEFAULT_TIMEOUT = 10.0
 # Commands run with a fixed, minimal environment so their output is parseable everywhere.
 _COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C", "LANG": "C"}
@@ -46,6 +64,8 @@ class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
     kind = "abstract"
+    # Extra open(2) flags for reading files; an image host refuses a final symlink.
+    _open_flags = 0
 
     def __init__(self, root: str):
         self.root = os.path.abspath(root)
@@ -65,21 +85,71 @@ class Host:
         raise NotImplementedError
 
     # -- reads --------------------------------------------------------------------------------
-    def read_text(self, path: str, *, limit: int = 4 * 1024 * 1024) -> str:
-        """File contents as text (undecodable bytes replaced). Raises OSError as ``open`` does."""
-        return self.read_bytes(path, limit=limit).decode("utf-8", errors="replace")
+    def read_text(self, path: str, *, limit: int = READ_LIMIT) -> str:
+        """A whole regular file as text, as :meth:`read_bytes` reads it.
 
-    def read_bytes(self, path: str, *, limit: int = 4 * 1024 * 1024) -> bytes:
-        """At most ``limit`` bytes of a file, read in chunks (/proc files refuse huge reads)."""
-        chunks, size = [], 0
-        with open(self.real_path(path), "rb", buffering=0) as handle:
-            while size < limit:
-                chunk = handle.read(min(65536, limit - size))
-                if not chunk:
-                    break
-                chunks.append(chunk)
+        Bytes that are not UTF-8 decode with ``surrogateescape``, so the exact bytes survive
+        to the report (``text.encode("utf-8", "surrogateescape")`` gives them back).
+        """
+        return self.read_bytes(path, limit=limit).decode("utf-8", errors="surrogateescape")
+
+    def read_bytes(self, path: str, *, limit: int = READ_LIMIT) -> bytes:
+        """A whole regular file, never a part of it.
+
+        Raises NotRegularFile for a FIFO, device, socket or directory (never opened for
+        reading, so nothing blocks), FileTooLarge when the file holds more than ``limit``
+        bytes, and OSError as ``open`` does (FileNotFoundError only when it is absent).
+        /proc files say their size is 0: the limit is enforced on the bytes actually read.
+        """
+        buffer = io.BytesIO()
+        self.copy_file(path, buffer, limit=limit)
+        return buffer.getvalue()
+
+    def copy_file(self, path: str, destination, *, limit: int) -> int:
+        """Copy a whole regular file into the open binary ``destination``; returns its size.
+
+        For databases a library must open by name (sqlite): the copy is the auditor's, so the
+        target is never written to. Refuses as :meth:`read_bytes` does.
+        """
+        with self.open_file(path) as (fd, info):
+            if info.st_size > limit:
+                raise FileTooLarge(path, info.st_size, limit)
+            size = 0
+            # One byte past the limit tells a file of exactly ``limit`` bytes from a longer one.
+            while chunk := _read_chunk(fd, min(_CHUNK, limit + 1 - size), path):
                 size += len(chunk)
-        return b"".join(chunks)
+                if size > limit:
+                    raise FileTooLarge(path, limit, limit, at_least=True)
+                destination.write(chunk)
+            return size
+
+    @contextlib.contextmanager
+    def open_file(self, path: str, *, directory_ok: bool = False):
+        """The one way a target file is opened: yields ``(fd, os.fstat(fd))`` of a regular
+        file (or a directory when ``directory_ok``), closing it afterwards.
+
+        The type is checked before opening (opening a device can have effects of its own: a
+        watchdog starts, a tape rewinds) and again on the open descriptor, in case the path
+        was swapped in between. The open never blocks (O_NONBLOCK: a FIFO without a writer),
+        never takes a controlling terminal (O_NOCTTY) and leaves access times alone where
+        the kernel lets it (O_NOATIME). Errors name ``path`` as the target sees it.
+        """
+        try:
+            real = self.real_path(path)
+            nofollow = bool(self._open_flags & os.O_NOFOLLOW)
+            _refuse_special(path, os.lstat(real) if nofollow else os.stat(real), directory_ok)
+            fd = _open_quietly(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+                               | self._open_flags)
+        except NotRegularFile:
+            raise
+        except OSError as exc:
+            raise _renamed(exc, path) from None
+        try:
+            info = os.fstat(fd)
+            _refuse_special(path, info, directory_ok)
+            yield fd, info
+        finally:
+            os.close(fd)
 
     def exists(self, path: str) -> bool:
         """Whether ``path`` exists (a dangling link counts). A permission error is raised, not
@@ -92,15 +162,21 @@ class Host:
 
     def stat(self, path: str) -> os.stat_result:
         """stat() following links (inside the root)."""
-        return self.as_target(path, os.stat(self.real_path(path)))
+        try:
+            return self.as_target(path, os.stat(self.real_path(path)))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
 
     def lstat(self, path: str) -> os.stat_result:
         """stat() of the path itself; its parent directories are resolved inside the root."""
         parent = str(PurePosixPath(path).parent)
         name = PurePosixPath(path).name
-        if not name:
-            return self.as_target(path, os.lstat(self.real_path(path)))
-        return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+        try:
+            if not name:
+                return self.as_target(path, os.lstat(self.real_path(path)))
+            return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
 
     def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
         """The target's own view of ``path`` given what the auditor's disk says.
@@ -112,8 +188,25 @@ class Host:
         return disk
 
     def readlink(self, path: str) -> str:
+        """The target of the symlink ``path`` as written (not resolved). Raises OSError."""
         parent = str(PurePosixPath(path).parent)
-        return os.readlink(os.path.join(self.real_path(parent), PurePosixPath(path).name))
+        try:
+            return os.readlink(os.path.join(self.real_path(parent), PurePosixPath(path).name))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
+
+    def link_target(self, path: str) -> str | None:
+        """The target of the symlink ``path``, or None when ``path`` is not a link or absent.
+
+        A permission error (or any other failure to look) is raised: an auditor who cannot
+        look must not report that a mask or a start link is not there.
+        """
+        try:
+            return self.readlink(path)
+        except OSError as exc:
+            if isinstance(exc, ABSENT) or exc.errno == errno.EINVAL:
+                return None
+            raise
 
     def canonical(self, path: str) -> str:
         """``path`` with every symlink resolved, as a path on the target (not the auditor's).
@@ -131,9 +224,8 @@ class Host:
                 resolved = posixpath.dirname(resolved)
                 continue
             candidate = posixpath.join(resolved, part)
-            try:
-                target = self.readlink(candidate)
-            except OSError:  # not a link, or missing: keep the name
+            target = self.link_target(candidate)
+            if target is None:  # not a link, or missing: keep the name
                 resolved = candidate
                 continue
             hops += 1
@@ -151,6 +243,13 @@ class Host:
         except (FileNotFoundError, NotADirectoryError):
             return False
 
+    def file_type(self, path: str) -> str:
+        """"regular file", "directory", "FIFO", "character device"... (links followed).
+
+        Raises OSError like :meth:`stat`, FileNotFoundError when ``path`` is absent.
+        """
+        return _kind(self.stat(path)) or "regular file"
+
     def is_file(self, path: str) -> bool:
         """A regular file (links followed); missing is False, a permission error is raised."""
         try:
@@ -159,13 +258,23 @@ class Host:
             return False
 
     def listdir(self, path: str) -> list[str]:
-        """Sorted entry names of a directory. Raises OSError when it is missing or unreadable."""
-        return sorted(os.listdir(self.real_path(path)))
+        """Sorted entry names of a directory. Raises OSError when it is missing or unreadable.
+
+        Names are ``str``; bytes that are not UTF-8 come back surrogate-escaped (os.fsdecode)
+        and work as they are in further Host calls.
+        """
+        try:
+            return sorted(os.listdir(self.real_path(path)))
+        except OSError as exc:
+            raise _renamed(exc, path) from None
 
     def glob(self, pattern: str) -> list[str]:
         """Target paths matching a shell pattern, wildcards in any component
         (``/etc/rc?.d/S??ssh``), sorted. Directories are listed through the Host, so links
         resolve inside an image's root. Hidden names match only a pattern starting with '.'.
+
+        A directory that is absent (or not a directory) matches nothing; one the auditor may
+        not list raises PermissionError, since its files may be there.
         """
         paths = ["/"]
         for part in PurePosixPath(pattern).parts[1:]:
@@ -176,7 +285,7 @@ class Host:
             for base in paths:
                 try:
                     names = self.listdir(base)
-                except OSError:
+                except ABSENT:
                     continue
                 matched.extend(
                     posixpath.join(base, name)
@@ -192,19 +301,10 @@ class Host:
         Raises OSError (ENOTTY/EOPNOTSUPP) on filesystems without attributes, so a caller
         reports ``error`` instead of guessing.
         """
-        real = self.real_path(path)
-        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-        try:
-            # O_NOATIME keeps the audit from touching access times; only the owner may ask.
-            fd = os.open(real, flags | getattr(os, "O_NOATIME", 0))
-        except PermissionError:
-            fd = os.open(real, flags)
-        try:
+        with self.open_file(path, directory_ok=True) as (fd, _info):
             buf = array.array("i", [0])
             fcntl.ioctl(fd, FS_IOC_GETFLAGS, buf, True)
             return buf[0] & 0xFFFFFFFF
-        finally:
-            os.close(fd)
 
     def statvfs(self, path: str) -> os.statvfs_result:
         return os.statvfs(self.real_path(path))
@@ -217,6 +317,47 @@ class Host:
     def describe(self) -> dict:
         """What the report says about the target."""
         return {"kind": self.kind, "root": self.root}
+
+
+def _kind(info: os.stat_result) -> str | None:
+    """What a non-regular file is ("FIFO", "character device"...), or None for a regular one."""
+    if _stat.S_ISREG(info.st_mode):
+        return None
+    return next((name for test, name in _FILE_KINDS if test(info.st_mode)), "special file")
+
+
+def _refuse_special(path: str, info: os.stat_result, directory_ok: bool) -> None:
+    kind = _kind(info)
+    if kind is not None and not (directory_ok and kind == "directory"):
+        raise NotRegularFile(path, kind)
+
+
+def _open_quietly(real: str, flags: int) -> int:
+    """open(2) with O_NOATIME when allowed: only the file's owner (or CAP_FOWNER) may ask."""
+    try:
+        return os.open(real, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError as exc:
+        if exc.errno != errno.EPERM:
+            raise
+    return os.open(real, flags)
+
+
+def _read_chunk(fd: int, size: int, path: str) -> bytes:
+    # A regular file never says EAGAIN; if one does, it is not what fstat said: give up
+    # rather than spin on a non-blocking descriptor.
+    try:
+        return os.read(fd, size)
+    except BlockingIOError as exc:
+        raise OSError(exc.errno, "would block (not a regular file)", path) from exc
+    except OSError as exc:
+        raise _renamed(exc, path) from None
+
+
+def _renamed(exc: OSError, path: str) -> OSError:
+    """The same error, naming the target's path rather than the auditor's copy of it."""
+    if exc.filename == path or exc.errno is None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror, path)
 
 
 class LiveHost(Host):
@@ -257,8 +398,8 @@ class LiveHost(Host):
         return CommandResult(
             argv=tuple(argv),
             returncode=done.returncode,
-            stdout=done.stdout.decode("utf-8", errors="replace"),
-            stderr=done.stderr.decode("utf-8", errors="replace"),
+            stdout=done.stdout.decode("utf-8", errors="surrogateescape"),
+            stderr=done.stderr.decode("utf-8", errors="surrogateescape"),
         )
 
     def describe(self) -> dict:
@@ -269,6 +410,9 @@ class ImageHost(Host):
     """An unpacked root filesystem. Symlinks resolve inside the root; nothing executes."""
 
     kind = "image"
+    # real_path has resolved every link inside the root; a link found at open time was
+    # swapped in since, and would lead outside it.
+    _open_flags = os.O_NOFOLLOW
 
     def __init__(self, root: str):
         super().__init__(root)
@@ -295,7 +439,7 @@ class ImageHost(Host):
             candidate = os.path.join(self.root, *resolved, part)
             try:
                 is_link = _stat.S_ISLNK(os.lstat(candidate).st_mode)
-            except OSError:
+            except ABSENT:
                 # Missing components: the caller's open()/stat() reports the real error.
                 resolved.append(part)
                 resolved.extend(p for p in parts if p not in ("", "."))

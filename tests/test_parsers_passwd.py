@@ -34,3 +34,25 @@ def test_group_members_are_split():
 def test_login_defs_later_lines_win():
     settings = parse_login_defs("UID_MIN 500\n# UID_MIN 2000\nUID_MIN\t1000\n")
     assert settings["UID_MIN"] == {"value": "1000", "line": 3}
+
+
+def test_passwd_line_with_a_nul_byte_is_malformed():
+    users = parse_passwd("root:x:0:0:root:/root:/bin/bash\0\0\0\n")
+    assert users == [{"name": "", "line": 1, "malformed": True}]
+
+
+def test_group_line_of_binary_garbage_is_malformed():
+    groups = parse_group("root:x:0:\n\x7fELF\x02\x01\x01\n")
+    assert [g.get("malformed", False) for g in groups] == [False, True]
+
+
+def test_only_newline_ends_an_entry_so_line_numbers_match_the_file():
+    # str.splitlines would split at the form feed and count the second user as line 3.
+    users = parse_passwd("a:x:1:1:gecos\fmore:/home/a:/bin/sh\nb:x:2:2::/home/b:/bin/sh\n")
+    assert [(u["line"], u.get("malformed", False)) for u in users] == [(1, True), (2, False)]
+
+
+def test_gecos_bytes_that_are_not_utf8_are_kept_surrogate_escaped():
+    text = b"tony:x:1000:1000:Ren\xe9:/home/tony:/bin/sh\n".decode("utf-8", "surrogateescape")
+    [user] = parse_passwd(text)
+    assert user["gecos"].encode("utf-8", "surrogateescape") == b"Ren\xe9"

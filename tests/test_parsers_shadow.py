@@ -39,3 +39,7 @@ def test_parse_keeps_name_scheme_and_line_only():
 
 def test_line_without_password_field_is_malformed():
     assert parse_shadow("garbage\n") == [{"name": "garbage", "line": 1, "malformed": True}]
+
+
+def test_line_with_a_nul_byte_is_malformed():
+    assert parse_shadow("root::19000:0:99999:7:::\0\n") == [{"name": "", "line": 1, "malformed": True}]

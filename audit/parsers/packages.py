@@ -64,7 +64,7 @@ def parse_rpm_header(blob: bytes) -> dict[str, str]:
         tag, kind, offset, _n = struct.unpack(">IIII", blob[8 + 16 * i : 24 + 16 * i])
         if tag in wanted and kind in _RPM_STRING_TYPES and offset < len(store):
             end = store.find(b"\0", offset)
-            found[wanted[tag]] = store[offset : end if end >= 0 else None].decode("utf-8", "replace")
+            found[wanted[tag]] = store[offset : end if end >= 0 else None].decode("utf-8", "surrogateescape")
     if "name" not in found:
         raise ValueError("rpm header has no name tag")
     return found

@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+# Bytes no account database line holds: NUL (binary garbage, a file of zeros) and the other
+# C0 controls but tab. A line with one is malformed rather than read around.
+_CONTROL = frozenset(chr(c) for c in range(32) if c != 9) | {"\x7f"}
+
+
+def has_control_chars(line: str) -> bool:
+    """Whether ``line`` holds a NUL or another control character no database line may hold."""
+    return not _CONTROL.isdisjoint(line)
+
+
+def malformed_lines(entries: list[dict]) -> list[int]:
+    """Line numbers of the entries a parser marked malformed, in file order."""
+    return [e["line"] for e in entries if e.get("malformed")]
+
 
 def password_field_kind(field: str) -> str:
     """Classify a passwd/shadow password field without keeping it.
@@ -22,12 +36,16 @@ def parse_passwd(text: str) -> list[dict]:
     """Parse passwd(5) lines into users; the password field is reduced to its kind.
 
     Each user: name, uid, gid, gecos, home, shell, password (kind), line (1-based).
-    Malformed lines are returned with ``malformed: True`` so a check can name them.
+    Malformed lines (wrong field count, non-numeric ids, control characters such as NUL)
+    are returned with ``malformed: True`` so a check can name them.
     """
     users = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(entry_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if has_control_chars(line):
+            users.append({"name": "", "line": number, "malformed": True})
             continue
         if line[0] in "+-":  # NIS compat entries: keep the name, no fields to trust
             users.append({"name": line, "line": number, "nis_compat": True})
@@ -53,11 +71,15 @@ def parse_passwd(text: str) -> list[dict]:
 
 
 def parse_group(text: str) -> list[dict]:
-    """Parse group(5) lines: name, gid, members (list), line (1-based)."""
+    """Parse group(5) lines: name, gid, members (list), line (1-based); malformed lines as
+    :func:`parse_passwd` marks them."""
     groups = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(entry_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if has_control_chars(line):
+            groups.append({"name": "", "line": number, "malformed": True})
             continue
         fields = line.split(":")
         if len(fields) != 4 or not fields[2].isdigit():
@@ -89,3 +111,11 @@ def parse_login_defs(text: str) -> dict:
         if len(parts) == 2:
             settings[parts[0]] = {"value": parts[1].strip(), "line": number}
     return settings
+
+
+def entry_lines(text: str) -> list[str]:
+    """The lines of a colon-separated database, split at newlines only."""
+    # Only newline ends an entry (as in glibc's nss_files); str.splitlines would also split
+    # at \r, \v, \f and \x1c-\x1e and so shift every later line number.
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines

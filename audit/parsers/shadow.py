@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hostaudit.parsers.passwd import entry_lines, has_control_chars
+
 # crypt(5) prefixes, longest first so "$2b$" is not read as "$2$".
 _PREFIXES = (
     ("$gy$", "gost-yescrypt"),
@@ -43,12 +45,16 @@ def hash_scheme(field: str) -> str:
 def parse_shadow(text: str) -> list[dict]:
     """Parse shadow(5) lines into ``{"name", "scheme", "line"}``; the field is dropped here.
 
-    A line without the password field is returned with ``malformed: True``.
+    A line without the password field, or with control characters such as NUL, is returned
+    with ``malformed: True``.
     """
     entries = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(entry_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if has_control_chars(line):
+            entries.append({"name": "", "line": number, "malformed": True})
             continue
         fields = line.split(":")
         if len(fields) < 2 or not fields[0]:

@@ -32,7 +32,7 @@ def _common_name(data: bytes, start: int, end: int) -> str | None:
         for _, atv_start, atv_end in _der_children(data, set_start, set_end):
             parts = _der_children(data, atv_start, atv_end)
             if len(parts) == 2 and data[parts[0][1] - 2:parts[0][2]] == _CN_OID:
-                return data[parts[1][1]:parts[1][2]].decode("utf-8", "replace")
+                return data[parts[1][1]:parts[1][2]].decode("utf-8", "surrogateescape")
     return None
 
 

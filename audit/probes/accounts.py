@@ -2,21 +2,47 @@
 
 from __future__ import annotations
 
+from hostaudit.errors import ProbeError
 from hostaudit.host import Host
-from hostaudit.parsers.passwd import parse_group, parse_login_defs, parse_passwd
+from hostaudit.parsers.passwd import malformed_lines, parse_group, parse_login_defs, parse_passwd
 from hostaudit.registry import probe
+
+# Account databases are read whole: a hidden account past any cut-off would pass unseen.
+# 64 MiB holds about a million entries; a larger file is refused (the checks say error).
+ACCOUNT_DB_LIMIT = 64 << 20
+_LINES_NAMED = 10
+
+
+def refuse_malformed(path: str, entries: list[dict]) -> None:
+    """Raise ProbeError naming ``path`` and its malformed lines, if it has any.
+
+    A line the parser cannot read may hold any account (binary garbage, a NUL-filled file,
+    a mangled entry): every conclusion drawn from the rest would be a guess.
+    """
+    bad = malformed_lines(entries)
+    if bad:
+        named = ", ".join(str(n) for n in bad[:_LINES_NAMED])
+        more = f" and {len(bad) - _LINES_NAMED} more" if len(bad) > _LINES_NAMED else ""
+        raise ProbeError(f"{path}: malformed entry at line {named}{more}; its accounts cannot be known")
 
 
 @probe("passwd")
 def passwd(host: Host) -> dict:
-    """/etc/passwd users (password field reduced to its kind, never the hash)."""
-    return {"path": "/etc/passwd", "users": parse_passwd(host.read_text("/etc/passwd"))}
+    """/etc/passwd users (password field reduced to its kind, never the hash).
+
+    A file with malformed lines is a ProbeError naming them (see :func:`refuse_malformed`).
+    """
+    users = parse_passwd(host.read_text("/etc/passwd", limit=ACCOUNT_DB_LIMIT))
+    refuse_malformed("/etc/passwd", users)
+    return {"path": "/etc/passwd", "users": users}
 
 
 @probe("group")
 def group(host: Host) -> dict:
-    """/etc/group groups and members."""
-    return {"path": "/etc/group", "groups": parse_group(host.read_text("/etc/group"))}
+    """/etc/group groups and members; malformed lines are a ProbeError as for passwd."""
+    groups = parse_group(host.read_text("/etc/group", limit=ACCOUNT_DB_LIMIT))
+    refuse_malformed("/etc/group", groups)
+    return {"path": "/etc/group", "groups": groups}
 
 
 @probe("login_defs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import errno
 
-from hostaudit.host import FS_APPEND_FL, FS_IMMUTABLE_FL, Host
+from hostaudit.host import ABSENT, FS_APPEND_FL, FS_IMMUTABLE_FL, Host
 from hostaudit.registry import probe
 
 # The document's list (2002) and where the same files live today.
@@ -25,10 +25,15 @@ def file_attrs(host: Host, path: str) -> dict:
     """Immutable and append-only flags of ``path`` (links followed), or why they are unknown."""
     target = host.canonical(path)
     info: dict = {"path": path, "target": target if target != path else None}
-    if not host.is_file(target):
+    try:
+        kind = host.file_type(target)
+    except ABSENT:
         info["exists"] = False
         return info
     info["exists"] = True
+    if kind != "regular file":  # a FIFO or device where the file should be is not "absent"
+        info["error"] = f"is a {kind}, not a regular file"
+        return info
     try:
         flags = host.attr_flags(target)
     except OSError as exc:

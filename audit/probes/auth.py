@@ -8,6 +8,7 @@ from hostaudit.host import Host
 from hostaudit.parsers.nsswitch import parse_nsswitch
 from hostaudit.parsers.pam import parse_pam
 from hostaudit.parsers.shadow import parse_shadow
+from hostaudit.probes.accounts import ACCOUNT_DB_LIMIT
 from hostaudit.registry import probe
 
 SHADOW = "/etc/shadow"
@@ -28,7 +29,7 @@ def shadow(host: Host) -> dict:
     info = host.stat(SHADOW)
     fact.update(mode=_stat.S_IMODE(info.st_mode), uid=info.st_uid, gid=info.st_gid)
     try:
-        fact.update(readable=True, entries=parse_shadow(host.read_text(SHADOW)))
+        fact.update(readable=True, entries=parse_shadow(host.read_text(SHADOW, limit=ACCOUNT_DB_LIMIT)))
     except PermissionError as exc:
         fact.update(readable=False, read_error=exc.strerror, entries=[])
     return fact

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import tempfile
 
@@ -15,6 +14,10 @@ from hostaudit.registry import probe
 DPKG_STATUS = "/var/lib/dpkg/status"
 RPM_SQLITE = ("/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite")
 RPM_BDB = ("/var/lib/rpm/Packages", "/usr/lib/sysimage/rpm/Packages")
+# Package databases outgrow configuration files: a full desktop's dpkg status is ~10 MiB, an
+# rpmdb.sqlite a few hundred MiB. Beyond these the host is not what this tool audits.
+DPKG_STATUS_LIMIT = 256 * 1024 * 1024
+RPMDB_LIMIT = 1024 * 1024 * 1024
 
 
 def _read_rpm_sqlite(host: Host, path: str) -> dict[str, dict]:
@@ -22,8 +25,8 @@ def _read_rpm_sqlite(host: Host, path: str) -> dict[str, dict]:
     # temporary file first so the audited host is never written to.
     with tempfile.TemporaryDirectory(prefix="hostaudit-rpm-") as tmp:
         copy = os.path.join(tmp, "rpmdb.sqlite")
-        with open(host.real_path(path), "rb") as src, open(copy, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+        with open(copy, "wb") as dst:
+            host.copy_file(path, dst, limit=RPMDB_LIMIT)
         conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
         try:
             rows = conn.execute("SELECT blob FROM Packages").fetchall()
@@ -54,7 +57,7 @@ def packages(host: Host) -> dict:
     databases: list[str] = []
     problems: list[str] = []
     if host.exists(DPKG_STATUS):
-        for name, info in parse_dpkg_status(host.read_text(DPKG_STATUS, limit=256 * 1024 * 1024)).items():
+        for name, info in parse_dpkg_status(host.read_text(DPKG_STATUS, limit=DPKG_STATUS_LIMIT)).items():
             installed[name] = {**info, "source": DPKG_STATUS}
         databases.append(DPKG_STATUS)
     for path in RPM_SQLITE:

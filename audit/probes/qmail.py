@@ -26,10 +26,12 @@ PROGRAM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
 # Byte strings that identify whose sendmail wrapper a regular file is, checked in this order.
 MTA_MARKERS = (("qmail", b"/var/qmail"), ("postfix", b"postfix"), ("exim", b"exim"), ("sendmail", b"sendmail.cf"))
 _EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
+# A sendmail wrapper is small; exim's is the whole MTA (a few MiB). Larger is refused, not cut.
+_PROGRAM_LIMIT = 64 << 20
 
 
 def _first_line(host: Host, path: str) -> str | None:
-    lines = host.read_text(path, limit=4096).splitlines()
+    lines = host.read_text(path).splitlines()
     return lines[0][:_EVIDENCE_CHARS] if lines else None
 
 
@@ -52,7 +54,7 @@ def _file(host: Host, path: str) -> dict:
 def qmail_control(host: Host) -> dict:
     """``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
     databytes = _file(host, f"{CONTROL_DIR}/databytes")
-    if databytes["present"] and databytes["is_file"]:
+    if databytes["present"]:  # a FIFO or directory here is refused, never read as empty
         databytes["first_line"] = _first_line(host, databytes["path"])
     badmailfrom = _file(host, f"{CONTROL_DIR}/badmailfrom")
     if badmailfrom["present"] and badmailfrom["is_file"]:
@@ -79,7 +81,7 @@ def qmail_delivery(host: Host) -> dict:
         default["first_line"] = _first_line(host, default["path"])
     skel_qmail = _file(host, "/etc/skel/.qmail")
     if skel_qmail["present"] and skel_qmail["is_file"]:
-        text = host.read_text(skel_qmail["path"], limit=4096)
+        text = host.read_text(skel_qmail["path"])
         skel_qmail["lines"] = [line.strip()[:_EVIDENCE_CHARS] for line in text.splitlines()[:10]]
     return {
         "rc": rc,
@@ -161,12 +163,10 @@ def _resolve_chain(host: Host, path: str) -> tuple[list[str], str]:
     """The symlink hops from ``path`` (each ``link -> target``) and the final path, inside the root."""
     chain, current = [], path
     for _ in range(40):
-        try:
-            if not stat.S_ISLNK(host.lstat(current).st_mode):
-                break
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(current), host.readlink(current)))
-        except OSError:
+        link = host.link_target(current)
+        if link is None:  # not a link (or the chain ends in nothing)
             break
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(current), link))
         chain.append(f"{current} -> {target}")
         current = target
     return chain, current
@@ -178,7 +178,7 @@ def _sendmail(host: Host) -> dict:
     chain, resolved = _resolve_chain(host, SENDMAIL)
     markers = []
     if host.is_file(resolved):
-        data = host.read_bytes(resolved, limit=8 << 20)
+        data = host.read_bytes(resolved, limit=_PROGRAM_LIMIT)
         markers = [mta for mta, needle in MTA_MARKERS if needle in data]
     return {"path": SENDMAIL, "present": True, "chain": chain, "resolved": resolved,
             "resolved_exists": host.exists(resolved), "markers": markers}

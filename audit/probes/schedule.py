@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from hostaudit.host import Host
+from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.apt_conf import parse_apt_conf
 from hostaudit.parsers.crontab import parse_crontab
 from hostaudit.parsers.systemd_unit import list_setting, parse_unit
@@ -33,7 +33,7 @@ def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
     except PermissionError:
         unreadable.append(directory)
         return []
-    except OSError:
+    except ABSENT:
         return []
     paths = [f"{directory}/{n}" for n in names]
     return [p for p in paths if not _BACKUP.search(p) and host.is_file(p)]

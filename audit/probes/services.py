@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import stat
 
-from hostaudit.host import Host
+from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.systemd_unit import parse_unit
 from hostaudit.registry import probe
 
@@ -39,17 +39,8 @@ def read_unit(host: Host, path: str) -> list[dict]:
 
 
 def _masked(host: Host, path: str) -> bool:
-    try:
-        return host.readlink(path) == "/dev/null"
-    except OSError:
-        return False
-
-
-def _link_target(host: Host, path: str) -> str | None:
-    try:
-        return host.readlink(path)
-    except OSError:
-        return None
+    """A link to /dev/null masks a unit; a permission error is raised, not read as unmasked."""
+    return host.link_target(path) == "/dev/null"
 
 
 def _sysv_links(host: Host) -> list[dict]:
@@ -61,13 +52,13 @@ def _sysv_links(host: Host) -> list[dict]:
                 if stat.S_ISLNK(host.lstat(directory).st_mode):
                     continue  # Red Hat's /etc/rcN.d -> rc.d/rcN.d: counted once, at the real path
                 names = host.listdir(directory)
-            except OSError:
+            except ABSENT:
                 continue
             for name in names:
                 if name.startswith("S") and name[1:3].isdigit():
                     path = f"{directory}/{name}"
                     links.append({"path": path, "runlevel": runlevel, "service": name[3:],
-                                  "target": _link_target(host, path)})
+                                  "target": host.link_target(path)})
     return links
 
 
@@ -77,7 +68,7 @@ def _wants_links(host: Host) -> list[dict]:
         for name in host.listdir(wants):
             path = f"{wants}/{name}"
             links.append({"path": path, "unit": name, "wanted_by": wants.rsplit("/", 1)[1][: -len(".wants")],
-                          "target": _link_target(host, path)})
+                          "target": host.link_target(path)})
     return links
 
 

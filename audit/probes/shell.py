@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostaudit.host import Host
+from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.shell_profile import history_removals, parse_shell_settings
 from hostaudit.registry import probe
 
@@ -25,10 +25,12 @@ def shell_profile(host: Host) -> dict:
     candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS, *SKEL_RCS]
     files, settings = [], []
     for path in candidates:
-        if not host.is_file(path):
+        try:
+            text = host.read_text(path)
+        except ABSENT:  # absent, or a dangling link: the shell's ``[ -r ]`` skips it too
             continue
         files.append(path)
-        for found in parse_shell_settings(host.read_text(path), VARIABLES):
+        for found in parse_shell_settings(text, VARIABLES):
             settings.append({"file": path, **found})
     return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS, *SKEL_RCS], "settings": settings}
 

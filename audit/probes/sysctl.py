@@ -31,10 +31,7 @@ _PROC_SYS_READ = 4096
 
 def _masked(host: Host, path: str) -> bool:
     """A sysctl.d name linked to /dev/null masks the vendor file of that name."""
-    try:
-        return host.readlink(path) == "/dev/null"
-    except OSError:
-        return False
+    return host.link_target(path) == "/dev/null"
 
 
 @probe("sysctl_persistent")
