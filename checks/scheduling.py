@@ -1,0 +1,56 @@
+"""Which scheduled jobs something actually runs (shared by the integrity and maint checks).
+
+A cron file is only a wish until a cron daemon reads it, and a timer only runs where systemd
+is the init: a job counts when the ``scheduler`` fact names what runs it.
+"""
+
+from __future__ import annotations
+
+from hostaudit.model import Evidence, ev
+
+TIMER = "timer"
+RANK = {"runs": 0, "unknown": 1, "idle": 2}
+
+
+def cron_kinds(path: str) -> frozenset:
+    """What kind of cron file ``path`` is, in the terms of the scheduler fact's ``runs``."""
+    if path.startswith("/var/spool/cron/crontabs/"):
+        return frozenset({"crontab", "spool"})
+    for period in ("hourly", "daily", "weekly", "monthly"):
+        if path.startswith(f"/etc/cron.{period}/"):
+            return frozenset({period})
+    return frozenset({"crontab"})
+
+
+def runner(scheduler: dict, kinds: frozenset) -> tuple[str, str]:
+    """``(state, why)``: whether anything runs a job of ``kinds`` (runs, unknown or idle)."""
+    if TIMER in kinds:
+        return scheduler["timers"]["state"], f"systemd timers: {scheduler['timers']['why']}"
+    daemons = [d for d in scheduler["cron"] if set(d["runs"]) & kinds]
+    present = [d for d in daemons if d["state"] != "absent"]
+    if not present:
+        return "idle", f"no cron daemon installed ({', '.join(d['name'] for d in daemons)})"
+    best = min(RANK[d["state"]] for d in present)
+    chosen = [d for d in present if RANK[d["state"]] == best]
+    return chosen[0]["state"], "; ".join(f"{d['name']}: {d['why']}" for d in chosen)
+
+
+def judge(scheduler: dict, jobs: list) -> dict:
+    """Sort ``[(kinds, evidence)]`` into ``{"runs", "unknown", "idle"}`` lists of evidence,
+    each annotated with what runs it (or why nothing does)."""
+    sorted_jobs: dict = {"runs": [], "unknown": [], "idle": []}
+    for kinds, found in jobs:
+        state, why = runner(scheduler, kinds)
+        label = {"runs": "run by", "idle": "nothing runs it:", "unknown": "may not run:"}[state]
+        sorted_jobs[state].append(ev(found.where, f"{found.text} [{label} {why}]", found.line))
+    return sorted_jobs
+
+
+def summary(scheduler: dict) -> Evidence:
+    """One line naming the init and the state of every installed cron daemon."""
+    init = scheduler["init"]
+    daemons = [f"{d['name']} ({d['why']})" for d in scheduler["cron"] if d["state"] != "absent"]
+    cron = "; ".join(daemons) or "no cron daemon installed"
+    timers = {"runs": "timers run", "unknown": "timers may not run"}.get(scheduler["timers"]["state"],
+                                                                       "timers do not run")
+    return ev(init["source"], f"init: {init['text']} ({timers}); cron: {cron}")
