@@ -330,10 +330,34 @@ def test_expired_certificate_is_named_in_the_evidence():
     assert "(EXPIRED)" in texts(result)
 
 
-def test_tls_wrappers_on_a_live_audit_without_network_is_not_applicable():
-    result = run_check("mail.tls-wrappers", facts={}, params=TLS_PORTS, mode="live")
-    assert result.status is Status.NOT_APPLICABLE
+def _socket(port, process="stunnel4"):
+    return {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": port, "pid": 700, "process": process,
+            "user": "stunnel4", "program": "/usr/bin/stunnel4", "owner_known": True, "owner_note": None}
+
+
+def test_tls_wrappers_live_with_nothing_on_the_wrapper_ports_fails_without_connecting():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(25, "tcpserver")]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.FAIL
+    assert result.message == "nothing listens on 465/tcp, 995/tcp"
+    assert texts(result) == ("socket table (psutil): nothing listens on 465/tcp\n"
+                             "socket table (psutil): nothing listens on 995/tcp")
+
+
+def test_tls_wrappers_live_with_one_port_closed_fails_naming_it():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(995)]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.FAIL
+    assert result.message == "nothing listens on 465/tcp"
+    assert "socket table (psutil): 995/tcp open on 0.0.0.0, stunnel4 (pid 700, user stunnel4)" in texts(result)
+
+
+def test_tls_wrappers_live_with_listeners_but_no_handshake_is_an_error_asking_for_network():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(465), _socket(995)]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.ERROR
     assert "--network" in result.message
+    assert len(result.evidence) == 2
 
 
 def test_wrapper_port_that_was_not_probed_is_an_error():
