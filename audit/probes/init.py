@@ -11,6 +11,7 @@ from hostaudit.registry import probe
 INITTAB = "/etc/inittab"
 SYSTEMD_BINARIES = ("/lib/systemd/systemd", "/usr/lib/systemd/systemd")
 MASK_PATH = "/etc/systemd/system/ctrl-alt-del.target"
+KERNEL_SETTING = "/proc/sys/kernel/ctrl-alt-del"
 UNIT_PATHS = ("/usr/lib/systemd/system/ctrl-alt-del.target", "/lib/systemd/system/ctrl-alt-del.target")
 
 
@@ -25,10 +26,24 @@ def _link_state(host: Host, path: str) -> dict | None:
     return {"path": path, "kind": "file", "target": None}
 
 
+def _kernel_setting(host: Host) -> dict | None:
+    """Live: kernel.ctrl-alt-del as /proc/sys shows it ({"path", "value"|"missing"|"error"})."""
+    if host.kind != "live":
+        return None
+    try:
+        return {"path": KERNEL_SETTING, "value": host.read_text(KERNEL_SETTING, limit=64).strip()}
+    except FileNotFoundError:
+        return {"path": KERNEL_SETTING, "missing": True}
+    except OSError as exc:
+        return {"path": KERNEL_SETTING, "error": exc.strerror or str(exc)}
+
+
 @probe("ctrl_alt_del")
 def ctrl_alt_del(host: Host) -> dict:
     """``{"inittab": {"path", "present", "entries": [ctrlaltdel entries]}, "systemd":
-    {"present", "binary", "override": link state or None, "unit": vendor unit path or None}}``."""
+    {"present", "binary", "override": link state or None, "unit": vendor unit path or None},
+    "kernel": live kernel.ctrl-alt-del or None}``. With 1 there the kernel reboots at once,
+    without asking init, whatever inittab or systemd say."""
     inittab = {"path": INITTAB, "present": host.exists(INITTAB), "entries": []}
     if inittab["present"]:
         inittab["entries"] = [e for e in parse_inittab(host.read_text(INITTAB))
@@ -40,7 +55,7 @@ def ctrl_alt_del(host: Host) -> dict:
         "override": _link_state(host, MASK_PATH),
         "unit": next((path for path in UNIT_PATHS if host.exists(path)), None),
     }
-    return {"inittab": inittab, "systemd": systemd}
+    return {"inittab": inittab, "systemd": systemd, "kernel": _kernel_setting(host)}
 
 
 # What an init reads at boot: systemd its *.wants links (and rc links of units it lacks, via
