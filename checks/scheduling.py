@@ -1,12 +1,14 @@
-"""Which scheduled jobs something actually runs (shared by the integrity and maint checks).
+"""Which scheduled jobs and boot settings something actually runs (shared by the integrity,
+maint, ssh and sysctl checks).
 
 A cron file is only a wish until a cron daemon reads it, and a timer only runs where systemd
-is the init: a job counts when the ``scheduler`` fact names what runs it.
+is the init: a job counts when the ``scheduler`` fact names what runs it. Likewise rc links,
+``*.wants`` links and sysctl.d files act only when the init that boots reads them.
 """
 
 from __future__ import annotations
 
-from hostaudit.model import Evidence, ev
+from hostaudit.model import Evidence, Result, ev
 
 TIMER = "timer"
 RANK = {"runs": 0, "unknown": 1, "idle": 2}
@@ -54,3 +56,29 @@ def summary(scheduler: dict) -> Evidence:
     timers = {"runs": "timers run", "unknown": "timers may not run"}.get(scheduler["timers"]["state"],
                                                                        "timers do not run")
     return ev(init["source"], f"init: {init['text']} ({timers}); cron: {cron}")
+
+
+def init_ignores_boot_settings(facts) -> Evidence | None:
+    """Evidence that the init which runs (live) or boots (image) reads no rc links, ``*.wants``
+    links or sysctl.d (a container's init, an image without one), else None."""
+    if facts.error_of("init_system"):
+        return None
+    init = facts["init_system"]
+    if init["boot_links"]:
+        return None
+    if init["kind"] == "unknown":
+        return ev(init["source"], f"{init['text']}: whether boot settings take effect is unknown")
+    who = f"init: {init['text']}" if init["kind"] == "none" else init["text"]
+    return ev(init["source"], f"{who}: no rc links, systemd *.wants links or sysctl.d are read at its start; "
+                              "what starts it decides")
+
+
+def noting_init(result: Result, facts, what: str) -> Result:
+    """``result`` with a note when the init ignores boot settings: the verdict stays (the
+    settings are what the control audits, and the same files act under an init that reads
+    them), but the message no longer implies they take effect here."""
+    note = init_ignores_boot_settings(facts)
+    if note is None or result.status.value in ("not_applicable", "manual"):
+        return result
+    return Result(result.status, f"{result.message} ({what} take no effect under this init: {note.text})",
+                  result.evidence + (note,), result.expected)

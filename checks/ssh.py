@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.scheduling import noting_init
 from hostaudit.model import Result, ev
 from hostaudit.parsers.openssh_version import parse_version
 from hostaudit.parsers.sshd_config import listen_port
@@ -278,9 +279,13 @@ def _version_installed(facts, params, minimum) -> Result:
     return Result.passed(f"OpenSSH {versions[0][1]} >= {params['ssh_min_version']}", evidence=evidence)
 
 
-@check("ssh.enabled", needs=["boot_services"])
+@check("ssh.enabled", needs=["boot_services", "init_system"])
 def enabled(facts, params) -> Result:
-    """sshd starts at boot."""
+    """sshd starts at boot (rc or systemd links), noting an init that reads neither."""
+    return noting_init(_enabled_links(facts), facts, "boot links")
+
+
+def _enabled_links(facts) -> Result:
     boot = facts["boot_services"]
     links = [ev(s["path"], f"-> {s['target']}") for s in boot["sysv"] if s["service"] in SSH_SYSV_NAMES]
     links += [ev(s["path"], f"-> {s['target']}") for s in boot["systemd"] if s["unit"] in SSH_BOOT_UNITS]

@@ -2,6 +2,7 @@ from hostaudit.facts import Facts
 from hostaudit.model import Status
 from hostaudit.registry import CHECKS
 from hostaudit.runner import evaluate
+from schedulers import boots_systemd, boots_sysvinit
 from support import collect_fact, evidence_lines, run_check
 
 SSHD_RH73 = "#Port 22\n#Protocol 2,1\nPort 2112\nProtocol 2\n"
@@ -196,6 +197,7 @@ def test_binary_without_version_and_no_package_is_error(tmp_root):
 # ssh.enabled
 
 def test_2002_chkconfig_links_pass(tmp_root):
+    boots_sysvinit(tmp_root)
     tmp_root.write("/etc/rc.d/init.d/ssh", "#!/bin/bash\n")
     tmp_root.symlink("/etc/rc.d/rc3.d/S55ssh", "../init.d/ssh")
     tmp_root.symlink("/etc/rc3.d", "rc.d/rc3.d")
@@ -205,10 +207,22 @@ def test_2002_chkconfig_links_pass(tmp_root):
 
 
 def test_systemd_wants_link_passes(tmp_root):
+    boots_systemd(tmp_root)
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/ssh.service: -> /lib/systemd/system/ssh.service"]
+
+
+def test_enabled_links_under_an_init_that_reads_none_pass_but_say_so(tmp_root):
+    tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
+    tmp_root.symlink("/sbin/init", "/usr/bin/tini")
+    tmp_root.write("/usr/bin/tini", "\x7fELF", mode=0o755)
+    result = run_check("ssh.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "boot links take no effect under this init" in result.message
+    assert evidence_lines(result)[-1] == ("/sbin/init: /sbin/init -> /usr/bin/tini: no rc links, systemd *.wants "
+                                          "links or sysctl.d are read at its start; what starts it decides")
 
 
 def test_kill_links_only_fail(tmp_root):

@@ -113,9 +113,15 @@ def _running_init(host: Host) -> dict:
 def init_system(host: Host) -> dict:
     """Which init runs (live: PID 1) or would boot (image: /sbin/init resolved inside the image).
 
-    ``{"kind": "systemd"|"sysvinit"|"openrc"|"busybox"|"other"|"none", "program", "source",
+    ``{"kind": "systemd"|"sysvinit"|"openrc"|"busybox"|"other"|"none"|"unknown", "program", "source",
     "text", "boot_links": what it reads to start services at boot, or None}``. ``none`` is an
     image without an init (a container image: its runtime's entrypoint decides what runs).
     """
-    found = _running_init(host) if host.kind == "live" else _image_init(host)
+    try:
+        found = _running_init(host) if host.kind == "live" else _image_init(host)
+    except OSError as exc:
+        # Checks that only annotate with the init must not fail with it: "unknown" says why.
+        where = "/proc/1" if host.kind == "live" else "/sbin/init"
+        found = {"kind": "unknown", "program": None, "source": where,
+                 "text": f"cannot tell the init: {exc.strerror or exc}"}
     return {**found, "boot_links": BOOT_LINKS.get(found["kind"])}

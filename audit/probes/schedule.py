@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 
-from hostaudit.errors import ProbeError
 from hostaudit.host import Host
 from hostaudit.parsers.apt_conf import parse_apt_conf
 from hostaudit.parsers.crontab import parse_crontab
@@ -243,7 +242,7 @@ def _cron_state(host: Host, facts, init: dict, running: dict | None, daemon: tup
     if state["running"]:
         return {**state, "state": "runs", "why": f"running (pid {', '.join(map(str, state['running']))})"}
     if name in SYSTEMD_ONLY and init["kind"] != "systemd":
-        return {**state, "state": "idle" if init["kind"] != "none" else "unknown",
+        return {**state, "state": "unknown" if init["kind"] in ("none", "unknown") else "idle",
                 "why": f"needs systemd as init; init: {init['text']}"}
     if init["boot_links"]:
         state["enabled"] = _enabled(host, facts["boot_services"], init["kind"], daemon)
@@ -251,8 +250,10 @@ def _cron_state(host: Host, facts, init: dict, running: dict | None, daemon: tup
             return {**state, "state": "runs", "why": f"enabled at boot ({init['kind']})"}
         verb = "" if running is None else "not running, "
         return {**state, "state": "idle", "why": f"installed but {verb}not enabled in the {init['boot_links']}"}
-    if running is not None:
+    if running is not None and init["kind"] != "unknown":
         return {**state, "state": "idle", "why": f"not running, and {init['text']} reads no boot links"}
+    if init["kind"] == "unknown":
+        return {**state, "state": "unknown", "why": init["text"]}
     return {**state, "state": "unknown",
             "why": f"the image's init ({init['text']}) starts no services from boot links: whether cron runs "
                    "depends on what starts the container, which a root filesystem does not record"}
@@ -269,8 +270,6 @@ def scheduler(host: Host, facts) -> dict:
     running (live) or enabled at boot for the init that boots; systemd timers run only where
     systemd is that init. ``unknown`` is an image whose init cannot be told.
     """
-    if facts.error_of("init_system"):
-        raise ProbeError(f"the init is unknown: {facts.error_of('init_system')}")
     init = facts["init_system"]
     running = _running(host) if host.kind == "live" else None
     cron = [_cron_state(host, facts, init, running, d) for d in CRON_DAEMONS]
@@ -278,6 +277,8 @@ def scheduler(host: Host, facts) -> dict:
         timers = {"state": "runs", "why": f"systemd is the init ({init['text']})"}
     elif init["kind"] == "none" and init.get("systemd_binary"):
         timers = {"state": "unknown", "why": f"no init in the image, but systemd is installed ({init['systemd_binary']})"}
+    elif init["kind"] == "unknown":
+        timers = {"state": "unknown", "why": init["text"]}
     else:
         timers = {"state": "idle", "why": f"the init is not systemd ({init['text']})"}
     return {"init": init, "cron": cron, "timers": timers, "packages_error": facts.error_of("packages")}
