@@ -80,5 +80,6 @@ def noting_init(result: Result, facts, what: str) -> Result:
     note = init_ignores_boot_settings(facts)
     if note is None or result.status.value in ("not_applicable", "manual"):
         return result
-    return Result(result.status, f"{result.message} ({what} take no effect under this init: {note.text})",
+    init = facts["init_system"]["text"]
+    return Result(result.status, f"{result.message} ({what} take no effect under this init: {init})",
                   result.evidence + (note,), result.expected)
