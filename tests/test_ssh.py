@@ -132,7 +132,8 @@ def test_no_port_line_means_22_and_fails(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/ssh/sshd_config: no Port line: sshd listens on 22"]
+    assert result.message == "sshd is configured for port(s) 22"
+    assert evidence_lines(result) == ["/etc/ssh/sshd_config: no Port line: sshd's default is 22"]
 
 
 def test_second_port_line_still_listens_and_fails(tmp_root):
@@ -287,3 +288,24 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert any("0.0.0.0:22/tcp sshd (pid 812)" in e.text for e in result.evidence)
+
+
+def test_live_port_with_no_sshd_listening_says_so_and_keeps_the_config_verdict(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
+    listeners = {"source": "psutil", "as_uid": 0, "listeners": []}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
+    assert result.status is Status.FAIL
+    assert result.message == "sshd is configured for port(s) 22; no sshd process listens now (socket table)"
+    assert "socket table: no socket owned by sshd" in evidence_lines(result)
+
+
+def test_live_port_with_a_socket_on_22_whose_owner_is_unknown_is_an_error(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "Port 2112\n")
+    listeners = {"source": "psutil", "as_uid": 0, "listeners": [
+        {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": None, "process": None,
+         "user": None, "program": None, "owner_known": False, "owner_note": "reading its owner was denied"}]}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
+    assert result.status is Status.ERROR
+    assert "socket table: 0.0.0.0:22/tcp owner unknown (reading its owner was denied)" in evidence_lines(result)
