@@ -27,13 +27,16 @@ def cron_kinds(path: str) -> frozenset:
 def runner(scheduler: dict, kinds: frozenset) -> tuple[str, str]:
     """``(state, why)``: whether anything runs a job of ``kinds`` (runs, unknown or idle)."""
     if TIMER in kinds:
-        return scheduler["timers"]["state"], f"systemd timers: {scheduler['timers']['why']}"
+        timers = scheduler["timers"]
+        return timers["state"], ("systemd" if timers["state"] == "runs" else f"systemd timers: {timers['why']}")
     daemons = [d for d in scheduler["cron"] if set(d["runs"]) & kinds]
     present = [d for d in daemons if d["state"] != "absent"]
     if not present:
         return "idle", f"no cron daemon installed ({', '.join(d['name'] for d in daemons)})"
     best = min(RANK[d["state"]] for d in present)
     chosen = [d for d in present if RANK[d["state"]] == best]
+    if chosen[0]["state"] == "runs":  # the details are in the summary line
+        return "runs", ", ".join(d["name"] for d in chosen)
     return chosen[0]["state"], "; ".join(f"{d['name']}: {d['why']}" for d in chosen)
 
 

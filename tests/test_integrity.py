@@ -81,8 +81,9 @@ def test_debian_cron_daily_script_passes_even_if_it_exits_early(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result) == [
-        "/etc/cron.daily/tripwire: daily cron script [run by cron: enabled at boot (systemd)]",
-        "/sbin/init: init: /sbin/init -> /lib/systemd/systemd (timers run); cron: cron (enabled at boot (systemd))",
+        "/etc/cron.daily/tripwire: daily cron script [run by cron]",
+        "/sbin/init: init: /sbin/init -> /lib/systemd/systemd (timers run); cron: cron (package cron 1.0 "
+        "(/var/lib/dpkg/status:1), enabled at boot (systemd: /etc/systemd/system/multi-user.target.wants/cron.service))",
         "/var/lib/tripwire/rudolph.twd: tripwire database"]
 
 
@@ -100,7 +101,7 @@ def test_crontab_line_running_tripwire_check_passes(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0] == ("/etc/crontab:2: 0 3 * * * /usr/sbin/tripwire -m c | mail root "
-                                         "[run by cron: enabled at boot (systemd)]")
+                                         "[run by cron]")
 
 
 def test_enabled_systemd_timer_running_tripwire_passes(tmp_root):
@@ -112,8 +113,7 @@ def test_enabled_systemd_timer_running_tripwire_passes(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0] == ("/etc/systemd/system/tripwire-check.service:2: tripwire-check.timer (daily): "
-                                         "/usr/sbin/tripwire --check [run by systemd timers: systemd is the init "
-                                         "(/sbin/init -> /lib/systemd/systemd)]")
+                                         "/usr/sbin/tripwire --check [run by systemd]")
 
 
 def test_timer_not_enabled_fails(tmp_root):

@@ -33,7 +33,7 @@ def test_2002_rpm_freshen_cron_job_passes(tmp_root):
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0] == ("/var/spool/cron/root:1: 0 4 * * * rpm -Fvh ftp://updates.redhat.com/current/"
-                                         "en/os/i686/* [run by cron: enabled at boot (sysvinit)]")
+                                         "en/os/i686/* [run by cron]")
 
 
 def test_apt_get_upgrade_without_yes_is_not_unattended_and_fails(tmp_root):
@@ -48,7 +48,7 @@ def test_unattended_upgrades_enabled_passes(tmp_root):
     assert result.status is Status.PASS
     assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "1"' in evidence_lines(result)
     assert ("/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer: apt-daily-upgrade.timer enabled "
-            "[run by systemd timers: systemd is the init (/sbin/init -> /lib/systemd/systemd)]") in evidence_lines(result)
+            "[run by systemd]") in evidence_lines(result)
 
 
 def test_unattended_upgrades_installed_but_switched_off_fails(tmp_root):
@@ -94,7 +94,7 @@ def test_df_cron_job_passes(tmp_root):
     result = run_check("maint.disk-monitor", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0] == ("/etc/crontab:1: 0 * * * * /bin/df -h | mail -s disk root "
-                                         "[run by cron: enabled at boot (systemd)]")
+                                         "[run by cron]")
 
 
 def test_cron_daily_script_running_check_disk_passes(tmp_root):
@@ -103,7 +103,7 @@ def test_cron_daily_script_running_check_disk_passes(tmp_root):
     result = run_check("maint.disk-monitor", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0] == ("/etc/cron.daily/diskspace:3: daily: /usr/lib/nagios/plugins/check_disk -w 10% -c 5% / "
-                                         "[run by cron: enabled at boot (systemd)]")
+                                         "[run by cron]")
 
 
 def test_words_containing_df_do_not_count_and_fail(tmp_root):
@@ -160,7 +160,7 @@ def test_apt_compat_cron_script_runs_unattended_upgrades_under_sysvinit_with_cro
     tmp_root.write("/etc/cron.daily/apt-compat", "#!/bin/sh\nexec /usr/lib/apt/apt.systemd.daily\n", mode=0o755)
     result = run_check("maint.auto-patches", root=tmp_root)
     assert result.status is Status.PASS
-    assert ("/etc/cron.daily/apt-compat: runs apt.systemd.daily [run by cron: enabled at boot (sysvinit)]"
+    assert ("/etc/cron.daily/apt-compat: runs apt.systemd.daily [run by cron]"
             in evidence_lines(result))
 
 

@@ -247,7 +247,10 @@ def _cron_state(host: Host, facts, init: dict, running: dict | None, daemon: tup
     if init["boot_links"]:
         state["enabled"] = _enabled(host, facts["boot_services"], init["kind"], daemon)
         if state["enabled"]:
-            return {**state, "state": "runs", "why": f"enabled at boot ({init['kind']})"}
+            installed = state["installed"]
+            source = f"{installed['where']}:{installed['line']}" if installed["line"] else installed["where"]
+            return {**state, "state": "runs", "why": f"{installed['text']} ({source}), enabled at boot "
+                                                     f"({init['kind']}: {state['enabled']['where']})"}
         verb = "" if running is None else "not running, "
         return {**state, "state": "idle", "why": f"installed but {verb}not enabled in the {init['boot_links']}"}
     if running is not None and init["kind"] != "unknown":
