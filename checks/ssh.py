@@ -202,8 +202,9 @@ def _port_from_sockets(facts, params) -> Result:
         unknown = [s for s in table if s["proto"] == "tcp" and not s.get("owner_known") and s["port"] == 22]
         if unknown:
             return Result.error("something listens on 22/tcp and its owner cannot be seen: it may be sshd",
-                                evidence=[ev("socket table", f"{s['address']}:22/tcp owner unknown ({s.get('owner_note')})")
-                                          for s in unknown], expected=f"port {wanted} only")
+                                evidence=[ev("socket table", f"{s['address']}:22/tcp owner unknown "
+                                                             f"({s.get('owner_note')})") for s in unknown],
+                                expected=f"port {wanted} only")
         return Result.not_applicable("no sshd process listens now (socket table)",
                                      evidence=[ev("socket table", "no socket owned by sshd")])
     evidence = [ev("socket table", f"{s['address']}:{s['port']}/tcp sshd (pid {s['pid']})") for s in sockets]

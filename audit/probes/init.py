@@ -101,12 +101,14 @@ def _running_init(host: Host) -> dict:
     except OSError:
         exe = None
     if exe:
-        return {"kind": _kind_of(exe), "program": exe.removesuffix(" (deleted)"), "source": "/proc/1/exe", "text": f"PID 1 is {exe} ({comm})"}
+        return {"kind": _kind_of(exe), "program": exe.removesuffix(" (deleted)"), "source": "/proc/1/exe",
+                "text": f"PID 1 is {exe} ({comm})"}
     kind = _kind_of(comm)
     if kind == "sysvinit":
         # "init" is also busybox's and a symlinked systemd's name: look at the file it ran.
         kind = _image_init(host)["kind"]
-    return {"kind": kind, "program": None, "source": "/proc/1/comm", "text": f"PID 1 is {comm!r} (/proc/1/exe unreadable)"}
+    return {"kind": kind, "program": None, "source": "/proc/1/comm",
+            "text": f"PID 1 is {comm!r} (/proc/1/exe unreadable)"}
 
 
 @probe("init_system")

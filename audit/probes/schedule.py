@@ -203,7 +203,8 @@ def _installed(host: Host, facts, daemon: tuple) -> dict | None:
         for package in packages:
             if package in installed:
                 info = installed[package]
-                return {"where": info["source"], "line": info.get("line"), "text": f"package {package} {info['version']}"}
+                return {"where": info["source"], "line": info.get("line"),
+                        "text": f"package {package} {info['version']}"}
     for binary in binaries:
         target = host.canonical(binary)
         if not host.is_file(target):
@@ -279,7 +280,8 @@ def scheduler(host: Host, facts) -> dict:
     if init["kind"] == "systemd":
         timers = {"state": "runs", "why": f"systemd is the init ({init['text']})"}
     elif init["kind"] == "none" and init.get("systemd_binary"):
-        timers = {"state": "unknown", "why": f"no init in the image, but systemd is installed ({init['systemd_binary']})"}
+        timers = {"state": "unknown",
+                  "why": f"no init in the image, but systemd is installed ({init['systemd_binary']})"}
     elif init["kind"] == "unknown":
         timers = {"state": "unknown", "why": init["text"]}
     else:
