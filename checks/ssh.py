@@ -308,7 +308,7 @@ def _enabled_links(facts) -> Result:
     if masked:
         return Result.failed("the ssh unit is masked", evidence=masked + links, expected="ssh unit enabled")
     if links:
-        return Result.passed("sshd is started at boot", evidence=links)
+        return Result.passed("sshd is enabled at boot", evidence=links)
     return Result.failed(
         "sshd is not started at boot",
         evidence=[ev("/etc/rc.d/rc[2-5].d, /etc/rc[2-5].d", "no S??ssh or S??sshd link"),
