@@ -72,23 +72,77 @@ def _why_not_login_account(user: dict, uid_min: int, shells: dict) -> str | None
     return None
 
 
-@check("accounts.admin-user", needs=["passwd", "login_defs", "login_shells"])
+# Shadow schemes that are no password to log in with (crypt(5) names as the parser gives them).
+_NO_PASSWORD = {"locked": "password locked", "empty": "empty password (refused)",
+                "unknown": "password field is no hash crypt(3) knows"}
+
+
+def _login_means(user: dict, facts) -> tuple[str | None, str]:
+    """(how ``user`` can log in, or None; what was seen), naming schemes and paths, never a hash."""
+    keys = facts["authorized_keys"]["files"].get(user["name"])
+    seen = []
+    if user["password"] == "hash":
+        return f"password hash in {facts['passwd']['path']}", ""
+    if user["password"] == "shadowed":
+        shadow = facts["shadow"]
+        entry = next((e for e in shadow.get("entries", []) if e["name"] == user["name"] and "scheme" in e), None)
+        if entry and entry["scheme"] not in _NO_PASSWORD:
+            return f"{entry['scheme']} password ({shadow['path']}:{entry['line']})", ""
+        seen.append(_NO_PASSWORD[entry["scheme"]] if entry else f"no {shadow['path']} entry")
+    else:
+        seen.append(f"{_NO_PASSWORD.get(user['password'], user['password'])} in {facts['passwd']['path']}")
+    if keys:
+        return f"key file {keys[0]}", ""
+    seen.append("no authorized_keys in " + (user["home"] or "(no home)"))
+    return None, ", ".join(seen)
+
+
+def _su_members(facts, name: str) -> tuple[set, object]:
+    """Names in group ``name`` (listed or by primary gid) and the evidence of the group line."""
+    groups = facts["group"]
+    entry = next((g for g in groups["groups"] if g.get("name") == name and "gid" in g), None)
+    if entry is None:
+        return set(), ev(groups["path"], f"no {name} group")
+    primary = {u["name"] for u in facts["passwd"]["users"] if u.get("gid") == entry["gid"]}
+    listed = ",".join(entry["members"]) or "(none)"
+    return set(entry["members"]) | primary, ev(groups["path"], f"{name}:{entry['gid']} members: {listed}",
+                                               entry["line"])
+
+
+@check("accounts.admin-user", needs=["passwd", "login_defs", "login_shells", "shadow", "group", "authorized_keys"],
+       params={"wheel_group": {"type": "string", "minLength": 1}})
 def admin_user(facts, params) -> Result:
-    """Administrators have an unprivileged login account to use instead of root."""
+    """Administrators have an unprivileged account they can log in with and su from (wheel)."""
     try:
         uid_min, uid_evidence = _uid_min(facts)
     except ValueError as exc:
         return Result.error(str(exc))
-    passwd = facts["passwd"]
-    admins = [u for u in passwd["users"] if _why_not_login_account(u, uid_min, facts["login_shells"]) is None]
-    expected = f"an account with uid >= {uid_min}, not nobody, with a login shell"
-    if not admins:
-        return Result.failed("no unprivileged login account exists", evidence=[uid_evidence,
-                             ev(passwd["path"], f"no user with uid >= {uid_min} and a login shell")],
-                             expected=expected)
-    found = [ev(passwd["path"], f"{u['name']} uid {u['uid']} shell {u['shell']}", u["line"]) for u in admins]
-    return Result.passed(f"{len(admins)} login account(s) for people", evidence=[uid_evidence, *found],
-                         expected=expected)
+    passwd, wheel_name = facts["passwd"], params["wheel_group"]
+    expected = (f"an account with uid >= {uid_min}, not nobody, a login shell, a usable password or an "
+                f"authorized_keys file, in group {wheel_name}")
+    members, group_ev = _su_members(facts, wheel_name)
+    accounts = [u for u in passwd["users"] if _why_not_login_account(u, uid_min, facts["login_shells"]) is None]
+    admins, others = [], []
+    for user in accounts:
+        means, seen = _login_means(user, facts)
+        who = f"{user['name']} uid {user['uid']} shell {user['shell']}"
+        if means and user["name"] in members:
+            admins.append(ev(passwd["path"], f"{who}; logs in with: {means}; in {wheel_name}", user["line"]))
+            continue
+        missing = ([f"cannot log in ({seen})"] if not means else []) + \
+                  ([f"not in {wheel_name}"] if user["name"] not in members else [])
+        others.append(ev(passwd["path"], f"{who}: does not count: {'; '.join(missing)}", user["line"]))
+    if admins:
+        return Result.passed(f"{len(admins)} administrator account(s) can log in and su",
+                             evidence=[uid_evidence, group_ev, *admins], expected=expected)
+    shadow = facts["shadow"]
+    if others and shadow.get("present") and not shadow.get("readable", True):
+        return Result.error(f"cannot read {shadow['path']} ({shadow.get('read_error')}): whether the accounts "
+                            "can log in with a password is unknown", evidence=[uid_evidence, group_ev, *others])
+    if not accounts:
+        others = [ev(passwd["path"], f"no user with uid >= {uid_min} and a login shell")]
+    return Result.failed("no unprivileged account an administrator can log in with and su from",
+                         evidence=[uid_evidence, group_ev, *others], expected=expected)
 
 
 @check("accounts.wheel", needs=["group", "passwd", "login_defs", "login_shells"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hostaudit.model import Result, ev
+from hostaudit.probes.boot import BOOT_DIR
 from hostaudit.registry import check
 
 EXPECTED = ("GRUB legacy: a global `password --md5`; GRUB 2: `set superusers` plus "
@@ -61,13 +62,36 @@ def _classify(files: list[dict]) -> tuple[list, list, list]:
     return good, bad, notes
 
 
-@check("boot.loader-password", needs=["bootloader"])
+def without_config(stack: dict, looked_in) -> Result:
+    """The verdict when no boot loader configuration exists: not applicable where nothing
+    on the host could boot it (no loader or kernel package, an empty /boot: a container, or
+    a VM whose hypervisor loads the kernel), else an error naming what is there."""
+    looked = "looked in " + ", ".join(looked_in)
+    boot_dir = stack["boot_dir"]
+    if stack["packages_error"]:
+        return Result.error(f"no boot loader configuration found ({looked}), and the package database "
+                            f"cannot tell whether one is installed: {stack['packages_error']}")
+    evidence = [ev(p["source"], f"package {p['name']} {p['version']}", p["line"]) for p in stack["packages"]]
+    if boot_dir:
+        evidence.append(ev(BOOT_DIR, "holds " + ", ".join(sorted(boot_dir)[:10])
+                           + (f" and {len(boot_dir) - 10} more" if len(boot_dir) > 10 else "")))
+    if evidence:
+        return Result.error(f"no boot loader configuration found ({looked}), though the host has a boot "
+                            "loader or kernel", evidence=evidence)
+    return Result.not_applicable(
+        "no boot loader or kernel is installed (a container, or a VM booted by its hypervisor): there is "
+        "no boot loader to protect",
+        evidence=[ev(", ".join(stack["databases"]) or "package database",
+                     "no package matching " + " ".join(stack["patterns"])),
+                  ev(BOOT_DIR, "empty" if boot_dir is not None else "absent")])
+
+
+@check("boot.loader-password", needs=["bootloader", "boot_stack"])
 def loader_password(facts, params) -> Result:
     """The boot loader is password-protected with a hashed password."""
     boot = facts["bootloader"]
     if not boot["files"]:
-        return Result.error("no boot loader configuration found (looked in "
-                            + ", ".join(boot["looked_in"]) + ")")
+        return without_config(facts["boot_stack"], boot["looked_in"])
     good, bad, notes = _classify(boot["files"])
     if bad:
         return Result.failed("the boot loader password is stored in plaintext",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.boot import without_config
 from hostaudit.model import Result, ev
 from hostaudit.registry import check
 
@@ -41,12 +42,11 @@ for _name in ("passwd", "shadow", "group", "gshadow"):
     _register(_name, f"/etc/{_name}")
 
 
-@check("files.immutable.bootloader", needs=["critical_file_attrs"])
+@check("files.immutable.bootloader", needs=["critical_file_attrs", "boot_stack"])
 def bootloader(facts, params) -> Result:
     """The boot loader configuration (doc: /etc/grub.conf) is immutable."""
     attrs = facts["critical_file_attrs"]
     for path in BOOTLOADER_FILES:
         if attrs[path]["exists"]:
             return _immutable(attrs[path], facts.mode)
-    return Result.error("no boot loader configuration found (looked in "
-                        + ", ".join(BOOTLOADER_FILES) + ")")
+    return without_config(facts["boot_stack"], BOOTLOADER_FILES)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.checks.scheduling import TIMER, cron_kinds, judge, summary
 from hostaudit.model import Result, ev
+from hostaudit.probes.tripwire import DATABASE_GLOB
 from hostaudit.registry import check
 
 # tripwire's check mode: --check, or the short form -m c.
@@ -63,25 +65,41 @@ def tripwire_plaintext_removed(facts, params) -> Result:
                          evidence=[ev("/etc/tripwire/twpol.txt", "absent"), ev("/etc/tripwire/twcfg.txt", "absent")])
 
 
-@check("integrity.tripwire-scheduled", needs=["schedules"])
+@check("integrity.tripwire-scheduled", needs=["schedules", "scheduler", "tripwire"])
 def tripwire_scheduled(facts, params) -> Result:
-    """A tripwire integrity check runs every night."""
-    sched = facts["schedules"]
+    """A tripwire integrity check runs every night, run by a scheduler, against a database."""
+    sched, tw = facts["schedules"], facts["tripwire"]
+    expected = ("/etc/cron.daily/tripwire, a cron job or an enabled timer running tripwire --check, with a cron "
+                "daemon enabled (or systemd as init, for a timer) and a tripwire database")
     # A packaged cron.daily script is the schedule even if it exits early when tripwire is gone.
-    evidence = [ev(s["path"], "daily cron script") for s in sched["scripts"]
-                if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
-    evidence += [ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]) for c in sched["cron"]
-                 if TRIPWIRE_CHECK.search(c["command"])]
-    evidence += [ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): {cmd['command']}",
-                    cmd["line"])
-                 for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]
-                 if TRIPWIRE_CHECK.search(cmd["command"])]
-    if evidence:
-        return Result.passed("tripwire check scheduled", evidence=evidence)
-    if sched["unreadable"]:
-        return Result.error(f"no tripwire schedule in what could be read; unreadable: {', '.join(sched['unreadable'])}")
-    return Result.failed("no scheduled tripwire check", evidence=[
-        ev("/etc/cron.daily", "no tripwire* script"),
-        ev("/etc/crontab, /etc/cron.d, /var/spool/cron", "no tripwire --check job"),
-        ev("/etc/systemd/system/*.wants", "no enabled timer running tripwire --check")],
-        expected="/etc/cron.daily/tripwire, a cron job or an enabled timer running tripwire --check")
+    jobs = [(cron_kinds(s["path"]), ev(s["path"], "daily cron script")) for s in sched["scripts"]
+            if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
+    jobs += [(cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]))
+             for c in sched["cron"] if TRIPWIRE_CHECK.search(c["command"])]
+    jobs += [(frozenset({TIMER}), ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): "
+                                                  f"{cmd['command']}", cmd["line"]))
+             for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]
+             if TRIPWIRE_CHECK.search(cmd["command"])]
+    if not jobs:
+        if sched["unreadable"]:
+            return Result.error("no tripwire schedule in what could be read; unreadable: "
+                                + ", ".join(sched["unreadable"]))
+        return Result.failed("no scheduled tripwire check", evidence=[
+            ev("/etc/cron.daily", "no tripwire* script"),
+            ev("/etc/crontab, /etc/cron.d, /var/spool/cron", "no tripwire --check job"),
+            ev("/etc/systemd/system/*.wants", "no enabled timer running tripwire --check")], expected=expected)
+    found = judge(facts["scheduler"], jobs)
+    context = [summary(facts["scheduler"])]
+    context += [ev(p, "tripwire database") for p in tw["databases"]] or [ev(DATABASE_GLOB, "no tripwire database")]
+    evidence = found["runs"] + found["unknown"] + found["idle"] + context
+    if not tw["databases"]:
+        run = "is scheduled" if found["runs"] else "is written down but nothing runs it"
+        return Result.failed(f"a tripwire check {run}, and there is no database for it to check against",
+                             evidence=evidence, expected=expected)
+    if found["runs"]:
+        return Result.passed("a tripwire check is scheduled and something runs it",
+                             evidence=found["runs"] + context, expected=expected)
+    if found["unknown"]:
+        return Result.error("a tripwire check is scheduled, but whether anything runs it cannot be told "
+                            "from this image", evidence=evidence, expected=expected)
+    return Result.failed("a tripwire check is scheduled, but nothing runs it", evidence=evidence, expected=expected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hostaudit.model import Result, ev
 from hostaudit.registry import check
-from hostaudit.checks.net import greeting_of, greeting_text, local_vantage, state_of
+from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
 
 POP3_PORT = 110
 PROCESSES = "process table (psutil)"
@@ -44,16 +44,46 @@ def _handshake_text(entry: dict) -> str:
             }.get(entry["result"], f"no TLS handshake ({entry['result']}: {entry.get('detail', '')})")
 
 
-@check("mail.tls-wrappers", needs={"net": ["tls"]}, params={"tls_ports": {"$ref": "#/$defs/ports", "minItems": 1}})
+@check("mail.tls-wrappers", needs={"live": ["listeners"], "net": ["tls"]},
+       params={"tls_ports": {"$ref": "#/$defs/ports", "minItems": 1}})
 def tls_wrappers(facts, params) -> Result:
-    """POP3S and SMTPS complete a TLS handshake (protocol, cipher, certificate as evidence)."""
-    if "net" not in facts.vantages:
-        # The tool never connects to this host's own loopback unless asked to.
-        return Result.not_applicable("needs --network: only the network vantage handshakes")
+    """POP3S and SMTPS complete a TLS handshake (protocol, cipher, certificate as evidence);
+    live without the network vantage, the socket table shows whether anything listens."""
+    ports = sorted(int(p) for p in params["tls_ports"])
+    if not ports:
+        return Result.error("parameter tls_ports is empty")
+    if "net" in facts.vantages:
+        return _handshakes(facts, ports)
+    return _wrapper_sockets(facts, ports)
+
+
+def _wrapper_sockets(facts, ports: list[int]) -> Result:
+    """Live, no handshake: a closed wrapper port fails; a listening one is not yet proof of TLS.
+
+    Something on 995 may be stunnel or a plaintext POP3 server; only a handshake tells, and
+    hostaudit does not connect to this host unless asked (--network). Listening is therefore
+    an error (undecided, with the owner as evidence), never a pass.
+    """
+    expected = "a TLS handshake on every wrapper port"
+    table = [e for e in facts["listeners"]["listeners"] if e["proto"] == "tcp"]
+    closed, listening = [], []
+    for port in ports:
+        entries = [e for e in table if e["port"] == port]
+        listening += [ev(SOCKETS, listener_text(e)) for e in entries]
+        closed += [] if entries else [port]
+    if closed:
+        return Result.failed(f"nothing listens on {', '.join(f'{p}/tcp' for p in closed)}",
+                             evidence=[ev(SOCKETS, f"nothing listens on {p}/tcp") for p in closed] + listening,
+                             expected=expected)
+    return Result.error("something listens on every wrapper port, but only a handshake shows it is TLS: "
+                        "audit with --network", evidence=listening, expected=expected)
+
+
+def _handshakes(facts, ports: list[int]) -> Result:
     probed = {e["port"]: e for e in facts["tls"]["ports"]}
     target = facts["tls"]["target"]
     good, bad, missing = [], [], []
-    for port in sorted(int(p) for p in params["tls_ports"]):
+    for port in ports:
         entry = probed.get(port)
         if entry is None:
             missing.append(str(port))
@@ -67,8 +97,6 @@ def tls_wrappers(facts, params) -> Result:
     if bad:
         return Result.failed(f"{len(bad)} wrapper port(s) do not speak TLS",
                              evidence=bad + good, expected=expected)
-    if not good:
-        return Result.error("parameter tls_ports is empty")
     return Result.passed("every wrapper port speaks TLS", evidence=good, expected=expected)
 
 

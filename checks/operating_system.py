@@ -39,7 +39,14 @@ def ctrl_alt_del(facts, params) -> Result:
     """Pressing Ctrl-Alt-Del at the console does not reboot the host."""
     fact = facts["ctrl_alt_del"]
     inittab, systemd = fact["inittab"], fact["systemd"]
-    expected = "no active ca::ctrlaltdel: line in /etc/inittab; systemd ctrl-alt-del.target masked"
+    expected = ("no active ca::ctrlaltdel: line in /etc/inittab; systemd ctrl-alt-del.target masked; "
+                "live: kernel.ctrl-alt-del = 0")
+    kernel = fact.get("kernel")
+    if kernel and kernel.get("value", "0") != "0":
+        # The kernel reboots by itself: nothing init is told changes that.
+        return Result.failed("Ctrl-Alt-Del reboots the host: the kernel does it without asking init",
+                             evidence=[ev(kernel["path"], f"{kernel['value']}: the kernel reboots at once")],
+                             expected=expected)
     if not inittab["present"] and not systemd["present"]:
         return Result.error(f"neither {inittab['path']} nor a systemd binary "
                             "(/lib/systemd/systemd, /usr/lib/systemd/systemd) was found: unknown init")
@@ -51,8 +58,12 @@ def ctrl_alt_del(facts, params) -> Result:
     if systemd["present"]:
         bad, good = _systemd_findings(systemd)
         failures, notes = failures + bad, notes + good
+    if kernel and kernel.get("value") == "0":
+        notes.append(ev(kernel["path"], "0: the kernel leaves the key to init"))
     if failures:
         return Result.failed("Ctrl-Alt-Del reboots the host", evidence=failures + notes, expected=expected)
+    if kernel and "error" in kernel:
+        return Result.error(f"cannot read {kernel['path']}: {kernel['error']}", evidence=notes, expected=expected)
     return Result.passed("Ctrl-Alt-Del is disabled", evidence=notes, expected=expected)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hostaudit.model import Result, ev
+from hostaudit.checks.scheduling import noting_init
+from hostaudit.model import Result, Status, ev
 from hostaudit.parsers.openssh_version import parse_version
 from hostaudit.parsers.sshd_config import listen_port
 from hostaudit.registry import check
@@ -168,7 +169,7 @@ def _ports(config: dict) -> list[tuple[object, object]]:
         if config["port"]:
             pairs += [(int(p["value"]) if p["value"].isdigit() else p["value"], _loc(p)) for p in config["port"]]
         else:
-            pairs.append((22, ev(config["path"], "no Port line: sshd listens on 22")))
+            pairs.append((22, ev(config["path"], "no Port line: sshd's default is 22")))
     return pairs
 
 
@@ -180,7 +181,13 @@ def port(facts, params) -> Result:
     if facts.mode in ("live", "image"):
         parts.append(_port_from_config(facts, params))
     if facts.mode == "live":
-        parts.append(_port_from_sockets(facts, params))
+        sockets = _port_from_sockets(facts, params)
+        if sockets.status is Status.NOT_APPLICABLE and parts:
+            # Nothing to judge in the socket table, but say so: the configured port is not a listener.
+            config = parts.pop()
+            sockets = Result(config.status, f"{config.message}; {sockets.message}",
+                             config.evidence + sockets.evidence, config.expected)
+        parts.append(sockets)
     if "net" in facts.vantages:
         parts.append(_port_from_wire(facts, params))
     return Result.combine(*parts)
@@ -188,9 +195,18 @@ def port(facts, params) -> Result:
 
 def _port_from_sockets(facts, params) -> Result:
     wanted = int(params["ssh_port"])
-    sockets = [s for s in facts["listeners"]["listeners"] if s["proto"] == "tcp" and s["process"] == "sshd"]
+    table = facts["listeners"]["listeners"]
+    sockets = [s for s in table if s["proto"] == "tcp" and s["process"] == "sshd"]
     if not sockets:
-        return Result.not_applicable("no sshd process listens now (socket table)")
+        # A socket whose owner cannot be seen may still be sshd's: name it rather than guess.
+        unknown = [s for s in table if s["proto"] == "tcp" and not s.get("owner_known") and s["port"] == 22]
+        if unknown:
+            return Result.error("something listens on 22/tcp and its owner cannot be seen: it may be sshd",
+                                evidence=[ev("socket table", f"{s['address']}:22/tcp owner unknown "
+                                                             f"({s.get('owner_note')})") for s in unknown],
+                                expected=f"port {wanted} only")
+        return Result.not_applicable("no sshd process listens now (socket table)",
+                                     evidence=[ev("socket table", "no socket owned by sshd")])
     evidence = [ev("socket table", f"{s['address']}:{s['port']}/tcp sshd (pid {s['pid']})") for s in sockets]
     others = sorted({s["port"] for s in sockets if s["port"] != wanted})
     if others:
@@ -224,14 +240,14 @@ def _port_from_config(facts, params) -> Result:
     elif config["configs"]:
         pairs = [pair for c in config["configs"] for pair in _ports(c)]
     else:
-        return Result.failed("no sshd_config: sshd defaults to port 22",
+        return Result.failed("no sshd_config: sshd would use its default port 22",
                              evidence=[ev(p, "absent") for p in config["looked"]], expected=f"Port {wanted}")
     ports = [p for p, _ in pairs if p is not None]
     evidence = [e for _, e in pairs]
     if ports and all(p == wanted for p in ports):
-        return Result.passed(f"sshd listens on port {wanted} only", evidence=evidence)
+        return Result.passed(f"sshd is configured for port {wanted} only", evidence=evidence)
     others = sorted({str(p) for p in ports if p != wanted})
-    return Result.failed(f"sshd listens on port(s) {', '.join(others) or 'none'}", evidence=evidence,
+    return Result.failed(f"sshd is configured for port(s) {', '.join(others) or 'none'}", evidence=evidence,
                          expected=f"Port {wanted} only")
 
 
@@ -278,9 +294,13 @@ def _version_installed(facts, params, minimum) -> Result:
     return Result.passed(f"OpenSSH {versions[0][1]} >= {params['ssh_min_version']}", evidence=evidence)
 
 
-@check("ssh.enabled", needs=["boot_services"])
+@check("ssh.enabled", needs=["boot_services", "init_system"])
 def enabled(facts, params) -> Result:
-    """sshd starts at boot."""
+    """sshd starts at boot (rc or systemd links), noting an init that reads neither."""
+    return noting_init(_enabled_links(facts), facts, "boot links")
+
+
+def _enabled_links(facts) -> Result:
     boot = facts["boot_services"]
     links = [ev(s["path"], f"-> {s['target']}") for s in boot["sysv"] if s["service"] in SSH_SYSV_NAMES]
     links += [ev(s["path"], f"-> {s['target']}") for s in boot["systemd"] if s["unit"] in SSH_BOOT_UNITS]
@@ -288,7 +308,7 @@ def enabled(facts, params) -> Result:
     if masked:
         return Result.failed("the ssh unit is masked", evidence=masked + links, expected="ssh unit enabled")
     if links:
-        return Result.passed("sshd is started at boot", evidence=links)
+        return Result.passed("sshd is enabled at boot", evidence=links)
     return Result.failed(
         "sshd is not started at boot",
         evidence=[ev("/etc/rc.d/rc[2-5].d, /etc/rc[2-5].d", "no S??ssh or S??sshd link"),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.scheduling import noting_init
 from hostaudit.model import Result, ev
 from hostaudit.probes.sysctl import AUDITED_KEYS
 from hostaudit.registry import check
 
-NEEDS = ["sysctl_persistent", "sysctl_runtime", "kernels"]
+NEEDS = ["sysctl_persistent", "sysctl_runtime", "kernels", "init_system"]
 
 
 def _version(text: str) -> list[int]:
@@ -30,7 +31,12 @@ def _kernel_lacks(key: str, kernels: dict, removed_in: str) -> Result | None:
 
 
 def _evaluate(key: str, facts, params) -> Result:
-    """Persistent winner must match; live, the value in force too; absent keys are n/a."""
+    """Persistent winner must match; live, the value in force too; absent keys are n/a. An
+    init that never applies sysctl.d is noted: live, the value in force already decides."""
+    return noting_init(_judge(key, facts, params), facts, "persistent settings")
+
+
+def _judge(key: str, facts, params) -> Result:
     wanted = " ".join(str(params["expected"]).split())
     expected = f"{key} = {wanted}"
     persistent = facts["sysctl_persistent"]

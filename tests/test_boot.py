@@ -95,3 +95,27 @@ def test_no_boot_loader_config_is_an_error_naming_where_it_looked(tmp_root):
     result = run_check("boot.loader-password", root=tmp_root)
     assert result.status is Status.ERROR
     assert "/etc/grub.conf" in result.message and "/boot/grub2/grub.cfg" in result.message
+
+
+def test_no_boot_loader_or_kernel_installed_is_not_applicable(tmp_root):
+    tmp_root.installed("bash", "linux-headers-6.1.0-18-amd64", "kernel-headers")
+    tmp_root.mkdir("/boot/lost+found")
+    result = run_check("boot.loader-password", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "no boot loader or kernel is installed" in result.message
+    assert evidence_lines(result)[1] == "/boot: empty"
+
+
+def test_grub_package_without_its_config_is_an_error_naming_the_package(tmp_root):
+    tmp_root.installed("bash", "grub-efi-amd64", version="2.06-13")
+    result = run_check("boot.loader-password", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:5: package grub-efi-amd64 2.06-13"]
+
+
+def test_kernel_in_boot_without_a_package_is_an_error(tmp_root):
+    tmp_root.installed("bash")
+    tmp_root.write("/boot/vmlinuz-6.1.0-18-amd64", "kernel")
+    result = run_check("boot.loader-password", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert evidence_lines(result) == ["/boot: holds vmlinuz-6.1.0-18-amd64"]

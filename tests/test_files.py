@@ -6,7 +6,8 @@ import pytest
 from hostaudit.host import ImageHost
 from hostaudit.model import Status
 from hostaudit.probes.attrs import critical_file_attrs
-from support import RootBuilder, run_check
+from hostaudit.probes.boot import BOOT_PACKAGES
+from support import RootBuilder, evidence_lines, run_check
 
 
 @pytest.fixture
@@ -85,3 +86,18 @@ def test_no_bootloader_config_is_an_error_naming_where_it_looked(tmp_root):
     result = run_check("files.immutable.bootloader", root=tmp_root)
     assert result.status is Status.ERROR
     assert "/etc/grub.conf, /boot/grub/grub.conf" in result.message
+
+
+def test_bootloader_immutability_is_not_applicable_without_loader_or_kernel(tmp_root):
+    tmp_root.installed("bash")
+    result = run_check("files.immutable.bootloader", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert evidence_lines(result) == ["/var/lib/dpkg/status: no package matching " + " ".join(BOOT_PACKAGES),
+                                      "/boot: absent"]
+
+
+def test_bootloader_immutability_with_a_kernel_package_but_no_config_is_an_error(tmp_root):
+    tmp_root.installed("linux-image-6.1.0-18-amd64")
+    result = run_check("files.immutable.bootloader", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "though the host has a boot loader or kernel" in result.message

@@ -330,10 +330,34 @@ def test_expired_certificate_is_named_in_the_evidence():
     assert "(EXPIRED)" in texts(result)
 
 
-def test_tls_wrappers_on_a_live_audit_without_network_is_not_applicable():
-    result = run_check("mail.tls-wrappers", facts={}, params=TLS_PORTS, mode="live")
-    assert result.status is Status.NOT_APPLICABLE
+def _socket(port, process="stunnel4"):
+    return {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": port, "pid": 700, "process": process,
+            "user": "stunnel4", "program": "/usr/bin/stunnel4", "owner_known": True, "owner_note": None}
+
+
+def test_tls_wrappers_live_with_nothing_on_the_wrapper_ports_fails_without_connecting():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(25, "tcpserver")]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.FAIL
+    assert result.message == "nothing listens on 465/tcp, 995/tcp"
+    assert texts(result) == ("socket table (psutil): nothing listens on 465/tcp\n"
+                             "socket table (psutil): nothing listens on 995/tcp")
+
+
+def test_tls_wrappers_live_with_one_port_closed_fails_naming_it():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(995)]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.FAIL
+    assert result.message == "nothing listens on 465/tcp"
+    assert "socket table (psutil): 995/tcp open on 0.0.0.0, stunnel4 (pid 700, user stunnel4)" in texts(result)
+
+
+def test_tls_wrappers_live_with_listeners_but_no_handshake_is_an_error_asking_for_network():
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [_socket(465), _socket(995)]}}
+    result = run_check("mail.tls-wrappers", facts=facts, params=TLS_PORTS, mode="live")
+    assert result.status is Status.ERROR
     assert "--network" in result.message
+    assert len(result.evidence) == 2
 
 
 def test_wrapper_port_that_was_not_probed_is_an_error():
@@ -480,6 +504,55 @@ def test_listeners_keep_listening_tcp_and_unconnected_udp_with_owner_visibility(
         ("tcp", 25, "0.0.0.0", "ipv4"), ("udp", 5353, "::", "ipv6")]
     assert all(not e["owner_known"] and e["owner_note"] and e["process"] is None
                for e in fact["listeners"])
+
+
+class _ProcWithHiddenFds:
+    """A live host whose /proc lists pids 1 and 7; listing 7's fds is denied when ``deny``."""
+
+    kind = "live"
+
+    def __init__(self, deny):
+        self.deny = deny
+
+    def listdir(self, path):
+        if path == "/proc":
+            return ["1", "7", "self"]
+        if path == "/proc/7/fd" and self.deny:
+            raise PermissionError(13, "Permission denied", path)
+        return ["0"]
+
+    def readlink(self, path):
+        return "/dev/null"
+
+
+def _unowned_listener(monkeypatch, host):
+    import socket as s
+
+    conns = [Conn(3, s.AF_INET, s.SOCK_STREAM, Addr("0.0.0.0", 9999), (), "LISTEN", None)]
+    monkeypatch.setattr(sockets.psutil, "net_connections", lambda kind: conns)
+    return sockets.listeners(host)["listeners"][0]
+
+
+def test_listener_without_pid_names_the_processes_whose_files_could_not_be_read(monkeypatch):
+    entry = _unowned_listener(monkeypatch, _ProcWithHiddenFds(deny=True))
+    assert entry["owner_known"] is False
+    assert "listing the open files of 1 process(es) was denied" in entry["owner_note"]
+    assert "(pid 7)" in entry["owner_note"]
+    assert "PID namespace" not in entry["owner_note"]
+
+
+def test_listener_without_pid_when_every_process_was_readable_is_held_elsewhere(monkeypatch):
+    entry = _unowned_listener(monkeypatch, _ProcWithHiddenFds(deny=False))
+    assert entry["owner_note"].startswith("no process this auditor can see holds it: a process in another "
+                                          "PID namespace")
+
+
+def test_tcp_ports_evidence_carries_the_denied_note(monkeypatch):
+    entry = _unowned_listener(monkeypatch, _ProcWithHiddenFds(deny=True))
+    facts = {"listeners": {"source": "socket table (psutil)", "as_uid": 0, "listeners": [entry]}}
+    result = run_check("net.tcp-ports", facts=facts, mode="live", params={"allowed_tcp": [25]})
+    assert result.status is Status.FAIL
+    assert "9999/tcp open on 0.0.0.0, owner unknown (its process is not known: listing the open files" in texts(result)
 
 
 def test_socket_and_process_tables_exist_only_on_a_live_host(tmp_root):

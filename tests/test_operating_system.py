@@ -1,5 +1,8 @@
+from hostaudit.facts import collect
+from hostaudit.host import LiveHost
 from hostaudit.model import Status
-from support import evidence_lines, run_check
+from hostaudit.registry import load_all
+from support import collect_fact, evidence_lines, run_check
 
 INITTAB_RH73 = """id:3:initdefault:
 # Trap CTRL-ALT-DELETE
@@ -240,3 +243,37 @@ def test_readonly_tmout_cannot_be_undone_by_a_later_file(tmp_root):
     result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
     assert result.status is Status.PASS
     assert result.evidence[0].where == "/etc/profile.d/tmout.sh"
+
+
+def _ctrl_alt_del_fact(kernel_value):
+    return {"ctrl_alt_del": {
+        "inittab": {"path": "/etc/inittab", "present": True,
+                    "entries": [{"id": "ca", "runlevels": "", "action": "ctrlaltdel", "process": "/sbin/shutdown -r now",
+                                 "commented": True, "line": 3}]},
+        "systemd": {"present": False, "binary": None, "override": None, "unit": None},
+        "kernel": {"path": "/proc/sys/kernel/ctrl-alt-del", "value": kernel_value}}}
+
+
+def test_live_kernel_ctrl_alt_del_1_fails_whatever_init_says():
+    result = run_check("os.ctrl-alt-del", facts=_ctrl_alt_del_fact("1"), mode="live")
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == ["/proc/sys/kernel/ctrl-alt-del: 1: the kernel reboots at once"]
+
+
+def test_live_kernel_ctrl_alt_del_0_leaves_it_to_init_and_passes():
+    result = run_check("os.ctrl-alt-del", facts=_ctrl_alt_del_fact("0"), mode="live")
+    assert result.status is Status.PASS
+    assert "/proc/sys/kernel/ctrl-alt-del: 0: the kernel leaves the key to init" in evidence_lines(result)
+
+
+def test_live_ctrl_alt_del_fact_reads_the_kernel_setting():
+    with open("/proc/sys/kernel/ctrl-alt-del") as handle:
+        kernel = handle.read().strip()
+    load_all()
+    fact = collect(LiveHost(), ["ctrl_alt_del"], mode="live")["ctrl_alt_del"]
+    assert fact["kernel"] == {"path": "/proc/sys/kernel/ctrl-alt-del", "value": kernel}
+
+
+def test_image_ctrl_alt_del_fact_has_no_kernel_setting(tmp_root):
+    tmp_root.write("/etc/inittab", INITTAB_RH73)
+    assert collect_fact("ctrl_alt_del", tmp_root)["kernel"] is None

@@ -2,6 +2,7 @@ from hostaudit.facts import Facts
 from hostaudit.model import Status
 from hostaudit.registry import CHECKS
 from hostaudit.runner import evaluate
+from schedulers import boots_systemd, boots_sysvinit
 from support import collect_fact, evidence_lines, run_check
 
 SSHD_RH73 = "#Port 22\n#Protocol 2,1\nPort 2112\nProtocol 2\n"
@@ -131,7 +132,8 @@ def test_no_port_line_means_22_and_fails(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
     result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/ssh/sshd_config: no Port line: sshd listens on 22"]
+    assert result.message == "sshd is configured for port(s) 22"
+    assert evidence_lines(result) == ["/etc/ssh/sshd_config: no Port line: sshd's default is 22"]
 
 
 def test_second_port_line_still_listens_and_fails(tmp_root):
@@ -196,6 +198,7 @@ def test_binary_without_version_and_no_package_is_error(tmp_root):
 # ssh.enabled
 
 def test_2002_chkconfig_links_pass(tmp_root):
+    boots_sysvinit(tmp_root)
     tmp_root.write("/etc/rc.d/init.d/ssh", "#!/bin/bash\n")
     tmp_root.symlink("/etc/rc.d/rc3.d/S55ssh", "../init.d/ssh")
     tmp_root.symlink("/etc/rc3.d", "rc.d/rc3.d")
@@ -205,10 +208,22 @@ def test_2002_chkconfig_links_pass(tmp_root):
 
 
 def test_systemd_wants_link_passes(tmp_root):
+    boots_systemd(tmp_root)
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
     result = run_check("ssh.enabled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/ssh.service: -> /lib/systemd/system/ssh.service"]
+
+
+def test_enabled_links_under_an_init_that_reads_none_pass_but_say_so(tmp_root):
+    tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
+    tmp_root.symlink("/sbin/init", "/usr/bin/tini")
+    tmp_root.write("/usr/bin/tini", "\x7fELF", mode=0o755)
+    result = run_check("ssh.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "boot links take no effect under this init" in result.message
+    assert evidence_lines(result)[-1] == ("/sbin/init: /sbin/init -> /usr/bin/tini: no rc links, systemd *.wants "
+                                          "links or sysctl.d are read at its start; what starts it decides")
 
 
 def test_kill_links_only_fail(tmp_root):
@@ -273,3 +288,24 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert any("0.0.0.0:22/tcp sshd (pid 812)" in e.text for e in result.evidence)
+
+
+def test_live_port_with_no_sshd_listening_says_so_and_keeps_the_config_verdict(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
+    listeners = {"source": "psutil", "as_uid": 0, "listeners": []}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
+    assert result.status is Status.FAIL
+    assert result.message == "sshd is configured for port(s) 22; no sshd process listens now (socket table)"
+    assert "socket table: no socket owned by sshd" in evidence_lines(result)
+
+
+def test_live_port_with_a_socket_on_22_whose_owner_is_unknown_is_an_error(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "Port 2112\n")
+    listeners = {"source": "psutil", "as_uid": 0, "listeners": [
+        {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": None, "process": None,
+         "user": None, "program": None, "owner_known": False, "owner_note": "reading its owner was denied"}]}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
+    assert result.status is Status.ERROR
+    assert "socket table: 0.0.0.0:22/tcp owner unknown (reading its owner was denied)" in evidence_lines(result)

@@ -1,8 +1,11 @@
+import pytest
+
 from hostaudit.facts import collect
 from hostaudit.host import LiveHost
 from hostaudit.model import Status
 from hostaudit.registry import load_all
-from support import collect_fact, evidence_lines, run_check
+from schedulers import boots_systemd
+from support import RootBuilder, collect_fact, evidence_lines, run_check
 
 DOC_SYSCTL = """\
 # protect against some DoS attacks
@@ -17,6 +20,16 @@ net.ipv4.conf.all.log_martians = 1
 """
 SYNCOOKIES = "sysctl.net.ipv4.tcp_syncookies"
 DEFRAG = "sysctl.net.ipv4.ip_always_defrag"
+SYSTEMD_PID1 = {"kind": "systemd", "program": "/usr/lib/systemd/systemd", "source": "/proc/1/exe",
+                "text": "PID 1 is /usr/lib/systemd/systemd (systemd)", "boot_links": "systemd *.wants links"}
+CONTAINER_PID1 = {"kind": "other", "program": None, "source": "/proc/1/comm",
+                  "text": "PID 1 is 'tini' (/proc/1/exe unreadable)", "boot_links": None}
+
+
+@pytest.fixture(autouse=True)
+def _boots_systemd(tmp_root):
+    """Fixture roots boot systemd, which applies sysctl.d (systemd-sysctl.service)."""
+    boots_systemd(tmp_root)
 
 
 
@@ -107,7 +120,7 @@ def test_always_defrag_is_checked_on_image_with_2_2_kernel(tmp_root):
     assert "not set persistently" in result.message
 
 
-def _live_facts(persistent_value, runtime):
+def _live_facts(persistent_value, runtime, init=SYSTEMD_PID1):
     settings = {}
     if persistent_value is not None:
         settings["net.ipv4.tcp_syncookies"] = {"value": persistent_value, "path": "/etc/sysctl.conf",
@@ -118,6 +131,7 @@ def _live_facts(persistent_value, runtime):
         "sysctl_runtime": {"available": True, "values": {
             "net.ipv4.tcp_syncookies": {"path": "/proc/sys/net/ipv4/tcp_syncookies", **runtime}}},
         "kernels": {"running": "6.1.0-18-amd64", "running_version": [6, 1, 0], "installed": []},
+        "init_system": init,
     }
 
 
@@ -171,3 +185,21 @@ def test_persistent_fact_keeps_only_audited_keys(tmp_root):
     fact = collect_fact("sysctl_persistent", tmp_root)
     assert list(fact["settings"]) == ["net.ipv4.tcp_syncookies"]
     assert fact["files"] == ["/etc/sysctl.conf"]
+
+
+def test_live_pass_under_an_init_that_ignores_sysctl_d_says_so():
+    result = run_check(SYNCOOKIES, facts=_live_facts("1", {"value": "1"}, init=CONTAINER_PID1), mode="live",
+                       params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert "persistent settings take no effect under this init" in result.message
+    assert evidence_lines(result)[-1] == ("/proc/1/comm: PID 1 is 'tini' (/proc/1/exe unreadable): no rc links, "
+                                          "systemd *.wants links or sysctl.d are read at its start; what starts "
+                                          "it decides")
+
+
+def test_image_without_an_init_notes_that_nothing_applies_sysctl_d(tmp_path):
+    root = RootBuilder(tmp_path / "bare")
+    root.write("/etc/sysctl.conf", "net.ipv4.tcp_syncookies = 0\n")
+    result = run_check(SYNCOOKIES, root=root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert evidence_lines(result)[-1].startswith("/sbin/init /usr/sbin/init: init: absent: no rc links")

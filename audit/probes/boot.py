@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 from hostaudit.host import Host
 from hostaudit.parsers.grub import parse_grub2, parse_grub_legacy
 from hostaudit.registry import probe
@@ -47,3 +49,30 @@ def bootloader(host: Host) -> dict:
                       "format": fmt, "directives": parse(text)})
     looked_in = [*LEGACY_FILES, *GRUB2_FILES, f"{GRUB_D}/*", f"{EFI_DIR}/*/grub.cfg"]
     return {"looked_in": looked_in, "files": files}
+
+
+# Packages that put a boot loader or a kernel on the host (Debian and Red Hat/SUSE names).
+BOOT_PACKAGES = ("grub", "grub-*", "grub2", "grub2-*", "systemd-boot", "systemd-boot-*", "lilo", "syslinux",
+                 "syslinux-*", "extlinux", "elilo", "shim", "shim-*", "linux-image-*", "kernel", "kernel-core",
+                 "kernel-default", "kernel-uek", "kernel-rt")
+BOOT_DIR = "/boot"
+
+
+@probe("boot_stack", needs=["packages"])
+def boot_stack(host: Host, facts) -> dict:
+    """What could boot this host from its own disk: boot loader and kernel packages, /boot.
+
+    ``{"packages": [{"name", "version", "source", "line"}], "patterns", "packages_error",
+    "databases", "boot_dir": [names in /boot, lost+found left out] | None when /boot is absent}``.
+    """
+    error = facts.error_of("packages")
+    installed = {} if error else facts["packages"]["installed"]
+    found = [{"name": name, **{k: info.get(k) for k in ("version", "source", "line")}}
+             for name, info in sorted(installed.items())
+             if any(fnmatch.fnmatchcase(name, pattern) for pattern in BOOT_PACKAGES)]
+    boot_dir = None
+    if host.is_dir(BOOT_DIR):
+        boot_dir = [n for n in host.listdir(BOOT_DIR) if n != "lost+found"]
+    databases = [] if error else facts["packages"]["databases"]
+    return {"packages": found, "patterns": list(BOOT_PACKAGES), "packages_error": error, "databases": databases,
+            "boot_dir": boot_dir}

@@ -1,5 +1,6 @@
 """What runs on a schedule: cron jobs, cron.{hourly,daily,...} scripts and systemd timers,
-plus the automatic-update configuration (apt periodic, dnf-automatic, yum-cron).
+plus the automatic-update configuration (apt periodic, dnf-automatic, yum-cron), and what
+would run them at all (the cron daemons and whether systemd is the init).
 """
 
 from __future__ import annotations
@@ -160,3 +161,129 @@ def auto_updates(host: Host) -> dict:
         **{k: {"program": programs[k], "config": _ini_setting(host, INI_CONFIGS[k], "commands", "apply_updates")}
            for k in INI_CONFIGS},
     }
+
+
+# What each cron daemon runs: every crontab and cron.* directory, or only some of them.
+ALL_CRON = ("crontab", "hourly", "daily", "weekly", "monthly")
+# name, packages, binaries, systemd units, rc / OpenRC service names, process names, runs.
+CRON_DAEMONS = (
+    ("cron", ("cron",), ("/usr/sbin/cron",), ("cron.service",), ("cron",), ("cron",), ALL_CRON),
+    ("cronie", ("cronie",), ("/usr/sbin/crond",), ("crond.service", "cron.service"), ("crond",), ("crond",), ALL_CRON),
+    ("systemd-cron", ("systemd-cron",), (), ("cron.target",), (), (), ALL_CRON),
+    # anacron catches up on the periodic directories only; hourly stays with cron.
+    ("anacron", ("anacron", "cronie-anacron"), ("/usr/sbin/anacron",), ("anacron.timer", "anacron.service"),
+     ("anacron",), ("anacron",), ("daily", "weekly", "monthly")),
+    # busybox crond reads the per-user spool only (/var/spool/cron/crontabs).
+    ("busybox crond", (), ("/usr/sbin/crond", "/sbin/crond"), (), ("crond", "busybox-cron"), ("crond",), ("spool",)),
+)
+# systemd-cron turns crontabs into timers: it needs systemd as the init.
+SYSTEMD_ONLY = {"systemd-cron"}
+_PROCESS_NAMES = {name for d in CRON_DAEMONS for name in d[5]}
+
+
+def _running(host: Host) -> dict:
+    """``{process name: [pid...]}`` of running cron daemons (live only), from /proc/*/comm."""
+    found: dict = {}
+    for entry in host.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            name = host.read_text(f"/proc/{entry}/comm", limit=256).strip()
+        except OSError:
+            continue  # exited while we looked
+        if name in _PROCESS_NAMES:
+            found.setdefault(name, []).append(int(entry))
+    return found
+
+
+def _installed(host: Host, facts, daemon: tuple) -> dict | None:
+    name, packages, binaries = daemon[:3]
+    if not facts.error_of("packages"):
+        installed = facts["packages"]["installed"]
+        for package in packages:
+            if package in installed:
+                info = installed[package]
+                return {"where": info["source"], "line": info.get("line"),
+                        "text": f"package {package} {info['version']}"}
+    for binary in binaries:
+        target = host.canonical(binary)
+        if not host.is_file(target):
+            continue
+        is_busybox = target.rsplit("/", 1)[-1] == "busybox"
+        if is_busybox == (name == "busybox crond"):
+            return {"where": binary, "line": None, "text": f"-> {target}" if target != binary else "present"}
+    return None
+
+
+def _enabled(host: Host, boot: dict, init: str, daemon: tuple) -> dict | None:
+    """Where the booting init is told to start ``daemon``, or None."""
+    units, services = daemon[3], daemon[4]
+    if init == "systemd":
+        link = next((s for s in boot["systemd"] if s["unit"] in units), None)
+        if link:
+            return {"where": link["path"], "text": f"-> {link['target']}"}
+        if not any(find_unit(host, u) for u in units):
+            # systemd starts rc-linked services that have no unit of their own (sysv generator).
+            init = "sysvinit"
+    if init == "sysvinit":
+        link = next((s for s in boot["sysv"] if s["service"] in services), None)
+        return {"where": link["path"], "text": f"-> {link['target']}"} if link else None
+    if init == "openrc":
+        found = [p for s in services for p in host.glob(f"/etc/runlevels/*/{s}")]
+        return {"where": found[0], "text": "in an OpenRC runlevel"} if found else None
+    return None
+
+
+def _cron_state(host: Host, facts, init: dict, running: dict | None, daemon: tuple) -> dict:
+    name, runs = daemon[0], daemon[6]
+    state = {"name": name, "runs": list(runs), "installed": _installed(host, facts, daemon), "enabled": None,
+             "running": sorted(pid for p in daemon[5] for pid in (running or {}).get(p, []))}
+    if state["installed"] is None:
+        return {**state, "state": "absent", "why": "not installed"}
+    if state["running"]:
+        return {**state, "state": "runs", "why": f"running (pid {', '.join(map(str, state['running']))})"}
+    if name in SYSTEMD_ONLY and init["kind"] != "systemd":
+        return {**state, "state": "unknown" if init["kind"] in ("none", "unknown") else "idle",
+                "why": f"needs systemd as init; init: {init['text']}"}
+    if init["boot_links"]:
+        state["enabled"] = _enabled(host, facts["boot_services"], init["kind"], daemon)
+        if state["enabled"]:
+            installed = state["installed"]
+            source = f"{installed['where']}:{installed['line']}" if installed["line"] else installed["where"]
+            return {**state, "state": "runs", "why": f"{installed['text']} ({source}), enabled at boot "
+                                                     f"({init['kind']}: {state['enabled']['where']})"}
+        verb = "" if running is None else "not running, "
+        return {**state, "state": "idle", "why": f"installed but {verb}not enabled in the {init['boot_links']}"}
+    if running is not None and init["kind"] != "unknown":
+        return {**state, "state": "idle", "why": f"not running, and {init['text']} reads no boot links"}
+    if init["kind"] == "unknown":
+        return {**state, "state": "unknown", "why": init["text"]}
+    return {**state, "state": "unknown",
+            "why": f"the image's init ({init['text']}) starts no services from boot links: whether cron runs "
+                   "depends on what starts the container, which a root filesystem does not record"}
+
+
+@probe("scheduler", needs=["packages", "boot_services", "init_system"])
+def scheduler(host: Host, facts) -> dict:
+    """What would actually run scheduled jobs here.
+
+    ``{"init": init_system fact, "cron": [{"name", "runs": [crontab|spool|hourly|daily|...],
+    "installed": {"where", "line", "text"} | None, "enabled": {"where", "text"} | None,
+    "running": [pid...], "state": "runs"|"idle"|"absent"|"unknown", "why"}], "timers":
+    {"state", "why"}, "packages_error"}``. A cron daemon runs jobs when installed and either
+    running (live) or enabled at boot for the init that boots; systemd timers run only where
+    systemd is that init. ``unknown`` is an image whose init cannot be told.
+    """
+    init = facts["init_system"]
+    running = _running(host) if host.kind == "live" else None
+    cron = [_cron_state(host, facts, init, running, d) for d in CRON_DAEMONS]
+    if init["kind"] == "systemd":
+        timers = {"state": "runs", "why": f"systemd is the init ({init['text']})"}
+    elif init["kind"] == "none" and init.get("systemd_binary"):
+        timers = {"state": "unknown",
+                  "why": f"no init in the image, but systemd is installed ({init['systemd_binary']})"}
+    elif init["kind"] == "unknown":
+        timers = {"state": "unknown", "why": init["text"]}
+    else:
+        timers = {"state": "idle", "why": f"the init is not systemd ({init['text']})"}
+    return {"init": init, "cron": cron, "timers": timers, "packages_error": facts.error_of("packages")}

@@ -29,15 +29,41 @@ def _unknown_owner(pid: int | None, note: str) -> dict:
             "owner_note": note}
 
 
-def _owner(pid: int | None, cache: dict) -> dict:
+def _denied_pids(host: Host) -> list[int]:
+    """Processes whose open files the auditor may not list: a socket psutil returns without a
+    pid may belong to one of them (psutil skips them silently)."""
+    denied = []
+    for entry in host.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            for fd in host.listdir(f"/proc/{entry}/fd"):
+                host.readlink(f"/proc/{entry}/fd/{fd}")
+        except PermissionError:
+            denied.append(int(entry))
+        except OSError:
+            continue  # exited, or an fd closed while we looked
+    return sorted(denied)
+
+
+def _unowned_note(denied: list[int]) -> str:
+    """Why a socket has no pid: reading some processes' files was denied, or none here holds it."""
+    if denied:
+        shown = ", ".join(map(str, denied[:5])) + (", ..." if len(denied) > 5 else "")
+        hint = "" if os.geteuid() == 0 else "; run as root to see it"
+        return (f"its process is not known: listing the open files of {len(denied)} process(es) was denied "
+                f"to uid {os.geteuid()} (pid {shown}){hint}")
+    return ("no process this auditor can see holds it: a process in another PID namespace, a socket the "
+            "kernel holds, or one that just exited")
+
+
+def _owner(pid: int | None, cache: dict, denied: list[int]) -> dict:
     """Name, user and command line of the process that owns a socket, as far as we may see.
 
     Every entry has the same keys; what cannot be seen is None with a note saying why.
     """
     if pid is None:
-        why = ("its process is outside this PID namespace" if os.geteuid() == 0
-               else f"not visible to uid {os.geteuid()} (run as root to see it)")
-        return _unknown_owner(None, why)
+        return _unknown_owner(None, _unowned_note(denied))
     if pid not in cache:
         try:
             proc = psutil.Process(pid)
@@ -66,6 +92,7 @@ def listeners(host: Host) -> dict:
     owners: dict = {}
     seen = set()
     entries = []
+    denied = _denied_pids(host) if any(c.pid is None for c in connections) else []
     for conn in connections:
         if conn.type == socket.SOCK_STREAM:
             if conn.status != psutil.CONN_LISTEN:
@@ -81,7 +108,7 @@ def listeners(host: Host) -> dict:
         seen.add(key)
         entries.append({"proto": proto, "family": "ipv6" if conn.family == socket.AF_INET6
                         else "ipv4", "address": conn.laddr.ip, "port": conn.laddr.port,
-                        **_owner(conn.pid, owners)})
+                        **_owner(conn.pid, owners, denied)})
     entries.sort(key=lambda e: (e["proto"], e["port"], e["address"], e["pid"] or 0))
     return {"source": "socket table (psutil)", "as_uid": os.geteuid(), "listeners": entries}
 
