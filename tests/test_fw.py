@@ -53,8 +53,15 @@ BROADER_SSH = DOC_SCRIPT + "/sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 
 WITH_LOOPBACK = DOC_SCRIPT + "/sbin/iptables -I INPUT -i lo -j ACCEPT\n"
 
 
-def check(tmp_root, control, path, text, params=PARAMS):
+IPV6_OFF = "net.ipv6.conf.all.disable_ipv6 = 1\n"
+
+
+def check(tmp_root, control, path, text, params=PARAMS, ipv6=False):
+    """Run ``control`` on an image holding ``text`` at ``path``; IPv6 is turned off at boot
+    (sysctl.d) unless ``ipv6``, so IPv4-only rules are judged on their own."""
     tmp_root.write(path, text)
+    if not ipv6:
+        tmp_root.write("/etc/sysctl.d/90-no-ipv6.conf", IPV6_OFF)
     return run_check(control, root=tmp_root, params=params)
 
 
@@ -63,14 +70,14 @@ def check(tmp_root, control, path, text, params=PARAMS):
 def test_default_policy_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP -> input default DROP" in evidence_lines(result)
+    assert "/etc/iptable/rules:3: IPv4: /sbin/iptables -P INPUT DROP -> input default DROP" in evidence_lines(result)
 
 
 def test_default_policy_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
     assert "INPUT, OUTPUT, FORWARD" in result.message
-    assert "/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0] -> input default ACCEPT" in evidence_lines(result)
+    assert "/etc/iptables/rules.v4:2: IPv4: :INPUT ACCEPT [0:0] -> input default ACCEPT" in evidence_lines(result)
 
 
 def test_default_policy_nftables_conf_passes(tmp_root):
@@ -82,8 +89,8 @@ def test_default_policy_nftables_conf_passes(tmp_root):
 def test_default_policy_nft_without_forward_chain_fails(tmp_root):
     conf = DOC_CONF.replace("\tchain forward { type filter hook forward priority filter + 10; policy drop; }\n", "")
     result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", conf)
-    assert result.status is Status.FAIL and result.message.endswith("FORWARD")
-    assert "/etc/nftables.conf: no forward chain: forward traffic is accepted" in evidence_lines(result)
+    assert result.status is Status.FAIL and result.message == "IPv4: default policy is ACCEPT for FORWARD"
+    assert "/etc/nftables.conf: IPv4: no forward chain: forward traffic is accepted" in evidence_lines(result)
 
 
 def test_default_policy_final_unconditional_drop_counts(tmp_root):
@@ -119,35 +126,35 @@ def test_default_policy_live_source_error_is_error():
 def test_inbound_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
-    assert ("/etc/iptable/rules:11: /sbin/iptables -I INPUT -p tcp ! -s 192.168.1.0/24 --dport 25   -j ACCEPT:"
+    assert ("/etc/iptable/rules:11: IPv4: /sbin/iptables -I INPUT -p tcp ! -s 192.168.1.0/24 --dport 25   -j ACCEPT:"
             " accepts new tcp port 25 from source not in 192.168.1.0/24 (allowed)") in evidence_lines(result)
 
 
 def test_inbound_broader_ssh_source_fails_citing_the_rule(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", BROADER_SSH)
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/iptable/rules:15: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
-                             " accepts new tcp port 2112 from source not in 192.168.1.0/24"]
+    assert evidence_lines(result)[:1] == ["/etc/iptable/rules:15: IPv4: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
+                                          " accepts new tcp port 2112 from source not in 192.168.1.0/24"]
 
 
 def test_inbound_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
-    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:5: -A INPUT -j ACCEPT: accepts new ")
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:5: IPv4: -A INPUT -j ACCEPT: accepts new ")
     assert "icmp + other protocols from any source" in evidence_lines(result)[0]
 
 
 def test_inbound_accept_policy_is_cited(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL.replace("-A INPUT -j ACCEPT\n", ""))
     assert result.status is Status.FAIL
-    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0]: accepts new")
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:2: IPv4: :INPUT ACCEPT [0:0]: accepts new")
 
 
 def test_inbound_earlier_drop_shadows_later_accept(tmp_root):
     rules = SAVE_HEAD + "-A INPUT -p tcp --dport 8080 -j DROP\n-A INPUT -p tcp --dport 8080 -j ACCEPT\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.PASS
-    assert [str(e) for e in result.evidence] == ["ruleset: no new inbound traffic is accepted"]
+    assert [str(e) for e in result.evidence][:1] == ["ruleset: IPv4: no new inbound traffic is accepted"]
 
 
 def test_inbound_insert_order_matters(tmp_root):
@@ -163,7 +170,7 @@ def test_inbound_accept_inside_user_chain_is_found(tmp_root):
         "-A INPUT -p tcp -j SVC\n-A SVC -p tcp --dport 80 -j ACCEPT\n-A SVC -j RETURN\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/iptables/rules.v4:7: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
+    assert evidence_lines(result)[:1] == ["/etc/iptables/rules.v4:7: IPv4: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
 
 
 def test_inbound_unevaluable_condition_is_reported_as_may_accept(tmp_root):
@@ -176,7 +183,7 @@ def test_inbound_unevaluable_condition_is_reported_as_may_accept(tmp_root):
 def test_inbound_nftables_equivalent_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/nftables.conf", DOC_CONF)
     assert result.status is Status.PASS
-    assert any(t.startswith("/etc/nftables.conf:13: meta l4proto { tcp, udp } th dport 53 accept") for t in evidence_lines(result))
+    assert any(t.startswith("/etc/nftables.conf:13: IPv4: meta l4proto { tcp, udp } th dport 53 accept") for t in evidence_lines(result))
 
 
 def test_inbound_ssh_port_parameter_is_substituted(tmp_root):
@@ -206,13 +213,13 @@ def test_loopback_document_script_fails_and_names_stunnel(tmp_root):
     assert result.status is Status.FAIL
     assert "stunnel" in result.message and "localhost:pop3 (tcp 110)" in result.message
     assert "localhost:smtp" not in result.message  # the port-25 rule happens to let it through
-    assert any(t.startswith("/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP") for t in evidence_lines(result))
+    assert any(t.startswith("/etc/iptable/rules:3: IPv4: /sbin/iptables -P INPUT DROP") for t in evidence_lines(result))
 
 
 def test_loopback_accepted_passes(tmp_root):
     result = check(tmp_root, "fw.loopback", "/etc/iptable/rules", WITH_LOOPBACK)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:15: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in evidence_lines(result)
+    assert "/etc/iptable/rules:15: IPv4: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_accept_after_drop_all_fails(tmp_root):
@@ -225,7 +232,7 @@ def test_loopback_nft_iif_lo_passes(tmp_root):
     conf = DOC_CONF.replace("\t\tct state { established", "\t\tiif lo accept\n\t\tct state { established")
     result = check(tmp_root, "fw.loopback", "/etc/nftables.conf", conf)
     assert result.status is Status.PASS
-    assert "/etc/nftables.conf:9: iif lo accept: accepts loopback" in evidence_lines(result)
+    assert "/etc/nftables.conf:9: IPv4: iif lo accept: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_nft_document_equivalent_fails(tmp_root):
@@ -332,12 +339,19 @@ def test_probe_detects_save_format_by_content(tmp_root):
     assert collect_fact("firewall_rules", tmp_root)["format"] == "iptables-save"
 
 
-class CannedHost(LiveHost):
-    """A live host whose commands answer from ``outputs`` (argv[0] -> (rc, stdout, stderr) or exception)."""
+IF_INET6_ETH0 = "fe800000000000000000000000000001 02 40 20 80     eth0\n"
+IPV6_ON = {"/proc/net/if_inet6": IF_INET6_ETH0, "/proc/sys/net/ipv6/conf/all/disable_ipv6": "0\n",
+           "/proc/sys/net/ipv6/conf/default/disable_ipv6": "0\n"}
+IPV6_NO_STACK = {"/proc/net/if_inet6": FileNotFoundError(2, "No such file or directory")}
 
-    def __init__(self, outputs):
+
+class CannedHost(LiveHost):
+    """A live host whose commands answer from ``outputs`` (argv[0] -> (rc, stdout, stderr) or
+    exception) and whose /proc/net and /proc/sys/net files from ``proc`` (text or exception)."""
+
+    def __init__(self, outputs, proc=IPV6_ON):
         super().__init__()
-        self.outputs = outputs
+        self.outputs, self.proc = outputs, proc
 
     def run(self, argv, *, timeout=10.0):
         answer = self.outputs[argv[0]]
@@ -345,18 +359,31 @@ class CannedHost(LiveHost):
             raise answer
         return CommandResult(tuple(argv), *answer)
 
+    def read_bytes(self, path, *, limit=4 * 1024 * 1024):
+        if not path.startswith(("/proc/net/", "/proc/sys/net/")):
+            return super().read_bytes(path, limit=limit)
+        answer = self.proc.get(path, FileNotFoundError(2, "No such file or directory"))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer.encode()
+
+
+SAVED6_DROP = ("# Generated by ip6tables-save v1.8.9 (nf_tables) on Tue Dec  1 21:00:00 2026\n*filter\n"
+               ":INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\nCOMMIT\n")
+
 
 def test_probe_live_missing_nft_binary_is_marked_absent_and_iptables_decides():
-    host = CannedHost({"iptables-save": (0, SAVED, ""), "nft": CommandUnavailable("nft is not installed")})
+    host = CannedHost({"iptables-save": (0, SAVED, ""), "ip6tables-save": (0, SAVED6_DROP, ""),
+                       "nft": CommandUnavailable("nft is not installed")})
     facts = collect(host, ["firewall_rules"], mode="live")
-    assert [(s["status"], s["reason"]) for s in facts["firewall_rules"]["sources"]] == [
-        ("ok", None), ("absent", "nft is not installed")]
+    assert [(s["name"], s["status"], s["reason"]) for s in facts["firewall_rules"]["sources"]] == [
+        ("iptables-save", "ok", None), ("ip6tables-save", "ok", None), ("nft -j list ruleset", "absent", "nft is not installed")]
     assert evaluate(CHECKS["fw.default-policy"], facts, PARAMS).status is Status.FAIL  # OUTPUT ACCEPT in SAVED
 
 
 def test_probe_live_without_permission_is_a_fact_error_with_both_reasons():
-    host = CannedHost({"iptables-save": (1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n"),
-                       "nft": (1, "", "Error: Operation not permitted\n")})
+    denied = (1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n")
+    host = CannedHost({"iptables-save": denied, "ip6tables-save": denied, "nft": (1, "", "Error: Operation not permitted\n")})
     facts = collect(host, ["firewall_rules"], mode="live")
     reason = facts.error_of("firewall_rules")
     assert "you must be root" in reason and "nft -j list ruleset: Error: Operation not permitted" in reason

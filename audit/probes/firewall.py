@@ -1,4 +1,5 @@
-"""Probes: the firewall rules in force (live) and the rules the boot applies (files)."""
+"""Probes: the firewall rules in force (live) and the rules the boot applies (files), for IPv4
+and, where IPv6 is on, IPv6."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hostaudit.errors import CommandUnavailable, ProbeError
 from hostaudit.host import Host
 from hostaudit.parsers.iptables import parse_iptables_save, parse_iptables_script
 from hostaudit.parsers.nft import parse_nft_json, parse_nftables_conf
+from hostaudit.probes import ipv6 as _ipv6  # noqa: F401  (registers the ipv6 fact this probe needs)
 from hostaudit.registry import probe
 
 # Where a boot loads saved rules from, in the order an image is read: Debian's
@@ -15,13 +17,20 @@ from hostaudit.registry import probe
 # (it writes /etc/iptable/rules, its init script runs /etc/iptables/rules), then nftables.
 RULE_FILES = ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables", "/etc/iptables/rules",
               "/etc/iptable/rules", "/etc/nftables.conf", "/etc/sysconfig/nftables.conf")
+# The IPv6 rules the same mechanism loads beside each IPv4 file: netfilter-persistent reads
+# rules.v6, iptables-services' ip6tables.service /etc/sysconfig/ip6tables. A script (the
+# document's) carries its own ip6tables lines, if any; nftables' inet/ip6 tables are in the
+# same file.
+V6_RULE_FILES = {"/etc/iptables/rules.v4": "/etc/iptables/rules.v6",
+                 "/etc/sysconfig/iptables": "/etc/sysconfig/ip6tables"}
 # systemd units that load rules at boot, and the file each loads (None: not ours to read).
 UNITS = {"netfilter-persistent.service": ("/etc/iptables/rules.v4",),
          "nftables.service": ("/etc/nftables.conf", "/etc/sysconfig/nftables.conf"),
          "iptables.service": ("/etc/sysconfig/iptables",),
+         "ip6tables.service": ("/etc/sysconfig/ip6tables",),
          "firewalld.service": ()}
 UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
-SYSV_SCRIPTS = ("iptables", "netfilter-persistent", "iptables-persistent")
+SYSV_SCRIPTS = ("iptables", "ip6tables", "netfilter-persistent", "iptables-persistent")
 INIT_DIRS = ("/etc/rc.d/init.d", "/etc/init.d")
 RC_DIRS = ("/etc/rc.d/rc{}.d", "/etc/rc{}.d")
 _COMMAND_TIMEOUT = 15.0
@@ -29,36 +38,64 @@ _RULES_PATH = re.compile(r"(/etc/[\w./-]*(?:iptable|nft|rules)[\w./-]*)")
 _CHKCONFIG = re.compile(r"^#\s*chkconfig:\s*(\S+)\s+(\d+)\s+(\d+)")
 
 
-def parse_rules_file(path: str, text: str) -> tuple[str, dict]:
-    """The format of a saved rules file (by its content, not its name) and its ruleset."""
+def parse_rules_file(path: str, text: str, family: str = "ipv4") -> tuple[str, dict]:
+    """The format of a saved rules file (by its content, not its name) and its ruleset.
+
+    ``family`` says whether an iptables-save file is for iptables or ip6tables."""
     if "nftables" in path.rsplit("/", 1)[-1]:
         return "nftables.conf", parse_nftables_conf(text, path)
     lines = [line.strip() for line in text.splitlines()]
     if any(line.startswith("*") for line in lines) and "COMMIT" in lines:
-        return "iptables-save", parse_iptables_save(text, path)
+        return ("iptables-save" if family == "ipv4" else "ip6tables-save"), parse_iptables_save(text, path, family)
     return "iptables script", parse_iptables_script(text, path)
 
 
-@probe("firewall_rules")
-def firewall_rules(host: Host) -> dict:
-    """The rules that decide what comes in: loaded now (live) or saved for the boot (image)."""
-    return _live_rules(host) if host.kind == "live" else _saved_rules(host)
+@probe("firewall_rules", needs=["ipv6"])
+def firewall_rules(host: Host, facts) -> dict:
+    """The rules that decide what comes in: loaded now (live) or saved for the boot (image).
+
+    ``ipv6`` (the ipv6 fact, or ``{"enabled": None, "reason"}`` when it could not be
+    collected) says whether IPv6 rules matter; ``v6_path``/``v6_looked`` (image) name the
+    IPv6 rules file read beside the IPv4 one.
+    """
+    reason = facts.error_of("ipv6")
+    state = {"mode": host.kind, "enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]
+    fact = _live_rules(host, state) if host.kind == "live" else _saved_rules(host)
+    fact["ipv6"] = state
+    return fact
 
 
 def _saved_rules(host: Host) -> dict:
     present = [path for path in RULE_FILES if host.is_file(path)]
     fact = {"mode": "image", "looked": list(RULE_FILES), "present": present, "path": None,
-            "format": None, "sources": [], "ruleset": None}
+            "format": None, "sources": [], "ruleset": None, "v6_path": None, "v6_looked": []}
     if present:
         fact["path"] = present[0]
         fact["format"], fact["ruleset"] = parse_rules_file(present[0], host.read_text(present[0]))
         fact["sources"] = [{"name": present[0], "status": "ok", "reason": None}]
+    v6 = V6_RULE_FILES.get(fact["path"]) if present else None
+    if v6 is None and not present:  # an IPv6 file alone still counts for IPv6
+        v6 = next((p for p in V6_RULE_FILES.values() if host.is_file(p)), None)
+    if v6 is not None:
+        fact["v6_looked"] = [v6]
+    if v6 is not None and host.is_file(v6):
+        fact["v6_path"] = v6
+        fmt, ruleset = parse_rules_file(v6, host.read_text(v6), "ipv6")
+        if fmt == "iptables script":  # ip6tables-restore reads only save format
+            ruleset = {"tables": [], "notes": [], "errors": [{"where": v6, "line": None, "text": "",
+                                                               "error": "not ip6tables-save format: ip6tables-restore would refuse it"}]}
+        fact["sources"].append({"name": v6, "status": "ok", "reason": None})
+        if fact["ruleset"] is None:
+            fact["ruleset"], fact["format"] = ruleset, fmt
+        else:
+            for key in ("tables", "errors", "notes"):
+                fact["ruleset"][key] += ruleset[key]
     return fact
 
 
-def _run(host: Host, argv: list[str]) -> tuple[dict, str]:
-    """(source record, stdout) of a read-only listing command."""
-    source = {"name": " ".join(argv), "status": "ok", "reason": None}
+def _run(host: Host, argv: list[str], families: list[str]) -> tuple[dict, str]:
+    """(source record, stdout) of a read-only listing command that shows ``families``' rules."""
+    source = {"name": " ".join(argv), "status": "ok", "reason": None, "families": families}
     try:
         done = host.run(argv, timeout=_COMMAND_TIMEOUT)
     except CommandUnavailable as exc:
@@ -71,25 +108,36 @@ def _run(host: Host, argv: list[str]) -> tuple[dict, str]:
     return source, done.stdout
 
 
-def _live_rules(host: Host) -> dict:
-    """``iptables-save`` and ``nft -j list ruleset``, each table counted once.
+def _live_rules(host: Host, ipv6: dict) -> dict:
+    """``iptables-save``, ``ip6tables-save`` and ``nft -j list ruleset``, each table counted once.
 
     On Debian 12 ``iptables`` is iptables-nft: its tables are nf_tables tables, so nft lists
     them too, but as opaque ``xt`` matches it cannot show. Those tables are read from
-    iptables-save; nft contributes only its native tables. With the legacy backend the two
-    views are disjoint and both count in full.
+    iptables-save / ip6tables-save; nft contributes only its native tables. With the legacy
+    backend the views are disjoint and all count in full. ip6tables-save is not run when IPv6
+    is off (its legacy backend fails without an IPv6 stack); nft's inet and ip6 tables are read
+    either way.
     """
-    save_source, save_text = _run(host, ["iptables-save"])
-    nft_source, nft_text = _run(host, ["nft", "-j", "list", "ruleset"])
-    sources = [save_source, nft_source]
-    if all(s["status"] != "ok" for s in sources):
+    save_source, save_text = _run(host, ["iptables-save"], ["ipv4"])
+    if ipv6["enabled"] is False:
+        save6_source, save6_text = {"name": "ip6tables-save", "status": "skipped", "families": ["ipv6"],
+                                    "reason": f"IPv6 is off: {ipv6['reason']}"}, ""
+    else:
+        save6_source, save6_text = _run(host, ["ip6tables-save"], ["ipv6"])
+    nft_source, nft_text = _run(host, ["nft", "-j", "list", "ruleset"], ["ipv4", "ipv6"])
+    sources = [save_source, save6_source, nft_source]
+    if all(s["status"] not in ("ok", "skipped") for s in sources):
         raise ProbeError("; ".join(f"{s['name']}: {s['reason']}" for s in sources))
     ruleset = parse_iptables_save(save_text, "iptables-save")
-    backend = re.search(r"^# Generated by iptables-save v\S+ \((\w+)\)", save_text, re.M)
-    save_source["backend"] = backend.group(1) if backend else None
+    ruleset6 = parse_iptables_save(save6_text, "ip6tables-save", "ipv6")
+    for key in ("tables", "errors", "notes"):
+        ruleset[key] += ruleset6[key]
     managed = set()
-    if save_source["backend"] == "nf_tables":
-        managed = {("ip", name) for name in re.findall(r"^\*(\S+)", save_text, re.M)}
+    for source, text, family in ((save_source, save_text, "ip"), (save6_source, save6_text, "ip6")):
+        backend = re.search(r"^# Generated by ip6?tables-save v\S+ \((\w+)\)", text, re.M)
+        source["backend"] = backend.group(1) if backend else None
+        if source["backend"] == "nf_tables":
+            managed |= {(family, name) for name in re.findall(r"^\*(\S+)", text, re.M)}
     if nft_source["status"] == "ok":
         try:
             native = parse_nft_json(nft_text, "nft", skip_tables=frozenset(managed))
@@ -99,7 +147,7 @@ def _live_rules(host: Host) -> dict:
             ruleset["tables"] += native["tables"]
             ruleset["errors"] += native["errors"]
     return {"mode": "live", "looked": [s["name"] for s in sources], "present": [], "path": None,
-            "format": "live", "sources": sources, "ruleset": ruleset}
+            "format": "live", "sources": sources, "ruleset": ruleset, "v6_path": None, "v6_looked": []}
 
 
 @probe("firewall_boot", needs=["firewall_rules"])
