@@ -373,9 +373,10 @@ def effective_policy(chain: dict, family: str = "ipv4") -> tuple[str, dict]:
 def describe_sources(spans: tuple, family: str = "ipv4") -> str:
     """``any``, ``192.168.1.0/24``, ``not 192.168.1.0/24`` or a comma list, for evidence."""
     top = ADDR_TOPS[family]
-    if spans == ((0, top),):
-        return "any source"
     inverse = _complement(spans, top)
+    # ::1 never arrives from outside (the kernel drops it off lo), so all but ::1 is any source.
+    if spans == ((0, top),) or (family == "ipv6" and inverse == ((1, 1),)):
+        return "any source"
     negated = len(_networks(inverse, family)) < len(_networks(spans, family))
     nets = _networks(inverse if negated else spans, family)
     shown = ", ".join(nets[:4]) + (f" (+{len(nets) - 4} more)" if len(nets) > 4 else "")

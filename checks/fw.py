@@ -266,8 +266,9 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
         return Result.error(f"cannot evaluate the rule set: {exc}")
     if cover.complete:
         refs = {(r["where"], r.get("line"), r["text"]) for a in cover.accepted for r in a.by}
+        found = [ev(w, f"{t}: accepts loopback", n) for w, n, t in sorted(refs, key=str)][:5]
         return Result.passed("loopback traffic is accepted",
-                             evidence=[ev(w, f"{t}: accepts loopback", n) for w, n, t in sorted(refs, key=str)][:5])
+                             evidence=found or [ev(_rules_where(fact, family), "no input chain: nothing drops loopback traffic")])
     sure = [a.region for a in cover.accepted]
     localhost = fw.cidrs([LOCALHOST[family]], family=family)
     blocked = [name + f" (tcp {port})" for name, port in STUNNEL_BACKENDS
