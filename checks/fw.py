@@ -287,10 +287,13 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
 
 @check("fw.enabled", needs=["firewall_boot"])
 def enabled(facts, params) -> Result:
-    """The firewall rules are applied at every boot."""
+    """The firewall rules are applied at every boot, for IPv4 and, where it is on, IPv6."""
     boot = facts["firewall_boot"]
-    expected = "an enabled boot mechanism (init script with rc links, netfilter-persistent, nftables, iptables or firewalld) whose rules file exists"
-    working, broken, idle = [], [], []
+    expected = ("an enabled boot mechanism (init script with rc links, netfilter-persistent, nftables, iptables/ip6tables"
+                " or firewalld) whose rules file exists, loading IPv6 rules too where IPv6 is on")
+    init = boot.get("init")
+    systemd_runs = not init or init["kind"] != "sysvinit"
+    working, broken, idle = [], [], []  # working: (evidence, families)
     for script in boot["sysv"]:
         where, links = script["script"], script["start_links"]
         chk = script["chkconfig"]
@@ -304,30 +307,95 @@ def enabled(facts, params) -> Result:
             broken += [ev(where, f"runs {r['path']}, which does not exist (rules files present: {present})", r["line"])
                        for r in missing]
         else:
-            working.append(ev(where, f"enabled by {', '.join(links[:4])}"))
+            families = _sysv_families(script, boot)
+            working.append((ev(where, f"enabled by {', '.join(links[:4])} ({_family_words(families)})"), families))
     for unit in boot["units"]:
         if not unit["enabled_by"]:
             continue
         link = unit["enabled_by"][0]
-        if unit["masked"]:
+        if not systemd_runs:
+            idle.append(ev(link, f"{unit['unit']} enabled, but PID 1 is {init['name']} (a SysV init), which starts no systemd unit"))
+        elif unit["masked"]:
             idle.append(ev(f"/etc/systemd/system/{unit['unit']}", "masked (-> /dev/null): does not start"))
         elif not unit["config"]:
-            working.append(ev(link, f"{unit['unit']} enabled (its zone rules are out of scope of the fw checks)"))
+            working.append((ev(link, f"{unit['unit']} enabled (its zone rules are out of scope of the fw checks; IPv4 and IPv6)"),
+                            set(fw.FAMILIES)))
         elif not unit["config_exists"]:
             broken.append(ev(link, f"{unit['unit']} enabled but {unit['config']} does not exist"))
         else:
-            working.append(ev(link, f"{unit['unit']} enabled, loads {unit['config']}"))
+            families = _unit_families(unit, boot)
+            working.append((ev(link, f"{unit['unit']} enabled, loads {unit['config']} ({_family_words(families)})"), families))
     loaded = boot.get("loaded")
     if loaded is not None:
         now = (f"cannot tell what is loaded now: {loaded['error']}" if "error" in loaded else
                f"loaded now: {loaded['rules']} rule(s), DROP policies: {', '.join(loaded['drop_policies']) or 'none'}")
         idle.append(ev("running kernel", now))
+    idle += _init_note(init)
+    families, notes, unknown = _families({"ipv6": boot.get("ipv6")})
+    found = [e for e, _ in working]
+    if init and init["kind"] == "other":
+        return Result.not_applicable(
+            f"PID 1 is {init['name']}, neither systemd nor a SysV init: this system was not started by an init that"
+            " applies the boot settings on its disk (a container?), so what loads its firewall is up to whatever starts it",
+            evidence=broken + found + idle + notes)
     if broken:
         return Result.failed("a boot mechanism runs a rules file that does not exist, so no rules are applied by it",
-                             evidence=broken + working + idle, expected=expected)
-    if working:
-        return Result.passed("firewall rules are applied at boot", evidence=working + idle, expected=expected)
-    looked = ev("boot", "looked for /etc/rc.d/init.d/iptables, /etc/init.d/{iptables,netfilter-persistent} with rc links, "
-                "and *.wants links of " + ", ".join(u["unit"] for u in boot["units"]))
-    return Result.failed("nothing applies firewall rules at boot" + (" (rules loaded now are lost at reboot)" if loaded and loaded.get("rules") else ""),
-                         evidence=[looked] + idle, expected=expected)
+                             evidence=broken + found + idle + notes, expected=expected)
+    if not working:
+        looked = ev("boot", "looked for /etc/rc.d/init.d/{iptables,ip6tables}, /etc/init.d/{iptables,ip6tables,netfilter-persistent}"
+                    " with rc links, and *.wants links of " + ", ".join(u["unit"] for u in boot["units"]))
+        return Result.failed("nothing applies firewall rules at boot" + (" (rules loaded now are lost at reboot)" if loaded and loaded.get("rules") else ""),
+                             evidence=[looked] + idle + notes, expected=expected)
+    covered = set().union(*(f for _, f in working))
+    uncovered = [f for f in families if f not in covered]
+    if not uncovered:
+        return Result.passed("firewall rules are applied at boot (" + _family_words(set(families)) + ")",
+                             evidence=found + idle + notes, expected=expected)
+    message = "; ".join(f"{fw.LABELS[f]}: no boot mechanism loads {fw.LABELS[f]} rules" for f in uncovered)
+    missing_v6 = [ev(p, "absent") for p in V6_FILES if "ipv6" in uncovered and p not in boot["rule_files_present"]]
+    if uncovered == ["ipv6"] and unknown:
+        return Result.error(f"{message}, and whether IPv6 is on cannot be told ({unknown})",
+                            evidence=found + missing_v6 + idle + notes, expected=expected)
+    return Result.failed(message, evidence=found + missing_v6 + idle + notes, expected=expected)
+
+
+# The IPv6 files the boot mechanisms read (netfilter-persistent, ip6tables.service).
+V6_FILES = ("/etc/iptables/rules.v6", "/etc/sysconfig/ip6tables")
+_PERSISTENT = ("netfilter-persistent", "iptables-persistent")
+
+
+def _family_words(families: set) -> str:
+    return " and ".join(fw.LABELS[f] for f in fw.FAMILIES if f in families) or "no family"
+
+
+def _sysv_families(script: dict, boot: dict) -> set:
+    """The families an enabled init script loads rules for."""
+    name = script["script"].rsplit("/", 1)[-1]
+    if name in _PERSISTENT:  # its plugins load rules.v4 and, when it exists, rules.v6
+        return {"ipv4"} | ({"ipv6"} if V6_FILES[0] in boot["rule_files_present"] else set())
+    if name == "ip6tables":
+        return {"ipv6"}
+    return {"ipv4"} | ({"ipv6"} if any(r.get("ipv6") for r in script["rules_files"]) else set())
+
+
+def _unit_families(unit: dict, boot: dict) -> set:
+    """The families an enabled systemd unit loads rules for."""
+    if unit["unit"] == "netfilter-persistent.service":
+        return {"ipv4"} | ({"ipv6"} if V6_FILES[0] in boot["rule_files_present"] else set())
+    if unit["unit"] == "iptables.service":
+        return {"ipv4"}
+    if unit["unit"] == "ip6tables.service":
+        return {"ipv6"}
+    return set(fw.FAMILIES)  # nftables.conf: one ruleset, whatever families its tables name
+
+
+def _init_note(init: dict | None) -> list:
+    """Which init runs (live), since only it decides which boot settings apply."""
+    if init is None:
+        return []
+    if init["kind"] is None:
+        return [ev(init["where"], f"cannot tell which init runs ({init['error']}): boot settings judged as systemd or SysV init would apply them")]
+    words = {"systemd": "systemd: its units (and SysV scripts with rc links) apply",
+             "sysvinit": "a SysV init: only init scripts with rc links apply, systemd units do not",
+             "other": "neither systemd nor a SysV init: no boot setting on disk applies"}
+    return [ev(init["where"], f"PID 1 is {init['name']}, {words[init['kind']]}")]

@@ -257,11 +257,29 @@ def test_enabled_document_typo_fails(tmp_root):
     assert "/etc/rc.d/init.d/iptables:5: # chkconfig: 2345 08 92" in evidence_lines(result)
 
 
-def test_enabled_document_with_matching_path_passes(tmp_root):
+def test_enabled_document_with_matching_path_passes_with_ipv6_off(tmp_root):
     doc_boot(tmp_root, "/etc/iptables/rules")
+    tmp_root.write("/etc/sysctl.d/90-no-ipv6.conf", IPV6_OFF)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0].startswith("/etc/rc.d/init.d/iptables: enabled by /etc/rc.d/rc2.d/S08iptables")
+    assert evidence_lines(result)[-1] == ("/etc/sysctl.d/90-no-ipv6.conf:1: IPv6: off (IPv6 is turned off at boot by sysctl.d):"
+                                          " IPv6 rules are not required")
+
+
+def test_enabled_document_script_without_ip6tables_fails_when_ipv6_is_on(tmp_root):
+    doc_boot(tmp_root, "/etc/iptables/rules")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert (result.status, result.message) == (Status.FAIL, "IPv6: no boot mechanism loads IPv6 rules")
+    assert "(IPv4)" in evidence_lines(result)[0]
+
+
+def test_enabled_document_script_with_ip6tables_lines_covers_ipv6(tmp_root):
+    doc_boot(tmp_root, "/etc/iptables/rules")
+    tmp_root.write("/etc/iptables/rules", DOC_SCRIPT + "/sbin/ip6tables -P INPUT DROP\n", mode=0o744)
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS and result.message == "firewall rules are applied at boot (IPv4 and IPv6)"
+    assert "(IPv4 and IPv6)" in evidence_lines(result)[0]
 
 
 def test_enabled_script_without_rc_links_fails(tmp_root):
@@ -272,15 +290,38 @@ def test_enabled_script_without_rc_links_fails(tmp_root):
     assert any("no S links" in t for t in evidence_lines(result))
 
 
-def test_enabled_netfilter_persistent_passes(tmp_root):
+def netfilter_persistent(tmp_root):
     tmp_root.write("/etc/iptables/rules.v4", ACCEPT_ALL)
     tmp_root.write("/lib/systemd/system/netfilter-persistent.service", "[Unit]\n")
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service",
                      "/lib/systemd/system/netfilter-persistent.service")
+
+
+def test_enabled_netfilter_persistent_with_rules_v6_passes(tmp_root):
+    netfilter_persistent(tmp_root)
+    tmp_root.write("/etc/iptables/rules.v6", ACCEPT_ALL)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
-                             " netfilter-persistent.service enabled, loads /etc/iptables/rules.v4"]
+    assert evidence_lines(result)[0] == ("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
+                                         " netfilter-persistent.service enabled, loads /etc/iptables/rules.v4 (IPv4 and IPv6)")
+
+
+def test_enabled_netfilter_persistent_without_rules_v6_fails_naming_ipv6(tmp_root):
+    netfilter_persistent(tmp_root)
+    result = run_check("fw.enabled", root=tmp_root)
+    assert (result.status, result.message) == (Status.FAIL, "IPv6: no boot mechanism loads IPv6 rules")
+    assert "/etc/iptables/rules.v6: absent" in evidence_lines(result)
+    assert any(t.startswith("sysctl.d: IPv6: on (nothing turns IPv6 off at boot") for t in evidence_lines(result))
+
+
+def test_enabled_netfilter_persistent_without_rules_v6_passes_when_the_kernel_command_line_disables_ipv6(tmp_root):
+    netfilter_persistent(tmp_root)
+    tmp_root.write("/boot/grub/grub.cfg", "menuentry 'Debian' {\n\tlinux /boot/vmlinuz-6.1.0 root=/dev/sda1 ro quiet ipv6.disable=1\n}\n"
+                   "menuentry 'Debian (recovery mode)' {\n\tlinux /boot/vmlinuz-6.1.0 root=/dev/sda1 ro single\n}\n")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[-1] == ("/boot/grub/grub.cfg:2: IPv6: off (IPv6 is turned off at boot by the kernel command line):"
+                                          " IPv6 rules are not required")
 
 
 def test_enabled_netfilter_persistent_without_rules_fails(tmp_root):
@@ -316,6 +357,46 @@ def test_enabled_nothing_fails_saying_where_it_looked(tmp_root):
     tmp_root.write("/etc/iptables/rules.v4", ACCEPT_ALL)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.FAIL and "netfilter-persistent.service" in evidence_lines(result)[0]
+
+
+def test_enabled_ip6tables_service_covers_ipv6_beside_iptables_service(tmp_root):
+    tmp_root.write("/etc/sysconfig/iptables", ACCEPT_ALL)
+    tmp_root.write("/etc/sysconfig/ip6tables", ACCEPT_ALL)
+    for unit in ("iptables.service", "ip6tables.service"):
+        tmp_root.symlink(f"/etc/systemd/system/multi-user.target.wants/{unit}", f"/usr/lib/systemd/system/{unit}")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert any(t.endswith("ip6tables.service enabled, loads /etc/sysconfig/ip6tables (IPv6)") for t in evidence_lines(result))
+
+
+def boot_fact(**extra):
+    unit = {"unit": "netfilter-persistent.service", "enabled_by": ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service"],
+            "masked": False, "installed": True, "config": "/etc/iptables/rules.v4", "config_exists": True}
+    return {"sysv": [], "units": [unit], "rule_files_present": ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6"],
+            "loaded": {"rules": 4, "drop_policies": ["ip filter INPUT"]},
+            "ipv6": {"mode": "live", "enabled": True, "reason": "interfaces hold IPv6 addresses (eth0)", "evidence": []}, **extra}
+
+
+def test_enabled_live_container_init_is_not_applicable_saying_why():
+    init = {"name": "tini", "kind": "other", "where": "/proc/1/comm", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.NOT_APPLICABLE and result.message.startswith("PID 1 is tini, neither systemd nor a SysV init")
+    assert "/proc/1/comm: PID 1 is tini, neither systemd nor a SysV init: no boot setting on disk applies" in evidence_lines(result)
+
+
+def test_enabled_live_sysv_init_does_not_start_systemd_units():
+    init = {"name": "init", "kind": "sysvinit", "where": "/proc/1/exe", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.FAIL
+    assert ("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service: netfilter-persistent.service enabled,"
+            " but PID 1 is init (a SysV init), which starts no systemd unit") in evidence_lines(result)
+
+
+def test_enabled_live_systemd_init_is_named_and_passes():
+    init = {"name": "systemd", "kind": "systemd", "where": "/proc/1/comm", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.PASS
+    assert any(t.startswith("/proc/1/comm: PID 1 is systemd") for t in evidence_lines(result))
 
 
 def test_enabled_live_rules_loaded_but_not_at_boot_fails():

@@ -150,12 +150,41 @@ def _live_rules(host: Host, ipv6: dict) -> dict:
             "format": "live", "sources": sources, "ruleset": ruleset, "v6_path": None, "v6_looked": []}
 
 
-@probe("firewall_boot", needs=["firewall_rules"])
+@probe("firewall_boot", needs=["firewall_rules", "ipv6"])
 def firewall_boot(host: Host, facts) -> dict:
-    """What loads firewall rules at boot: SysV init scripts with rc links, systemd units."""
+    """What loads firewall rules at boot: SysV init scripts with rc links, systemd units; which
+    init runs now (live: ``init``); whether IPv6 is on (``ipv6``, as the ipv6 fact)."""
+    reason = facts.error_of("ipv6")
     return {"sysv": _sysv_scripts(host), "units": [_unit(host, name, configs) for name, configs in UNITS.items()],
-            "rule_files_present": [p for p in RULE_FILES if host.is_file(p)],
-            "loaded": _loaded_now(facts) if host.kind == "live" else None}
+            "rule_files_present": [p for p in (*RULE_FILES, *V6_RULE_FILES.values()) if host.is_file(p)],
+            "loaded": _loaded_now(facts) if host.kind == "live" else None,
+            "init": _init(host) if host.kind == "live" else None,
+            "ipv6": {"enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]}
+
+
+def _init(host: Host) -> dict:
+    """Which init runs as PID 1: ``{"name", "kind": "systemd"|"sysvinit"|"other"|None, "where",
+    "error"}``. Only systemd and a SysV-style init apply the boot settings on disk; a container's
+    PID 1 (a shell, tini, the service itself) applies none of them."""
+    found = {"name": None, "kind": None, "where": "/proc/1/comm", "error": None}
+    try:
+        found["name"] = host.read_text("/proc/1/comm", limit=256).strip()
+    except OSError as exc:
+        found["error"] = f"cannot read /proc/1/comm: {exc.strerror or exc}"
+        return found
+    try:  # the program, where we may look (comm is what it calls itself)
+        exe = host.readlink("/proc/1/exe")
+        found.update(where="/proc/1/exe", program=exe)
+    except OSError:
+        exe = ""
+    names = {found["name"], exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")}
+    if "systemd" in names:
+        found["kind"] = "systemd"
+    elif names & {"init", "sysvinit"}:
+        found["kind"] = "sysvinit"
+    else:
+        found["kind"] = "other"
+    return found
 
 
 def _sysv_scripts(host: Host) -> list[dict]:
@@ -173,6 +202,18 @@ def _sysv_scripts(host: Host) -> list[dict]:
     return found
 
 
+def _runs_ip6tables(host: Host, path: str) -> bool:
+    """Whether a rules file the boot runs sets IPv6 rules: an ip6tables script, or an
+    ip6tables-save file (its name says so: the format is the same as iptables-save's)."""
+    if path in V6_RULE_FILES.values():
+        return True
+    try:
+        text = host.read_text(path, limit=1024 * 1024)
+    except OSError:
+        return False
+    return any(re.match(r"^\s*(?:\S*/)?ip6tables(?:-legacy|-nft)?(?:-restore)?\s", line) for line in text.splitlines())
+
+
 def _sysv_script(host: Host, path: str, name: str) -> dict:
     script = {"script": path, "chkconfig": None, "rules_files": [], "start_links": [], "kill_links": []}
     for number, line in enumerate(host.read_text(path, limit=256 * 1024).splitlines(), 1):
@@ -183,8 +224,9 @@ def _sysv_script(host: Host, path: str, name: str) -> dict:
             continue
         for ref in _RULES_PATH.findall(line):
             if ref != path and ref not in (r["path"] for r in script["rules_files"]):
+                exists = host.exists(ref)
                 script["rules_files"].append({"path": ref, "line": number, "text": line.strip()[:160],
-                                              "exists": host.exists(ref)})
+                                              "exists": exists, "ipv6": exists and _runs_ip6tables(host, ref)})
     for level in "0123456":
         for pattern in RC_DIRS:
             for prefix, key in (("S", "start_links"), ("K", "kill_links")):

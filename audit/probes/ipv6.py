@@ -87,13 +87,16 @@ def _live(host: Host) -> dict:
 
 def _boot(host: Host) -> dict:
     fact = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
+    sysctl_seen, cmdline_seen = [], []
     try:
-        by_sysctl = _sysctl_off(host, fact["evidence"])
-        by_cmdline = _cmdline_off(host, fact["evidence"])
+        by_sysctl = _sysctl_off(host, sysctl_seen)
+        by_cmdline = _cmdline_off(host, cmdline_seen)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         fact["reason"] = f"cannot read{where}: {exc.strerror or exc}"
         return fact
+    # What decided comes first: it is what a finding cites.
+    fact["evidence"] = cmdline_seen + sysctl_seen if by_cmdline and not by_sysctl else sysctl_seen + cmdline_seen
     if by_sysctl or by_cmdline:
         how = " and ".join(w for w, off in (("sysctl.d", by_sysctl), ("the kernel command line", by_cmdline)) if off)
         fact.update(enabled=False, reason=f"IPv6 is turned off at boot by {how}")
