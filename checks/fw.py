@@ -14,7 +14,6 @@ from hostaudit.registry import check
 HOOKS = ("input", "output", "forward")
 # The kernel drops IPv6 packets from ::1 that arrive on any other interface than lo (RFC 4291),
 # so a rule accepting source ::1 opens nothing from outside.
-_V6_LOOPBACK = fw.cidrs(["::1/128"], family="ipv6")
 NEW_INBOUND = {
     "ipv4": fw.region(state={"new"}, iif={"other"}),
     "ipv6": fw.region(state={"new"}, iif={"other"}, family="ipv6",
@@ -56,9 +55,12 @@ def _families(fact: dict) -> tuple[list[str], list, str | None]:
 
 def _source_error(fact: dict, family: str) -> Result | None:
     """An error when a source of ``family``'s rules could not be read (unread is never empty)."""
-    failed = [s for s in fact["sources"] if s["status"] == "error" and family in s.get("families", fw.FAMILIES)]
+    mine = [s for s in fact["sources"] if family in s.get("families", fw.FAMILIES)]
+    failed = [s for s in mine if s["status"] == "error"]
     if failed:
         return Result.error("cannot read the firewall rules: " + "; ".join(f"{s['name']}: {s['reason']}" for s in failed))
+    if mine and not any(s["status"] == "ok" for s in mine):
+        return Result.error("no source of these rules could be read: " + "; ".join(f"{s['name']}: {s['reason']}" for s in mine))
     return None
 
 
@@ -139,10 +141,12 @@ def default_policy(facts, params) -> Result:
 
 def _default_policy(ruleset: dict, family: str, fact: dict) -> Result:
     evidence, open_hooks = _missing_v6_file(fact, family), []
+    none = not any(fw.base_chains(ruleset, hook, family) for hook in HOOKS)
+    tables = " (no ip6tables rules, no nft inet or ip6 table)" if family == "ipv6" and none else ""
     for hook in HOOKS:
         chains = fw.base_chains(ruleset, hook, family)
         if not chains:
-            evidence.append(ev(_rules_where(fact, family), f"no {hook} chain: {hook} traffic is accepted"))
+            evidence.append(ev(_rules_where(fact, family), f"no {hook} chain{tables}: {hook} traffic is accepted"))
         verdicts = []
         for _, chain in chains:
             policy, ref = fw.effective_policy(chain, family)

@@ -8,6 +8,7 @@ from test_fw import ACCEPT_ALL, IPV6_OFF, IPV6_NO_STACK, IPV6_ON, PARAMS, SAVE_H
 from test_parsers_iptables import DOC_SCRIPT, SAVED
 
 from hostaudit import firewall as fw
+from hostaudit.errors import CommandUnavailable
 from hostaudit.facts import collect
 from hostaudit.model import Status
 from hostaudit.parsers.iptables import parse_iptables_save, parse_iptables_script
@@ -220,7 +221,7 @@ def test_image_without_rules_v6_fails_saying_it_is_absent(tmp_root):
     result = run_check("fw.default-policy", root=tmp_root)
     assert result.status is Status.FAIL and result.message.startswith("IPv6: default policy is ACCEPT")
     assert evidence_lines(result)[:2] == ["/etc/iptables/rules.v6: IPv6: absent",
-                                          "/etc/iptables/rules.v6: IPv6: no input chain: input traffic is accepted"]
+                                          "/etc/iptables/rules.v6: IPv6: no input chain (no ip6tables rules, no nft inet or ip6 table): input traffic is accepted"]
 
 
 def test_image_without_rules_v6_passes_when_ipv6_is_off_at_boot(tmp_root):
@@ -316,3 +317,12 @@ def test_live_ip6tables_nf_tables_tables_are_not_read_twice_from_nft():
     host = CannedHost({"iptables-save": (0, SAVED, ""), "ip6tables-save": (0, SAVED6_DROP, ""), "nft": (0, json.dumps(nft), "")})
     tables = collect(host, ["firewall_rules"], mode="live")["firewall_rules"]["ruleset"]["tables"]
     assert [(t["family"], t["source"]) for t in tables] == [("ip", "iptables"), ("ip6", "ip6tables")]
+
+
+def test_live_no_readable_source_of_ipv6_rules_is_an_error_not_an_open_door():
+    host = CannedHost({"iptables-save": (0, SAVE_HEAD + "COMMIT\n", ""), "ip6tables-save": CommandUnavailable("ip6tables-save is not installed"),
+                       "nft": CommandUnavailable("nft is not installed")})
+    result = evaluate(CHECKS["fw.default-policy"], collect(host, ["firewall_rules"], mode="live"), PARAMS)
+    assert result.status is Status.ERROR
+    assert result.message.startswith("IPv6: no source of these rules could be read: ip6tables-save: ip6tables-save is not installed;"
+                                     " nft -j list ruleset: nft is not installed")
