@@ -47,10 +47,10 @@ def _families(fact: dict) -> tuple[list[str], list, str | None]:
     first = (state.get("evidence") or [{"where": "ipv6", "line": None, "text": ""}])[0]
     where, line = first["where"], first.get("line")
     if state["enabled"] is False:
-        return ["ipv4"], [ev(where, f"IPv6: off ({state['reason']}): IPv6 rules are not required", line)], None
+        return ["ipv4"], [ev(where, f"IPv6: {state['reason']}: IPv6 rules are not required", line)], None
     if state["enabled"] is True:
-        return list(fw.FAMILIES), [ev(where, f"IPv6: on ({state['reason']}): IPv6 is judged as well", line)], None
-    return list(fw.FAMILIES), [ev(where, f"IPv6: whether it is on cannot be told ({state['reason']}): judged as on")], state["reason"]
+        return list(fw.FAMILIES), [ev(where, f"IPv6: {state['reason']}: IPv6 rules are judged too", line)], None
+    return list(fw.FAMILIES), [ev(where, f"IPv6: cannot tell whether it is on ({state['reason']}): judged as on")], state["reason"]
 
 
 def _source_error(fact: dict, family: str) -> Result | None:

@@ -198,7 +198,7 @@ def test_live_ipv6_off_in_namespace_needs_no_v6_rules(netns, tmp_path):
     load(netns, tmp_path, "iptables-restore", DROP_ALL)
     result, facts = audit(netns, "fw.default-policy")
     assert result.status is Status.PASS and result.message == "IPv4: input, output and forward default to DROP"
-    assert any("IPv6: off (IPv6 is switched off on every interface" in t and "IPv6 rules are not required" in t
+    assert any("IPv6: off: disable_ipv6 = 1 and no interface holds an IPv6 address" in t and "IPv6 rules are not required" in t
                for t in evidence_lines(result))
     assert facts["firewall_rules"]["sources"][1]["status"] == "skipped"
 

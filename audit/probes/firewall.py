@@ -121,7 +121,7 @@ def _live_rules(host: Host, ipv6: dict) -> dict:
     save_source, save_text = _run(host, ["iptables-save"], ["ipv4"])
     if ipv6["enabled"] is False:
         save6_source, save6_text = {"name": "ip6tables-save", "status": "skipped", "families": ["ipv6"],
-                                    "reason": f"IPv6 is off: {ipv6['reason']}"}, ""
+                                    "reason": f"IPv6 {ipv6['reason']}"}, ""
     else:
         save6_source, save6_text = _run(host, ["ip6tables-save"], ["ipv6"])
     nft_source, nft_text = _run(host, ["nft", "-j", "list", "ruleset"], ["ipv4", "ipv6"])

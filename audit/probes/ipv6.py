@@ -56,7 +56,7 @@ def _live(host: Host) -> dict:
     try:
         addresses = host.read_text(IF_INET6, limit=_PROC_READ).split("\n")
     except FileNotFoundError:
-        fact.update(enabled=False, reason="the running kernel has no IPv6 stack (ipv6.disable=1 or no ipv6 module)")
+        fact.update(enabled=False, reason="off: the running kernel has no IPv6 stack (ipv6.disable=1 or no ipv6 module)")
         fact["evidence"].append(_ev(IF_INET6, "absent"))
         return fact
     except OSError as exc:
@@ -73,15 +73,15 @@ def _live(host: Host) -> dict:
     fact["evidence"] += [_ev(path, f"= {value}") for path, value in flags.items() if value is not None]
     if interfaces:
         fact["evidence"].append(_ev(IF_INET6, f"IPv6 addresses on {', '.join(interfaces[:8])}"))
-        fact.update(enabled=True, reason=f"interfaces hold IPv6 addresses ({', '.join(interfaces[:8])})")
+        fact.update(enabled=True, reason=f"on: interfaces hold IPv6 addresses ({', '.join(interfaces[:8])})")
     elif all(value == "1" for value in flags.values()):
         fact["evidence"].append(_ev(IF_INET6, "no IPv6 address on any interface"))
-        fact.update(enabled=False, reason="IPv6 is switched off on every interface (disable_ipv6 = 1) and no interface holds an IPv6 address")
+        fact.update(enabled=False, reason="off: disable_ipv6 = 1 and no interface holds an IPv6 address")
     elif "0" in flags.values():
         fact["evidence"].append(_ev(IF_INET6, "no IPv6 address yet"))
-        fact.update(enabled=True, reason="disable_ipv6 = 0: an interface gets an IPv6 address as soon as it is up")
+        fact.update(enabled=True, reason="on: disable_ipv6 = 0, an interface gets an IPv6 address as soon as it is up")
     else:
-        fact["reason"] = "cannot tell whether IPv6 is switched off: disable_ipv6 is unreadable"
+        fact["reason"] = "disable_ipv6 is unreadable"
     return fact
 
 
@@ -99,9 +99,9 @@ def _boot(host: Host) -> dict:
     fact["evidence"] = cmdline_seen + sysctl_seen if by_cmdline and not by_sysctl else sysctl_seen + cmdline_seen
     if by_sysctl or by_cmdline:
         how = " and ".join(w for w, off in (("sysctl.d", by_sysctl), ("the kernel command line", by_cmdline)) if off)
-        fact.update(enabled=False, reason=f"IPv6 is turned off at boot by {how}")
+        fact.update(enabled=False, reason=f"turned off at boot by {how}")
     else:
-        fact.update(enabled=True, reason="nothing turns IPv6 off at boot (sysctl.d, kernel command line), so it is on")
+        fact.update(enabled=True, reason="on at boot, nothing turns it off (no disable_ipv6 in sysctl.d, no ipv6.disable=1 on the kernel command line)")
     return fact
 
 
