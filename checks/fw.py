@@ -190,7 +190,7 @@ def _allowed_regions(params, family: str) -> tuple[list, list[str]]:
 def _v6_internal_note(params) -> list:
     """How a baseline written for IPv4 reads for IPv6, when internal_net is IPv4."""
     internal = params["internal_net"]
-    if fw.family_of(fw.cidr(internal, fw.family_of(internal))) == "ipv6":
+    if fw.family_of(internal) == "ipv6":
         return []
     inside = [f"{e['proto']} {str(e['port']).replace('{ssh_port}', str(params['ssh_port']))}"
               for e in params["allowed"] if str(e.get("from", "any")) == "internal"]

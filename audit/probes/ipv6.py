@@ -71,8 +71,8 @@ def _live(host: Host) -> dict:
             flags[path] = None
             fact["evidence"].append(_ev(path, f"cannot read: {exc.strerror or exc}"))
     fact["evidence"] += [_ev(path, f"= {value}") for path, value in flags.items() if value is not None]
-    if interfaces:
-        fact["evidence"].append(_ev(IF_INET6, f"IPv6 addresses on {', '.join(interfaces[:8])}"))
+    if interfaces:  # the addresses decide, so they come first: they are what a finding cites
+        fact["evidence"].insert(0, _ev(IF_INET6, f"IPv6 addresses on {', '.join(interfaces[:8])}"))
         fact.update(enabled=True, reason=f"on: interfaces hold IPv6 addresses ({', '.join(interfaces[:8])})")
     elif all(value == "1" for value in flags.values()):
         fact["evidence"].append(_ev(IF_INET6, "no IPv6 address on any interface"))
