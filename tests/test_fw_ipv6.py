@@ -123,6 +123,15 @@ def test_inet_table_counts_for_both_families_and_one_family_rules_for_one():
     assert any(d.startswith("tcp port 22 from source 2001:db8::1/128") for d in v6)
 
 
+def test_nft_ip6_table_filters_ipv6_only():
+    nft = {"nftables": [{"table": {"family": "ip6", "name": "v6", "handle": 1}},
+                        {"chain": {"family": "ip6", "table": "v6", "name": "in", "handle": 1, "type": "filter",
+                                   "hook": "input", "prio": 0, "policy": "drop"}}]}
+    ruleset = parse_nft_json(json.dumps(nft))
+    assert [c["name"] for _, c in fw.base_chains(ruleset, "input", "ipv6")] == ["in"]
+    assert fw.base_chains(ruleset, "input", "ipv4") == [] and accepted(ruleset, "ipv6") == []
+
+
 def test_ipv4_tables_do_not_filter_ipv6():
     ruleset = parse_iptables_save(SAVE_HEAD + "COMMIT\n")
     assert fw.base_chains(ruleset, "input", "ipv6") == []

@@ -244,3 +244,12 @@ def test_live_v6_loopback_dropped_fails_naming_ipv6(netns, tmp_path):
     assert result.status is Status.FAIL
     assert result.message.startswith("IPv6: loopback traffic is dropped on INPUT: this breaks the stunnel wrapping where localhost resolves to ::1")
     assert "ip6tables-save:3: IPv6: :INPUT DROP [0:0] -> input default DROP; no rule accepts all of lo first" in evidence_lines(result)
+
+
+def test_live_ipv6_fact_reads_the_namespace_own_addresses(netns, tmp_path):
+    subprocess.run(["ip", "netns", "exec", netns, "ip", "link", "set", "lo", "up"], check=True, timeout=10)
+    load(netns, tmp_path, "iptables-restore", DROP_ALL)
+    load(netns, tmp_path, "ip6tables-restore", DROP_ALL)
+    result, facts = audit(netns, "fw.default-policy")
+    assert facts["firewall_rules"]["ipv6"]["reason"] == "on: interfaces hold IPv6 addresses (lo)"
+    assert "/proc/net/if_inet6: IPv6: on: interfaces hold IPv6 addresses (lo): IPv6 rules are judged too" in evidence_lines(result)
