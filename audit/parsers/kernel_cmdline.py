@@ -23,11 +23,13 @@ def kernel_lines(text: str, fmt: str) -> list[dict]:
     """Each command line in ``text``: ``{"line", "text", "args": [...], "rescue": bool}``.
 
     For ``grub2``/``legacy`` the kernel image (the word after ``linux``/``kernel``) is left out
-    of ``args``. Raises ValueError for an unknown ``fmt``.
+    of ``args``. ``text`` (for evidence) keeps only the directive, the image and the arguments
+    this module reads: a command line may carry credentials (``netroot=iscsi:user:password@...``).
+    Raises ValueError for an unknown ``fmt``.
     """
     if fmt == "cmdline":
         args = text.split()
-        return [{"line": 1, "text": " ".join(args), "args": args, "rescue": bool(RESCUE & set(args))}] if args else []
+        return [{"line": 1, "text": _shown([], args), "args": args, "rescue": bool(RESCUE & set(args))}] if args else []
     if fmt not in _KERNEL_WORDS and fmt != "default":
         raise ValueError(f"unknown boot loader format {fmt!r}")
     found = []
@@ -43,13 +45,21 @@ def kernel_lines(text: str, fmt: str) -> list[dict]:
                 args = " ".join(shlex.split(match.group(2), comments=True)).split()
             except ValueError:  # unbalanced quotes: grub-mkconfig would fail on it too
                 args = match.group(2).split()
+            prefix = [f"{match.group(1)}="]
         else:
             words = line.split()
             if words[0] not in _KERNEL_WORDS[fmt]:
                 continue
             args = words[1:] if fmt == "loader" else words[2:]
-        found.append({"line": number, "text": line[:300], "args": args, "rescue": bool(RESCUE & set(args))})
+            prefix = words[:1] if fmt == "loader" else words[:2]
+        found.append({"line": number, "text": _shown(prefix, args), "args": args, "rescue": bool(RESCUE & set(args))})
     return found
+
+
+def _shown(prefix: list[str], args: list[str]) -> str:
+    kept = [a for a in args if a.startswith("ipv6.") or a in RESCUE]
+    hidden = len(args) - len(kept)
+    return " ".join(prefix + kept + ([f"(+{hidden} other argument(s))"] if hidden else []))[:300]
 
 
 def turns_ipv6_off(args: list[str]) -> bool:
