@@ -172,6 +172,14 @@ def test_boot_grub_entry_without_ipv6_disable_keeps_ipv6_on(tmp_root):
     assert {"where": "/boot/grub/grub.cfg", "line": 2, "text": "no ipv6.disable=1: linux /vmlinuz-b (+2 other argument(s))"} in fact["evidence"]
 
 
+def test_boot_loader_entries_all_carrying_ipv6_disable_turn_it_off(tmp_root):
+    tmp_root.write("/boot/loader/entries/a.conf", "title A\nlinux /vmlinuz-a\noptions root=/dev/sda1 ipv6.disable=1\n")
+    tmp_root.write("/boot/loader/entries/b.conf", "title B\nlinux /vmlinuz-b\noptions root=/dev/sda1 ipv6.disable=1 quiet\n")
+    fact = collect_fact("ipv6", tmp_root)
+    assert fact["enabled"] is False
+    assert fact["evidence"][0] == {"where": "/boot/loader/entries/a.conf", "line": 3, "text": "options ipv6.disable=1 (+1 other argument(s))"}
+
+
 def test_boot_etc_default_grub_counts_without_a_generated_config(tmp_root):
     tmp_root.write("/etc/default/grub", 'GRUB_CMDLINE_LINUX="ipv6.disable=1"\n')
     fact = collect_fact("ipv6", tmp_root)

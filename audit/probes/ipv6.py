@@ -134,7 +134,8 @@ def _cmdline_off(host: Host, evidence: list) -> bool:
     """Whether every command line that boots (rescue entries aside) keeps IPv6 off."""
     generated = [(p, fmt) for p, fmt in GENERATED if host.is_file(p)]
     if host.is_dir(LOADER_ENTRIES):
-        generated += [(f"{LOADER_ENTRIES}/{n}", "loader") for n in sorted(host.listdir(LOADER_ENTRIES)) if n.endswith(".conf")]
+        entries = [f"{LOADER_ENTRIES}/{n}" for n in sorted(host.listdir(LOADER_ENTRIES)) if n.endswith(".conf")]
+        generated += [(p, "loader") for p in entries if host.is_file(p)]
     booting = [(p, entry) for p, fmt in generated for entry in kernel_lines(host.read_text(p), fmt) if not entry["rescue"]]
     if booting:
         on = [(p, e) for p, e in booting if not turns_ipv6_off(e["args"])]
