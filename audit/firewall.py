@@ -7,13 +7,21 @@ model, so one evaluator answers the questions the fw controls ask, by meaning, n
 * table: ``{"family": "ip"|"inet"|"ip6"|..., "name", "source": "iptables"|"nft", "chains": [chain]}``
 * chain: ``{"name", "hook": "input"|...|None, "priority": int, "policy": "accept"|"drop"|None,
   "policy_where", "policy_line", "policy_text", "rules": [rule]}``
-* rule: ``{"where", "line", "text", "verdict", "target", "unmodelled": [str], "never": str|None,``
-  and the matches it has, each ``{"values"|"ranges"|"cidrs"|"names": [...], "negate": bool}``:
-  ``proto``, ``dport``, ``saddr``, ``state``, ``iif``.
+* rule: ``{"where", "line", "text", "verdict", "target", "unmodelled": [str], "never": str|None,
+  "only": "ipv4"|"ipv6"|None}`` (``only``: an ``inet`` rule that matches one family, such as
+  ``ip saddr ...`` or ``meta nfproto ipv6``), and the matches it has, each
+  ``{"values"|"ranges"|"cidrs"|"names": [...], "negate": bool}``: ``proto``, ``dport``,
+  ``saddr``, ``state``, ``iif``.
+
+IPv4 and IPv6 are evaluated apart, because the kernel runs them through different tables:
+IPv4 packets through ``ip`` and ``inet`` tables (iptables, nft), IPv6 packets through ``ip6``
+and ``inet`` tables (ip6tables, nft). Every evaluation names its family (``"ipv4"`` or
+``"ipv6"``).
 
 Evaluation walks the packet space symbolically. A *region* is a box over five dimensions:
-conntrack state, input interface (``lo`` or any other), protocol (tcp, udp, icmp, other),
-destination port and IPv4 source address. Each rule cuts the regions still undecided; jumps
+conntrack state, input interface (``lo`` or any other), protocol (tcp, udp, the family's ICMP,
+other), destination port and source address (32-bit or 128-bit, by family). Each rule cuts
+the regions still undecided; jumps
 and gotos follow user chains; what falls off a base chain meets its policy. Matches the model
 does not represent (rate limits, destination addresses, interface names other than lo...)
 make a rule *partial*: in ``may`` mode (what might be accepted) a partial accept counts and a
@@ -33,7 +41,20 @@ PORT_MAX = 65535
 ADDR_MAX = 2**32 - 1
 ALL_PORTS = ((0, PORT_MAX),)
 ALL_ADDRS = ((0, ADDR_MAX),)
-PROTO_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp"}
+FAMILIES = ("ipv4", "ipv6")
+LABELS = {"ipv4": "IPv4", "ipv6": "IPv6"}
+# The tables each family's packets traverse.
+TABLE_FAMILIES = {"ipv4": ("ip", "inet"), "ipv6": ("ip6", "inet")}
+ADDR_TOPS = {"ipv4": ADDR_MAX, "ipv6": 2**128 - 1}
+# Protocol names and numbers as each family reads them: "icmp" in a region is the family's
+# own ICMP (ICMPv6 for IPv6, which neighbour discovery needs); ICMP for IPv4 inside an IPv6
+# packet is just another protocol.
+PROTO_NAMES = {
+    "ipv4": {"6": "tcp", "17": "udp", "1": "icmp", "tcp": "tcp", "udp": "udp", "icmp": "icmp"},
+    "ipv6": {"6": "tcp", "17": "udp", "58": "icmp", "tcp": "tcp", "udp": "udp", "icmpv6": "icmp",
+             "ipv6-icmp": "icmp"},
+}
+ANY_PROTO = {"all", "0", "ip"}
 MATCH_KEYS = ("state", "iif", "proto", "dport", "saddr")
 _MAX_DEPTH = 32
 _MAX_REGIONS = 50000
@@ -67,9 +88,15 @@ def port_range(text: str, sep: str = ":") -> list[int]:
     return [first, last]
 
 
-def cidr(text: str) -> str:
-    """A normalised IPv4 network (``192.168.1.5/24`` -> ``192.168.1.0/24``). Raises ValueError."""
-    return str(ipaddress.IPv4Network(text, strict=False))
+def cidr(text: str, family: str = "ipv4") -> str:
+    """A normalised network of ``family`` (``192.168.1.5/24`` -> ``192.168.1.0/24``). Raises ValueError."""
+    kind = ipaddress.IPv4Network if family == "ipv4" else ipaddress.IPv6Network
+    return str(kind(text, strict=False))
+
+
+def family_of(network: str) -> str:
+    """``"ipv4"`` or ``"ipv6"``: which family a network (as ``cidr`` returns it) belongs to."""
+    return "ipv6" if ":" in network else "ipv4"
 
 
 # -- interval sets ----------------------------------------------------------------------------
@@ -110,27 +137,31 @@ def _subtract(a: tuple, b: tuple, top: int) -> tuple:
 # -- regions ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Region:
-    """A box of packets: every combination of the five dimensions' values."""
+    """A box of packets of one family: every combination of the five dimensions' values."""
 
     state: frozenset = STATES
     iif: frozenset = IFACES
     proto: frozenset = PROTOS
     dport: tuple = ALL_PORTS
     saddr: tuple = ALL_ADDRS
+    family: str = "ipv4"
 
     def empty(self) -> bool:
         return not (self.state and self.iif and self.proto and self.dport and self.saddr)
 
     def __and__(self, other: Region) -> Region:
+        if self.family != other.family:
+            raise ValueError("regions of different families never meet")
         return Region(self.state & other.state, self.iif & other.iif, self.proto & other.proto,
-                      _intersect(self.dport, other.dport), _intersect(self.saddr, other.saddr))
+                      _intersect(self.dport, other.dport), _intersect(self.saddr, other.saddr), self.family)
 
     def __sub__(self, other: Region) -> list[Region]:
         """This box minus ``other``, as disjoint boxes (one per dimension that differs)."""
         if (self & other).empty():
             return [self]
         pieces, kept = [], {}
-        for key, top in (("state", None), ("iif", None), ("proto", None), ("dport", PORT_MAX), ("saddr", ADDR_MAX)):
+        tops = (("state", None), ("iif", None), ("proto", None), ("dport", PORT_MAX), ("saddr", ADDR_TOPS[self.family]))
+        for key, top in tops:
             mine, theirs = getattr(self, key), getattr(other, key)
             outside = mine - theirs if top is None else _subtract(mine, theirs, top)
             inside = mine & theirs if top is None else _intersect(mine, theirs)
@@ -140,7 +171,12 @@ class Region:
         return pieces
 
     def _fields(self) -> dict:
-        return {k: getattr(self, k) for k in MATCH_KEYS}
+        return {k: getattr(self, k) for k in (*MATCH_KEYS, "family")}
+
+
+def everything(family: str) -> Region:
+    """Every packet of ``family``."""
+    return Region(saddr=((0, ADDR_TOPS[family]),), family=family)
 
 
 def subtract_all(regions: list[Region], others: list[Region]) -> list[Region]:
@@ -152,22 +188,39 @@ def subtract_all(regions: list[Region], others: list[Region]) -> list[Region]:
     return regions
 
 
-def region(*, state=STATES, iif=IFACES, proto=PROTOS, ports=ALL_PORTS, sources=ALL_ADDRS) -> Region:
-    """A region from friendly values: ``region(proto={"tcp"}, ports=[(25, 25)], sources=cidrs(["10.0.0.0/8"]))``."""
-    return Region(frozenset(state), frozenset(iif), frozenset(proto), _norm(ports), _norm(sources))
+def region(*, state=STATES, iif=IFACES, proto=PROTOS, ports=ALL_PORTS, sources=None, family="ipv4") -> Region:
+    """A region from friendly values: ``region(proto={"tcp"}, ports=[(25, 25)], sources=cidrs(["10.0.0.0/8"]))``.
+
+    ``sources`` defaults to every address of ``family``."""
+    spans = ((0, ADDR_TOPS[family]),) if sources is None else _norm(sources)
+    return Region(frozenset(state), frozenset(iif), frozenset(proto), _norm(ports), spans, family)
 
 
-def cidrs(networks, *, negate: bool = False) -> tuple:
-    """IPv4 networks as an address interval set (its complement with ``negate``)."""
-    nets = [ipaddress.IPv4Network(n, strict=False) for n in networks]
-    spans = _norm((int(n.network_address), int(n.broadcast_address)) for n in nets)
-    return _complement(spans, ADDR_MAX) if negate else spans
+def cidrs(networks, *, negate: bool = False, family: str = "ipv4") -> tuple:
+    """The networks of ``family`` among ``networks`` as an address interval set (its
+    complement with ``negate``). Networks of the other family match no packet of this one."""
+    nets = [ipaddress.ip_network(n, strict=False) for n in networks]
+    spans = _norm((int(n.network_address), int(n.broadcast_address)) for n in nets
+                  if n.version == (4 if family == "ipv4" else 6))
+    return _complement(spans, ADDR_TOPS[family]) if negate else spans
 
 
-def _rule_region(rule: dict) -> tuple[Region, bool]:
-    """The region a rule matches (an over-approximation) and whether it is exact."""
+def _proto_names(values, family: str) -> tuple[frozenset, bool]:
+    """The region protocols ``values`` name in ``family``, and whether all are known."""
+    names = {str(v).lower() for v in values}
+    if names & ANY_PROTO:
+        return PROTOS, True
+    known = {PROTO_NAMES[family].get(n) for n in names}
+    return frozenset(k or "other" for k in known), None not in known
+
+
+def _rule_region(rule: dict, family: str = "ipv4") -> tuple[Region | None, bool]:
+    """The region a rule matches in ``family`` (an over-approximation) and whether it is
+    exact; None when the rule matches only packets of the other family."""
+    if rule.get("only") not in (None, family):
+        return None, True
     exact = not rule.get("unmodelled")
-    fields = {}
+    fields = {"saddr": ((0, ADDR_TOPS[family]),), "family": family}
     if (m := rule.get("state")) is not None:
         values = frozenset(v.lower() for v in m["values"])
         if values <= STATES:
@@ -184,26 +237,21 @@ def _rule_region(rule: dict) -> tuple[Region, bool]:
         else:
             fields["iif"] = frozenset({"other"} | {"lo" for n in m["names"] if n == "lo" or "+" in n or "*" in n})
     if (m := rule.get("proto")) is not None:
-        names = {PROTO_NUMBERS.get(str(v).lower(), str(v).lower()) for v in m["values"]}
-        if names & {"all", "0", "ip"}:
-            hits, known = PROTOS, True
-        else:
-            known = names <= PROTOS - {"other"}
-            hits = frozenset(n if n in PROTOS else "other" for n in names)
+        hits, known = _proto_names(m["values"], family)
         exact &= known
         fields["proto"] = (PROTOS - hits if known else PROTOS) if m["negate"] else hits
     if (m := rule.get("dport")) is not None:
         ports = _norm(tuple(r) for r in m["ranges"])
         fields["dport"] = _complement(ports, PORT_MAX) if m["negate"] else ports
     if (m := rule.get("saddr")) is not None:
-        fields["saddr"] = cidrs(m["cidrs"], negate=m["negate"])
+        fields["saddr"] = cidrs(m["cidrs"], negate=m["negate"], family=family)
     return Region(**{**Region()._fields(), **fields}), exact
 
 
 # -- evaluation -------------------------------------------------------------------------------
-def rule_is_exact(rule: dict) -> bool:
+def rule_is_exact(rule: dict, family: str = "ipv4") -> bool:
     """Whether the model represents every condition of ``rule`` (else it is partial)."""
-    return _rule_region(rule)[1]
+    return _rule_region(rule, family)[1]
 
 
 @dataclass(frozen=True)
@@ -216,7 +264,7 @@ class Accepted:
     @property
     def certain(self) -> bool:
         """False when a partial rule (one with conditions the model lacks) took part."""
-        return all("verdict" not in ref or rule_is_exact(ref) for ref in self.by)
+        return all("verdict" not in ref or rule_is_exact(ref, self.region.family) for ref in self.by)
 
 
 def _policy_ref(chain: dict, label: str) -> dict:
@@ -227,9 +275,10 @@ def _policy_ref(chain: dict, label: str) -> dict:
 
 
 class _Evaluator:
-    def __init__(self, table: dict, mode: str):
+    def __init__(self, table: dict, mode: str, family: str):
         self.chains = {c["name"]: c for c in table["chains"]}
         self.mode = mode
+        self.family = family
         self.label = f"{table['family']} {table['name']}"
 
     def chain(self, name: str, todo: list[tuple[Region, tuple]], depth: int):
@@ -243,7 +292,9 @@ class _Evaluator:
         for rule in self.chains[name]["rules"]:
             if not todo or rule.get("never") or rule["verdict"] == "continue":
                 continue
-            match, exact = _rule_region(rule)
+            match, exact = _rule_region(rule, self.family)
+            if match is None:
+                continue
             hits = [(r & match, by) for r, by in todo]
             hits = [(h, by) for h, by in hits if not h.empty()]
             if not hits:
@@ -283,52 +334,58 @@ class _Evaluator:
         return accepted
 
 
-def base_chains(ruleset: dict, hook: str) -> list[tuple[dict, dict]]:
-    """(table, chain) for each IPv4 base chain on ``hook``, in the order the kernel runs them."""
-    found = [(t, c) for t in ruleset["tables"] if t["family"] in ("ip", "inet")
+def base_chains(ruleset: dict, hook: str, family: str = "ipv4") -> list[tuple[dict, dict]]:
+    """(table, chain) for each base chain on ``hook`` that ``family``'s packets pass, in the
+    order the kernel runs them."""
+    found = [(t, c) for t in ruleset["tables"] if t["family"] in TABLE_FAMILIES[family]
              for c in t["chains"] if c.get("hook") == hook]
     return sorted(found, key=lambda tc: tc[1].get("priority", 0))
 
 
 def accepted_by(ruleset: dict, start: Region, mode: str) -> list[Accepted]:
-    """Which of ``start`` the input hook accepts (``may``: possibly; ``must``: surely).
+    """Which of ``start`` (packets of one family) the input hook accepts (``may``: possibly;
+    ``must``: surely).
 
     Packets pass every base chain on the hook in turn; a drop anywhere is final.
     """
     todo = [(start, ())]
-    for table, chain in base_chains(ruleset, "input"):
-        evaluator = _Evaluator(table, mode)
+    for table, chain in base_chains(ruleset, "input", start.family):
+        evaluator = _Evaluator(table, mode, start.family)
         todo = [(r, by) for r, by in evaluator.base(chain, todo)]
     return [Accepted(r, by) for r, by in todo]
 
 
-def effective_policy(chain: dict) -> tuple[str, dict]:
-    """A base chain's default verdict: its policy, or drop when it ends in an unconditional drop."""
-    rules = [r for r in chain["rules"] if not r.get("never") and r["verdict"] != "continue"]
+def effective_policy(chain: dict, family: str = "ipv4") -> tuple[str, dict]:
+    """A base chain's default verdict for ``family``: its policy, or drop when it ends in an
+    unconditional drop."""
+    rules = [r for r in chain["rules"] if not r.get("never") and r["verdict"] != "continue"
+             and r.get("only") in (None, family)]
     if rules:
         last = rules[-1]
-        match, exact = _rule_region(last)
-        if last["verdict"] in ("drop", "reject") and exact and match == Region():
+        match, exact = _rule_region(last, family)
+        if last["verdict"] in ("drop", "reject") and exact and match == everything(family):
             return "drop", last
     ref = _policy_ref(chain, chain["name"])
     return ref["policy"], ref
 
 
 # -- describing regions for evidence ----------------------------------------------------------
-def describe_sources(spans: tuple) -> str:
+def describe_sources(spans: tuple, family: str = "ipv4") -> str:
     """``any``, ``192.168.1.0/24``, ``not 192.168.1.0/24`` or a comma list, for evidence."""
-    if spans == ALL_ADDRS:
+    top = ADDR_TOPS[family]
+    inverse = _complement(spans, top)
+    # ::1 never arrives from outside (the kernel drops it off lo), so all but ::1 is any source.
+    if spans == ((0, top),) or (family == "ipv6" and inverse == ((1, 1),)):
         return "any source"
-    inverse = _complement(spans, ADDR_MAX)
-    negated = len(_networks(inverse)) < len(_networks(spans))
-    nets = _networks(inverse if negated else spans)
+    negated = len(_networks(inverse, family)) < len(_networks(spans, family))
+    nets = _networks(inverse if negated else spans, family)
     shown = ", ".join(nets[:4]) + (f" (+{len(nets) - 4} more)" if len(nets) > 4 else "")
     return f"source not in {shown}" if negated else f"source {shown}"
 
 
-def _networks(spans: tuple) -> list[str]:
-    return [str(n) for low, high in spans for n in ipaddress.summarize_address_range(
-        ipaddress.IPv4Address(low), ipaddress.IPv4Address(high))]
+def _networks(spans: tuple, family: str) -> list[str]:
+    address = ipaddress.IPv4Address if family == "ipv4" else ipaddress.IPv6Address
+    return [str(n) for low, high in spans for n in ipaddress.summarize_address_range(address(low), address(high))]
 
 
 def describe_ports(spans: tuple) -> str:
@@ -344,8 +401,8 @@ def describe(r: Region) -> str:
         if proto in ("tcp", "udp"):
             parts.append(f"{proto} {describe_ports(r.dport)}")
         else:
-            parts.append("other protocols" if proto == "other" else proto)
-    return f"{' + '.join(parts)} from {describe_sources(r.saddr)}"
+            parts.append("other protocols" if proto == "other" else "icmpv6" if r.family == "ipv6" else proto)
+    return f"{' + '.join(parts)} from {describe_sources(r.saddr, r.family)}"
 
 
 @dataclass

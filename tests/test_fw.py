@@ -53,8 +53,15 @@ BROADER_SSH = DOC_SCRIPT + "/sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 
 WITH_LOOPBACK = DOC_SCRIPT + "/sbin/iptables -I INPUT -i lo -j ACCEPT\n"
 
 
-def check(tmp_root, control, path, text, params=PARAMS):
+IPV6_OFF = "net.ipv6.conf.all.disable_ipv6 = 1\n"
+
+
+def check(tmp_root, control, path, text, params=PARAMS, ipv6=False):
+    """Run ``control`` on an image holding ``text`` at ``path``; IPv6 is turned off at boot
+    (sysctl.d) unless ``ipv6``, so IPv4-only rules are judged on their own."""
     tmp_root.write(path, text)
+    if not ipv6:
+        tmp_root.write("/etc/sysctl.d/90-no-ipv6.conf", IPV6_OFF)
     return run_check(control, root=tmp_root, params=params)
 
 
@@ -63,14 +70,14 @@ def check(tmp_root, control, path, text, params=PARAMS):
 def test_default_policy_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP -> input default DROP" in evidence_lines(result)
+    assert "/etc/iptable/rules:3: IPv4: /sbin/iptables -P INPUT DROP -> input default DROP" in evidence_lines(result)
 
 
 def test_default_policy_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
     assert "INPUT, OUTPUT, FORWARD" in result.message
-    assert "/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0] -> input default ACCEPT" in evidence_lines(result)
+    assert "/etc/iptables/rules.v4:2: IPv4: :INPUT ACCEPT [0:0] -> input default ACCEPT" in evidence_lines(result)
 
 
 def test_default_policy_nftables_conf_passes(tmp_root):
@@ -82,8 +89,8 @@ def test_default_policy_nftables_conf_passes(tmp_root):
 def test_default_policy_nft_without_forward_chain_fails(tmp_root):
     conf = DOC_CONF.replace("\tchain forward { type filter hook forward priority filter + 10; policy drop; }\n", "")
     result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", conf)
-    assert result.status is Status.FAIL and result.message.endswith("FORWARD")
-    assert "/etc/nftables.conf: no forward chain: forward traffic is accepted" in evidence_lines(result)
+    assert result.status is Status.FAIL and result.message == "IPv4: default policy is ACCEPT for FORWARD"
+    assert "/etc/nftables.conf: IPv4: no forward chain: forward traffic is accepted" in evidence_lines(result)
 
 
 def test_default_policy_final_unconditional_drop_counts(tmp_root):
@@ -119,35 +126,35 @@ def test_default_policy_live_source_error_is_error():
 def test_inbound_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", DOC_SCRIPT)
     assert result.status is Status.PASS
-    assert ("/etc/iptable/rules:11: /sbin/iptables -I INPUT -p tcp ! -s 192.168.1.0/24 --dport 25   -j ACCEPT:"
+    assert ("/etc/iptable/rules:11: IPv4: /sbin/iptables -I INPUT -p tcp ! -s 192.168.1.0/24 --dport 25   -j ACCEPT:"
             " accepts new tcp port 25 from source not in 192.168.1.0/24 (allowed)") in evidence_lines(result)
 
 
 def test_inbound_broader_ssh_source_fails_citing_the_rule(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptable/rules", BROADER_SSH)
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/iptable/rules:15: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
-                             " accepts new tcp port 2112 from source not in 192.168.1.0/24"]
+    assert evidence_lines(result)[:1] == ["/etc/iptable/rules:15: IPv4: /sbin/iptables -A INPUT -p tcp -s 0.0.0.0/0 --dport 2112 -j ACCEPT:"
+                                          " accepts new tcp port 2112 from source not in 192.168.1.0/24"]
 
 
 def test_inbound_accept_all_fails(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL)
     assert result.status is Status.FAIL
-    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:5: -A INPUT -j ACCEPT: accepts new ")
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:5: IPv4: -A INPUT -j ACCEPT: accepts new ")
     assert "icmp + other protocols from any source" in evidence_lines(result)[0]
 
 
 def test_inbound_accept_policy_is_cited(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", ACCEPT_ALL.replace("-A INPUT -j ACCEPT\n", ""))
     assert result.status is Status.FAIL
-    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:2: :INPUT ACCEPT [0:0]: accepts new")
+    assert evidence_lines(result)[0].startswith("/etc/iptables/rules.v4:2: IPv4: :INPUT ACCEPT [0:0]: accepts new")
 
 
 def test_inbound_earlier_drop_shadows_later_accept(tmp_root):
     rules = SAVE_HEAD + "-A INPUT -p tcp --dport 8080 -j DROP\n-A INPUT -p tcp --dport 8080 -j ACCEPT\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.PASS
-    assert [str(e) for e in result.evidence] == ["ruleset: no new inbound traffic is accepted"]
+    assert [str(e) for e in result.evidence][:1] == ["ruleset: IPv4: no new inbound traffic is accepted"]
 
 
 def test_inbound_insert_order_matters(tmp_root):
@@ -163,7 +170,7 @@ def test_inbound_accept_inside_user_chain_is_found(tmp_root):
         "-A INPUT -p tcp -j SVC\n-A SVC -p tcp --dport 80 -j ACCEPT\n-A SVC -j RETURN\nCOMMIT\n"
     result = check(tmp_root, "fw.inbound-allowed", "/etc/iptables/rules.v4", rules)
     assert result.status is Status.FAIL
-    assert evidence_lines(result) == ["/etc/iptables/rules.v4:7: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
+    assert evidence_lines(result)[:1] == ["/etc/iptables/rules.v4:7: IPv4: -A SVC -p tcp --dport 80 -j ACCEPT: accepts new tcp port 80 from any source"]
 
 
 def test_inbound_unevaluable_condition_is_reported_as_may_accept(tmp_root):
@@ -176,7 +183,7 @@ def test_inbound_unevaluable_condition_is_reported_as_may_accept(tmp_root):
 def test_inbound_nftables_equivalent_passes(tmp_root):
     result = check(tmp_root, "fw.inbound-allowed", "/etc/nftables.conf", DOC_CONF)
     assert result.status is Status.PASS
-    assert any(t.startswith("/etc/nftables.conf:13: meta l4proto { tcp, udp } th dport 53 accept") for t in evidence_lines(result))
+    assert any(t.startswith("/etc/nftables.conf:13: IPv4: meta l4proto { tcp, udp } th dport 53 accept") for t in evidence_lines(result))
 
 
 def test_inbound_ssh_port_parameter_is_substituted(tmp_root):
@@ -206,13 +213,13 @@ def test_loopback_document_script_fails_and_names_stunnel(tmp_root):
     assert result.status is Status.FAIL
     assert "stunnel" in result.message and "localhost:pop3 (tcp 110)" in result.message
     assert "localhost:smtp" not in result.message  # the port-25 rule happens to let it through
-    assert any(t.startswith("/etc/iptable/rules:3: /sbin/iptables -P INPUT DROP") for t in evidence_lines(result))
+    assert any(t.startswith("/etc/iptable/rules:3: IPv4: /sbin/iptables -P INPUT DROP") for t in evidence_lines(result))
 
 
 def test_loopback_accepted_passes(tmp_root):
     result = check(tmp_root, "fw.loopback", "/etc/iptable/rules", WITH_LOOPBACK)
     assert result.status is Status.PASS
-    assert "/etc/iptable/rules:15: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in evidence_lines(result)
+    assert "/etc/iptable/rules:15: IPv4: /sbin/iptables -I INPUT -i lo -j ACCEPT: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_accept_after_drop_all_fails(tmp_root):
@@ -225,7 +232,7 @@ def test_loopback_nft_iif_lo_passes(tmp_root):
     conf = DOC_CONF.replace("\t\tct state { established", "\t\tiif lo accept\n\t\tct state { established")
     result = check(tmp_root, "fw.loopback", "/etc/nftables.conf", conf)
     assert result.status is Status.PASS
-    assert "/etc/nftables.conf:9: iif lo accept: accepts loopback" in evidence_lines(result)
+    assert "/etc/nftables.conf:9: IPv4: iif lo accept: accepts loopback" in evidence_lines(result)
 
 
 def test_loopback_nft_document_equivalent_fails(tmp_root):
@@ -250,11 +257,28 @@ def test_enabled_document_typo_fails(tmp_root):
     assert "/etc/rc.d/init.d/iptables:5: # chkconfig: 2345 08 92" in evidence_lines(result)
 
 
-def test_enabled_document_with_matching_path_passes(tmp_root):
+def test_enabled_document_with_matching_path_passes_with_ipv6_off(tmp_root):
     doc_boot(tmp_root, "/etc/iptables/rules")
+    tmp_root.write("/etc/sysctl.d/90-no-ipv6.conf", IPV6_OFF)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
     assert evidence_lines(result)[0].startswith("/etc/rc.d/init.d/iptables: enabled by /etc/rc.d/rc2.d/S08iptables")
+    assert evidence_lines(result)[-1] == "/etc/sysctl.d/90-no-ipv6.conf:1: IPv6: turned off at boot by sysctl.d: IPv6 rules are not required"
+
+
+def test_enabled_document_script_without_ip6tables_fails_when_ipv6_is_on(tmp_root):
+    doc_boot(tmp_root, "/etc/iptables/rules")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert (result.status, result.message) == (Status.FAIL, "IPv6: no boot mechanism loads IPv6 rules")
+    assert "(IPv4)" in evidence_lines(result)[0]
+
+
+def test_enabled_document_script_with_ip6tables_lines_covers_ipv6(tmp_root):
+    doc_boot(tmp_root, "/etc/iptables/rules")
+    tmp_root.write("/etc/iptables/rules", DOC_SCRIPT + "/sbin/ip6tables -P INPUT DROP\n", mode=0o744)
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS and result.message == "firewall rules are applied at boot (IPv4 and IPv6)"
+    assert "(IPv4 and IPv6)" in evidence_lines(result)[0]
 
 
 def test_enabled_script_without_rc_links_fails(tmp_root):
@@ -265,15 +289,37 @@ def test_enabled_script_without_rc_links_fails(tmp_root):
     assert any("no S links" in t for t in evidence_lines(result))
 
 
-def test_enabled_netfilter_persistent_passes(tmp_root):
+def netfilter_persistent(tmp_root):
     tmp_root.write("/etc/iptables/rules.v4", ACCEPT_ALL)
     tmp_root.write("/lib/systemd/system/netfilter-persistent.service", "[Unit]\n")
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service",
                      "/lib/systemd/system/netfilter-persistent.service")
+
+
+def test_enabled_netfilter_persistent_with_rules_v6_passes(tmp_root):
+    netfilter_persistent(tmp_root)
+    tmp_root.write("/etc/iptables/rules.v6", ACCEPT_ALL)
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.PASS
-    assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
-                             " netfilter-persistent.service enabled, loads /etc/iptables/rules.v4"]
+    assert evidence_lines(result)[0] == ("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service:"
+                                         " netfilter-persistent.service enabled, loads /etc/iptables/rules.v4 (IPv4 and IPv6)")
+
+
+def test_enabled_netfilter_persistent_without_rules_v6_fails_naming_ipv6(tmp_root):
+    netfilter_persistent(tmp_root)
+    result = run_check("fw.enabled", root=tmp_root)
+    assert (result.status, result.message) == (Status.FAIL, "IPv6: no boot mechanism loads IPv6 rules")
+    assert "/etc/iptables/rules.v6: absent" in evidence_lines(result)
+    assert any(t.startswith("sysctl.d: IPv6: on at boot, nothing turns it off") for t in evidence_lines(result))
+
+
+def test_enabled_netfilter_persistent_without_rules_v6_passes_when_the_kernel_command_line_disables_ipv6(tmp_root):
+    netfilter_persistent(tmp_root)
+    tmp_root.write("/boot/grub/grub.cfg", "menuentry 'Debian' {\n\tlinux /boot/vmlinuz-6.1.0 root=/dev/sda1 ro quiet ipv6.disable=1\n}\n"
+                   "menuentry 'Debian (recovery mode)' {\n\tlinux /boot/vmlinuz-6.1.0 root=/dev/sda1 ro single\n}\n")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[-1] == "/boot/grub/grub.cfg:2: IPv6: turned off at boot by the kernel command line: IPv6 rules are not required"
 
 
 def test_enabled_netfilter_persistent_without_rules_fails(tmp_root):
@@ -311,6 +357,46 @@ def test_enabled_nothing_fails_saying_where_it_looked(tmp_root):
     assert result.status is Status.FAIL and "netfilter-persistent.service" in evidence_lines(result)[0]
 
 
+def test_enabled_ip6tables_service_covers_ipv6_beside_iptables_service(tmp_root):
+    tmp_root.write("/etc/sysconfig/iptables", ACCEPT_ALL)
+    tmp_root.write("/etc/sysconfig/ip6tables", ACCEPT_ALL)
+    for unit in ("iptables.service", "ip6tables.service"):
+        tmp_root.symlink(f"/etc/systemd/system/multi-user.target.wants/{unit}", f"/usr/lib/systemd/system/{unit}")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert any(t.endswith("ip6tables.service enabled, loads /etc/sysconfig/ip6tables (IPv6)") for t in evidence_lines(result))
+
+
+def boot_fact(**extra):
+    unit = {"unit": "netfilter-persistent.service", "enabled_by": ["/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service"],
+            "masked": False, "installed": True, "config": "/etc/iptables/rules.v4", "config_exists": True}
+    return {"sysv": [], "units": [unit], "rule_files_present": ["/etc/iptables/rules.v4", "/etc/iptables/rules.v6"],
+            "loaded": {"rules": 4, "drop_policies": ["ip filter INPUT"]},
+            "ipv6": {"mode": "live", "enabled": True, "reason": "interfaces hold IPv6 addresses (eth0)", "evidence": []}, **extra}
+
+
+def test_enabled_live_container_init_is_not_applicable_saying_why():
+    init = {"name": "tini", "kind": "other", "where": "/proc/1/comm", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.NOT_APPLICABLE and result.message.startswith("PID 1 is tini, neither systemd nor a SysV init")
+    assert "/proc/1/comm: PID 1 is tini, neither systemd nor a SysV init: no boot setting on disk applies" in evidence_lines(result)
+
+
+def test_enabled_live_sysv_init_does_not_start_systemd_units():
+    init = {"name": "init", "kind": "sysvinit", "where": "/proc/1/exe", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.FAIL
+    assert ("/etc/systemd/system/multi-user.target.wants/netfilter-persistent.service: netfilter-persistent.service enabled,"
+            " but PID 1 is init (a SysV init), which starts no systemd unit") in evidence_lines(result)
+
+
+def test_enabled_live_systemd_init_is_named_and_passes():
+    init = {"name": "systemd", "kind": "systemd", "where": "/proc/1/comm", "error": None}
+    result = run_check("fw.enabled", facts={"firewall_boot": boot_fact(init=init)}, mode="live")
+    assert result.status is Status.PASS
+    assert any(t.startswith("/proc/1/comm: PID 1 is systemd") for t in evidence_lines(result))
+
+
 def test_enabled_live_rules_loaded_but_not_at_boot_fails():
     boot = {"sysv": [], "units": [], "rule_files_present": [], "loaded": {"rules": 4, "drop_policies": ["ip filter INPUT"]}}
     result = run_check("fw.enabled", facts={"firewall_boot": boot}, mode="live")
@@ -332,12 +418,19 @@ def test_probe_detects_save_format_by_content(tmp_root):
     assert collect_fact("firewall_rules", tmp_root)["format"] == "iptables-save"
 
 
-class CannedHost(LiveHost):
-    """A live host whose commands answer from ``outputs`` (argv[0] -> (rc, stdout, stderr) or exception)."""
+IF_INET6_ETH0 = "fe800000000000000000000000000001 02 40 20 80     eth0\n"
+IPV6_ON = {"/proc/net/if_inet6": IF_INET6_ETH0, "/proc/sys/net/ipv6/conf/all/disable_ipv6": "0\n",
+           "/proc/sys/net/ipv6/conf/default/disable_ipv6": "0\n"}
+IPV6_NO_STACK = {"/proc/net/if_inet6": FileNotFoundError(2, "No such file or directory")}
 
-    def __init__(self, outputs):
+
+class CannedHost(LiveHost):
+    """A live host whose commands answer from ``outputs`` (argv[0] -> (rc, stdout, stderr) or
+    exception) and whose /proc/net and /proc/sys/net files from ``proc`` (text or exception)."""
+
+    def __init__(self, outputs, proc=IPV6_ON):
         super().__init__()
-        self.outputs = outputs
+        self.outputs, self.proc = outputs, proc
 
     def run(self, argv, *, timeout=10.0):
         answer = self.outputs[argv[0]]
@@ -345,18 +438,31 @@ class CannedHost(LiveHost):
             raise answer
         return CommandResult(tuple(argv), *answer)
 
+    def read_bytes(self, path, *, limit=4 * 1024 * 1024):
+        if not path.startswith(("/proc/net/", "/proc/sys/net/")):
+            return super().read_bytes(path, limit=limit)
+        answer = self.proc.get(path, FileNotFoundError(2, "No such file or directory"))
+        if isinstance(answer, Exception):
+            raise answer
+        return answer.encode()
+
+
+SAVED6_DROP = ("# Generated by ip6tables-save v1.8.9 (nf_tables) on Tue Dec  1 21:00:00 2026\n*filter\n"
+               ":INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\nCOMMIT\n")
+
 
 def test_probe_live_missing_nft_binary_is_marked_absent_and_iptables_decides():
-    host = CannedHost({"iptables-save": (0, SAVED, ""), "nft": CommandUnavailable("nft is not installed")})
+    host = CannedHost({"iptables-save": (0, SAVED, ""), "ip6tables-save": (0, SAVED6_DROP, ""),
+                       "nft": CommandUnavailable("nft is not installed")})
     facts = collect(host, ["firewall_rules"], mode="live")
-    assert [(s["status"], s["reason"]) for s in facts["firewall_rules"]["sources"]] == [
-        ("ok", None), ("absent", "nft is not installed")]
+    assert [(s["name"], s["status"], s["reason"]) for s in facts["firewall_rules"]["sources"]] == [
+        ("iptables-save", "ok", None), ("ip6tables-save", "ok", None), ("nft -j list ruleset", "absent", "nft is not installed")]
     assert evaluate(CHECKS["fw.default-policy"], facts, PARAMS).status is Status.FAIL  # OUTPUT ACCEPT in SAVED
 
 
 def test_probe_live_without_permission_is_a_fact_error_with_both_reasons():
-    host = CannedHost({"iptables-save": (1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n"),
-                       "nft": (1, "", "Error: Operation not permitted\n")})
+    denied = (1, "", "iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)\n")
+    host = CannedHost({"iptables-save": denied, "ip6tables-save": denied, "nft": (1, "", "Error: Operation not permitted\n")})
     facts = collect(host, ["firewall_rules"], mode="live")
     reason = facts.error_of("firewall_rules")
     assert "you must be root" in reason and "nft -j list ruleset: Error: Operation not permitted" in reason

@@ -100,8 +100,8 @@ def test_json_iif_ct_state_limit_ipv6_and_jump():
     rules = rules_of(parse_nft_json(json.dumps(CAPTURED)), ("inet", "filter"), "input")
     assert rules[0]["iif"] == {"names": ["lo"], "negate": False}
     assert rules[1]["state"]["values"] == ["established", "related"]
-    assert rules[3]["unmodelled"] == ["limit"]
-    assert rules[4]["never"] == "IPv6 only"
+    assert rules[3]["unmodelled"] == ["limit"] and rules[3]["only"] == "ipv4"
+    assert (rules[4]["only"], rules[4]["saddr"]["cidrs"], rules[4]["never"]) == ("ipv6", ["::1/128"], None)
     assert (rules[5]["verdict"], rules[5]["target"]) == ("jump", "foo")
 
 
@@ -130,7 +130,8 @@ def test_conf_reads_the_document_equivalent():
     assert rules[3]["dport"]["ranges"] == [[465, 465], [995, 995]] and rules[3]["unmodelled"] == []
     assert rules[4]["proto"]["values"] == ["tcp", "udp"]
     assert (rules[5]["verdict"], rules[5]["dport"]["ranges"]) == ("reject", [[1000, 2000]])
-    assert rules[6]["never"] == "IPv6 only"
+    assert (rules[6]["only"], rules[6]["saddr"]["cidrs"]) == ("ipv6", ["::1/128"])
+    assert [r.get("only") for r in rules[:6]] == [None, "ipv4", "ipv4", "ipv4", None, None]
 
 
 def test_conf_base_chains_with_named_priority_offset():

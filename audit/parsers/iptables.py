@@ -1,11 +1,13 @@
 """iptables rules as text -> the normalised rule model of ``hostaudit.firewall``.
 
-Two inputs: ``iptables-save`` output (what ``/etc/iptables/rules.v4`` and
-``/etc/sysconfig/iptables`` hold) and a shell script of ``/sbin/iptables ...`` commands, as the
-2002 document keeps in ``/etc/iptable/rules``. The script is replayed in order, so ``-I``
-inserts at the top as it does on a real host: the document's script ends up in the reverse of
-its text order. Only the filter table is kept: it is where INPUT/OUTPUT/FORWARD verdicts are
-decided. Bad lines never raise: they land in ``ruleset["errors"]`` with their line number.
+Two inputs: ``iptables-save`` / ``ip6tables-save`` output (what ``/etc/iptables/rules.v4``,
+``rules.v6``, ``/etc/sysconfig/iptables`` and ``ip6tables`` hold) and a shell script of
+``/sbin/iptables ...`` (and ``ip6tables ...``) commands, as the 2002 document keeps in
+``/etc/iptable/rules``. The script is replayed in order, so ``-I`` inserts at the top as it
+does on a real host: the document's script ends up in the reverse of its text order. Only the
+filter table is kept: it is where INPUT/OUTPUT/FORWARD verdicts are decided. iptables tables
+have family ``ip``, ip6tables tables ``ip6``. Bad lines never raise: they land in
+``ruleset["errors"]`` with their line number.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ NON_TERMINATING = {"LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "TRACE", "A
 SERVICES = {"ssh": 22, "smtp": 25, "domain": 53, "http": 80, "pop3": 110, "ntp": 123, "imap": 143,
             "imap2": 143, "https": 443, "smtps": 465, "submissions": 465, "submission": 587,
             "imaps": 993, "pop3s": 995}
-IPTABLES_COMMANDS = {"iptables", "iptables-legacy", "iptables-nft"}
+IPTABLES_COMMANDS = {"iptables": "ipv4", "iptables-legacy": "ipv4", "iptables-nft": "ipv4",
+                     "ip6tables": "ipv6", "ip6tables-legacy": "ipv6", "ip6tables-nft": "ipv6"}
+TABLE_FAMILY = {"ipv4": "ip", "ipv6": "ip6"}
+ANY_ADDRESS = {"0.0.0.0/0", "0/0", "::/0"}
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(\S*)$")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 _COUNTERS = re.compile(r"^\[\d+:\d+\]\s*")
@@ -43,8 +48,9 @@ def _port(text: str) -> list[int]:
     return port_range(f"{low}{sep}{high}")
 
 
-def apply_rule_spec(rule: dict, tokens: list[str]) -> dict:
-    """Fill ``rule`` from iptables match/target options (``-p tcp --dport 25 -j ACCEPT``).
+def apply_rule_spec(rule: dict, tokens: list[str], family: str = "ipv4") -> dict:
+    """Fill ``rule`` from iptables (``family`` ipv4) or ip6tables (ipv6) match/target options
+    (``-p tcp --dport 25 -j ACCEPT``).
 
     Raises ValueError naming the bad option. Options the model cannot represent are kept in
     ``rule["unmodelled"]`` so the evaluator treats the rule as partial.
@@ -68,9 +74,9 @@ def apply_rule_spec(rule: dict, tokens: list[str]) -> dict:
         if opt in ("-p", "--protocol"):
             rule["proto"] = {"values": [value().lower()], "negate": negate}
         elif opt in ("-s", "--source", "--src"):
-            _source(rule, value(), negate)
+            _source(rule, value(), negate, family)
         elif opt in ("-d", "--destination", "--dst"):
-            if value() not in ("0.0.0.0/0", "0/0"):
+            if value() not in ANY_ADDRESS:
                 rule["unmodelled"].append(f"{'! ' if negate else ''}-d {tokens[i]}")
         elif opt in ("-i", "--in-interface"):
             rule["iif"] = {"names": [value()], "negate": negate}
@@ -105,12 +111,12 @@ def apply_rule_spec(rule: dict, tokens: list[str]) -> dict:
     return rule
 
 
-def _source(rule: dict, text: str, negate: bool) -> None:
+def _source(rule: dict, text: str, negate: bool, family: str) -> None:
     parts = text.split(",")
     if negate and len(parts) > 1:
         raise ValueError("! is not allowed with several source addresses")
     try:
-        rule["saddr"] = {"cidrs": [cidr(p) for p in parts], "negate": negate}
+        rule["saddr"] = {"cidrs": [cidr(p, family) for p in parts], "negate": negate}
     except ValueError:  # a host name: resolved when loaded, unknown to an offline audit
         rule["unmodelled"].append(f"{'! ' if negate else ''}-s {text}")
 
@@ -124,11 +130,12 @@ def _target(rule: dict, target: str, *, goto: bool) -> None:
         rule["verdict"], rule["target"] = ("goto" if goto else "jump"), target
 
 
-def _filter_table(where: str) -> dict:
+def _filter_table(where: str, family: str = "ipv4") -> dict:
     """The filter table as the kernel starts it: built-in chains, policy ACCEPT."""
     chains = [new_chain(name, hook=hook, where=where, text=f"no policy set for {name} (ACCEPT)")
               for name, hook in BUILTIN_HOOKS.items()]
-    return {"family": "ip", "name": "filter", "source": "iptables", "chains": chains}
+    return {"family": TABLE_FAMILY[family], "name": "filter",
+            "source": "iptables" if family == "ipv4" else "ip6tables", "chains": chains}
 
 
 def _chain(table: dict, name: str) -> dict:
@@ -154,8 +161,9 @@ def _error(ruleset: dict, where: str, number: int, text: str, message: str) -> N
     ruleset["errors"].append({"where": where, "line": number, "text": text.strip(), "error": message})
 
 
-def parse_iptables_save(text: str, where: str = "iptables-save") -> dict:
-    """``iptables-save`` output as a ruleset (filter table only); bad lines become errors."""
+def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "ipv4") -> dict:
+    """``iptables-save`` (``family`` ipv4) or ``ip6tables-save`` (ipv6) output as a ruleset
+    (filter table only); bad lines become errors."""
     ruleset = empty_ruleset()
     table_name, filter_table = None, None
     for number, raw in enumerate(text.splitlines(), 1):
@@ -168,7 +176,7 @@ def parse_iptables_save(text: str, where: str = "iptables-save") -> dict:
                     raise ValueError(f"table {table_name} not COMMITted before a new table")
                 table_name = line[1:].strip()
                 if table_name == "filter":
-                    filter_table = _filter_table(where)
+                    filter_table = _filter_table(where, family)
             elif line == "COMMIT":
                 if table_name is None:
                     raise ValueError("COMMIT outside a table")
@@ -185,7 +193,7 @@ def parse_iptables_save(text: str, where: str = "iptables-save") -> dict:
                 tokens = shlex.split(line)
                 chain = _chain(filter_table, tokens[1])
                 position = 0 if tokens[0] == "-I" else len(chain["rules"])
-                chain["rules"].insert(position, apply_rule_spec(new_rule(where, number, line), tokens[2:]))
+                chain["rules"].insert(position, apply_rule_spec(new_rule(where, number, line), tokens[2:], family))
             else:
                 raise ValueError("not a table, chain, rule or COMMIT line")
         except (ValueError, IndexError) as exc:
@@ -213,15 +221,18 @@ def _declare_chain(table: dict, line: str, where: str, number: int) -> None:
 
 
 def parse_iptables_script(text: str, where: str) -> dict:
-    """A shell script of ``iptables`` commands, replayed on empty tables, as a ruleset.
+    """A shell script of ``iptables`` (and ``ip6tables``) commands, replayed on empty tables,
+    as a ruleset.
 
     Understands ``-P -A -I -N -F -X -D`` on the filter table, ``NAME=value`` assignments used
     as ``$NAME``, and backslash continuations. Other shell lines are listed in ``notes``: a
-    loop or a condition around iptables commands cannot be replayed faithfully.
+    loop or a condition around iptables commands cannot be replayed faithfully. The IPv6
+    filter table exists only when the script runs ip6tables: a script that never does leaves
+    IPv6 with no rules at all.
     """
     ruleset = empty_ruleset()
-    table = _filter_table(where)
-    ruleset["tables"].append(table)
+    tables = {"ipv4": _filter_table(where)}
+    ruleset["tables"].append(tables["ipv4"])
     variables: dict[str, str] = {}
     for number, line in _logical_lines(text):
         expanded = _VARIABLE.sub(lambda m: variables.get(m.group(1) or m.group(2), m.group(0)), line)
@@ -236,8 +247,12 @@ def parse_iptables_script(text: str, where: str) -> dict:
         if (assignment := _ASSIGNMENT.match(" ".join(tokens))) and len(tokens) == 1:
             variables[assignment.group(1)] = assignment.group(2)
         elif command in IPTABLES_COMMANDS:
+            family = IPTABLES_COMMANDS[command]
+            if family not in tables:
+                tables[family] = _filter_table(where, family)
+                ruleset["tables"].append(tables[family])
             try:
-                _replay(table, tokens[1:], new_rule(where, number, line.strip()))
+                _replay(tables[family], tokens[1:], new_rule(where, number, line.strip()), family)
             except (ValueError, IndexError) as exc:
                 _error(ruleset, where, number, line, str(exc) or "incomplete command")
         elif len(ruleset["notes"]) < _MAX_NOTES:
@@ -262,8 +277,8 @@ def _logical_lines(text: str):
         yield start, pending
 
 
-def _replay(table: dict, args: list[str], rule: dict) -> None:
-    """Apply one ``iptables`` command line (without the program name) to the filter table."""
+def _replay(table: dict, args: list[str], rule: dict, family: str = "ipv4") -> None:
+    """Apply one ``iptables``/``ip6tables`` command line (without the program name) to the filter table."""
     if "-t" in args or "--table" in args:
         flag = "-t" if "-t" in args else "--table"
         position = args.index(flag)
@@ -278,7 +293,7 @@ def _replay(table: dict, args: list[str], rule: dict) -> None:
         _chain(table, rest[0]).update(policy=rest[1].lower(), policy_where=rule["where"],
                                       policy_line=rule["line"], policy_text=rule["text"])
     elif command in ("-A", "--append"):
-        _chain(table, rest[0])["rules"].append(apply_rule_spec(rule, rest[1:]))
+        _chain(table, rest[0])["rules"].append(apply_rule_spec(rule, rest[1:], family))
     elif command in ("-I", "--insert", "-R", "--replace"):
         chain = _chain(table, rest[0])
         numbered = len(rest) > 1 and rest[1].isdigit()
@@ -287,7 +302,7 @@ def _replay(table: dict, args: list[str], rule: dict) -> None:
             raise ValueError(f"rule number {position + 1} out of range in {rest[0]}")
         if command in ("-R", "--replace"):
             del chain["rules"][position]
-        chain["rules"].insert(position, apply_rule_spec(rule, rest[2 if numbered else 1:]))
+        chain["rules"].insert(position, apply_rule_spec(rule, rest[2 if numbered else 1:], family))
     elif command in ("-N", "--new-chain"):
         if any(c["name"] == rest[0] for c in table["chains"]):
             raise ValueError(f"chain {rest[0]} already exists")
@@ -299,16 +314,16 @@ def _replay(table: dict, args: list[str], rule: dict) -> None:
     elif command in ("-X", "--delete-chain"):
         table["chains"] = [c for c in table["chains"] if c["hook"] or (rest and c["name"] != rest[0])]
     elif command in ("-D", "--delete"):
-        _delete(_chain(table, rest[0]), rest[1:], rule)
+        _delete(_chain(table, rest[0]), rest[1:], rule, family)
     elif command not in ("-Z", "--zero", "-L", "--list", "-S", "--list-rules", "-n", "-v"):
         raise ValueError(f"unsupported iptables command {command}")
 
 
-def _delete(chain: dict, spec: list[str], rule: dict) -> None:
+def _delete(chain: dict, spec: list[str], rule: dict, family: str) -> None:
     if len(spec) == 1 and spec[0].isdigit():
         del chain["rules"][int(spec[0]) - 1]
         return
-    wanted = {k: v for k, v in apply_rule_spec(rule, spec).items() if k not in ("where", "line", "text")}
+    wanted = {k: v for k, v in apply_rule_spec(rule, spec, family).items() if k not in ("where", "line", "text")}
     for existing in chain["rules"]:
         if {k: v for k, v in existing.items() if k not in ("where", "line", "text")} == wanted:
             chain["rules"].remove(existing)

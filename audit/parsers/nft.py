@@ -4,10 +4,12 @@ Two inputs: ``nft -j list ruleset`` (the kernel's view, live) and the common sub
 ``/etc/nftables.conf`` text (tables, chains with ``type filter hook input priority 0; policy
 drop;``, rules matching ip saddr, tcp/udp/th dport with single ports, sets and ranges,
 ip protocol / meta l4proto, ct state, iif/iifname, with accept, drop, reject, return, jump,
-goto). Both meet in one function, ``_match``, so they read the same rule the same way.
-Expressions outside that subset are kept as ``unmodelled`` (the rule becomes partial), IPv6-only
-rules are marked ``never`` (this audit evaluates IPv4), and bad input raises ValueError (JSON)
-or lands in ``ruleset["errors"]`` with its line (text).
+goto; and their IPv6 forms: ip6 saddr, ip6 nexthdr, icmpv6). Both meet in one function,
+``_match``, so they read the same rule the same way. Every table keeps its family (an
+``inet`` table sees both IPv4 and IPv6); a rule whose matches belong to one family (``ip
+saddr``, ``ip6 saddr``, ``meta nfproto ipv6``) is marked ``only`` that family. Expressions
+outside that subset are kept as ``unmodelled`` (the rule becomes partial), and bad input
+raises ValueError (JSON) or lands in ``ruleset["errors"]`` with its line (text).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import ipaddress
 import json
 import re
 
-from hostaudit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
+from hostaudit.firewall import cidr, empty_ruleset, family_of, new_chain, new_rule, port_range
 from hostaudit.parsers.iptables import SERVICES
 
 PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
@@ -24,7 +26,9 @@ VERDICTS = {"accept": "accept", "drop": "drop", "reject": "reject", "return": "r
             "continue": "continue", "queue": "unknown"}
 # Statements that count, log or tag a packet without deciding its fate.
 NEUTRAL = {"counter", "log", "comment", "mangle", "notrack", "set", "meta", "ct"}
-IPV6_ONLY = {"ip6", "icmpv6", "ipv6"}
+# The family a match's protocol word ties a rule to (``ip saddr``: IPv4 packets only).
+FAMILY_OF_PROTOCOL = {"ip": "ipv4", "ip6": "ipv6", "icmpv6": "ipv6"}
+NFPROTO = {"ipv4": "ipv4", "ipv6": "ipv6", "2": "ipv4", "10": "ipv6"}
 _TOKEN = re.compile(r'"[^"\n]*"|#[^\n]*|\n|[{};,]|[^\s{};,"#]+')
 
 
@@ -35,13 +39,24 @@ def _match(rule: dict, left: str, negate: bool, items: list, text: str) -> None:
         rule["unmodelled"].append(text)  # a named set: its members live elsewhere
         return
     proto, _, field = left.partition(" ")
-    if proto in IPV6_ONLY or (left == "meta nfproto" and not negate and items == ["ipv6"]):
-        rule["never"] = "IPv6 only"
-    elif left == "meta nfproto":
-        return
-    elif left == "ip saddr":
-        rule["saddr"] = {"cidrs": [c for i in items for c in _networks(i)], "negate": negate}
-    elif left in ("ip protocol", "meta l4proto"):
+    if proto in FAMILY_OF_PROTOCOL:
+        _restrict_family(rule, FAMILY_OF_PROTOCOL[proto])
+    if left == "meta nfproto":
+        families = {NFPROTO.get(str(i).lower()) for i in items}
+        if None in families:
+            rule["unmodelled"].append(text)
+        elif len(families) == 1:
+            (family,) = families
+            _restrict_family(rule, family if not negate else ("ipv4" if family == "ipv6" else "ipv6"))
+        elif negate:
+            rule["never"] = "matches neither IPv4 nor IPv6"
+    elif left in ("ip saddr", "ip6 saddr"):
+        family = FAMILY_OF_PROTOCOL[proto]
+        networks = [c for i in items for c in _networks(i)]
+        if any(family_of(n) != family for n in networks):
+            raise ValueError(f"{text}: address of the wrong family")
+        rule["saddr"] = {"cidrs": networks, "negate": negate}
+    elif left in ("ip protocol", "ip6 nexthdr", "meta l4proto"):
         rule["proto"] = {"values": [str(i).lower() for i in items], "negate": negate}
     elif field == "dport" and proto in ("tcp", "udp", "th"):
         _restrict_proto(rule, ["tcp", "udp"] if proto == "th" else [proto])
@@ -51,9 +66,15 @@ def _match(rule: dict, left: str, negate: bool, items: list, text: str) -> None:
     elif left == "ct state":
         rule["state"] = {"values": [str(i).lower() for i in items], "negate": negate}
     else:
-        if proto in ("tcp", "udp", "icmp"):
+        if proto in ("tcp", "udp", "icmp", "icmpv6"):
             _restrict_proto(rule, [proto])
         rule["unmodelled"].append(text)
+
+
+def _restrict_family(rule: dict, family: str) -> None:
+    if rule.get("only") not in (None, family):
+        rule["never"] = "matches both IPv4-only and IPv6-only fields"
+    rule["only"] = family
 
 
 def _restrict_proto(rule: dict, names: list[str]) -> None:
@@ -87,16 +108,17 @@ def _port(item) -> int:
 
 
 def _networks(item) -> list[str]:
-    """One address, prefix or address range as IPv4 networks. Raises ValueError."""
+    """One address, prefix or address range (IPv4 or IPv6) as networks. Raises ValueError."""
     if isinstance(item, dict) and "prefix" in item:
-        return [cidr(f"{item['prefix']['addr']}/{item['prefix']['len']}")]
+        text = f"{item['prefix']['addr']}/{item['prefix']['len']}"
+        return [cidr(text, "ipv6" if ":" in text else "ipv4")]
     if isinstance(item, dict) and "range" in item:
         low, high = item["range"]
     elif "-" in str(item):
         low, high = str(item).split("-", 1)
     else:
-        return [cidr(str(item))]
-    first, last = ipaddress.IPv4Address(low), ipaddress.IPv4Address(high)
+        return [cidr(str(item), "ipv6" if ":" in str(item) else "ipv4")]
+    first, last = ipaddress.ip_address(str(low).strip()), ipaddress.ip_address(str(high).strip())
     return [str(n) for n in ipaddress.summarize_address_range(first, last)]
 
 

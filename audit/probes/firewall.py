@@ -1,4 +1,5 @@
-"""Probes: the firewall rules in force (live) and the rules the boot applies (files)."""
+"""Probes: the firewall rules in force (live) and the rules the boot applies (files), for IPv4
+and, where IPv6 is on, IPv6."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from hostaudit.errors import CommandUnavailable, ProbeError
 from hostaudit.host import Host
 from hostaudit.parsers.iptables import parse_iptables_save, parse_iptables_script
 from hostaudit.parsers.nft import parse_nft_json, parse_nftables_conf
+from hostaudit.probes import ipv6 as _ipv6  # noqa: F401  (registers the ipv6 fact this probe needs)
 from hostaudit.registry import probe
 
 # Where a boot loads saved rules from, in the order an image is read: Debian's
@@ -15,13 +17,20 @@ from hostaudit.registry import probe
 # (it writes /etc/iptable/rules, its init script runs /etc/iptables/rules), then nftables.
 RULE_FILES = ("/etc/iptables/rules.v4", "/etc/sysconfig/iptables", "/etc/iptables/rules",
               "/etc/iptable/rules", "/etc/nftables.conf", "/etc/sysconfig/nftables.conf")
+# The IPv6 rules the same mechanism loads beside each IPv4 file: netfilter-persistent reads
+# rules.v6, iptables-services' ip6tables.service /etc/sysconfig/ip6tables. A script (the
+# document's) carries its own ip6tables lines, if any; nftables' inet/ip6 tables are in the
+# same file.
+V6_RULE_FILES = {"/etc/iptables/rules.v4": "/etc/iptables/rules.v6",
+                 "/etc/sysconfig/iptables": "/etc/sysconfig/ip6tables"}
 # systemd units that load rules at boot, and the file each loads (None: not ours to read).
 UNITS = {"netfilter-persistent.service": ("/etc/iptables/rules.v4",),
          "nftables.service": ("/etc/nftables.conf", "/etc/sysconfig/nftables.conf"),
          "iptables.service": ("/etc/sysconfig/iptables",),
+         "ip6tables.service": ("/etc/sysconfig/ip6tables",),
          "firewalld.service": ()}
 UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
-SYSV_SCRIPTS = ("iptables", "netfilter-persistent", "iptables-persistent")
+SYSV_SCRIPTS = ("iptables", "ip6tables", "netfilter-persistent", "iptables-persistent")
 INIT_DIRS = ("/etc/rc.d/init.d", "/etc/init.d")
 RC_DIRS = ("/etc/rc.d/rc{}.d", "/etc/rc{}.d")
 _COMMAND_TIMEOUT = 15.0
@@ -29,36 +38,64 @@ _RULES_PATH = re.compile(r"(/etc/[\w./-]*(?:iptable|nft|rules)[\w./-]*)")
 _CHKCONFIG = re.compile(r"^#\s*chkconfig:\s*(\S+)\s+(\d+)\s+(\d+)")
 
 
-def parse_rules_file(path: str, text: str) -> tuple[str, dict]:
-    """The format of a saved rules file (by its content, not its name) and its ruleset."""
+def parse_rules_file(path: str, text: str, family: str = "ipv4") -> tuple[str, dict]:
+    """The format of a saved rules file (by its content, not its name) and its ruleset.
+
+    ``family`` says whether an iptables-save file is for iptables or ip6tables."""
     if "nftables" in path.rsplit("/", 1)[-1]:
         return "nftables.conf", parse_nftables_conf(text, path)
     lines = [line.strip() for line in text.splitlines()]
     if any(line.startswith("*") for line in lines) and "COMMIT" in lines:
-        return "iptables-save", parse_iptables_save(text, path)
+        return ("iptables-save" if family == "ipv4" else "ip6tables-save"), parse_iptables_save(text, path, family)
     return "iptables script", parse_iptables_script(text, path)
 
 
-@probe("firewall_rules")
-def firewall_rules(host: Host) -> dict:
-    """The rules that decide what comes in: loaded now (live) or saved for the boot (image)."""
-    return _live_rules(host) if host.kind == "live" else _saved_rules(host)
+@probe("firewall_rules", needs=["ipv6"])
+def firewall_rules(host: Host, facts) -> dict:
+    """The rules that decide what comes in: loaded now (live) or saved for the boot (image).
+
+    ``ipv6`` (the ipv6 fact, or ``{"enabled": None, "reason"}`` when it could not be
+    collected) says whether IPv6 rules matter; ``v6_path``/``v6_looked`` (image) name the
+    IPv6 rules file read beside the IPv4 one.
+    """
+    reason = facts.error_of("ipv6")
+    state = {"mode": host.kind, "enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]
+    fact = _live_rules(host, state) if host.kind == "live" else _saved_rules(host)
+    fact["ipv6"] = state
+    return fact
 
 
 def _saved_rules(host: Host) -> dict:
     present = [path for path in RULE_FILES if host.is_file(path)]
     fact = {"mode": "image", "looked": list(RULE_FILES), "present": present, "path": None,
-            "format": None, "sources": [], "ruleset": None}
+            "format": None, "sources": [], "ruleset": None, "v6_path": None, "v6_looked": []}
     if present:
         fact["path"] = present[0]
         fact["format"], fact["ruleset"] = parse_rules_file(present[0], host.read_text(present[0]))
         fact["sources"] = [{"name": present[0], "status": "ok", "reason": None}]
+    v6 = V6_RULE_FILES.get(fact["path"]) if present else None
+    if v6 is None and not present:  # an IPv6 file alone still counts for IPv6
+        v6 = next((p for p in V6_RULE_FILES.values() if host.is_file(p)), None)
+    if v6 is not None:
+        fact["v6_looked"] = [v6]
+    if v6 is not None and host.is_file(v6):
+        fact["v6_path"] = v6
+        fmt, ruleset = parse_rules_file(v6, host.read_text(v6), "ipv6")
+        if fmt == "iptables script":  # ip6tables-restore reads only save format
+            ruleset = {"tables": [], "notes": [], "errors": [{"where": v6, "line": None, "text": "",
+                                                               "error": "not ip6tables-save format: ip6tables-restore would refuse it"}]}
+        fact["sources"].append({"name": v6, "status": "ok", "reason": None})
+        if fact["ruleset"] is None:
+            fact["ruleset"], fact["format"] = ruleset, fmt
+        else:
+            for key in ("tables", "errors", "notes"):
+                fact["ruleset"][key] += ruleset[key]
     return fact
 
 
-def _run(host: Host, argv: list[str]) -> tuple[dict, str]:
-    """(source record, stdout) of a read-only listing command."""
-    source = {"name": " ".join(argv), "status": "ok", "reason": None}
+def _run(host: Host, argv: list[str], families: list[str]) -> tuple[dict, str]:
+    """(source record, stdout) of a read-only listing command that shows ``families``' rules."""
+    source = {"name": " ".join(argv), "status": "ok", "reason": None, "families": families}
     try:
         done = host.run(argv, timeout=_COMMAND_TIMEOUT)
     except CommandUnavailable as exc:
@@ -71,25 +108,36 @@ def _run(host: Host, argv: list[str]) -> tuple[dict, str]:
     return source, done.stdout
 
 
-def _live_rules(host: Host) -> dict:
-    """``iptables-save`` and ``nft -j list ruleset``, each table counted once.
+def _live_rules(host: Host, ipv6: dict) -> dict:
+    """``iptables-save``, ``ip6tables-save`` and ``nft -j list ruleset``, each table counted once.
 
     On Debian 12 ``iptables`` is iptables-nft: its tables are nf_tables tables, so nft lists
     them too, but as opaque ``xt`` matches it cannot show. Those tables are read from
-    iptables-save; nft contributes only its native tables. With the legacy backend the two
-    views are disjoint and both count in full.
+    iptables-save / ip6tables-save; nft contributes only its native tables. With the legacy
+    backend the views are disjoint and all count in full. ip6tables-save is not run when IPv6
+    is off (its legacy backend fails without an IPv6 stack); nft's inet and ip6 tables are read
+    either way.
     """
-    save_source, save_text = _run(host, ["iptables-save"])
-    nft_source, nft_text = _run(host, ["nft", "-j", "list", "ruleset"])
-    sources = [save_source, nft_source]
-    if all(s["status"] != "ok" for s in sources):
+    save_source, save_text = _run(host, ["iptables-save"], ["ipv4"])
+    if ipv6["enabled"] is False:
+        save6_source, save6_text = {"name": "ip6tables-save", "status": "skipped", "families": ["ipv6"],
+                                    "reason": f"IPv6 {ipv6['reason']}"}, ""
+    else:
+        save6_source, save6_text = _run(host, ["ip6tables-save"], ["ipv6"])
+    nft_source, nft_text = _run(host, ["nft", "-j", "list", "ruleset"], ["ipv4", "ipv6"])
+    sources = [save_source, save6_source, nft_source]
+    if all(s["status"] not in ("ok", "skipped") for s in sources):
         raise ProbeError("; ".join(f"{s['name']}: {s['reason']}" for s in sources))
     ruleset = parse_iptables_save(save_text, "iptables-save")
-    backend = re.search(r"^# Generated by iptables-save v\S+ \((\w+)\)", save_text, re.M)
-    save_source["backend"] = backend.group(1) if backend else None
+    ruleset6 = parse_iptables_save(save6_text, "ip6tables-save", "ipv6")
+    for key in ("tables", "errors", "notes"):
+        ruleset[key] += ruleset6[key]
     managed = set()
-    if save_source["backend"] == "nf_tables":
-        managed = {("ip", name) for name in re.findall(r"^\*(\S+)", save_text, re.M)}
+    for source, text, family in ((save_source, save_text, "ip"), (save6_source, save6_text, "ip6")):
+        backend = re.search(r"^# Generated by ip6?tables-save v\S+ \((\w+)\)", text, re.M)
+        source["backend"] = backend.group(1) if backend else None
+        if source["backend"] == "nf_tables":
+            managed |= {(family, name) for name in re.findall(r"^\*(\S+)", text, re.M)}
     if nft_source["status"] == "ok":
         try:
             native = parse_nft_json(nft_text, "nft", skip_tables=frozenset(managed))
@@ -99,15 +147,44 @@ def _live_rules(host: Host) -> dict:
             ruleset["tables"] += native["tables"]
             ruleset["errors"] += native["errors"]
     return {"mode": "live", "looked": [s["name"] for s in sources], "present": [], "path": None,
-            "format": "live", "sources": sources, "ruleset": ruleset}
+            "format": "live", "sources": sources, "ruleset": ruleset, "v6_path": None, "v6_looked": []}
 
 
-@probe("firewall_boot", needs=["firewall_rules"])
+@probe("firewall_boot", needs=["firewall_rules", "ipv6"])
 def firewall_boot(host: Host, facts) -> dict:
-    """What loads firewall rules at boot: SysV init scripts with rc links, systemd units."""
+    """What loads firewall rules at boot: SysV init scripts with rc links, systemd units; which
+    init runs now (live: ``init``); whether IPv6 is on (``ipv6``, as the ipv6 fact)."""
+    reason = facts.error_of("ipv6")
     return {"sysv": _sysv_scripts(host), "units": [_unit(host, name, configs) for name, configs in UNITS.items()],
-            "rule_files_present": [p for p in RULE_FILES if host.is_file(p)],
-            "loaded": _loaded_now(facts) if host.kind == "live" else None}
+            "rule_files_present": [p for p in (*RULE_FILES, *V6_RULE_FILES.values()) if host.is_file(p)],
+            "loaded": _loaded_now(facts) if host.kind == "live" else None,
+            "init": _init(host) if host.kind == "live" else None,
+            "ipv6": {"enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]}
+
+
+def _init(host: Host) -> dict:
+    """Which init runs as PID 1: ``{"name", "kind": "systemd"|"sysvinit"|"other"|None, "where",
+    "error"}``. Only systemd and a SysV-style init apply the boot settings on disk; a container's
+    PID 1 (a shell, tini, the service itself) applies none of them."""
+    found = {"name": None, "kind": None, "where": "/proc/1/comm", "error": None}
+    try:
+        found["name"] = host.read_text("/proc/1/comm", limit=256).strip()
+    except OSError as exc:
+        found["error"] = f"cannot read /proc/1/comm: {exc.strerror or exc}"
+        return found
+    try:  # the program, where we may look (comm is what it calls itself)
+        exe = host.readlink("/proc/1/exe")
+        found.update(where="/proc/1/exe", program=exe)
+    except OSError:
+        exe = ""
+    names = {found["name"], exe.rsplit("/", 1)[-1].removesuffix(" (deleted)")}
+    if "systemd" in names:
+        found["kind"] = "systemd"
+    elif names & {"init", "sysvinit"}:
+        found["kind"] = "sysvinit"
+    else:
+        found["kind"] = "other"
+    return found
 
 
 def _sysv_scripts(host: Host) -> list[dict]:
@@ -125,6 +202,20 @@ def _sysv_scripts(host: Host) -> list[dict]:
     return found
 
 
+def _runs_ip6tables(host: Host, path: str) -> bool:
+    """Whether a rules file the boot runs sets IPv6 rules: an ip6tables script, or an
+    ip6tables-save file (its name says so: the format is the same as iptables-save's)."""
+    if path in V6_RULE_FILES.values():
+        return True
+    try:
+        if not host.is_file(path):  # never open a FIFO or device an image planted there
+            return False
+        text = host.read_text(path, limit=1024 * 1024)
+    except OSError:
+        return False
+    return any(re.match(r"^\s*(?:\S*/)?ip6tables(?:-legacy|-nft)?(?:-restore)?\s", line) for line in text.splitlines())
+
+
 def _sysv_script(host: Host, path: str, name: str) -> dict:
     script = {"script": path, "chkconfig": None, "rules_files": [], "start_links": [], "kill_links": []}
     for number, line in enumerate(host.read_text(path, limit=256 * 1024).splitlines(), 1):
@@ -135,8 +226,9 @@ def _sysv_script(host: Host, path: str, name: str) -> dict:
             continue
         for ref in _RULES_PATH.findall(line):
             if ref != path and ref not in (r["path"] for r in script["rules_files"]):
+                exists = host.exists(ref)
                 script["rules_files"].append({"path": ref, "line": number, "text": line.strip()[:160],
-                                              "exists": host.exists(ref)})
+                                              "exists": exists, "ipv6": exists and _runs_ip6tables(host, ref)})
     for level in "0123456":
         for pattern in RC_DIRS:
             for prefix, key in (("S", "start_links"), ("K", "kill_links")):
