@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from hostaudit.errors import CommandUnavailable, ProbeError
-from hostaudit.host import Host
+from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.iptables import parse_iptables_save, parse_iptables_script
 from hostaudit.parsers.nft import parse_nft_json, parse_nftables_conf
 from hostaudit.probes import ipv6 as _ipv6  # noqa: F401  (registers the ipv6 fact this probe needs)
@@ -241,15 +241,11 @@ def _unit(host: Host, unit: str, configs: tuple) -> dict:
     for directory in UNIT_DIRS:
         try:
             entries = host.listdir(directory)
-        except OSError:
-            continue
+        except ABSENT:
+            continue  # an unreadable unit directory raises: enabled cannot be told from absent
         enabled_by += [f"{directory}/{e}/{unit}" for e in entries
                        if e.endswith((".wants", ".requires")) and host.exists(f"{directory}/{e}/{unit}")]
-    masked = False
-    try:
-        masked = host.readlink(f"/etc/systemd/system/{unit}") == "/dev/null"
-    except OSError:
-        pass
+    masked = host.link_target(f"/etc/systemd/system/{unit}") == "/dev/null"
     config = next((c for c in configs if host.is_file(c)), configs[0] if configs else None)
     return {"unit": unit, "enabled_by": sorted(set(enabled_by)), "masked": masked,
             "installed": any(host.exists(f"{d}/{unit}") for d in UNIT_DIRS),
