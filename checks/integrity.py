@@ -104,7 +104,8 @@ def _policy_problem(path: str, found: dict) -> str | None:
         return (f"the rule for {rule['path']} checks no content hash (C, M, S or H), "
                 f"so a replaced file of the same inode goes unnoticed")
     if found["holes"]:
-        return f"{path} has exceptions: " + ", ".join(_rule_text(h).split(":")[0] for h in found["holes"])
+        return f"{path} has exceptions: " + ", ".join(
+            f"!{h['path']}" if h["stop"] else f"{h['path']} -> {h['mask']}" for h in found["holes"])
     return None
 
 

@@ -347,3 +347,16 @@ def test_live_probe_prints_this_hosts_compiled_policy(require_root):
     policy = collect(LiveHost(), ["tripwire_policy"], mode="live")["tripwire_policy"]
     assert policy["source"] == "twadmin --print-polfile" and policy["compiled"] is True
     assert policy["error"] is None and policy["rules"]
+
+
+def test_fifo_in_place_of_the_site_key_is_an_error_without_waiting(tmp_root, signer):
+    import os
+    import time
+
+    signer.image(tmp_root, COVERING_POLICY)
+    (tmp_root.path / "etc/tripwire/site.key").unlink()
+    os.mkfifo(tmp_root.path / "etc/tripwire/site.key")
+    started = time.monotonic()
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR and "site.key is not a regular file" in result.message
+    assert time.monotonic() - started < 10

@@ -109,3 +109,9 @@ def test_stop_point_inside_the_path_is_a_hole():
     found = coverage(parse_policy("/var/qmail -> $(ReadOnly);\n!/var/qmail/bin/qmail-smtpd;\n"), "/var/qmail/bin")
     assert found["reason"] == ""
     assert [h["path"] for h in found["holes"]] == ["/var/qmail/bin/qmail-smtpd"]
+
+
+def test_rule_named_by_an_unknown_variable_makes_coverage_conditional():
+    rules = parse_policy("$(QMAILDIR) -> $(ReadOnly);\n/var/qmail/bin -> $(ReadOnly);\n")
+    found = coverage(rules, "/var/qmail/bin")
+    assert [r["path"] for r in found["conditional"]] == ["$(QMAILDIR)"]

@@ -67,6 +67,11 @@ def _print_polfile(host: Host) -> tuple[str, str]:
         for path in (CONFIG_FILE, POLICY_FILE):
             if not host.is_file(path):
                 raise ProbeError(f"{path} is not a regular file in the image; twadmin needs it to print the policy")
+            if host.stat(path).st_size > _POLICY_LIMIT:
+                raise ProbeError(f"{path} is larger than {_POLICY_LIMIT} bytes; not read")
+        # A device or FIFO in place of the key would hold twadmin until its timeout.
+        if host.exists(SITE_KEY) and not host.is_file(SITE_KEY):
+            raise ProbeError(f"{SITE_KEY} is not a regular file in the image")
         argv = ["twadmin", "--print-polfile", "-c", host.real_path(CONFIG_FILE), "-p", host.real_path(POLICY_FILE)]
         shown = ["twadmin", "--print-polfile", "-c", CONFIG_FILE, "-p", POLICY_FILE]
         # A missing site key is named anyway: the auditor's own key must never stand in.
