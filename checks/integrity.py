@@ -102,7 +102,7 @@ def _policy_problem(path: str, found: dict) -> str | None:
         return found["reason"]
     if not CONTENT_PROPERTIES & set(rule["properties"]):
         return (f"the rule for {rule['path']} checks no content hash (C, M, S or H), "
-                f"so a replaced file of the same inode goes unnoticed")
+                "so a file rewritten in place goes unnoticed")
     if found["holes"]:
         return f"{path} has exceptions: " + ", ".join(
             f"!{h['path']}" if h["stop"] else f"{h['path']} -> {h['mask']}" for h in found["holes"])

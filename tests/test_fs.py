@@ -520,3 +520,18 @@ def test_live_mount_without_usrquota_is_reported_as_quota_off(tmp_path):
         limits = _live_limits_of(home)
     assert limits["quota_off"] is True and limits["entries"] is None and limits["error"] is None
     assert "has no quota enabled" in limits["reason"]
+
+
+def test_live_repquota_reads_the_kernels_limits_while_quota_is_on(tmp_path):
+    with quota_filesystem(str(tmp_path), tmp_path / "home", limits={1000: DOC}) as home:
+        done = subprocess.run(["quotaon", "-u", home], capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            # This kernel lacks CONFIG_QFMT_V2: "quotaon: Quota format not supported in kernel".
+            pytest.skip(f"this kernel cannot switch quota on: {done.stderr.strip().splitlines()[-1]}")
+        try:
+            subprocess.run(["setquota", "-u", "1001", "30", "35", "30", "35", home], check=True, timeout=30)
+            limits = _live_limits_of(home)
+        finally:
+            subprocess.run(["quotaoff", "-u", home], capture_output=True, timeout=30)
+    by_id = {e["id"]: e for e in limits["entries"]}
+    assert by_id[1000]["block_hard"] == 25 and by_id[1001]["inode_soft"] == 30
