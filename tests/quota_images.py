@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -59,8 +60,20 @@ def quota_filesystem(workdir, mount_point, *, options="usrquota,nosuid,nodev", f
         yield str(mount_point)
     finally:
         if mounted:
-            subprocess.run(["umount", str(mount_point)], capture_output=True, timeout=60)
+            _unmount(str(mount_point))
+        # With the filesystem gone the kernel frees the device; if something still holds it,
+        # -d leaves it set to clear itself on last close.
         subprocess.run(["losetup", "-d", loop], capture_output=True, timeout=30)
+
+
+def _unmount(mount_point: str) -> None:
+    """umount, retried for up to 5 s while busy (a concurrent walk of local filesystems can
+    hold it), then detached lazily so nothing stays mounted after the test."""
+    for _ in range(10):
+        if subprocess.run(["umount", mount_point], capture_output=True, timeout=60).returncode == 0:
+            return
+        time.sleep(0.5)
+    subprocess.run(["umount", "-l", mount_point], capture_output=True, timeout=60)
 
 
 def quota_file_bytes(workdir, *, fmt="vfsv0", limits=None) -> bytes:
