@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.accounts import NOBODY_UID, _uid_min
 from hostaudit.model import Evidence, Result, ev
 from hostaudit.parsers.fstab import normalize_mount_point, option_in_effect
 from hostaudit.registry import check
@@ -234,3 +235,68 @@ def disk_usage(facts, params) -> Result:
                              expected=expected)
     return Result.passed(f"all {len(evidence)} local filesystems at most {limit}% used",
                          evidence=evidence, expected=expected)
+
+
+def _regular_users(facts) -> tuple[list[dict], Evidence]:
+    """Users with uid >= UID_MIN other than nobody, and where UID_MIN came from."""
+    uid_min, where = _uid_min(facts)
+    users = [u for u in facts["passwd"]["users"]
+             if "uid" in u and u["uid"] >= uid_min and u["uid"] != NOBODY_UID and u["name"] != "nobody"]
+    return users, where
+
+
+def _missing_limits(entry: dict | None) -> list[str]:
+    if entry is None:
+        return ["no quota entry"]
+    return [f"{what} {kind} limit 0" for what in ("block", "inode") for kind in ("soft", "hard")
+            if not entry[f"{what}_{kind}"]]
+
+
+@check("fs.quota.users", needs=["passwd", "login_defs", "quota_limits"],
+       params={"mount_point": {"type": "string", "pattern": "^/"}})
+def quota_users(facts, params) -> Result:
+    """Every regular user has block and inode soft and hard limits on the mount point."""
+    path = _mount_point(params)
+    expected = (f"every user with uid >= UID_MIN has non-zero block and inode soft and hard limits "
+                f"on {path} (the document: 20 and 25)")
+    limits = facts["quota_limits"].get(path)
+    if limits is None:
+        return Result.error(f"quota limits are read for {', '.join(facts['quota_limits'])} only, not {path}")
+    where = limits["source"] or limits.get("mount_point") or path
+    if limits["error"]:
+        return Result.error(f"cannot read the quota limits: {limits['error']}",
+                            evidence=[ev(where, limits["error"])], expected=expected)
+    try:
+        users, uid_evidence = _regular_users(facts)
+    except ValueError as exc:
+        return Result.error(str(exc), expected=expected)
+    if not users:
+        return Result.not_applicable(f"no regular users in {facts['passwd']['path']} to limit",
+                                     evidence=[uid_evidence])
+    if limits["entries"] is None:
+        if facts.mode == "live":
+            how = "user quota is not enabled" if limits.get("quota_off") else "no user quota is stored"
+            return Result.failed(f"{how} for {limits['mount_point']}, so no user has limits on {path} "
+                                 "(see fs.quota.enabled)", evidence=[ev(where, limits["reason"])], expected=expected)
+        fstab = limits["fstab"]
+        return Result.not_applicable(f"no quota limits to read in the image: {limits['reason']}",
+                                     evidence=[ev(fstab["where"], fstab["text"], fstab["line"])])
+    by_id = {e["id"]: e for e in limits["entries"]}
+    evidence, offenders = [], []
+    for user in users:
+        entry = by_id.get(user["uid"])
+        missing = _missing_limits(entry)
+        if missing:
+            offenders.append(ev(where, f"{user['name']} (uid {user['uid']}): {', '.join(missing)}", entry and entry.get("line")))
+        else:
+            evidence.append(ev(where, f"{user['name']} (uid {user['uid']}): blocks {entry['block_soft']}/"
+                                      f"{entry['block_hard']} KiB, inodes {entry['inode_soft']}/{entry['inode_hard']}",
+                               entry.get("line")))
+    if offenders:
+        shown = offenders[:MAX_LISTED]
+        if len(offenders) > MAX_LISTED:
+            shown.append(ev("...", f"{len(offenders) - MAX_LISTED} more not listed"))
+        return Result.failed(f"{len(offenders)} of {len(users)} regular users lack quota limits on {path}",
+                             evidence=shown + [uid_evidence], expected=expected)
+    return Result.passed(f"all {len(users)} regular users have block and inode limits on {path}",
+                         evidence=evidence[:MAX_LISTED] + [uid_evidence], expected=expected)

@@ -6,6 +6,7 @@ import re
 
 from hostaudit.checks.scheduling import TIMER, cron_kinds, judge, summary
 from hostaudit.model import Result, ev
+from hostaudit.parsers.twpol import CONTENT_PROPERTIES, UNLIMITED, coverage
 from hostaudit.probes.tripwire import DATABASE_GLOB
 from hostaudit.registry import check
 
@@ -103,3 +104,69 @@ def tripwire_scheduled(facts, params) -> Result:
         return Result.error("a tripwire check is scheduled, but whether anything runs it cannot be told "
                             "from this image", evidence=evidence, expected=expected)
     return Result.failed("a tripwire check is scheduled, but nothing runs it", evidence=evidence, expected=expected)
+
+
+def _rule_text(rule: dict) -> str:
+    if rule["stop"]:
+        return f"!{rule['path']}"
+    recurse = "" if rule["recurse"] == UNLIMITED else f" (recurse={rule['recurse']})"
+    return f"{rule['path']} -> {rule['mask']}{recurse}: checks {rule['properties'] or 'nothing'}"
+
+
+def _policy_problem(path: str, found: dict) -> str | None:
+    """Why tripwire does not watch the contents of ``path``, or None when it does."""
+    rule = found["rule"]
+    if found["reason"]:
+        return found["reason"]
+    if not CONTENT_PROPERTIES & set(rule["properties"]):
+        return (f"the rule for {rule['path']} checks no content hash (C, M, S or H), "
+                "so a file rewritten in place goes unnoticed")
+    if found["holes"]:
+        return f"{path} has exceptions: " + ", ".join(
+            f"!{h['path']}" if h["stop"] else f"{h['path']} -> {h['mask']}" for h in found["holes"])
+    return None
+
+
+@check("integrity.tripwire-covers-qmail", needs=["tripwire_policy"],
+       params={"tripwire_paths": {"type": "array", "items": {"type": "string", "pattern": "^/"}, "minItems": 1}})
+def tripwire_covers_qmail(facts, params) -> Result:
+    """Tripwire's policy watches the contents of qmail's binaries and control files."""
+    pol = facts["tripwire_policy"]
+    paths = params["tripwire_paths"]
+    expected = "; ".join(f"{p} -> $(SEC_CONFIG) (recurse=1) with a content hash" for p in paths)
+    if not pol["installed"]:
+        return Result.not_applicable("tripwire is not installed (see integrity.tripwire-installed)")
+    where = pol["source"] or "/etc/tripwire/tw.pol"
+    if pol["error"]:
+        plaintext = " (the plain-text twpol.txt is not a substitute for the policy tripwire uses)" \
+            if pol["compiled"] and pol["plaintext_present"] else ""
+        return Result.error(f"cannot read tripwire's policy: {pol['error']}{plaintext}",
+                            evidence=[ev(where, pol["error"])], expected=expected)
+    if pol["rules"] is None:
+        return Result.failed("tripwire has no policy at all", evidence=[
+            ev("/etc/tripwire/tw.pol", "absent"), ev("/etc/tripwire/twpol.txt", "absent")], expected=expected)
+    kind = "compiled policy" if pol["compiled"] else "plain-text policy (no compiled tw.pol)"
+    evidence, problems, uncertain = [], [], []
+    for path in paths:
+        found = coverage(pol["rules"], path)
+        if found["rule"]:
+            evidence.append(ev(where, f"{path}: {_rule_text(found['rule'])}", found["rule"]["line"]))
+        problem = _policy_problem(path, found)
+        if problem:
+            problems.append(f"{path}: {problem}")
+            evidence += [ev(where, f"{path}: {_rule_text(h)}", h["line"]) for h in found["holes"]]
+            if not found["rule"]:
+                evidence.append(ev(where, problem))
+        if found["conditional"]:
+            uncertain.append(f"{path} depends on "
+                             + ", ".join(f"line {r['line']} ({r['condition'] or 'an unresolved variable'})"
+                                         for r in found["conditional"]))
+    if uncertain:
+        # Rules for another host name, or named by a variable tripwire fills in, may decide.
+        return Result.error("cannot tell which rules apply on this host: " + "; ".join(uncertain),
+                            evidence=evidence, expected=expected)
+    if problems:
+        return Result.failed(f"tripwire's {kind} does not watch " + "; ".join(problems),
+                             evidence=evidence, expected=expected)
+    return Result.passed(f"tripwire's {kind} watches the contents of {', '.join(paths)}",
+                         evidence=evidence, expected=expected)

@@ -9,6 +9,7 @@ from hostaudit.host import LiveHost
 from hostaudit.model import Status
 from hostaudit.parsers.fstab import parse_fstab
 from hostaudit.parsers.mountinfo import parse_mountinfo
+from hostaudit.parsers.passwd import parse_passwd
 from hostaudit.registry import load_all
 from support import collect_fact, evidence_lines, run_check
 
@@ -354,3 +355,183 @@ def test_disk_usage_on_image_is_not_applicable(tmp_root):
     assert collect_fact("disk_usage", tmp_root)["available"] is False
     result = run_check("fs.disk-usage", root=tmp_root, params={"disk_usage_max_percent": 90})
     assert result.status is Status.NOT_APPLICABLE
+
+
+# -- fs.quota.users ------------------------------------------------------------------------------
+
+from quota_images import quota_file_bytes, quota_filesystem  # noqa: E402
+
+PASSWD = ("root:x:0:0:root:/root:/bin/bash\nqmaild:x:502:502::/var/qmail:/bin/false\n"
+          "tony:x:1000:1000::/home/tony:/bin/bash\nalice:x:1001:1001::/home/alice:/bin/bash\n"
+          "nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n")
+DOC = (20, 25, 20, 25)
+
+
+def _users_image(tmp_root, fstab=DOC_FSTAB):
+    tmp_root.write("/etc/fstab", fstab)
+    tmp_root.write("/etc/passwd", PASSWD)
+    tmp_root.write("/etc/login.defs", "UID_MIN 1000\n")
+    return tmp_root
+
+
+@pytest.fixture
+def home_with(tmp_root, tmp_path):
+    """``home_with(limits, fmt=...)``: the image's /home is a real loop-mounted ext4 whose
+    aquota.user quotacheck and setquota wrote; unmounted after the test."""
+    stack = []
+
+    def make(limits, **kwargs):
+        _users_image(tmp_root)
+        mount = quota_filesystem(str(tmp_path), tmp_root.path / "home", limits=limits, **kwargs)
+        stack.append(mount)
+        return mount.__enter__()
+
+    yield make
+    for mount in stack:
+        mount.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("fmt", ["vfsv0", "vfsv1"])
+def test_every_user_with_the_documents_limits_passes_on_image(tmp_root, home_with, fmt):
+    home_with({1000: DOC, 1001: DOC}, fmt=fmt)
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.PASS, result.message
+    assert result.message == "all 2 regular users have block and inode limits on /home"
+    assert evidence_lines(result)[:2] == ["/home/aquota.user: tony (uid 1000): blocks 20/25 KiB, inodes 20/25",
+                                          "/home/aquota.user: alice (uid 1001): blocks 20/25 KiB, inodes 20/25"]
+
+
+def test_user_without_a_quota_entry_fails_naming_him(tmp_root, home_with):
+    home_with({1000: DOC})
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "1 of 2 regular users lack quota limits on /home"
+    assert evidence_lines(result)[0] == "/home/aquota.user: alice (uid 1001): no quota entry"
+
+
+def test_zero_inode_limits_fail_naming_them(tmp_root, home_with):
+    home_with({1000: DOC, 1001: (20, 25, 0, 0)})
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert evidence_lines(result)[0] == "/home/aquota.user: alice (uid 1001): inode soft limit 0, inode hard limit 0"
+
+
+def test_system_accounts_and_nobody_need_no_limits(tmp_root, home_with):
+    home_with({1000: DOC, 1001: DOC})  # nothing for root, qmaild (uid 502) or nobody
+    assert run_check("fs.quota.users", root=tmp_root).status is Status.PASS
+
+
+def test_usrquota_without_a_quota_file_is_not_applicable_on_image(tmp_root, home_with):
+    home_with({}, init=False)
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "no aquota.user at /home (user quota asked for in /etc/fstab)" in result.message
+
+
+def test_quota_off_entirely_is_not_applicable_on_image_and_says_so(tmp_root):
+    _users_image(tmp_root, DOC_FSTAB.replace(",usrquota", ""))
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert "user quota not asked for (no usrquota)" in result.message
+    assert evidence_lines(result) == [
+        "/etc/fstab:3: LABEL=/home /home ext3 nosuid,nodev,rw,exec,auto,nouser,async"]
+
+
+def test_home_on_the_root_filesystem_reads_the_roots_quota_file(tmp_root, tmp_path):
+    _users_image(tmp_root, "/dev/sda1 / ext4 defaults,usrquota 0 1\n")
+    data = quota_file_bytes(str(tmp_path), limits={1000: DOC, 1001: DOC})
+    (tmp_root.path / "aquota.user").write_bytes(data)
+    tmp_root.mkdir("/home/tony")
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[0].startswith("/aquota.user: tony (uid 1000)")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "fifo"])
+def test_unreadable_quota_file_is_an_error_never_a_pass(tmp_root, tmp_path, damage):
+    _users_image(tmp_root)
+    target = tmp_root.path / "home/aquota.user"
+    target.parent.mkdir(parents=True)
+    data = quota_file_bytes(str(tmp_path), limits={1000: DOC, 1001: DOC})
+    if damage == "truncated":
+        target.write_bytes(data[:3000])
+    elif damage == "garbage":
+        target.write_bytes(b"\x11\x1f\xc0\xd9" + b"\xff" * 4092)
+    else:
+        os.mkfifo(target)
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert result.message.startswith("cannot read the quota limits: ")
+
+
+def test_old_format_quota_file_is_an_error_naming_it(tmp_root):
+    _users_image(tmp_root)
+    tmp_root.write("/home/quota.user", "\x00" * 64)
+    result = run_check("fs.quota.users", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "vfsold" in result.message
+
+
+def test_no_regular_users_is_not_applicable(tmp_root, home_with):
+    home_with({1000: DOC})
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    assert run_check("fs.quota.users", root=tmp_root).status is Status.NOT_APPLICABLE
+
+
+def _live_limits_facts(limits):
+    return {"passwd": {"path": "/etc/passwd", "users": parse_passwd(PASSWD)},
+            "login_defs": {"path": "/etc/login.defs", "present": False, "settings": {}},
+            "quota_limits": {"/home": limits}}
+
+
+def test_live_quota_off_fails_saying_so():
+    limits = {"mount_point": "/home", "source": "repquota -u -n -v /home", "entries": None, "error": None,
+              "quota_off": True, "reason": "repquota: Mountpoint (or device) /home not found or has no quota enabled."}
+    result = run_check("fs.quota.users", facts=_live_limits_facts(limits), mode="live")
+    assert result.status is Status.FAIL
+    assert result.message.startswith("user quota is not enabled for /home, so no user has limits on /home")
+
+
+def test_live_repquota_failure_is_an_error():
+    limits = {"mount_point": "/home", "source": "repquota -u -n -v /home", "entries": None,
+              "error": "repquota is not installed", "quota_off": False, "reason": None}
+    result = run_check("fs.quota.users", facts=_live_limits_facts(limits), mode="live")
+    assert result.status is Status.ERROR and "repquota is not installed" in result.message
+
+
+def _live_limits_of(mount_point):
+    from hostaudit.probes.disk import _live_limits
+
+    mounts = _mountinfo(open("/proc/self/mountinfo").read())
+    return _live_limits(LiveHost(), mounts, mount_point)
+
+
+def test_live_repquota_reads_limits_setquota_wrote_on_a_real_mount(tmp_path):
+    with quota_filesystem(str(tmp_path), tmp_path / "home", limits={1000: DOC, 1001: (20, 25, 0, 0)}) as home:
+        limits = _live_limits_of(home)
+    assert limits["error"] is None and limits["source"] == f"repquota -u -n -v {home}"
+    by_id = {e["id"]: e for e in limits["entries"]}
+    assert (by_id[1000]["block_soft"], by_id[1000]["inode_hard"]) == (20, 25)
+    assert by_id[1001]["inode_soft"] == 0
+
+
+def test_live_mount_without_usrquota_is_reported_as_quota_off(tmp_path):
+    with quota_filesystem(str(tmp_path), tmp_path / "home", options="nosuid,nodev", init=False) as home:
+        limits = _live_limits_of(home)
+    assert limits["quota_off"] is True and limits["entries"] is None and limits["error"] is None
+    assert "has no quota enabled" in limits["reason"]
+
+
+def test_live_repquota_reads_the_kernels_limits_while_quota_is_on(tmp_path):
+    with quota_filesystem(str(tmp_path), tmp_path / "home", limits={1000: DOC}) as home:
+        done = subprocess.run(["quotaon", "-u", home], capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            # This kernel lacks CONFIG_QFMT_V2: "quotaon: Quota format not supported in kernel".
+            pytest.skip(f"this kernel cannot switch quota on: {done.stderr.strip().splitlines()[-1]}")
+        try:
+            subprocess.run(["setquota", "-u", "1001", "30", "35", "30", "35", home], check=True, timeout=30)
+            limits = _live_limits_of(home)
+        finally:
+            subprocess.run(["quotaoff", "-u", home], capture_output=True, timeout=30)
+    by_id = {e["id"]: e for e in limits["entries"]}
+    assert by_id[1000]["block_hard"] == 25 and by_id[1001]["inode_soft"] == 30

@@ -186,3 +186,244 @@ def test_image_without_an_init_cannot_tell_whether_cron_runs_and_errs(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.ERROR
     assert "what starts the container" in evidence_lines(result)[0]
+
+
+# integrity.tripwire-covers-qmail (real policies compiled and signed by twadmin)
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+# Throwaway passphrases of keys made for these tests only; no report may ever carry them.
+SITE_PASSPHRASE = "hostaudit-test-site-Xq7pass"
+OTHER_PASSPHRASE = "hostaudit-test-other-Zr4pass"
+COVERING_POLICY = """\
+SEC_CONFIG = $(IgnoreNone)-SHa ;
+(rulename = "Critical Configuration Files", severity = 100)
+{
+  /etc/passwd        -> $(SEC_CONFIG) ;
+  /var/qmail/bin     -> $(SEC_CONFIG) (recurse=1);
+  /var/qmail/control -> $(SEC_CONFIG) (recurse=1);
+}
+"""
+# Debian's stock policy: /var at recurse=0 and nothing for /var/qmail.
+DEBIAN_POLICY = "SEC_INVARIANT = +tpug ;\n/ -> $(SEC_INVARIANT) (recurse = 0) ;\n/var -> $(SEC_INVARIANT) (recurse = 0) ;\n"
+
+
+def _twadmin(*argv):
+    done = subprocess.run(["twadmin", *argv], capture_output=True, text=True, timeout=60)
+    # twadmin can print "### Error" and still exit 0 (a key mismatch in --create-cfgfile).
+    assert done.returncode == 0 and "### Error" not in done.stderr, done.stderr
+    return done
+
+
+class _Signer:
+    """Throwaway site keys, and the config and policies they sign, each made once per module
+    (twadmin needs seconds per signature)."""
+
+    PASSPHRASES = {"site.key": SITE_PASSPHRASE, "other.key": OTHER_PASSPHRASE}
+
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.made: dict = {}
+        for key, passphrase in self.PASSPHRASES.items():
+            _twadmin("--generate-keys", "-S", str(workdir / key), "-Q", passphrase, "-K", "1024", "-s")
+
+    def signed(self, kind: str, text: str, key: str):
+        """The path of ``text`` signed as a config ("cfg") or policy ("pol") with ``key``."""
+        if (kind, text, key) not in self.made:
+            n = len(self.made)
+            source, out = self.dir / f"{n}.txt", self.dir / f"{n}.{kind}"
+            source.write_text(text)
+            args = ["-S", str(self.dir / key), "-Q", self.PASSPHRASES[key], str(source)]
+            if kind == "cfg":
+                _twadmin("--create-cfgfile", "-c", str(out), *args)
+            else:
+                _twadmin("--create-polfile", "-c", str(self.signed("cfg", self._cfg(key), key)), "-p", str(out), *args)
+            source.unlink()
+            self.made[(kind, text, key)] = out
+        return self.made[(kind, text, key)]
+
+    def _cfg(self, key: str) -> str:
+        # twadmin refuses to sign a config naming another site key than the signing one.
+        return ("ROOT =/usr/sbin\nPOLFILE =/etc/tripwire/tw.pol\nDBFILE =/var/lib/tripwire/x.twd\n"
+                f"REPORTFILE =/var/lib/tripwire/r.twr\nSITEKEYFILE ={self.dir / key}\n"
+                "LOCALKEYFILE =/etc/tripwire/l.key\n")
+
+    def image(self, root, policy: str, *, key: str = "site.key"):
+        """An image with tripwire installed, ``policy`` compiled and signed with ``key``, and
+        the site key (always site.key) next to them."""
+        root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+        etc = root.mkdir("/etc/tripwire")
+        shutil.copy(self.dir / "site.key", etc / "site.key")
+        shutil.copy(self.signed("cfg", self._cfg(key), key), etc / "tw.cfg")
+        shutil.copy(self.signed("pol", policy, key), etc / "tw.pol")
+        return root
+
+
+@pytest.fixture(scope="module")
+def signer(tmp_path_factory):
+    if not shutil.which("twadmin"):
+        pytest.skip("twadmin (tripwire) is not installed")
+    return _Signer(tmp_path_factory.mktemp("twkeys"))
+
+
+def test_compiled_policy_with_the_documents_rules_passes(tmp_root, signer):
+    signer.image(tmp_root, COVERING_POLICY)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.PASS, result.message
+    assert result.message == "tripwire's compiled policy watches the contents of /var/qmail/bin, /var/qmail/control"
+    assert evidence_lines(result)[0] == ("twadmin --print-polfile -c /etc/tripwire/tw.cfg -p /etc/tripwire/tw.pol "
+                                         "-S /etc/tripwire/site.key:5: /var/qmail/bin: /var/qmail/bin -> "
+                                         "$(SEC_CONFIG) (recurse=1): checks bcdgimnprstuCM")
+
+
+def test_compiled_debian_stock_policy_fails_naming_the_var_rule(tmp_root, signer):
+    signer.image(tmp_root, DEBIAN_POLICY)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/var/qmail/bin: the rule for /var has recurse=0" in result.message
+    assert evidence_lines(result)[0].endswith(":3: /var/qmail/bin: /var -> $(SEC_INVARIANT) (recurse=0): checks gptu")
+
+
+def _plaintext_only(root, policy):
+    root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    root.write("/etc/tripwire/twpol.txt", policy)
+
+
+def test_qmail_rules_without_a_content_hash_fail(tmp_root):
+    # The document's lines on Debian, where SEC_CONFIG is $(Dynamic).
+    _plaintext_only(tmp_root, COVERING_POLICY.replace("$(IgnoreNone)-SHa", "$(Dynamic)"))
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "checks no content hash" in result.message
+
+
+def test_stop_point_on_a_qmail_binary_fails(tmp_root):
+    _plaintext_only(tmp_root, COVERING_POLICY + "!/var/qmail/bin/qmail-smtpd ;\n")
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/var/qmail/bin has exceptions: !/var/qmail/bin/qmail-smtpd" in result.message
+
+
+def test_signed_policy_without_the_site_key_is_an_error(tmp_root, signer):
+    signer.image(tmp_root, COVERING_POLICY)
+    (tmp_root.path / "etc/tripwire/site.key").unlink()
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "File could not be opened" in result.message and "site.key" in result.message
+
+
+def test_policy_signed_by_another_key_is_an_error(tmp_root, signer):
+    signer.image(tmp_root, COVERING_POLICY, key="other.key")
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "could not be decrypted" in result.message
+
+
+def test_garbage_tw_pol_is_an_error_even_with_a_covering_plaintext(tmp_root, signer):
+    signer.image(tmp_root, COVERING_POLICY)
+    tmp_root.write("/etc/tripwire/tw.pol", "not a policy\x00\x01")
+    tmp_root.write("/etc/tripwire/twpol.txt", COVERING_POLICY)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "twpol.txt is not a substitute" in result.message
+
+
+def test_plaintext_policy_is_read_when_nothing_was_compiled(tmp_root):
+    tmp_root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    tmp_root.write("/etc/tripwire/twpol.txt", COVERING_POLICY)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "plain-text policy (no compiled tw.pol)" in result.message
+    assert evidence_lines(result)[0].startswith("/etc/tripwire/twpol.txt:5: /var/qmail/bin")
+
+
+def test_documents_rule_without_arrow_in_plaintext_is_an_error_naming_the_line(tmp_root):
+    tmp_root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    tmp_root.write("/etc/tripwire/twpol.txt", "SEC_CONFIG = +pM;\n/var/qmail/bin $(SEC_CONFIG) (recurse=1);\n")
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "line 2: expected 'object -> mask;'" in result.message
+
+
+def test_installed_tripwire_without_any_policy_fails(tmp_root):
+    tmp_root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "tripwire has no policy at all"
+
+
+def test_covers_qmail_is_not_applicable_without_tripwire(tmp_root):
+    tmp_root.write("/etc/tripwire/twpol.txt", COVERING_POLICY)
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+
+
+def test_rule_for_another_host_makes_the_verdict_an_error_when_the_name_is_unknown(tmp_root):
+    tmp_root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    tmp_root.write("/etc/tripwire/twpol.txt", "@@ifhost rudolph\n" + COVERING_POLICY + "@@endif\n")
+    assert run_check("integrity.tripwire-covers-qmail", root=tmp_root).status is Status.ERROR
+    tmp_root.write("/etc/hostname", "rudolph\n")
+    assert run_check("integrity.tripwire-covers-qmail", root=tmp_root).status is Status.PASS
+    tmp_root.write("/etc/hostname", "comet\n")
+    assert run_check("integrity.tripwire-covers-qmail", root=tmp_root).status is Status.FAIL
+
+
+def test_the_images_own_twadmin_never_runs(tmp_root, signer, tmp_path):
+    signer.image(tmp_root, COVERING_POLICY)
+    marker = tmp_path / "image-program-ran"
+    for where in ("/usr/sbin/twadmin", "/usr/bin/twadmin", "/sbin/twadmin", "/bin/twadmin"):
+        tmp_root.write(where, f"#!/bin/sh\ntouch {marker}\n", mode=0o755)
+    assert run_check("integrity.tripwire-covers-qmail", root=tmp_root).status is Status.PASS
+    assert not marker.exists()
+
+
+def test_reports_never_carry_a_tripwire_passphrase(tmp_root, signer, tmp_path):
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from hostaudit.cli import main
+
+    signer.image(tmp_root, COVERING_POLICY)
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(["scan", "--root", str(tmp_root.path), "--only", "integrity.", "-o", str(tmp_path),
+                     "--no-color"])
+    assert code in (0, 1)
+    report = (tmp_path / "report.json").read_text()
+    covers = next(r for r in json.loads(report)["results"] if r["id"] == "integrity.tripwire-covers-qmail")
+    assert covers["status"] == "pass"
+    for text in (out.getvalue(), err.getvalue(), report, (tmp_path / "report.html").read_text()):
+        for secret in (SITE_PASSPHRASE, OTHER_PASSPHRASE, "Xq7pass", "Zr4pass"):
+            assert secret not in text
+
+
+def test_live_probe_prints_this_hosts_compiled_policy(require_root):
+    import os
+
+    from hostaudit.facts import collect
+    from hostaudit.host import LiveHost
+    from hostaudit.registry import load_all
+
+    if not (shutil.which("twadmin") and os.path.isfile("/etc/tripwire/tw.pol")):
+        pytest.skip("this host has no compiled tripwire policy")
+    load_all()
+    policy = collect(LiveHost(), ["tripwire_policy"], mode="live")["tripwire_policy"]
+    assert policy["source"] == "twadmin --print-polfile" and policy["compiled"] is True
+    assert policy["error"] is None and policy["rules"]
+
+
+def test_fifo_in_place_of_the_site_key_is_an_error_without_waiting(tmp_root, signer):
+    import os
+    import time
+
+    signer.image(tmp_root, COVERING_POLICY)
+    (tmp_root.path / "etc/tripwire/site.key").unlink()
+    os.mkfifo(tmp_root.path / "etc/tripwire/site.key")
+    started = time.monotonic()
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR and "site.key is not a regular file" in result.message
+    assert time.monotonic() - started < 10

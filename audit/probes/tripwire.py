@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hostaudit.host import Host
+from hostaudit.errors import ProbeError
+from hostaudit.host import Host, LiveHost
+from hostaudit.parsers.twpol import PolicyError, parse_policy
 from hostaudit.registry import probe
 
 BINARIES = ("/usr/sbin/tripwire", "/usr/local/sbin/tripwire")
@@ -29,3 +31,94 @@ def tripwire(host: Host, facts) -> dict:
         "databases": host.glob(DATABASE_GLOB),
         "plaintext": [f"{CONFIG_DIR}/{n}" for n in PLAINTEXT_FILES if host.exists(f"{CONFIG_DIR}/{n}")],
     }
+
+
+POLICY_FILE = f"{CONFIG_DIR}/tw.pol"
+CONFIG_FILE = f"{CONFIG_DIR}/tw.cfg"
+SITE_KEY = f"{CONFIG_DIR}/site.key"
+PLAINTEXT_POLICY = f"{CONFIG_DIR}/twpol.txt"
+PRINT_TIMEOUT = 30.0
+_POLICY_LIMIT = 4 * 1024 * 1024
+
+
+def _target_hostname(host: Host) -> str | None:
+    """The name tripwire on the target would see (its @@ifhost and $(HOSTNAME))."""
+    if host.kind == "live":
+        return host.describe().get("hostname")
+    try:
+        name = host.read_text("/etc/hostname", limit=256).strip().splitlines()
+    except OSError:
+        return None
+    return name[0].strip() if name and name[0].strip() else None
+
+
+def _print_polfile(host: Host) -> tuple[str, str]:
+    """(command, policy text) from the auditor's own ``twadmin --print-polfile``.
+
+    Live, twadmin reads the host's own config, policy and site key. In an image, the
+    image's files are named explicitly, so the auditor's twadmin reads them as data and
+    nothing from the image runs. Raises ProbeError with twadmin's own words.
+    """
+    if host.kind == "live":
+        argv = ["twadmin", "--print-polfile"]
+        shown = argv
+        done = host.run(argv, timeout=PRINT_TIMEOUT)
+    else:
+        for path in (CONFIG_FILE, POLICY_FILE):
+            if not host.is_file(path):
+                raise ProbeError(f"{path} is not a regular file in the image; twadmin needs it to print the policy")
+            if host.stat(path).st_size > _POLICY_LIMIT:
+                raise ProbeError(f"{path} is larger than {_POLICY_LIMIT} bytes; not read")
+        # A device or FIFO in place of the key would hold twadmin until its timeout.
+        if host.exists(SITE_KEY) and not host.is_file(SITE_KEY):
+            raise ProbeError(f"{SITE_KEY} is not a regular file in the image")
+        argv = ["twadmin", "--print-polfile", "-c", host.real_path(CONFIG_FILE), "-p", host.real_path(POLICY_FILE)]
+        shown = ["twadmin", "--print-polfile", "-c", CONFIG_FILE, "-p", POLICY_FILE]
+        # A missing site key is named anyway: the auditor's own key must never stand in.
+        argv += ["-S", host.real_path(SITE_KEY)]
+        shown += ["-S", SITE_KEY]
+        # The auditor's binary, run on the vantage point like nmap: never the image's.
+        done = LiveHost.run(host, argv, timeout=PRINT_TIMEOUT)
+    command = " ".join(shown)
+    if done.returncode != 0:
+        errors = [ln.strip("# ").strip() for ln in done.stderr.splitlines() if ln.startswith("### Error")]
+        reason = "; ".join(errors) or (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ProbeError(f"{command} failed: {reason}")
+    return command, done.stdout
+
+
+@probe("tripwire_policy", needs=["tripwire"])
+def tripwire_policy(host: Host, facts) -> dict:
+    """The rules of tripwire's policy, from the compiled tw.pol when there is one, else from
+    the plain-text twpol.txt it would be compiled from.
+
+    ``{"installed": bool, "source": command or path | None, "compiled": bool, "hostname",
+    "rules": [see parse_policy] | None, "error": reason | None, "plaintext_present": bool}``.
+    A policy that cannot be printed or parsed is an ``error`` (never an empty policy).
+    """
+    tw = facts["tripwire"]
+    result = {"installed": bool(tw["binaries"] or tw["package"]), "source": None, "compiled": False,
+              "hostname": None, "rules": None, "error": None,
+              "plaintext_present": host.exists(PLAINTEXT_POLICY)}
+    if not result["installed"]:
+        return result
+    result["hostname"] = hostname = _target_hostname(host)
+    try:
+        if host.exists(POLICY_FILE):
+            result["compiled"] = True
+            result["source"], text = _print_polfile(host)
+        elif result["plaintext_present"]:
+            result["source"] = PLAINTEXT_POLICY
+            if not host.is_file(PLAINTEXT_POLICY):
+                raise ProbeError(f"{PLAINTEXT_POLICY} is not a regular file")
+            if host.stat(PLAINTEXT_POLICY).st_size > _POLICY_LIMIT:
+                raise ProbeError(f"{PLAINTEXT_POLICY} is larger than {_POLICY_LIMIT} bytes; not read")
+            text = host.read_text(PLAINTEXT_POLICY, limit=_POLICY_LIMIT)
+        else:
+            return result
+        result["rules"] = parse_policy(text, hostname=hostname)
+    except (ProbeError, PolicyError) as exc:
+        result["error"] = str(exc)
+    except OSError as exc:
+        result["error"] = f"cannot read {exc.filename or 'the policy'}: {exc.strerror or exc}"
+    return result
