@@ -24,6 +24,7 @@ MARK = "<redacted>"
 
 # A quoted value, or one word. Quotes keep a password with spaces whole.
 _VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+_SQL_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`;]+)"""
 
 # Words that make a name (a flag, an option, a variable) name a secret when the name ends
 # with them: MYSQL_PASSWORD, db-pass, --local-passphrase, client_secret, GITHUB_TOKEN,
@@ -91,18 +92,20 @@ _RULES: list[_Rule] = [
     (_GRUB_PBKDF2, _keep()),
     (_DES_LINE, _keep()),
     # URL user information: scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@'\"]*:)[^\s/@'\"]+(?=@)"), _keep()),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://[^\s:/@'\"]*:)[^\s/@'\"]+(?=@)"), _keep()),
     # HTTP credentials: Authorization: Bearer x, Proxy-Authorization: Basic x, X-Api-Key: x
     (re.compile(r"(?i)\b((?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate)\s+)?)"
                 r"[^\s'\"]+"), _keep()),
     (re.compile(r"(?i)\b((?:x-)?(?:api|auth)-?(?:key|token)\s*:\s*)[^\s'\"]+"), _keep()),
     # SQL: IDENTIFIED [WITH plugin] BY [PASSWORD] 'x', PASSWORD('x'), WITH [ENCRYPTED] PASSWORD 'x'
-    (re.compile(r"(?i)\b(identified\s+(?:with\s+\S+\s+)?(?:by|as)\s+(?:password\s+)?)" + _VALUE), _keep()),
+    # (SQL quotes a password; a bare word ends at the statement's ``;``.)
+    (re.compile(r"(?i)\b(identified\s+(?:with\s+\S+\s+)?(?:by|as)\s+(?:password\s+)?)" + _SQL_VALUE),
+     _keep()),
     (re.compile(r"(?i)\b((?:old_)?password\s*\(\s*)(?:'[^'\n]*'|\"[^\"\n]*\")"), _keep()),
-    (re.compile(r"(?i)\b(with\s+(?:encrypted\s+|unencrypted\s+)?password\s+)" + _VALUE), _keep()),
+    (re.compile(r"(?i)\b(with\s+(?:encrypted\s+|unencrypted\s+)?password\s+)" + _SQL_VALUE), _keep()),
     # Long flags: --password=x, --password x, --local-passphrase x, --db-token=x, but not
     # --password-file x (the name continues) nor --no-password (it takes no value).
-    (re.compile(r"(?i)((?<![\w-])--?(?!no-)(?:[\w]+[_-])*" + _SECRET_TAIL + r"(?![\w-])(?:=|\s+))"
+    (re.compile(r"(?i)((?<![\w-])--?(?!no-)(?:[A-Za-z0-9]+[_-])*" + _SECRET_TAIL + r"(?![\w-])(?:=|\s+))"
                 + _VALUE), _keep()),
     # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
     (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
@@ -147,9 +150,15 @@ def _tool_flags(text: str) -> str:
     return text
 
 
+# Something every rule above needs to find; most strings of a report (paths, names,
+# numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
+_MAYBE = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|identified|pbkdf2|[:$%]"
+                    r"|mysql|mariadb|tripwire|twadmin|twprint|redis")
+
+
 def redact_text(text: str) -> str:
     """``text`` with every credential, key and password hash replaced by ``MARK``."""
-    if not text:
+    if not text or not _MAYBE.search(text):
         return text
     for pattern, replace in _RULES:
         text = pattern.sub(replace, text)
@@ -157,7 +166,7 @@ def redact_text(text: str) -> str:
 
 
 # A flag whose value is the next element of an argument vector: ["mysql", "--password", "x"].
-_SECRET_FLAG = re.compile(r"(?i)--?(?!no-)(?:\w+[_-])*" + _SECRET_TAIL)
+_SECRET_FLAG = re.compile(r"(?i)--?(?!no-)(?:[A-Za-z0-9]+[_-])*" + _SECRET_TAIL)
 
 
 def _redact_list(items: list) -> list:
