@@ -152,13 +152,14 @@ def _tool_flags(text: str) -> str:
 
 # Something every rule above needs to find; most strings of a report (paths, names,
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
-_MAYBE = re.compile(r"(?i)pass|pwd|secret|token|key|credential|auth|identified|pbkdf2|[:$%]"
-                    r"|mysql|mariadb|tripwire|twadmin|twprint|redis")
+# (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
+_MAYBE = re.compile(r"[:$%]|p(?:ass|wd|bkdf2)|secret|token|key|credential|auth|identified"
+                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
 
 
 def redact_text(text: str) -> str:
     """``text`` with every credential, key and password hash replaced by ``MARK``."""
-    if not text or not _MAYBE.search(text):
+    if not text or not _MAYBE.search(text.lower()):
         return text
     for pattern, replace in _RULES:
         text = pattern.sub(replace, text)

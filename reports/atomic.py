@@ -23,13 +23,14 @@ class ReportWriteError(AuditError):
     """A report could not be written (``where`` names the file); the old set is intact."""
 
 
-def _write_temp(path: str, text: str, mode: int) -> str:
-    """``text`` (UTF-8) in a synced temp file beside ``path``; returns the temp's name.
-    On any error the temp file is removed and the error propagates."""
+def _write_temp(path: str, text: str | bytes, mode: int) -> str:
+    """``text`` (str as UTF-8, bytes as they are) in a synced temp file beside ``path``;
+    returns the temp's name. On any error the temp file is removed and the error propagates."""
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
+              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
@@ -62,8 +63,8 @@ def _sync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a synced temp file in the same directory and
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = 0o644) -> None:
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` via a synced temp file in the same directory and
     rename, so a crash leaves the previous file intact; on any error the temp file is
     removed and the error propagates."""
     path = os.fspath(path)
@@ -75,7 +76,7 @@ def write_atomic(path: str | os.PathLike, text: str, *, mode: int = 0o644) -> No
         raise
 
 
-def write_set(files: Mapping[str | os.PathLike, str], *, mode: int = 0o644) -> None:
+def write_set(files: Mapping[str | os.PathLike, str | bytes], *, mode: int = 0o644) -> None:
     """Write every ``path: text`` of ``files``, renaming none until all are written.
 
     Raises ReportWriteError (exit 3) naming the file when the disk is full or any other
