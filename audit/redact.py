@@ -77,7 +77,7 @@ def _pem(m: re.Match[str]) -> str:
 
 
 # crypt(3) and friends: $id$[params$]salt$hash. The scheme stays; salt and hash go. A shell
-# ``$1$2`` has no second field of eight characters and is left alone.
+# ``$1$2`` has no second field of three characters and is left alone.
 _CRYPT = re.compile(
     r"(\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5|apr1|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?)\$)"
     r"(?:[^\s$:'\"]*\$){1,3}[./A-Za-z0-9+=-]{3,}"
