@@ -101,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="comma-separated: json, html, terminal (default: json,terminal)")
 
     baseline = sub.add_parser("baseline", help="work with baseline files")
-    bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
+    # required: ``hostaudit baseline`` alone is bad input (usage, exit 2), not a help page.
+    bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
     validate = bsub.add_parser("validate", help="validate a baseline file (schema, extends, control IDs)")
     validate.add_argument("file", metavar="FILE")
     return parser
@@ -115,7 +116,12 @@ def _load_baseline(ref: str):
 
 
 def _parse_formats(text: str) -> list[str]:
+    """``json,html`` -> [json, html]; an empty list (``''``, ``,``) is bad input, not a run
+    that silently writes nothing."""
     formats = _split_list([text])
+    if not formats:
+        raise InputError(f"no format given in {text!r} (choose from {', '.join(FORMATS)})",
+                         where="--format")
     for fmt in formats:
         if fmt not in FORMATS:
             raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
@@ -233,9 +239,10 @@ def _drift_as_diff(report: dict) -> dict:
 
 
 def _write_reports(report: dict, formats: list[str], output: str) -> None:
-    """Validate the report against its schema and write report.json/report.html atomically."""
+    """Validate the report against its schema and write report.json/report.html as one set:
+    both replaced, or (full disk, any write error: exit 3 naming the file) neither."""
     from hostaudit.reports import json_report
-    from hostaudit.reports.atomic import write_atomic
+    from hostaudit.reports.atomic import write_set
 
     try:
         json_report.validate(report)
@@ -244,13 +251,12 @@ def _write_reports(report: dict, formats: list[str], output: str) -> None:
         raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
     rendered: dict[str, str] = {}
     if "json" in formats:
-        rendered["report.json"] = json_report.render(report)
+        rendered[os.path.join(output, "report.json")] = json_report.render(report)
     if "html" in formats:
         from hostaudit.reports import html
 
-        rendered["report.html"] = html.render(report)
-    for name, text in rendered.items():
-        write_atomic(os.path.join(output, name), text)
+        rendered[os.path.join(output, "report.html")] = html.render(report)
+    write_set(rendered)
 
 
 def cmd_explain(args) -> int:
@@ -318,12 +324,17 @@ def cmd_controls(args) -> int:
         return ExitCode.OK
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{baseline.name}: {len(rows)} controls", show_lines=False)
+    from hostaudit.visible import terminal_text
+
+    # A site baseline's words are cells of Text, never markup: ``[bold]`` in a title prints.
+    table = Table(title=Text(terminal_text(f"{baseline.name}: {len(rows)} controls")), show_lines=False)
     for column in ("id", "severity", "modes", "title"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["id"], row["severity"], ",".join(row["modes"]), row["title"])
+        table.add_row(*(Text(terminal_text(cell)) for cell in
+                        (row["id"], row["severity"], ",".join(row["modes"]), row["title"])))
     Console(highlight=False).print(table)
     return ExitCode.OK
 
@@ -344,8 +355,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain}
     if args.command == "baseline":
-        if args.baseline_command != "validate":
-            parser.parse_args(["baseline", "--help"])
         handler = cmd_baseline_validate
     elif args.command in commands:
         handler = commands[args.command]

@@ -26,10 +26,14 @@ class HostauditError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
+        """``where: message (hint)``, fit for a terminal: messages quote paths and names
+        of the target, so any control character in them is shown escaped (``\\x1b``)."""
+        from hostaudit.visible import terminal_text
+
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return terminal_text(text)
 
 
 class InputError(HostauditError):

@@ -1,12 +1,19 @@
-"""report.html: one self-contained, autoescaped page (inline CSS and script, no network)."""
+"""report.html: one self-contained, autoescaped page (inline CSS and script, no network).
+
+Every value printed passes ``_finalize`` before autoescape: control characters, bidi
+overrides and undecodable bytes (lone surrogates from ``surrogateescape``) become visible
+escapes such as ``\\x1b`` and ``\\xff``; newlines and tabs stay for ``<pre>`` blocks.
+"""
 
 from __future__ import annotations
 
 import os
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from hostaudit.reports.atomic import write_atomic
+from hostaudit.visible import visible
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
@@ -19,8 +26,21 @@ from hostaudit.reports.present import (
     target_label,
 )
 
+
+def _finalize(value):
+    """What a ``{{ value }}`` prints: strings made visible (autoescape then applies).
+
+    Filters such as ``join`` hand back already-escaped Markup; it stays Markup (escapes
+    add no HTML-special character) so it is not escaped twice.
+    """
+    if isinstance(value, Markup):
+        return Markup(visible(str(value), keep="\n\t"))
+    return visible(value, keep="\n\t") if isinstance(value, str) else value
+
+
 def _environment() -> Environment:
     env = Environment(
+        finalize=_finalize,
         loader=PackageLoader("hostaudit.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,

@@ -9,6 +9,7 @@ from importlib import resources
 
 from hostaudit.errors import InputError
 from hostaudit.reports.atomic import write_atomic
+from hostaudit.visible import ACTING_BEYOND_C0
 
 
 class ReportInvalid(InputError):
@@ -51,8 +52,23 @@ def validate(report: dict, *, source: str | None = None) -> None:
 
 
 def render(report: dict) -> str:
-    """The report as stable JSON text: sorted keys, two-space indent, UTF-8 kept readable."""
-    return json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The report as stable JSON text: sorted keys, two-space indent, UTF-8 kept readable.
+
+    Characters that act rather than show (the C1 controls, bidi overrides, zero-width and
+    line separators: ``hostaudit.visible.ACTING_BEYOND_C0``) are written as JSON ``\\u`` escapes, so
+    the file is safe to ``cat`` and reads back to the same strings; C0 controls JSON escapes
+    itself.
+
+    A byte of the target that was not UTF-8 reaches the report as a lone surrogate
+    (``surrogateescape``: byte 0xff is U+DCFF), which no UTF-8 encoder accepts; it is written
+    as the escape ``\\udcff``. That is valid JSON (RFC 8259 allows any ``\\u`` escape) and
+    ``json.loads`` gives the same string back, so ``s.encode("utf-8", "surrogateescape")``
+    recovers the bytes on disk. Decoders that refuse unpaired surrogates, or show U+FFFD as
+    jq does, are the price of keeping those bytes recoverable.
+    """
+    text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False)
+    # Outside JSON strings there is only ASCII, so every match sits inside a string.
+    return ACTING_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def write(report: dict, path: str | os.PathLike) -> None:

@@ -1,25 +1,31 @@
-"""The one report model every renderer reads: plain data, exactly what report.json holds."""
+"""The one report model every renderer reads: plain data, exactly what report.json holds.
+
+Everything in it that came from the target (facts, findings, the target's description) has
+passed through ``hostaudit.redact`` here, once, so every renderer shows the same secret-free
+view. Our own words (baseline titles, rationale, remediation) are left as written.
+"""
 
 from __future__ import annotations
 
 from hostaudit import __version__
 from hostaudit.baseline import Baseline
 from hostaudit.model import ControlResult
+from hostaudit.redact import redact, redact_text
 
 SCHEMA_VERSION = 1
 
 
 def result_to_dict(r: ControlResult) -> dict:
-    """One control's result as the report shows it."""
+    """One control's result as the report shows it, secrets in its findings redacted."""
     return {
         "id": r.id,
         "title": r.title,
         "section": r.section,
         "severity": r.severity.value,
         "status": r.status.value,
-        "message": r.result.message,
-        "evidence": [e.to_dict() for e in r.result.evidence],
-        "expected": r.result.expected,
+        "message": redact_text(r.result.message),
+        "evidence": [redact(e.to_dict()) for e in r.result.evidence],
+        "expected": redact_text(r.result.expected),
         "rationale": r.rationale,
         "remediation": r.remediation,
         "reference": r.reference,
@@ -43,7 +49,7 @@ def build_report(*, audit: dict, baseline: Baseline, target: dict, selection: di
             "digest": baseline.digest,
             "files": list(baseline.files),
         },
-        "target": target,
+        "target": redact(target),
         "selection": selection,
         "score": summary["score"],
         "coverage": summary["coverage"],
@@ -52,6 +58,6 @@ def build_report(*, audit: dict, baseline: Baseline, target: dict, selection: di
         "sections": sections,
         "results": [result_to_dict(r) for r in audit["results"]],
         "facts_used": audit["facts_used"],
-        "facts": audit["facts"],
+        "facts": redact(audit["facts"]),
         "timing": audit["timing"],
     }

@@ -1,7 +1,9 @@
 """The terminal view (rich): score with its coverage, sections, then what failed and why.
 
 Every value from the report goes into rich as ``Text``, never as markup, so a path such as
-``/etc/[bold]`` prints as it is.
+``/etc/[bold]`` prints as it is; and through ``terminal_text`` first, so an ESC, a bidi
+override or an undecodable byte in a target's file name shows as ``\\x1b``, ``\\u202e``,
+``\\xff`` instead of acting on the terminal.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from hostaudit.visible import terminal_text
 from hostaudit.reports.present import (
     coverage_text,
     ordered_sections,
@@ -28,6 +32,11 @@ STATUS_STYLES = {"fail": "bold red", "error": "yellow"}
 SEVERITY_STYLES = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+def _safe(value) -> str:
+    """A report value as terminal text: nothing in it can act on the terminal."""
+    return terminal_text(str(value))
+
+
 def _first_evidence(result: dict) -> str:
     if not result["evidence"]:
         return result["message"]
@@ -40,9 +49,9 @@ def _header(report: dict) -> Text:
     baseline = report["baseline"]
     text = Text()
     text.append("Audit of ", style="bold")
-    text.append(target_label(report["target"]), style="bold")
-    text.append(f"  baseline {baseline['name']} ({baseline['digest'][:19]}…)")
-    text.append(f"  {report['tool']['name']} {report['tool']['version']}", style="dim")
+    text.append(_safe(target_label(report["target"])), style="bold")
+    text.append(_safe(f"  baseline {baseline['name']} ({baseline['digest'][:19]}…)"))
+    text.append(_safe(f"  {report['tool']['name']} {report['tool']['version']}"), style="dim")
     return text
 
 
@@ -64,7 +73,7 @@ def _sections_table(report: dict) -> Table:
     for name, data in ordered_sections(report):
         counts = data["counts"]
         table.add_row(
-            Text(name),
+            Text(_safe(name)),
             Text(percent(data["score"]), style=SCORE_STYLES[score_class(data["score"])]),
             str(counts["pass"]),
             str(counts["fail"]),
@@ -85,13 +94,14 @@ def _findings(report: dict) -> list[Text]:
         if r["status"] not in ("fail", "error"):
             continue
         head = Text()
-        head.append(f"{r['severity']:<7}", style=SEVERITY_STYLES.get(r["severity"], ""))
-        head.append(f"{r['status']:<6}", style=STATUS_STYLES.get(r["status"], ""))
-        head.append(r["id"], style="bold")
-        head.append(f"  {r['message']}")
+        head.append(_safe(f"{r['severity']:<7}"), style=SEVERITY_STYLES.get(r["severity"], ""))
+        head.append(_safe(f"{r['status']:<6}"), style=STATUS_STYLES.get(r["status"], ""))
+        head.append(_safe(r["id"]), style="bold")
+        head.append(_safe(f"  {r['message']}"))
         lines.append(head)
         if r["evidence"]:
-            lines.append(Text(f"    {_first_evidence(r)}", style="dim" if r["status"] == "error" else ""))
+            lines.append(Text(_safe(f"    {_first_evidence(r)}"),
+                              style="dim" if r["status"] == "error" else ""))
     return lines
 
 
@@ -136,7 +146,8 @@ def probe_progress(console: Console, total: int) -> Iterator[Callable[[str], Non
     task = progress.add_task("collecting facts", total=total)
 
     def advance(name: str) -> None:
-        progress.update(task, advance=1, description=f"probed {name}")
+        # The description column is markup: a name is escaped, never interpreted.
+        progress.update(task, advance=1, description=escape(f"probed {_safe(name)}"))
 
     with progress:
         yield advance

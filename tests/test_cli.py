@@ -228,3 +228,87 @@ def test_unwritable_output_directory_is_bad_input_before_the_audit_runs(tmp_path
     assert code == 2
     assert "not writable" in err
     assert os.listdir(out) == []
+
+
+SECRET = "S3CRETMARK"
+
+
+def _root_with_secrets(tmp_root):
+    """Credentials where admins leave them: cron, fstab, tripwire's cron line, a key, shadow."""
+    _small_root(tmp_root)
+    tmp_root.write("/etc/shadow", f"root:$6$Wq9hT0nL3xYb${SECRET}Gm5x0qQF0b6H1vJ2V1o3Qd9sHn2yXcJ7:19000:0:99999:7:::\n",
+                   mode=0o400)
+    tmp_root.write("/etc/cron.d/backup", f"MYSQL_PWD={SECRET}\n"
+                   f"0 3 * * * root mysqldump --password={SECRET} --all-databases > /srv/db.sql\n"
+                   f"30 3 * * * root mysqldump -uroot -p{SECRET} mail > /srv/mail.sql\n")
+    tmp_root.write("/etc/cron.d/tripwire", f"0 4 * * * root /usr/sbin/tripwire --check --local-passphrase {SECRET}\n")
+    tmp_root.write("/etc/crontab", f"0 5 * * * root curl -s https://backup:{SECRET}@example.org/ping\n")
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n"
+                   f"//files/share /mnt/share cifs username=svc,password={SECRET},uid=0 0 0\n")
+    tmp_root.write("/etc/stunnel/stunnel.pem",
+                   f"-----BEGIN PRIVATE KEY-----\n{SECRET}\n-----END PRIVATE KEY-----\n")
+    return tmp_root
+
+
+def test_no_output_carries_a_planted_secret(tmp_root, tmp_path):
+    _root_with_secrets(tmp_root)
+    reports = tmp_path / "out"
+    reports.mkdir()
+    code, out, err = _run("scan", "--root", str(tmp_root.path), "-o", str(reports), "--no-color")
+    assert code == 0, err
+    written = {name: (reports / name).read_text() for name in os.listdir(reports)}
+    assert sorted(written) == ["report.html", "report.json"]
+    for where, text in {**written, "stdout": out, "stderr": err}.items():
+        assert SECRET not in text, where
+    # What named the secret is still reported, so the finding stays readable.
+    assert "--local-passphrase <redacted>" in written["report.json"]
+    assert "password=<redacted>" in written["report.json"]
+
+
+def test_hostile_names_print_as_escapes_on_the_terminal(tmp_root, tmp_path):
+    tmp_root.write("/etc/fstab", "/dev/sdb1\x1b]0;pwned\x07\x1b[2J\u202e[bold]x[/bold] /home ext4 defaults 0 0\n")
+    code, out, err = _run("scan", "--root", str(tmp_root.path), "-o", str(tmp_path), "--no-color",
+                          "--only", "fs.mount-options.home")
+    assert code == 0, err
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in out
+    assert "/dev/sdb1\\x1b]0;pwned\\x07\\x1b[2J\\u202e[bold]x[/bold] /home" in out
+
+
+def test_undecodable_file_names_do_not_stop_the_audit(tmp_root, tmp_path):
+    _small_root(tmp_root)
+    tmp_root.write("/etc/profile", "TMOUT=600\n")
+    profile_d = tmp_root.mkdir("/etc/profile.d")
+    open(os.path.join(os.fsencode(profile_d), b"bad\xff\x1b[2J.sh"), "wb").close()
+    wants = tmp_root.mkdir("/etc/systemd/system/multi-user.target.wants")
+    os.symlink(b"/dev/null", os.path.join(os.fsencode(wants), b"x\xfe.service"))
+    code, out, err = _run("scan", "--root", str(tmp_root.path), "-o", str(tmp_path))
+    assert code == 0, err
+    text = (tmp_path / "report.json").read_text(encoding="utf-8")
+    assert "bad\\udcff\\u001b[2J.sh" in text
+    validate(json.loads(text))
+    (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "\x1b[2J" not in out
+
+
+@pytest.mark.parametrize("formats", ["", ",", " , "])
+def test_empty_format_list_is_bad_input(tmp_path, formats):
+    code, _, err = _run("scan", "--root", str(tmp_path), "-o", str(tmp_path), "--format", formats)
+    assert code == 2
+    assert "--format: no format given" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_baseline_without_an_action_is_bad_input_with_usage():
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as done, redirect_stderr(err), redirect_stdout(io.StringIO()):
+        main(["baseline"])
+    assert done.value.code == 2
+    assert err.getvalue().startswith("usage: hostaudit baseline")
+
+
+def test_error_messages_quote_hostile_paths_as_escapes(tmp_path):
+    code, _, err = _run("scan", "--root", str(tmp_path / "x\x1b[2J\udcff"), "-o", str(tmp_path))
+    assert code == 2
+    assert f"root directory does not exist: {tmp_path}/x\\x1b[2J\\xff" in err
+    assert "\x1b" not in err

@@ -97,3 +97,22 @@ def test_network_target_is_named_by_its_address():
     page = html.render(report)
     assert "<h1>Audit of net 192.0.2.25</h1>" in page
     assert "None" not in page
+
+
+def test_undecodable_bytes_and_controls_show_as_escapes():
+    report = sample_report()
+    report["results"][0]["evidence"][0]["where"] = "/etc/profile.d/bad\udcff\x1b]0;x\x07\u202e.sh"
+    report["results"][0]["message"] = "multi\nline\tstays"
+    page = html.render(report)
+    assert "/etc/profile.d/bad\\xff\\x1b]0;x\\x07\\u202e.sh" in page
+    assert "multi\nline\tstays" in page
+    for raw in ("\udcff", "\x1b", "\x07", "\u202e"):
+        assert raw not in page
+    page.encode("utf-8")
+
+
+def test_joined_values_are_escaped_once():
+    report = sample_report()
+    report["baseline"]["files"] = ["/srv/a&b.yaml", "/srv/c\x1b.yaml"]
+    page = html.render(report)
+    assert "Baseline files: /srv/a&amp;b.yaml, /srv/c\\x1b.yaml" in page

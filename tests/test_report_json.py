@@ -187,3 +187,51 @@ def test_failed_write_keeps_old_file_and_removes_temp(tmp_path):
         write_atomic(target, "bad surrogate \udc80")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_undecodable_bytes_are_written_as_surrogate_escapes_and_round_trip(tmp_path):
+    report = sample_report()
+    name = "/etc/profile.d/bad\udcff.sh"
+    report["facts"]["shell_profile"] = {"files": [name], name: "\u202e\x9b"}
+    text = json_report.render(report)
+    assert '"/etc/profile.d/bad\\udcff.sh"' in text
+    assert '"\\u202e\\u009b"' in text
+    assert json.loads(text) == report
+    json_report.write(report, tmp_path / "report.json")
+    back = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert back["facts"]["shell_profile"]["files"][0].encode("utf-8", "surrogateescape") == \
+        b"/etc/profile.d/bad\xff.sh"
+
+
+def test_build_report_redacts_findings_but_not_our_words():
+    result = control_result("integrity.tripwire-scheduled", "medium", Result.failed(
+        "tripwire --local-passphrase S3CRETMARK runs from cron",
+        evidence=[ev("/etc/cron.d/tw", "0 4 * * * root tripwire --check -Q S3CRETMARK", 1)],
+        expected="no password=S3CRETMARK on a command line"),
+        remediation="remove --local-passphrase from the cron line")
+    report = sample_report([result])
+    [shown] = report["results"]
+    assert shown["message"] == "tripwire --local-passphrase <redacted> runs from cron"
+    assert shown["evidence"] == [{"where": "/etc/cron.d/tw", "line": 1,
+                                  "text": "0 4 * * * root tripwire --check -Q <redacted>"}]
+    assert shown["expected"] == "no password=<redacted> on a command line"
+    assert shown["remediation"] == "remove --local-passphrase from the cron line"
+    assert "S3CRETMARK" not in json_report.render(report)
+
+
+def test_build_report_redacts_facts_and_target():
+    results = sample_results()
+    baseline = Baseline(name="b", title="t", files=("b.yaml",), digest="sha256:" + "00" * 32,
+                        controls=(), sections=SECTIONS)
+    audit = {
+        "results": results, "summary": score(results), "facts_used": ["fstab"],
+        "facts": {"fstab": {"entries": [{"options": ["username=u", "password=S3CRETMARK"]}]}},
+        "timing": {"started": "2024-05-01T10:00:00+00:00", "duration_s": 1.0,
+                   "collect_s": 1.0, "evaluate_s": 0.0, "probes_ms": {}},
+    }
+    report = build_report(audit=audit, baseline=baseline, selection={"only": None, "skip": []},
+                          target={"mode": "image", "kind": "image", "root": "/srv",
+                                  "image": "https://u:S3CRETMARK@h/img.tar"})
+    assert report["facts"]["fstab"]["entries"][0]["options"] == ["username=u", "password=<redacted>"]
+    assert report["target"]["image"] == "https://u:<redacted>@h/img.tar"
+    assert audit["facts"]["fstab"]["entries"][0]["options"][1] == "password=S3CRETMARK"

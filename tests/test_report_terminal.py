@@ -85,3 +85,46 @@ def test_probe_progress_draws_on_a_terminal_console():
         advance("passwd")
         advance("group")
     assert "2/2" in out.getvalue()
+
+
+HOSTILE = "/etc/x\x1b]0;pwned\x07\x1b[2J\u202e[link=http://evil]y[/link][bold]z\udcff\x9b"
+
+
+def hostile_report() -> dict:
+    report = sample_report()
+    report["target"]["root"] = report["target"]["image"] = "/srv/\x1b[2Jgolden"
+    failed = report["results"][0]
+    failed["message"] = f"bad {HOSTILE}"
+    failed["evidence"][0]["where"] = HOSTILE
+    failed["evidence"][0]["text"] = "line\nScore 100 / 100"
+    return report
+
+
+def recorded(report: dict, **console) -> str:
+    recorder = Console(record=True, width=200, file=io.StringIO(), **console)
+    render(report, recorder)
+    return recorder.export_text(styles=True)
+
+
+def test_hostile_text_cannot_act_on_the_terminal():
+    for options in ({"no_color": True}, {"force_terminal": True, "color_system": "truecolor"}):
+        text = recorded(hostile_report(), **options)
+        # Our own styles are SGR sequences (ESC [ ... m); nothing else may reach the terminal.
+        for sequence in ("\x1b]", "\x1b[2J", "\x07", "\u202e", "\x9b", "\udcff"):
+            assert sequence not in text, (options, sequence)
+
+
+def test_hostile_text_is_shown_as_escapes_and_markup_literally():
+    text = rendered(hostile_report())
+    shown = "/etc/x\\x1b]0;pwned\\x07\\x1b[2J\\u202e[link=http://evil]y[/link][bold]z\\xff\\x9b"
+    assert f"bad {shown}" in text
+    assert f"{shown}: line\\nScore 100 / 100" in text
+    assert text.splitlines()[0].startswith("Audit of image /srv/\\x1b[2Jgolden")
+
+
+def test_progress_descriptions_are_not_markup():
+    out = io.StringIO()
+    console = Console(file=out, stderr=True, force_terminal=True, width=80)
+    with probe_progress(console, 1) as advance:
+        advance("[red]x\x1b[2J")
+    assert "[red]x\\x1b[2J" in out.getvalue()

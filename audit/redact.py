@@ -1,0 +1,205 @@
+"""Secrets out of everything a report shows: one pass over text and plain data.
+
+A target's files carry credentials in free text: a cron line ``mysqldump --password=...``,
+an fstab ``password=`` option, a tripwire ``--local-passphrase``, a URL ``user:pass@``, a
+PEM key, a crypt(3) hash. Probes already reduce the fields they know to be secret (the
+shadow hash to its scheme, GRUB passwords to a placeholder); this module catches what free
+text still holds, so that no report (JSON, HTML, terminal, and whatever renders the same
+model) ever carries one.
+
+The value is replaced by ``MARK`` and what names it is kept (``--password=<redacted>``,
+``$6$<redacted>``), so a reader still sees *that* a secret sits there: often the finding.
+Where a value's end is uncertain the rule takes more rather than less: an over-redacted
+option is a lesser harm than part of a password.
+
+Pure functions, no I/O: ``redact_text`` for one string, ``redact`` for plain data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+MARK = "<redacted>"
+
+# A quoted value, or one word. Quotes keep a password with spaces whole.
+_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+_SQL_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`;]+)"""
+
+# Words that make a name (a flag, an option, a variable) name a secret when the name ends
+# with them: MYSQL_PASSWORD, db-pass, --local-passphrase, client_secret, GITHUB_TOKEN,
+# AWS_SECRET_ACCESS_KEY. ``PASS_MAX_DAYS`` ends with DAYS and is left alone.
+_SECRET_TAIL = (
+    r"(?:password|passwd|passphrase|pass|secret|token|"
+    r"(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key|apikey|credential)"
+)
+
+# A variable or option naming a secret. The long words may follow a prefix directly
+# (PGPASSWORD); ``pass`` and ``pwd`` need a separator (MYSQL_PWD, db.pass), so that ``bypass``,
+# ``PWD`` and ``OLDPWD`` stay.
+_SECRET_NAME = (
+    r"(?:[\w.-]*(?:password|passwd|passphrase|secret|token)"
+    r"|(?:[\w.]+[_.-])?(?:pass|(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key"
+    r"|apikey|credential)"
+    r"|[\w.]+[_.-]pwd)(?![\w-])"
+)
+
+# Mount and similar option lists: after ``password=x`` a comma followed by another option
+# ends the value (as ``&`` does in a URL query); a comma followed by anything else is taken
+# as part of the password.
+_BARE_OPTIONS = (
+    r"(?:ro|rw|suid|nosuid|dev|nodev|exec|noexec|auto|noauto|user|nouser|users|owner|group|"
+    r"defaults|sync|async|atime|noatime|nodiratime|relatime|strictatime|lazytime|_netdev|"
+    r"nofail|soft|hard|intr|nointr|bg|fg|tcp|udp|guest|noperm|nounix|noserverino|nobrl|"
+    r"mfsymlinks|noacl|acl|sec|seal|hidden|nomapposix|mapchars|nocase|nosharesock)"
+)
+_OPTION_VALUE = (
+    r"""(?:"[^"\n]*"?|'[^'\n]*'?|(?:[^\s,&"'`]|,,|,(?![\w.-]+=|""" + _BARE_OPTIONS + r"(?:[,\s]|$)))+)"
+)
+
+_Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str]]
+
+
+def _keep(group: int = 1) -> Callable[[re.Match[str]], str]:
+    """Replacement keeping the named part (group ``group``) and hiding the value after it."""
+    return lambda m: m.group(group) + MARK
+
+
+_PEM = re.compile(
+    r"(-----BEGIN ([A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?)-----)"
+    r"(?:.*?(-----END \2-----)|.*)",
+    re.S,
+)
+
+
+def _pem(m: re.Match[str]) -> str:
+    return f"{m.group(1)}{MARK}{m.group(3) or ''}"
+
+
+# crypt(3) and friends: $id$[params$]salt$hash. The scheme stays; salt and hash go. A shell
+# ``$1$2`` has no second field of three characters and is left alone.
+_CRYPT = re.compile(
+    r"(\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5|apr1|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?)\$)"
+    r"(?:[^\s$:'\"]*\$){1,3}[./A-Za-z0-9+=-]{3,}"
+)
+_GRUB_PBKDF2 = re.compile(r"(grub\.pbkdf2\.sha\d+\.)\S+")
+# A traditional DES hash (13 characters) in a passwd/shadow-like line: ``name:HASH:``.
+_DES_LINE = re.compile(r"(?m)^(\s*[A-Za-z_][\w.-]*\$?:)[./A-Za-z0-9]{13}(?=:|\s*$)")
+
+_RULES: list[_Rule] = [
+    (_PEM, _pem),
+    (_CRYPT, _keep()),
+    (_GRUB_PBKDF2, _keep()),
+    (_DES_LINE, _keep()),
+    # URL user information: scheme://user:password@host
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,31}://[^\s:/@'\"]*:)[^\s/@'\"]+(?=@)"), _keep()),
+    # HTTP credentials: Authorization: Bearer x, Proxy-Authorization: Basic x, X-Api-Key: x
+    (re.compile(r"(?i)\b((?:proxy-)?authorization\s*:\s*(?:(?:bearer|basic|token|digest|negotiate)\s+)?)"
+                r"[^\s'\"]+"), _keep()),
+    (re.compile(r"(?i)\b((?:x-)?(?:api|auth)-?(?:key|token)\s*:\s*)[^\s'\"]+"), _keep()),
+    # SQL: IDENTIFIED [WITH plugin] BY [PASSWORD] 'x', PASSWORD('x'), WITH [ENCRYPTED] PASSWORD 'x'
+    # (SQL quotes a password; a bare word ends at the statement's ``;``.)
+    (re.compile(r"(?i)\b(identified\s+(?:with\s+\S+\s+)?(?:by|as)\s+(?:password\s+)?)" + _SQL_VALUE),
+     _keep()),
+    (re.compile(r"(?i)\b((?:old_)?password\s*\(\s*)(?:'[^'\n]*'|\"[^\"\n]*\")"), _keep()),
+    (re.compile(r"(?i)\b(with\s+(?:encrypted\s+|unencrypted\s+)?password\s+)" + _SQL_VALUE), _keep()),
+    # Long flags: --password=x, --password x, --local-passphrase x, --db-token=x, but not
+    # --password-file x (the name continues) nor --no-password (it takes no value).
+    (re.compile(r"(?i)((?<![\w-])--?(?!no-)(?:[A-Za-z0-9]+[_-])*" + _SECRET_TAIL + r"(?![\w-])(?:=|\s+))"
+                + _VALUE), _keep()),
+    # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
+    (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
+    # .netrc: machine m login u password p
+    (re.compile(r"(?i)\b(login\s+\S+\s+(?:password|passwd)\s+)\S+"), _keep()),
+]
+
+# Short flags mean a secret only for the program they belong to: mysql -pSECRET (attached;
+# ``-p db`` prompts and names a database), tripwire -P site / -Q local passphrase,
+# sshpass -p x, redis-cli -a x, curl -u user:pass, smbclient -U user%pass.
+_TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
+    (re.compile(r"\b(?:mysql|mysqldump|mysqladmin|mysqlcheck|mysqlimport|mysqlshow|mariadb[\w-]*)\b"),
+     [(re.compile(r"((?<!\S)-p)(?=\S)" + _VALUE), _keep())]),
+    (re.compile(r"\b(?:tripwire|twadmin|twprint)\b"),
+     [(re.compile(r"((?<!\S)-[PQ]\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\bsshpass\b"), [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\bredis-cli\b"), [(re.compile(r"((?<!\S)-a\s+)" + _VALUE), _keep())]),
+    (re.compile(r"\b(?:curl|wget)\b"),
+     [(re.compile(r"((?<!\S)(?:-u|--user|--proxy-user)(?:\s+|=)[^\s:'\"]*:)[^\s'\"]+"), _keep())]),
+    (re.compile(r"\b(?:smbclient|rpcclient|smbget|net)\b"),
+     [(re.compile(r"((?<!\S)(?:-U|--user)(?:\s+|=)[^\s%'\"]*%)[^\s'\"]+"), _keep())]),
+]
+# A program's flags end where its command does.
+_COMMAND_END = re.compile(r"[;&|\n]")
+
+
+def _tool_flags(text: str) -> str:
+    for program, rules in _TOOL_FLAGS:
+        pieces, pos = [], 0
+        for found in program.finditer(text):
+            if found.start() < pos:
+                continue
+            end = _COMMAND_END.search(text, found.end())
+            stop = end.start() if end else len(text)
+            segment = text[found.end():stop]
+            for pattern, replace in rules:
+                segment = pattern.sub(replace, segment)
+            pieces.append(text[pos:found.end()] + segment)
+            pos = stop
+        if pieces:
+            text = "".join(pieces) + text[pos:]
+    return text
+
+
+# Something every rule above needs to find; most strings of a report (paths, names,
+# numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
+# (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
+_MAYBE = re.compile(r"[:$%]|p(?:ass|wd|bkdf2)|secret|token|key|credential|auth|identified"
+                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential, key and password hash replaced by ``MARK``."""
+    if not text or not _MAYBE.search(text.lower()):
+        return text
+    for pattern, replace in _RULES:
+        text = pattern.sub(replace, text)
+    return _tool_flags(text)
+
+
+# A flag whose value is the next element of an argument vector: ["mysql", "--password", "x"].
+_SECRET_FLAG = re.compile(r"(?i)--?(?!no-)(?:[A-Za-z0-9]+[_-])*" + _SECRET_TAIL)
+
+
+def _redact_list(items: list) -> list:
+    out = []
+    hide_next = False
+    for item in items:
+        if hide_next and isinstance(item, str):
+            out.append(MARK)
+            hide_next = False
+            continue
+        hide_next = isinstance(item, str) and bool(_SECRET_FLAG.fullmatch(item))
+        out.append(redact(item))
+    return out
+
+
+def redact(value):
+    """``value`` (plain data: dicts, lists, tuples, strings, numbers) with every string,
+    dict keys included, passed through ``redact_text``. Returns new containers; the input
+    is not changed. Keys that become equal after redaction are kept apart by a suffix."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            new_key = redact_text(key) if isinstance(key, str) else key
+            if new_key in out:
+                n = 2
+                while f"{new_key} ({n})" in out:
+                    n += 1
+                new_key = f"{new_key} ({n})"
+            out[new_key] = redact(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return _redact_list(list(value))
+    return value
