@@ -195,12 +195,7 @@ def cmd_scan(args) -> int:
                           on_fact=advance).report
         if state is not None:
             _record_drift(state, report)
-    _write_reports(report, formats, output)
-    if args.prometheus:
-        from hostaudit.reports import prometheus
-        from hostaudit.reports.atomic import write_atomic
-
-        write_atomic(args.prometheus, prometheus.render(report))
+    _write_reports(report, formats, output, metrics=args.prometheus)
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
@@ -238,9 +233,10 @@ def _drift_as_diff(report: dict) -> dict:
             "changed": drift["changed"], "controls": drift["controls"], "facts": drift["facts"]}
 
 
-def _write_reports(report: dict, formats: list[str], output: str) -> None:
-    """Validate the report against its schema and write report.json/report.html as one set:
-    both replaced, or (full disk, any write error: exit 3 naming the file) neither."""
+def _write_reports(report: dict, formats: list[str], output: str, *, metrics: str | None = None) -> None:
+    """Validate the report against its schema and write report.json/report.html (and the
+    Prometheus ``metrics`` file) as one set: all replaced, or (full disk, any write error:
+    exit 3 naming the file) none."""
     from hostaudit.reports import json_report
     from hostaudit.reports.atomic import write_set
 
@@ -256,6 +252,10 @@ def _write_reports(report: dict, formats: list[str], output: str) -> None:
         from hostaudit.reports import html
 
         rendered[os.path.join(output, "report.html")] = html.render(report)
+    if metrics:
+        from hostaudit.reports import prometheus
+
+        rendered[os.path.abspath(metrics)] = prometheus.render(report)
     write_set(rendered)
 
 
@@ -281,20 +281,22 @@ def cmd_diff(args) -> int:
     """Compare two reports; write diff.json (and diff.html) and print what changed."""
     from hostaudit.compare import compare
     from hostaudit.reports import diff_view, json_report
-    from hostaudit.reports.atomic import write_atomic
+    from hostaudit.reports.atomic import write_set
 
     formats = _parse_formats(args.format)
     output = _output_directory(args.output, formats)
+    from hostaudit.redact import redact
+
     # diff.json's conformance to diff.schema.json is proven by the tests; validating it here
-    # would double the run time of a command that cron and CI call often.
-    diff = compare(json_report.load(args.old), json_report.load(args.new))
+    # would double the run time of a command that cron and CI call often. A report from an
+    # older hostaudit may predate redaction: nothing unredacted goes out.
+    diff = redact(compare(json_report.load(args.old), json_report.load(args.new)))
     rendered = {}
     if "json" in formats:
-        rendered["diff.json"] = diff_view.render_json(diff)
+        rendered[os.path.join(output, "diff.json")] = diff_view.render_json(diff)
     if "html" in formats:
-        rendered["diff.html"] = diff_view.render_html(diff)
-    for name, text in rendered.items():
-        write_atomic(os.path.join(output, name), text)
+        rendered[os.path.join(output, "diff.html")] = diff_view.render_html(diff)
+    write_set(rendered)
     if "terminal" in formats:
         print("\n".join(diff_view.text_lines(diff)))
     return ExitCode.OK
@@ -372,5 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the one place internal errors become exit 3
         if getattr(args, "debug", False):
             raise
-        print(f"error: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        from hostaudit.visible import terminal_text
+
+        print(f"error: internal error: {type(exc).__name__}: {terminal_text(str(exc))} (rerun with --debug)",
+              file=sys.stderr)
         return int(ExitCode.AUDIT_FAILED)

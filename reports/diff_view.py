@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib import resources
 
 from hostaudit.reports.json_report import ReportInvalid, _json_path
+from hostaudit.visible import terminal_text
 
 CHANGE_LABELS = {
     "new_failure": "NEW FAILURE", "new_error": "new error", "added": "newly audited",
@@ -85,7 +86,9 @@ def text_lines(diff: dict) -> list[str]:
             value = f["after"] if f["change"] == "added" else f["before"]
             lines.append(f"  {f['change']} {f['fact']} {f['key']}: {_short(value)}")
     wrapped: list[str] = []
-    for line in lines:
+    # Report text came from the target: control characters and undecodable bytes become
+    # visible escapes before anything reaches a terminal or a cron mail.
+    for line in map(terminal_text, lines):
         indent = " " * (len(line) - len(line.lstrip(" ")) + 4)
         wrapped.extend(textwrap.wrap(line, WIDTH, subsequent_indent=indent, break_on_hyphens=False) or [""])
     return wrapped
@@ -95,7 +98,9 @@ def render_html(diff: dict) -> str:
     """The diff as one self-contained, autoescaped HTML page."""
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("hostaudit.reports", "templates"), autoescape=True,
+    from hostaudit.reports.html import finalize
+
+    env = Environment(finalize=finalize, loader=PackageLoader("hostaudit.reports", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["short"] = _short
     env.filters["score"] = _score

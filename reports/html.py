@@ -27,7 +27,7 @@ from hostaudit.reports.present import (
 )
 
 
-def _finalize(value):
+def finalize(value):
     """What a ``{{ value }}`` prints: strings made visible (autoescape then applies).
 
     Filters such as ``join`` hand back already-escaped Markup; it stays Markup (escapes
@@ -40,7 +40,7 @@ def _finalize(value):
 
 def _environment() -> Environment:
     env = Environment(
-        finalize=_finalize,
+        finalize=finalize,
         loader=PackageLoader("hostaudit.reports", "templates"),
         autoescape=True,
         undefined=StrictUndefined,

@@ -10,10 +10,13 @@ from __future__ import annotations
 import calendar
 import time
 
+from hostaudit.visible import visible
+
 _STATUSES = ("pass", "fail", "error", "not_applicable", "manual", "waived")
 
 
 def _label(value: str) -> str:
+    value = visible(value)  # target text: no control characters, no undecodable bytes
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

@@ -105,3 +105,25 @@ def test_a_report_whose_result_lacks_a_status_names_the_json_path(tmp_path, two_
     path.write_text(json.dumps(broken))
     code, _, err = _run("diff", before, path)
     assert code == 2 and "$.results[2].status" in err
+
+
+def test_diff_text_shows_hostile_bytes_as_escapes(tmp_path, two_scans):
+    before, after = two_scans
+    hostile = json.loads(after.read_text())
+    hostile["facts"]["passwd"]["users"].append({"name": "ev\x1b]0;pwned\x07il\udcff", "uid": 7})
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(hostile))
+    code, out, _ = _run("diff", before, path, "--format", "terminal")
+    assert code == 0 and "\x1b" not in out and "\x07" not in out and "\\x1b]0;pwned\\x07il\\xff" in out
+
+
+def test_diff_of_an_old_unredacted_report_carries_no_secret(tmp_path, two_scans):
+    before, after = two_scans
+    leaky = json.loads(after.read_text())
+    leaky["facts"]["schedules"] = {"cron": [{"command": "mysqldump --password=S3CRETMARK db", "path": "/etc/cron.d/x"}]}
+    path = tmp_path / "leaky.json"
+    path.write_text(json.dumps(leaky))
+    code, out, _ = _run("diff", before, path, "-o", tmp_path, "--format", "json,html,terminal")
+    assert code == 0
+    for text in (out, (tmp_path / "diff.json").read_text(), (tmp_path / "diff.html").read_text()):
+        assert "S3CRETMARK" not in text
