@@ -187,3 +187,18 @@ def test_failed_write_keeps_old_file_and_removes_temp(tmp_path):
         write_atomic(target, "bad surrogate \udc80")
     assert target.read_text() == "old"
     assert os.listdir(tmp_path) == ["report.json"]
+
+
+def test_target_with_os_kernel_user_and_invocation_validates():
+    report = sample_report()
+    report["target"].update({"os": {"name": "Debian GNU/Linux", "version_id": "12"},
+                             "kernel": "6.1.0", "user": "root",
+                             "invocation": ["hostaudit", "scan", "--password=***"]})
+    json_report.validate(report)
+
+
+def test_invocation_must_be_a_list_of_strings():
+    report = sample_report()
+    report["target"]["invocation"] = "hostaudit scan"
+    with pytest.raises(ReportInvalid, match=r"^\$\.target\.invocation: "):
+        json_report.validate(report)
