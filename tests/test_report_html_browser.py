@@ -12,9 +12,10 @@ import shutil
 
 import pytest
 
-from test_report_json import sample_report
+from test_report_json import control_result, sample_report
 
 from hostaudit.baseline import load
+from hostaudit.model import Result, ev
 from hostaudit.reports import html
 from hostaudit.scan import TargetSpec, open_target, scan
 
@@ -105,6 +106,20 @@ def test_live_report_never_scrolls_sideways_even_with_every_finding_open(browser
     browser.find_element(By.ID, "expand").click()
     assert browser.find_element(By.CSS_SELECTOR, "tbody.finding.open tr.more").is_displayed()
     assert sideways_overflow(browser) <= 0
+
+
+def test_long_unbroken_words_from_the_target_do_not_widen_the_page(browser, tmp_path):
+    # Every byte of a target is attacker-written: a path or line with no place to break.
+    long = "/var/qmail/" + "x" * 400
+    report = sample_report([control_result("mail.databytes", "medium", Result.failed(
+        "limit " + "9" * 300, evidence=[ev(long, "y" * 400, 1)], expected="z" * 300))])
+    report["target"]["hostname"] = "h" * 300
+    path = tmp_path / "report.html"
+    html.write(report, path)
+    for width in (WIDE, SMALLEST):
+        show(browser, path, width)
+        browser.find_element(By.ID, "expand").click()
+        assert sideways_overflow(browser) <= 0, width
 
 
 def test_findings_are_cards_on_a_narrow_screen_and_a_table_on_a_wide_one(browser, sample_page):
