@@ -180,7 +180,7 @@ def cmd_scan(args) -> int:
         state = StateDir(args.state_dir, keep=args.keep)
         state.prepare()
 
-    with open_target(spec) as target, contextlib.ExitStack() as stack:
+    with open_target(spec, invocation=sys.argv) as target, contextlib.ExitStack() as stack:
         if state is not None:
             stack.enter_context(state.locked())
         audit_plan = plan(baseline, target, only, skip)

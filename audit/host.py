@@ -318,6 +318,20 @@ class Host:
         """What the report says about the target."""
         return {"kind": self.kind, "root": self.root}
 
+    def os_release(self) -> dict:
+        """The target's os-release(5) (name, version, id, pretty_name), read through this
+        Host; ``{"error": reason}`` when it cannot be read, never a guess."""
+        from hostaudit.parsers.os_release import parse_os_release
+
+        for path in ("/etc/os-release", "/usr/lib/os-release"):
+            try:
+                return parse_os_release(self.read_text(path, limit=64 * 1024))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                return {"error": f"cannot read {path}: {exc.strerror or exc}"}
+        return {"error": "no /etc/os-release or /usr/lib/os-release"}
+
 
 def _kind(info: os.stat_result) -> str | None:
     """What a non-regular file is ("FIFO", "character device"...), or None for a regular one."""
@@ -403,7 +417,8 @@ class LiveHost(Host):
         )
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "root": "/", "hostname": os.uname().nodename}
+        return {"kind": self.kind, "root": "/", "hostname": os.uname().nodename,
+                "os": self.os_release(), "kernel": os.uname().release}
 
 
 class ImageHost(Host):
@@ -457,7 +472,8 @@ class ImageHost(Host):
         return os.path.join(self.root, *resolved)
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "root": self.root}
+        # The image's kernel is not running: only the live host has a kernel to name.
+        return {"kind": self.kind, "root": self.root, "os": self.os_release()}
 
 
 class NetHost(Host):

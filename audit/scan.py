@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import pwd
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -95,27 +96,69 @@ def parse_udp_ports(text: str) -> str:
                      where="--udp-ports")
 
 
+# Option names whose value is a secret, and credentials written into a URL (user:pass@host).
+# A stopgap until the general redaction layer lands: it errs on the side of hiding.
+_SECRET_OPTION = re.compile(r"--?[A-Za-z0-9_-]*(pass(word|phrase|wd)?|secret|token|credential|api[_-]?key)[A-Za-z0-9_-]*",
+                            re.I)
+_URL_CREDENTIALS = re.compile(r"(?<![^\s/=])([^\s/@:=]+):([^\s/@]+)@")
+REDACTED = "***"
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """A command line fit for a report: the value of ``--password=x``/``--passphrase x``-like
+    options and the password of ``user:pass@host`` replaced by ``***``."""
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        name, eq, _value = arg.partition("=")
+        if _SECRET_OPTION.fullmatch(name):
+            if eq:
+                arg = f"{name}={REDACTED}"
+            else:
+                hide_next = True
+        out.append(_URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", arg))
+    return out
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
 @contextlib.contextmanager
-def open_target(spec: TargetSpec) -> Iterator[Target]:
-    """Open the target ``spec`` names; an unpacked image is removed when the block ends."""
+def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) -> Iterator[Target]:
+    """Open the target ``spec`` names; an unpacked image is removed when the block ends.
+
+    ``invocation`` (the command line, e.g. ``sys.argv``) goes into the report with secrets
+    redacted, beside the user who ran the audit."""
     spec = spec.validated()
+    run_by = {"user": _user_name(os.geteuid())}
+    if invocation is not None:
+        run_by["invocation"] = redact_argv(invocation)
     sweep_options = {"udp_ports": spec.udp_ports}
     if spec.address is not None:
         host: Host = NetHost(spec.address, sweep_options=sweep_options)
-        yield _described(host, mode="net")
+        yield _described(host, mode="net", **run_by)
     elif spec.image is not None:
         from hostaudit.image import unpacked_image
 
         with unpacked_image(spec.image) as (root, summary):
             host = ImageHost(root)
             unpack = {k: v for k, v in summary.items() if k != "skipped"}
-            yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack)
+            yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack,
+                            **run_by)
     elif spec.root is not None:
-        yield _described(ImageHost(spec.root), mode="image")
+        yield _described(ImageHost(spec.root), mode="image", **run_by)
     else:
         host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,
                         sweep_options=sweep_options)
-        yield _described(host, mode="live", euid=os.geteuid())
+        yield _described(host, mode="live", euid=os.geteuid(), **run_by)
 
 
 def _described(host: Host, *, mode: str, **extra) -> Target:

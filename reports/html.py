@@ -18,11 +18,17 @@ from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
     STATUS_ORDER,
+    command_text,
     coverage_text,
+    gate_counts,
+    message_parts,
     ordered_sections,
+    os_text,
     percent,
     score_class,
+    section_score,
     sorted_results,
+    status_chips,
     target_label,
 )
 
@@ -38,6 +44,10 @@ def finalize(value):
     return visible(value, keep="\n\t") if isinstance(value, str) else value
 
 
+def _rank(order: tuple[str, ...]):
+    return lambda value: order.index(value) if value in order else len(order)
+
+
 def _environment() -> Environment:
     env = Environment(
         finalize=finalize,
@@ -47,22 +57,30 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(percent=percent, coverage_text=coverage_text, score_class=score_class)
-    env.globals.update(STATUS_LABELS=STATUS_LABELS)
+    env.filters.update(percent=percent, coverage_text=coverage_text, score_class=score_class,
+                       message_parts=message_parts)
+    env.globals.update(STATUS_LABELS=STATUS_LABELS, status_rank=_rank(STATUS_ORDER),
+                       severity_rank=_rank(SEVERITY_ORDER))
     return env
 
 
 def render(report: dict) -> str:
     """The report as one HTML document."""
     template = _environment().get_template("report.html.j2")
+    sections = ordered_sections(report)
     return template.render(
         report=report,
         target_label=target_label(report["target"]),
+        os_text=os_text(report["target"]),
+        command_text=command_text(report["target"]),
         results=sorted_results(report["results"]),
-        status_order=STATUS_ORDER,
         statuses=[s for s in STATUS_ORDER if report["counts"].get(s)],
+        status_chips=status_chips(report["counts"]),
+        gate_counts=gate_counts(report["results"]),
         severities=SEVERITY_ORDER,
-        sections=ordered_sections(report),
+        sections=[(name, data, section_score(data)) for name, data in sections],
+        section_rank={name: index for index, (name, _) in enumerate(sections)},
+        section_titles={name: data["title"] for name, data in sections},
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+
 STATUS_ORDER = ("fail", "error", "waived", "manual", "not_applicable", "pass")
 SEVERITY_ORDER = ("high", "medium", "low", "info")
 STATUS_LABELS = {
@@ -66,3 +69,69 @@ def ordered_sections(report: dict) -> list[tuple[str, dict]]:
     for index, r in enumerate(report["results"]):
         first.setdefault(r["section"], index)
     return sorted(report["sections"].items(), key=lambda kv: (first.get(kv[0], len(first)), kv[0]))
+
+
+def gate_counts(results: list[dict]) -> list[dict]:
+    """Per severity (high first), the failures and errors that ``--fail-on`` counts:
+    ``[{"severity": "high", "fail": 13, "error": 2, "total": 15}, ...]``."""
+    rows = []
+    for severity in SEVERITY_ORDER:
+        fail = sum(1 for r in results if r["severity"] == severity and r["status"] == "fail")
+        error = sum(1 for r in results if r["severity"] == severity and r["status"] == "error")
+        rows.append({"severity": severity, "fail": fail, "error": error, "total": fail + error})
+    return rows
+
+
+# A status worth a chip even at zero: "0 failed" and "0 errors" are news; "0 waived" is noise.
+_ALWAYS_COUNTED = ("fail", "error", "pass")
+
+
+def status_chips(counts: dict) -> list[tuple[str, int]]:
+    """(status, count) for the summary, in STATUS_ORDER; a status nothing produced is left out."""
+    return [(s, counts.get(s, 0)) for s in STATUS_ORDER if counts.get(s, 0) or s in _ALWAYS_COUNTED]
+
+
+def section_score(data: dict) -> float | None:
+    """A section's score as shown: None when nothing in it was decided (only errors, manual
+    or not applicable), so that a section nobody could judge never reads as 0, failed."""
+    return data["score"] if data["coverage"]["decided"] else None
+
+
+_STEP = re.compile(r"\s*(\d{1,3})[.)]\s+(.*)")
+
+
+def message_parts(message: str) -> tuple[str, list[str]]:
+    """A message's lead text and its numbered steps: ``"Check by hand.\\n1. Reboot\\n   and
+    look.\\n2. Record"`` -> ``("Check by hand.", ["Reboot and look.", "Record"])``. Indented
+    lines continue the step above; a message without ``1.`` has no steps."""
+    lead: list[str] = []
+    steps: list[str] = []
+    for line in message.splitlines():
+        match = _STEP.fullmatch(line)
+        if match and (steps or match.group(1) == "1"):
+            steps.append(match.group(2).strip())
+        elif steps:
+            if line.strip():
+                steps[-1] += " " + line.strip()
+        else:
+            lead.append(line)
+    return "\n".join(lead).strip(), steps
+
+
+def os_text(target: dict) -> str | None:
+    """``Debian GNU/Linux 12 (bookworm)``; the reason when os-release was unreadable; None
+    when the report does not say (a network target, an older report)."""
+    info = target.get("os")
+    if not isinstance(info, dict):
+        return None
+    if info.get("error"):
+        return f"unknown ({info['error']})"
+    text = info.get("pretty_name") or " ".join(
+        v for v in (info.get("name"), info.get("version") or info.get("version_id")) if v)
+    return text or "unknown (os-release names no system)"
+
+
+def command_text(target: dict) -> str | None:
+    """The (already redacted) command line as a shell would read it back."""
+    argv = target.get("invocation")
+    return shlex.join(str(a) for a in argv) if argv else None

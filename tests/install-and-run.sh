@@ -19,6 +19,8 @@ packages=(
   openssh-server                      # a real sshd for ssh.* checks
   nmap iptables nftables iproute2     # network view and firewall rules (in namespaces only)
   lynis debootstrap                   # benchmark peer and image fixtures (bench/)
+  chromium chromium-driver            # report.html in a real browser (test_report_html_browser.py)
+  fonts-dejavu-core fonts-liberation  # fonts it lays the page out with (recommends are not installed)
 )
 export DEBIAN_FRONTEND=noninteractive
 missing=()

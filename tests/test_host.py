@@ -80,3 +80,27 @@ def test_glob_expands_wildcards_in_directory_components(tmp_root):
     tmp_root.write("/etc/rc3.d/.hidden", "")
     assert tmp_root.host.glob("/etc/rc?.d/S??sshd") == ["/etc/rc2.d/S55sshd", "/etc/rc3.d/S55sshd"]
     assert tmp_root.host.glob("/etc/rc3.d/*") == ["/etc/rc3.d/S55sshd"]
+
+
+def test_image_describes_its_own_os_release_followed_inside_the_root(tmp_root):
+    tmp_root.write("/usr/lib/os-release", 'NAME="Image OS"\nVERSION_ID="7.3"\n')
+    tmp_root.symlink("/etc/os-release", "/usr/lib/os-release")
+    described = tmp_root.host.describe()
+    assert described["os"] == {"name": "Image OS", "version_id": "7.3"}
+    assert "kernel" not in described
+
+
+def test_image_without_os_release_says_so_rather_than_guessing(tmp_root):
+    tmp_root.mkdir("/etc")
+    assert tmp_root.host.describe()["os"] == {"error": "no /etc/os-release or /usr/lib/os-release"}
+
+
+def test_unreadable_os_release_is_an_error_not_absent(tmp_root):
+    tmp_root.mkdir("/etc/os-release")  # a directory where a file should be
+    assert tmp_root.host.describe()["os"]["error"].startswith("cannot read /etc/os-release")
+
+
+def test_live_host_names_its_kernel_and_os():
+    described = LiveHost().describe()
+    assert described["kernel"] == os.uname().release
+    assert "name" in described["os"] or "error" in described["os"]

@@ -235,3 +235,18 @@ def test_build_report_redacts_facts_and_target():
     assert report["facts"]["fstab"]["entries"][0]["options"] == ["username=u", "password=<redacted>"]
     assert report["target"]["image"] == "https://u:<redacted>@h/img.tar"
     assert audit["facts"]["fstab"]["entries"][0]["options"][1] == "password=S3CRETMARK"
+
+
+def test_target_with_os_kernel_user_and_invocation_validates():
+    report = sample_report()
+    report["target"].update({"os": {"name": "Debian GNU/Linux", "version_id": "12"},
+                             "kernel": "6.1.0", "user": "root",
+                             "invocation": ["hostaudit", "scan", "--password=***"]})
+    json_report.validate(report)
+
+
+def test_invocation_must_be_a_list_of_strings():
+    report = sample_report()
+    report["target"]["invocation"] = "hostaudit scan"
+    with pytest.raises(ReportInvalid, match=r"^\$\.target\.invocation: "):
+        json_report.validate(report)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+
 import pytest
 from support import RootBuilder
 
 from hostaudit.baseline import load
 from hostaudit.errors import InputError
-from hostaudit.scan import TargetSpec, open_target, plan, scan
+from hostaudit.scan import TargetSpec, open_target, plan, redact_argv, scan
 
 
 def test_scan_of_an_image_root_reports_each_selected_control(tmp_path):
@@ -43,3 +46,25 @@ def test_network_sweeps_do_not_combine_with_an_image_root(tmp_path):
     with pytest.raises(InputError, match="does not combine"):
         with open_target(TargetSpec(root=str(tmp_path), network=True)):
             pass
+
+
+def test_command_line_is_kept_with_credentials_redacted(tmp_path):
+    argv = ["hostaudit", "scan", "--root", str(tmp_path), "--password=hunter2", "--passphrase",
+            "s3cret", "--baseline", "https://bob:pw@example.invalid/b.yaml", "--only=mail."]
+    with open_target(TargetSpec(root=str(tmp_path)), invocation=argv) as target:
+        invocation = target.description["invocation"]
+    assert invocation == ["hostaudit", "scan", "--root", str(tmp_path), "--password=***", "--passphrase",
+                          "***", "--baseline", "https://bob:***@example.invalid/b.yaml", "--only=mail."]
+    assert "hunter2" not in str(invocation) and "s3cret" not in str(invocation)
+
+
+def test_redaction_leaves_options_without_secrets_alone():
+    argv = ["hostaudit", "scan", "--keep", "3", "--output=/srv/a:b@c", "--udp-ports", "53"]
+    assert redact_argv(argv)[:4] == ["hostaudit", "scan", "--keep", "3"]
+    assert redact_argv(argv)[-2:] == ["--udp-ports", "53"]
+
+
+def test_target_names_the_user_who_ran_the_audit(tmp_path):
+    with open_target(TargetSpec(root=str(tmp_path))) as target:
+        assert target.description["user"] == pwd.getpwuid(os.geteuid()).pw_name
+        assert "invocation" not in target.description
