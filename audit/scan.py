@@ -106,11 +106,13 @@ def open_target(spec: TargetSpec) -> Iterator[Target]:
     elif spec.image is not None:
         from hostaudit.image import unpacked_image
 
-        with unpacked_image(spec.image) as (root, summary):
-            host = ImageHost(root)
+        with unpacked_image(spec.image) as (root, summary, index):
+            # What was written to disk is defanged; the index has the image's modes and owners.
+            host = ImageHost(root, index)
             unpack = {k: v for k, v in summary.items() if k != "skipped"}
             yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack)
     elif spec.root is not None:
+        # Not unpacked by us, so no index: the tree's own modes and owners on disk are the truth.
         yield _described(ImageHost(spec.root), mode="image")
     else:
         host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,

@@ -9,6 +9,7 @@ import tempfile
 import pytest
 
 from hostaudit.errors import InputError
+from hostaudit.host import ImageHost
 from hostaudit.image import unpack, unpacked_image
 
 
@@ -70,63 +71,77 @@ def dest(tmp_path):
 
 @pytest.fixture
 def normal(tmp_path, dest):
-    summary = unpack(build_tar(tmp_path / "image.tar", *NORMAL_IMAGE), str(dest))
-    return dest, summary
+    summary, index = unpack(build_tar(tmp_path / "image.tar", *NORMAL_IMAGE), str(dest))
+    return dest, summary, ImageHost(str(dest), index)
 
 
 # -- a normal image ---------------------------------------------------------------------------
 def test_normal_image_summary_counts_members_and_bytes(normal):
-    _, summary = normal
+    _, summary, _ = normal
     assert summary == {"members": 11, "bytes": 30 + 19 + 4 + 1, "skipped": [], "skipped_count": 0}
 
 
 def test_normal_image_keeps_file_contents(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert (dest / "etc/passwd").read_bytes() == b"root:x:0:0:root:/root:/bin/sh\n"
 
 
-def test_normal_image_keeps_setuid_sticky_and_private_modes(normal):
-    dest, _ = normal
-    assert stat.S_IMODE(os.lstat(dest / "usr/bin/passwd").st_mode) == 0o4755
-    assert stat.S_IMODE(os.lstat(dest / "tmp").st_mode) == 0o1777
-    assert stat.S_IMODE(os.lstat(dest / "etc/shadow").st_mode) == 0o600
+def test_image_host_reports_the_images_setuid_sticky_and_private_modes(normal):
+    _, _, host = normal
+    assert stat.S_IMODE(host.lstat("/usr/bin/passwd").st_mode) == 0o4755
+    assert stat.S_IMODE(host.stat("/tmp").st_mode) == 0o1777
+    assert stat.S_IMODE(host.stat("/etc/shadow").st_mode) == 0o600
 
 
-def test_root_entry_sets_mode_of_dest(normal):
-    dest, _ = normal
-    assert stat.S_IMODE(os.lstat(dest).st_mode) == 0o755
+def test_image_host_keeps_the_file_type_of_the_disk(normal):
+    _, _, host = normal
+    assert stat.S_ISREG(host.stat("/usr/bin/passwd").st_mode)
+    assert stat.S_ISDIR(host.stat("/tmp").st_mode)
+    assert stat.S_ISLNK(host.lstat("/usr/bin/sh").st_mode)
+
+
+def test_root_entry_mode_is_the_images_not_the_disks(normal):
+    dest, _, host = normal
+    assert stat.S_IMODE(host.stat("/").st_mode) == 0o755
+    assert stat.S_IMODE(os.lstat(dest).st_mode) == 0o755  # the fixture's own dest, untouched
 
 
 def test_normal_image_keeps_mtimes_of_files_and_directories(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.lstat(dest / "etc/passwd").st_mtime == 1_000_000_000
     assert os.lstat(dest / "etc").st_mtime == 1_000_000_000
 
 
 def test_absolute_symlink_is_created_unchanged(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.readlink(dest / "etc/localtime") == "/usr/share/zoneinfo/UTC"
 
 
 def test_relative_symlink_is_created_unchanged(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.readlink(dest / "usr/bin/sh") == "dash"
 
 
 def test_hard_link_shares_the_inode_of_its_target(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.lstat(dest / "usr/bin/chfn").st_ino == os.lstat(dest / "usr/bin/passwd").st_ino
 
 
 def test_missing_parent_directories_are_created(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert (dest / "srv").is_dir()
 
 
-def test_ownership_is_numeric_not_mapped_through_names(normal, require_root):
-    dest, _ = normal
-    info = os.lstat(dest / "srv/owned")
+def test_ownership_is_numeric_not_mapped_through_names(normal):
+    _, _, host = normal
+    info = host.stat("/srv/owned")
     assert (info.st_uid, info.st_gid) == (4242, 4343)
+
+
+def test_nothing_is_chowned_on_disk(normal):
+    dest, _, _ = normal
+    info = os.lstat(dest / "srv/owned")
+    assert (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid())
 
 
 # -- unsafe members refuse the whole image ----------------------------------------------------
@@ -178,7 +193,7 @@ def test_hard_link_to_a_name_not_unpacked_before_is_refused(tmp_path, dest):
 # -- skipped members --------------------------------------------------------------------------
 def test_char_device_is_skipped_and_listed(tmp_path, dest):
     tar = build_tar(tmp_path / "t.tar", special("dev/null", tarfile.CHRTYPE), regular("etc/x"))
-    summary = unpack(tar, str(dest))
+    summary, _ = unpack(tar, str(dest))
     assert summary["skipped"] == [{"name": "dev/null", "reason": "character device not created"}]
     assert summary["skipped_count"] == 1
     assert not os.path.lexists(dest / "dev/null")
@@ -186,7 +201,7 @@ def test_char_device_is_skipped_and_listed(tmp_path, dest):
 
 def test_skipped_list_is_capped_but_counted(tmp_path, dest):
     fifos = [special(f"run/fifo{n}", tarfile.FIFOTYPE) for n in range(60)]
-    summary = unpack(build_tar(tmp_path / "t.tar", *fifos), str(dest))
+    summary, _ = unpack(build_tar(tmp_path / "t.tar", *fifos), str(dest))
     assert len(summary["skipped"]) == 50 and summary["skipped_count"] == 60
     assert summary["skipped"][0] == {"name": "run/fifo0", "reason": "FIFO not created"}
 
@@ -196,7 +211,7 @@ def test_skipped_list_is_capped_but_counted(tmp_path, dest):
                                          (".tar.bz2", "w:bz2")])
 def test_compressed_tarballs_unpack(tmp_path, dest, suffix, mode):
     tar = build_tar(tmp_path / f"image{suffix}", regular("etc/issue", b"Debian\n"), mode=mode)
-    assert unpack(tar, str(dest))["members"] == 1
+    assert unpack(tar, str(dest)).summary["members"] == 1
     assert (dest / "etc/issue").read_bytes() == b"Debian\n"
 
 
@@ -238,7 +253,7 @@ def test_member_count_over_max_members_is_refused(tmp_path, dest):
 def test_unpacked_image_yields_the_tree_and_removes_it_afterwards(tmp_path):
     tar = build_tar(tmp_path / "t.tar", regular("etc/issue", b"Debian\n"),
                     directory("readonly", mode=0o555))
-    with unpacked_image(tar) as (root, summary):
+    with unpacked_image(tar) as (root, summary, _):
         assert os.path.basename(root).startswith("hostaudit-image-")
         assert open(os.path.join(root, "etc/issue")).read() == "Debian\n"
         assert summary["members"] == 2
