@@ -288,6 +288,10 @@ class _Unpacker:
                 raise InputError(f"unsafe member {name!r}: its parent "
                                  f"{os.path.relpath(current, self.dest)!r} is a symlink, writing "
                                  "through it could leave the image root", where=self.tar_path)
+            if not stat.S_ISDIR(mode):
+                raise InputError(f"member {name!r}: its parent "
+                                 f"{os.path.relpath(current, self.dest)!r} is not a directory",
+                                 where=self.tar_path)
 
     def hard_link_source(self, member: tarfile.TarInfo) -> str:
         """The on-disk path of a hard link's target, which must be a file unpacked before."""
@@ -297,9 +301,14 @@ class _Unpacker:
             raise InputError(f"unsafe member {member.name!r}: hard link target "
                              f"{member.linkname!r} is not a regular file unpacked earlier",
                              where=self.tar_path)
-        self.check_parents(parts[:-1], member.name, create=False)
         source = os.path.join(self.dest, *parts)
-        if not stat.S_ISREG(os.lstat(source).st_mode):
+        try:
+            self.check_parents(parts[:-1], member.name, create=False)
+            mode = os.lstat(source).st_mode
+        except FileNotFoundError as exc:
+            raise InputError(f"member {member.name!r}: hard link target {member.linkname!r} "
+                             "was removed by a later member", where=self.tar_path) from exc
+        if not stat.S_ISREG(mode):
             raise InputError(f"unsafe member {member.name!r}: hard link target "
                              f"{member.linkname!r} was replaced by a non-regular file",
                              where=self.tar_path)

@@ -5,12 +5,15 @@ import os
 import stat
 import tarfile
 import tempfile
+from types import SimpleNamespace
 
 import pytest
+from support import run_check
 
 from hostaudit.errors import InputError
 from hostaudit.host import ImageHost
 from hostaudit.image import unpack, unpacked_image
+from hostaudit.model import Status
 
 
 # -- building tarballs in the test ------------------------------------------------------------
@@ -274,3 +277,158 @@ def test_unpacked_image_removes_its_directory_when_unpack_fails(tmp_path, monkey
         with unpacked_image(tar):
             pass
     assert len(created) == 1 and not os.path.exists(created[0])
+
+
+# -- what lands on disk is defanged; the image's modes live in the index ----------------------
+HOSTILE_IMAGE = [
+    directory("./", mode=0o777),
+    directory("./etc", mode=0o777),
+    regular("./etc/world-writable", b"x", mode=0o666),
+    directory("./usr/bin"),
+    regular("./usr/bin/su", b"\x7fELF", mode=0o4755, uid=0, gid=0),
+    regular("./usr/bin/wall", b"\x7fELF", mode=0o2755, uid=0, gid=5),
+    link("./usr/bin/newgrp", "usr/bin/su", kind=tarfile.LNKTYPE),
+    link("./bin", "usr/bin"),
+    link("./usr/bin/sudo", "/usr/bin/su"),
+    directory("./tmp", mode=0o1777),
+    regular("./orphan/dir/file", b"x"),
+]
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    tar = build_tar(tmp_path / "hostile.tar", *HOSTILE_IMAGE)
+    with unpacked_image(tar) as image:
+        yield image
+
+
+@pytest.mark.parametrize("root_mode", [0o755, 0o777])
+def test_temporary_root_is_0700_whatever_the_root_entry_says(tmp_path, root_mode):
+    tar = build_tar(tmp_path / "t.tar", directory("./", mode=root_mode), regular("./etc/x"))
+    with unpacked_image(tar) as (root, _, _):
+        assert stat.S_IMODE(os.lstat(root).st_mode) == 0o700
+        assert os.lstat(root).st_uid == os.geteuid()
+
+
+def test_nothing_on_disk_keeps_setuid_setgid_sticky_or_group_world_write(hostile):
+    unsafe = []
+    for dirpath, dirnames, filenames in os.walk(hostile.root):
+        for name in dirnames + filenames:
+            info = os.lstat(os.path.join(dirpath, name))
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o7022:
+                unsafe.append((os.path.join(dirpath, name), oct(info.st_mode)))
+    assert unsafe == []
+
+
+def test_image_host_reports_the_images_setuid_and_setgid_modes(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    su, wall = host.stat("/usr/bin/su"), host.stat("/usr/bin/wall")
+    assert (stat.S_IMODE(su.st_mode), su.st_uid, su.st_gid) == (0o4755, 0, 0)
+    assert (stat.S_IMODE(wall.st_mode), wall.st_gid) == (0o2755, 5)
+
+
+def test_image_host_reports_the_root_entrys_mode_for_slash(hostile):
+    assert stat.S_IMODE(ImageHost(hostile.root, hostile.index).stat("/").st_mode) == 0o777
+
+
+def test_image_host_reports_group_world_write_and_sticky_bits(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    assert stat.S_IMODE(host.stat("/etc").st_mode) == 0o777
+    assert stat.S_IMODE(host.stat("/etc/world-writable").st_mode) == 0o666
+    assert stat.S_IMODE(host.stat("/tmp").st_mode) == 0o1777
+
+
+def test_hard_link_shares_the_record_of_its_target(hostile):
+    assert stat.S_IMODE(ImageHost(hostile.root, hostile.index).stat("/usr/bin/newgrp").st_mode) == 0o4755
+
+
+def test_stat_through_symlinks_gives_the_targets_image_mode(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    # /bin -> usr/bin (a directory link), then /usr/bin/sudo -> /usr/bin/su (absolute)
+    assert stat.S_IMODE(host.stat("/bin/sudo").st_mode) == 0o4755
+    assert stat.S_ISLNK(host.lstat("/bin/sudo").st_mode)
+    assert stat.S_IMODE(host.lstat("/bin/sudo").st_mode) == 0o777
+
+
+def test_directory_the_image_does_not_list_is_answered_by_disk(hostile):
+    info = ImageHost(hostile.root, hostile.index).stat("/orphan/dir")
+    assert (stat.S_IMODE(info.st_mode), info.st_uid) == (0o755, os.geteuid())
+
+
+def test_root_tree_without_index_is_answered_by_disk(tmp_root):
+    tmp_root.write("/usr/bin/su", "x", mode=0o4755)
+    assert stat.S_IMODE(tmp_root.host.stat("/usr/bin/su").st_mode) == 0o4755
+
+
+# -- names the filesystem cannot hold are bad input -------------------------------------------
+def test_name_component_longer_than_name_max_is_bad_input(tmp_path, dest):
+    name = "etc/" + "n" * 256
+    tar = build_tar(tmp_path / "t.tar", regular(name, b"x"))
+    with pytest.raises(InputError, match=r"longer than NAME_MAX") as caught:
+        unpack(tar, str(dest))
+    assert "'etc/nnnn" in str(caught.value)
+
+
+def test_path_longer_than_path_max_is_bad_input(tmp_path, dest):
+    name = "/".join(["d" * 200] * 25)
+    tar = build_tar(tmp_path / "t.tar", regular(name, b"x"))
+    with pytest.raises(InputError, match=r"longer than PATH_MAX") as caught:
+        unpack(tar, str(dest))
+    assert "'dddd" in str(caught.value) and f"({len(name)} bytes)" in str(caught.value)
+
+
+def test_symlink_target_longer_than_path_max_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", link("etc/far", "x/" * 2100))
+    with pytest.raises(InputError, match=r"'etc/far': symlink target is longer than PATH_MAX"):
+        unpack(tar, str(dest))
+
+
+def test_member_under_a_regular_file_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", regular("etc", b"x"), regular("etc/passwd", b"x"))
+    with pytest.raises(InputError, match=r"'etc/passwd': its parent 'etc' is not a directory"):
+        unpack(tar, str(dest))
+
+
+def test_hard_link_to_a_file_a_later_member_removed_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", regular("d/f", b"x"), regular("d", b"now a file"),
+                    link("g", "d/f", kind=tarfile.LNKTYPE))
+    with pytest.raises(InputError, match="'g'"):
+        unpack(tar, str(dest))
+
+
+# -- checks judge the image, not the defanged copy ------------------------------------------
+def _verdicts_from_tree_and_tarball(tmp_path, root, control_id):
+    """The check's (status, message, evidence) on the --root tree and on its tarball, made
+    as `tar -C rootfs -cf img.tar .` makes it (a './' member first)."""
+    tar = tmp_path / "img.tar"
+    with tarfile.open(tar, "w") as archive:
+        archive.add(str(root.path), arcname=".")
+    from_tree = run_check(control_id, root=root)
+    with unpacked_image(str(tar)) as image:
+        from_tar = run_check(control_id, root=SimpleNamespace(host=ImageHost(image.root, image.index)))
+    return [(r.status, r.message, [str(e) for e in r.evidence]) for r in (from_tree, from_tar)]
+
+
+def test_rc_script_open_to_others_fails_alike_from_tree_and_tarball(tmp_path, tmp_root):
+    tmp_root.write("/etc/init.d/qmail", "#!/bin/sh\n", mode=0o777)
+    tmp_root.write("/etc/init.d/ssh", "#!/bin/sh\n", mode=0o700)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "fs.rc-permissions")
+    assert tree == tarball
+    assert tree[0] is Status.FAIL and "mode 0777, writable" in " ".join(tree[2])
+
+
+def test_rc_scripts_closed_to_others_pass_alike_from_tree_and_tarball(tmp_path, tmp_root):
+    tmp_root.write("/etc/init.d/qmail", "#!/bin/sh\n", mode=0o700)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "fs.rc-permissions")
+    assert tree == tarball and tree[0] is Status.PASS
+
+
+@pytest.mark.parametrize("mode,uid,status", [(0o755, 0, Status.PASS), (0o1777, 0, Status.FAIL),
+                                             (0o755, 4242, Status.FAIL)],
+                         ids=["root-0755", "world-writable-sticky", "not-root-owned"])
+def test_privsep_dir_verdict_is_alike_from_tree_and_tarball(tmp_path, tmp_root, require_root,
+                                                              mode, uid, status):
+    tmp_root.mkdir("/var/empty", mode=mode, uid=uid, gid=0)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "ssh.privsep-dir")
+    assert tree == tarball
+    assert tree[0] is status and f"uid {uid} gid 0 mode {mode:04o}" in " ".join(tree[2])
