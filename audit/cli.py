@@ -13,7 +13,7 @@ import sys
 
 from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
-from hostaudit.interrupt import Interrupted, signals_unwind
+from hostaudit.interrupt import Interrupted, signals_unwind, stop_children
 
 FORMATS = ("json", "html", "terminal")
 SEVERITIES = ("high", "medium", "low", "info")
@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt as exc:
         signo = exc.signo if isinstance(exc, Interrupted) else signal.SIGINT
+        stop_children()  # commands of abandoned probes; Ctrl-C reaches them, SIGTERM does not
         print(f"interrupted by {signal.Signals(signo).name}", file=sys.stderr)
         return 128 + signo
     except Exception as exc:  # the one place internal errors become exit 3

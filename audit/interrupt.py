@@ -5,11 +5,14 @@ spot and leave an unpacked image behind in the temporary directory. ``signals_un
 all three raise ``Interrupted`` in the main thread, so every ``finally`` and context manager
 runs. ``deferred`` marks a short section (creating or removing the temporary root) that a
 signal must not cut in half: the signal is held and raised when the section ends.
+``stop_children`` ends the commands probes left running (an nmap sweep would otherwise go
+on for minutes after a SIGTERM that only reached hostaudit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -83,3 +86,37 @@ def deferred() -> Iterator[None]:
             signo = held[0]
             held.clear()
             raise Interrupted(signo)
+
+
+def stop_children(signo: int = signal.SIGTERM) -> list[int]:
+    """Send ``signo`` to every child process of hostaudit; returns their PIDs.
+
+    Children are found through /proc (each process's parent PID); a pidfd is opened before
+    the parent is checked again and the signal sent, so a PID reused in between is never hit.
+    """
+    me, stopped = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or _parent_of(entry) != me:
+            continue
+        try:
+            fd = os.pidfd_open(int(entry))
+        except OSError:  # gone already
+            continue
+        try:
+            if _parent_of(entry) == me:
+                signal.pidfd_send_signal(fd, signo)
+                stopped.append(int(entry))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return stopped
+
+
+def _parent_of(pid: str) -> int | None:
+    """The parent PID in /proc/PID/stat (after the command name, which may hold ')')."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return int(handle.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None

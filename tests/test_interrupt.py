@@ -20,12 +20,14 @@ import pytest
 from hostaudit.interrupt import Interrupted, deferred, signals_unwind
 
 SCAN = """
-import os, sys, time
+import os, subprocess, sys, time
 import hostaudit.probes
 from hostaudit.registry import PROBES, ProbeSpec
 
 def stuck(host):
-    open(os.environ["STARTED"], "w").close()
+    child = subprocess.Popen(["sleep", "3600"]) if os.environ.get("CHILD") else None
+    with open(os.environ["STARTED"], "w") as started:
+        started.write(str(child.pid) if child else "")
     time.sleep(3600)
 
 PROBES["passwd"] = ProbeSpec("passwd", stuck, (), float(os.environ["DEADLINE"]))
@@ -60,11 +62,11 @@ def scan(tmp_path):
     temp = tmp_path / "tmpdir"
     temp.mkdir()
 
-    def start(image, *, deadline=600.0):
+    def start(image, *, deadline=600.0, child=False):
         out = tmp_path / "out"
         out.mkdir(exist_ok=True)
         env = {**os.environ, "TMPDIR": str(temp), "STARTED": str(tmp_path / "started"),
-               "DEADLINE": str(deadline)}
+               "DEADLINE": str(deadline), "CHILD": "1" if child else ""}
         proc = subprocess.Popen(
             [sys.executable, "-c", SCAN, "scan", "--image", image, "-o", str(out), "--quiet",
              "--only", "ssh.sshd-user"],
@@ -101,6 +103,28 @@ def test_signal_during_a_probe_removes_the_image_and_exits_128_plus_signo(tmp_pa
     assert list(scan.temp.iterdir()) == []
     assert not (scan.out / "report.json").exists()
     assert f"interrupted by {signal.Signals(signo).name}" in scan.stderr.read_text()
+
+
+def _running(pid):
+    """Whether ``pid`` runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_also_ends_the_commands_a_probe_left_running(tmp_path, scan):
+    proc = scan(_image(tmp_path / "img.tar"), child=True)
+    _wait_for(lambda: scan.started.exists() and scan.started.read_text(), 60, "the probe starting")
+    child = int(scan.started.read_text())
+    try:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+        _wait_for(lambda: not _running(child), 5, "the probe's command ending")
+    finally:
+        if _running(child):
+            os.kill(child, signal.SIGKILL)
 
 
 def test_image_root_is_private_and_holds_no_setuid_program_while_scanned(tmp_path, scan):
