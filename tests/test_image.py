@@ -103,6 +103,12 @@ def test_image_host_keeps_the_file_type_of_the_disk(normal):
     assert stat.S_ISLNK(host.lstat("/usr/bin/sh").st_mode)
 
 
+def test_image_host_keeps_size_and_times_of_the_disk(normal):
+    _, _, host = normal
+    info = host.stat("/usr/bin/passwd")
+    assert (info.st_size, info.st_mtime, info.st_mtime_ns) == (4, 1_000_000_000, 1_000_000_000 * 10**9)
+
+
 def test_root_entry_mode_is_the_images_not_the_disks(normal):
     dest, _, host = normal
     assert stat.S_IMODE(host.stat("/").st_mode) == 0o755
