@@ -149,8 +149,9 @@ def collect(
                                  daemon=True).start()
         if not deadlines:
             raise RuntimeError(f"probes cannot be scheduled: {pending}")
+        until_first_deadline = max(0.0, min(deadlines.values()) - time.monotonic())
         try:
-            name, value, seconds = answers.get(timeout=max(0.0, min(deadlines.values()) - time.monotonic()))
+            name, value, seconds = answers.get(timeout=until_first_deadline)
         except queue.Empty:
             now = time.monotonic()
             for name in [n for n, deadline in deadlines.items() if deadline <= now]:
