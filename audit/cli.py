@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
+from hostaudit.interrupt import Interrupted, signals_unwind, stop_children
 
 FORMATS = ("json", "html", "terminal")
 SEVERITIES = ("high", "medium", "low", "info")
@@ -30,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="hostaudit",
         description="Audit a Linux host or a golden image against a hardening baseline.",
         epilog="Exit codes: 0 compliant for the chosen gate, 1 gate failed, "
-        "2 bad input, 3 the audit could not run.",
+        "2 bad input, 3 the audit could not run, 128+N ended by signal N (SIGINT 130, "
+        "SIGTERM 143, SIGHUP 129) after removing its temporary files.",
     )
     parser.add_argument("--version", action="version", version=f"hostaudit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -364,13 +367,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return ExitCode.BAD_INPUT
     try:
-        return int(handler(args))
+        # SIGTERM and SIGHUP unwind like Ctrl-C, so an unpacked image is removed on all three.
+        with signals_unwind():
+            return int(handler(args))
     except HostauditError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return int(ExitCode.AUDIT_FAILED)
+    except KeyboardInterrupt as exc:
+        signo = exc.signo if isinstance(exc, Interrupted) else signal.SIGINT
+        stop_children()  # commands of abandoned probes; Ctrl-C reaches them, SIGTERM does not
+        print(f"interrupted by {signal.Signals(signo).name}", file=sys.stderr)
+        return 128 + signo
     except Exception as exc:  # the one place internal errors become exit 3
         if getattr(args, "debug", False):
             raise

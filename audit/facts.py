@@ -1,11 +1,17 @@
-"""Collecting facts: each probe runs at most once, only when a selected check needs it, and
-independent probes run concurrently.
+"""Collecting facts: each probe runs at most once, only when a selected check needs it,
+independent probes run concurrently, and none runs past its deadline.
+
+Python threads cannot be killed, so a probe past its deadline is abandoned, not stopped: its
+fact becomes an error, the audit goes on, and its thread (a daemon thread, never joined) ends
+with the process. A ThreadPoolExecutor would not do: the interpreter joins its workers at
+exit, so one stuck read would hang hostaudit after the report was written.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -96,15 +102,20 @@ def collect(
 ) -> Facts:
     """Run the probes for ``names`` (and their dependencies) against ``host``.
 
-    A probe that raises is recorded as a FactError with its message; the run goes on.
+    At most ``workers`` probes run at once. A probe that raises is recorded as a FactError
+    with its message; one still running at its deadline (``ProbeSpec.timeout`` seconds after
+    it started) as a FactError "timed out after N s", and its late answer is ignored. The
+    run goes on either way. A KeyboardInterrupt (Ctrl-C, or a signal the CLI turns into
+    one) ends the collection at once, without waiting for running probes.
     """
     import hostaudit.probes  # noqa: F401  (registers the probes this run may need)
 
     facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
     pending = closure(names)
-    running: dict = {}
+    answers: queue.SimpleQueue = queue.SimpleQueue()
+    deadlines: dict[str, float] = {}  # running probes: name -> monotonic deadline
 
-    def run_one(name: str):
+    def run_one(name: str) -> None:
         spec = PROBES[name]
         started = time.perf_counter()
         try:
@@ -117,24 +128,37 @@ def collect(
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             value = FactError(f"cannot read{where}: {exc.strerror or exc}")
-        except Exception as exc:  # a probe bug must not sink the audit; it shows as error
+        except BaseException as exc:  # a probe bug must not sink the audit; it shows as error
             value = FactError(f"probe {name} failed: {type(exc).__name__}: {exc}")
-        return name, value, time.perf_counter() - started
+        answers.put((name, value, time.perf_counter() - started))
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
-        while pending or running:
-            for name in list(pending):
-                if all(dep in facts.values for dep in PROBES[name].needs):
-                    pending.remove(name)
-                    running[pool.submit(run_one, name)] = name
-            if not running:
-                raise RuntimeError(f"probes cannot be scheduled: {pending}")
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in done:
-                running.pop(future)
-                name, value, seconds = future.result()
-                facts.values[name] = value
-                facts.timings[name] = round(seconds * 1000, 3)
-                if on_done:
-                    on_done(name)
+    def record(name: str, value, seconds: float) -> None:
+        facts.values[name] = value
+        facts.timings[name] = round(seconds * 1000, 3)
+        if on_done:
+            on_done(name)
+
+    while pending or deadlines:
+        for name in list(pending):
+            if len(deadlines) >= workers:
+                break
+            if all(dep in facts.values for dep in PROBES[name].needs):
+                pending.remove(name)
+                deadlines[name] = time.monotonic() + PROBES[name].timeout
+                threading.Thread(target=run_one, args=(name,), name=f"probe-{name}",
+                                 daemon=True).start()
+        if not deadlines:
+            raise RuntimeError(f"probes cannot be scheduled: {pending}")
+        until_first_deadline = max(0.0, min(deadlines.values()) - time.monotonic())
+        try:
+            name, value, seconds = answers.get(timeout=until_first_deadline)
+        except queue.Empty:
+            now = time.monotonic()
+            for name in [n for n, deadline in deadlines.items() if deadline <= now]:
+                del deadlines[name]
+                timeout = PROBES[name].timeout
+                record(name, FactError(f"probe {name} timed out after {timeout:g} s"), timeout)
+            continue
+        if deadlines.pop(name, None) is not None:  # else: a late answer, already timed out
+            record(name, value, seconds)
     return facts

@@ -62,11 +62,19 @@ class CheckSpec:
         return self.needs_in(self.needs_by_vantage)
 
 
+# Seconds a probe may run before the collector stops waiting for it (see facts.collect).
+DEFAULT_PROBE_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True)
 class ProbeSpec:
+    """A registered probe: the fact it produces, its function, the facts it needs first and
+    its deadline in seconds."""
+
     name: str
     func: Callable
     needs: tuple[str, ...]
+    timeout: float = DEFAULT_PROBE_TIMEOUT
 
 
 CHECKS: dict[str, CheckSpec] = {}
@@ -101,17 +109,23 @@ def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict,
     return register
 
 
-def probe(name: str, *, needs: list[str] | tuple[str, ...] = ()):
+def probe(name: str, *, needs: list[str] | tuple[str, ...] = (),
+          timeout: float = DEFAULT_PROBE_TIMEOUT):
     """Register ``func(host[, facts]) -> data`` as the producer of fact ``name``.
 
     A probe that ``needs`` other facts receives them as a second argument (for example the
     mount table, to know which filesystems to look at); the collector orders them.
+    ``timeout`` is the probe's deadline in seconds; past it the fact is an error and the
+    audit goes on. A probe that runs commands with their own timeouts (an nmap sweep) needs
+    a deadline longer than those.
     """
+    if not timeout > 0:
+        raise ValueError(f"probe {name}: timeout must be positive, not {timeout!r}")
 
     def register(func: Callable) -> Callable:
         if name in PROBES:
             raise RuntimeError(f"fact {name} has two probes")
-        PROBES[name] = ProbeSpec(name, func, tuple(needs))
+        PROBES[name] = ProbeSpec(name, func, tuple(needs), float(timeout))
         return func
 
     return register

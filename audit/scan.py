@@ -148,12 +148,14 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
     elif spec.image is not None:
         from hostaudit.image import unpacked_image
 
-        with unpacked_image(spec.image) as (root, summary):
-            host = ImageHost(root)
+        with unpacked_image(spec.image) as (root, summary, index):
+            # What was written to disk is defanged; the index has the image's modes and owners.
+            host = ImageHost(root, index)
             unpack = {k: v for k, v in summary.items() if k != "skipped"}
             yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack,
                             **run_by)
     elif spec.root is not None:
+        # Not unpacked by us, so no index: the tree's own modes and owners on disk are the truth.
         yield _described(ImageHost(spec.root), mode="image", **run_by)
     else:
         host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,

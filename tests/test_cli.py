@@ -170,6 +170,20 @@ def test_image_with_unsafe_member_is_bad_input_and_writes_nothing(tmp_path, memb
     assert not (tmp_path / "escape").exists()
 
 
+@pytest.mark.parametrize("member,why", [("etc/" + "n" * 300, "NAME_MAX"),
+                                        ("/".join(["d" * 250] * 20), "PATH_MAX")],
+                         ids=["component-over-NAME_MAX", "path-over-PATH_MAX"])
+def test_image_member_name_too_long_is_bad_input_naming_it(tmp_path, member, why):
+    image = tmp_path / "image.tar.gz"
+    _tarball(image, [("etc/hostname", b"mail\n"), (member, b"x\n")])
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = _run("scan", "--image", str(image), "-o", str(out), "--quiet")
+    assert code == 2
+    assert f"member '{member[:20]}" in err and why in err
+    assert os.listdir(out) == []
+
+
 def test_image_tarball_is_audited(tmp_path):
     image = tmp_path / "image.tar.gz"
     _tarball(image, [("etc/passwd", b"root:x:0:0::/root:/bin/bash\n"),

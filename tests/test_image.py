@@ -5,11 +5,15 @@ import os
 import stat
 import tarfile
 import tempfile
+from types import SimpleNamespace
 
 import pytest
+from support import run_check
 
 from hostaudit.errors import InputError
+from hostaudit.host import ImageHost
 from hostaudit.image import unpack, unpacked_image
+from hostaudit.model import Status
 
 
 # -- building tarballs in the test ------------------------------------------------------------
@@ -70,63 +74,83 @@ def dest(tmp_path):
 
 @pytest.fixture
 def normal(tmp_path, dest):
-    summary = unpack(build_tar(tmp_path / "image.tar", *NORMAL_IMAGE), str(dest))
-    return dest, summary
+    summary, index = unpack(build_tar(tmp_path / "image.tar", *NORMAL_IMAGE), str(dest))
+    return dest, summary, ImageHost(str(dest), index)
 
 
 # -- a normal image ---------------------------------------------------------------------------
 def test_normal_image_summary_counts_members_and_bytes(normal):
-    _, summary = normal
+    _, summary, _ = normal
     assert summary == {"members": 11, "bytes": 30 + 19 + 4 + 1, "skipped": [], "skipped_count": 0}
 
 
 def test_normal_image_keeps_file_contents(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert (dest / "etc/passwd").read_bytes() == b"root:x:0:0:root:/root:/bin/sh\n"
 
 
-def test_normal_image_keeps_setuid_sticky_and_private_modes(normal):
-    dest, _ = normal
-    assert stat.S_IMODE(os.lstat(dest / "usr/bin/passwd").st_mode) == 0o4755
-    assert stat.S_IMODE(os.lstat(dest / "tmp").st_mode) == 0o1777
-    assert stat.S_IMODE(os.lstat(dest / "etc/shadow").st_mode) == 0o600
+def test_image_host_reports_the_images_setuid_sticky_and_private_modes(normal):
+    _, _, host = normal
+    assert stat.S_IMODE(host.lstat("/usr/bin/passwd").st_mode) == 0o4755
+    assert stat.S_IMODE(host.stat("/tmp").st_mode) == 0o1777
+    assert stat.S_IMODE(host.stat("/etc/shadow").st_mode) == 0o600
 
 
-def test_root_entry_sets_mode_of_dest(normal):
-    dest, _ = normal
-    assert stat.S_IMODE(os.lstat(dest).st_mode) == 0o755
+def test_image_host_keeps_the_file_type_of_the_disk(normal):
+    _, _, host = normal
+    assert stat.S_ISREG(host.stat("/usr/bin/passwd").st_mode)
+    assert stat.S_ISDIR(host.stat("/tmp").st_mode)
+    assert stat.S_ISLNK(host.lstat("/usr/bin/sh").st_mode)
+
+
+def test_image_host_keeps_size_and_times_of_the_disk(normal):
+    _, _, host = normal
+    info = host.stat("/usr/bin/passwd")
+    assert (info.st_size, info.st_mtime, info.st_mtime_ns) == (4, 1_000_000_000, 1_000_000_000 * 10**9)
+
+
+def test_root_entry_mode_is_the_images_not_the_disks(normal):
+    dest, _, host = normal
+    assert stat.S_IMODE(host.stat("/").st_mode) == 0o755
+    assert stat.S_IMODE(os.lstat(dest).st_mode) == 0o755  # the fixture's own dest, untouched
 
 
 def test_normal_image_keeps_mtimes_of_files_and_directories(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.lstat(dest / "etc/passwd").st_mtime == 1_000_000_000
     assert os.lstat(dest / "etc").st_mtime == 1_000_000_000
 
 
 def test_absolute_symlink_is_created_unchanged(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.readlink(dest / "etc/localtime") == "/usr/share/zoneinfo/UTC"
 
 
 def test_relative_symlink_is_created_unchanged(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.readlink(dest / "usr/bin/sh") == "dash"
 
 
 def test_hard_link_shares_the_inode_of_its_target(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert os.lstat(dest / "usr/bin/chfn").st_ino == os.lstat(dest / "usr/bin/passwd").st_ino
 
 
 def test_missing_parent_directories_are_created(normal):
-    dest, _ = normal
+    dest, _, _ = normal
     assert (dest / "srv").is_dir()
 
 
-def test_ownership_is_numeric_not_mapped_through_names(normal, require_root):
-    dest, _ = normal
-    info = os.lstat(dest / "srv/owned")
+def test_ownership_is_numeric_not_mapped_through_names(normal):
+    _, _, host = normal
+    info = host.stat("/srv/owned")
     assert (info.st_uid, info.st_gid) == (4242, 4343)
+
+
+def test_nothing_is_chowned_on_disk(normal):
+    dest, _, _ = normal
+    info = os.lstat(dest / "srv/owned")
+    assert (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid())
 
 
 # -- unsafe members refuse the whole image ----------------------------------------------------
@@ -178,7 +202,7 @@ def test_hard_link_to_a_name_not_unpacked_before_is_refused(tmp_path, dest):
 # -- skipped members --------------------------------------------------------------------------
 def test_char_device_is_skipped_and_listed(tmp_path, dest):
     tar = build_tar(tmp_path / "t.tar", special("dev/null", tarfile.CHRTYPE), regular("etc/x"))
-    summary = unpack(tar, str(dest))
+    summary, _ = unpack(tar, str(dest))
     assert summary["skipped"] == [{"name": "dev/null", "reason": "character device not created"}]
     assert summary["skipped_count"] == 1
     assert not os.path.lexists(dest / "dev/null")
@@ -186,7 +210,7 @@ def test_char_device_is_skipped_and_listed(tmp_path, dest):
 
 def test_skipped_list_is_capped_but_counted(tmp_path, dest):
     fifos = [special(f"run/fifo{n}", tarfile.FIFOTYPE) for n in range(60)]
-    summary = unpack(build_tar(tmp_path / "t.tar", *fifos), str(dest))
+    summary, _ = unpack(build_tar(tmp_path / "t.tar", *fifos), str(dest))
     assert len(summary["skipped"]) == 50 and summary["skipped_count"] == 60
     assert summary["skipped"][0] == {"name": "run/fifo0", "reason": "FIFO not created"}
 
@@ -196,7 +220,7 @@ def test_skipped_list_is_capped_but_counted(tmp_path, dest):
                                          (".tar.bz2", "w:bz2")])
 def test_compressed_tarballs_unpack(tmp_path, dest, suffix, mode):
     tar = build_tar(tmp_path / f"image{suffix}", regular("etc/issue", b"Debian\n"), mode=mode)
-    assert unpack(tar, str(dest))["members"] == 1
+    assert unpack(tar, str(dest)).summary["members"] == 1
     assert (dest / "etc/issue").read_bytes() == b"Debian\n"
 
 
@@ -238,7 +262,7 @@ def test_member_count_over_max_members_is_refused(tmp_path, dest):
 def test_unpacked_image_yields_the_tree_and_removes_it_afterwards(tmp_path):
     tar = build_tar(tmp_path / "t.tar", regular("etc/issue", b"Debian\n"),
                     directory("readonly", mode=0o555))
-    with unpacked_image(tar) as (root, summary):
+    with unpacked_image(tar) as (root, summary, _):
         assert os.path.basename(root).startswith("hostaudit-image-")
         assert open(os.path.join(root, "etc/issue")).read() == "Debian\n"
         assert summary["members"] == 2
@@ -259,3 +283,158 @@ def test_unpacked_image_removes_its_directory_when_unpack_fails(tmp_path, monkey
         with unpacked_image(tar):
             pass
     assert len(created) == 1 and not os.path.exists(created[0])
+
+
+# -- what lands on disk is defanged; the image's modes live in the index ----------------------
+HOSTILE_IMAGE = [
+    directory("./", mode=0o777),
+    directory("./etc", mode=0o777),
+    regular("./etc/world-writable", b"x", mode=0o666),
+    directory("./usr/bin"),
+    regular("./usr/bin/su", b"\x7fELF", mode=0o4755, uid=0, gid=0),
+    regular("./usr/bin/wall", b"\x7fELF", mode=0o2755, uid=0, gid=5),
+    link("./usr/bin/newgrp", "usr/bin/su", kind=tarfile.LNKTYPE),
+    link("./bin", "usr/bin"),
+    link("./usr/bin/sudo", "/usr/bin/su"),
+    directory("./tmp", mode=0o1777),
+    regular("./orphan/dir/file", b"x"),
+]
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    tar = build_tar(tmp_path / "hostile.tar", *HOSTILE_IMAGE)
+    with unpacked_image(tar) as image:
+        yield image
+
+
+@pytest.mark.parametrize("root_mode", [0o755, 0o777])
+def test_temporary_root_is_0700_whatever_the_root_entry_says(tmp_path, root_mode):
+    tar = build_tar(tmp_path / "t.tar", directory("./", mode=root_mode), regular("./etc/x"))
+    with unpacked_image(tar) as (root, _, _):
+        assert stat.S_IMODE(os.lstat(root).st_mode) == 0o700
+        assert os.lstat(root).st_uid == os.geteuid()
+
+
+def test_nothing_on_disk_keeps_setuid_setgid_sticky_or_group_world_write(hostile):
+    unsafe = []
+    for dirpath, dirnames, filenames in os.walk(hostile.root):
+        for name in dirnames + filenames:
+            info = os.lstat(os.path.join(dirpath, name))
+            if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o7022:
+                unsafe.append((os.path.join(dirpath, name), oct(info.st_mode)))
+    assert unsafe == []
+
+
+def test_image_host_reports_the_images_setuid_and_setgid_modes(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    su, wall = host.stat("/usr/bin/su"), host.stat("/usr/bin/wall")
+    assert (stat.S_IMODE(su.st_mode), su.st_uid, su.st_gid) == (0o4755, 0, 0)
+    assert (stat.S_IMODE(wall.st_mode), wall.st_gid) == (0o2755, 5)
+
+
+def test_image_host_reports_the_root_entrys_mode_for_slash(hostile):
+    assert stat.S_IMODE(ImageHost(hostile.root, hostile.index).stat("/").st_mode) == 0o777
+
+
+def test_image_host_reports_group_world_write_and_sticky_bits(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    assert stat.S_IMODE(host.stat("/etc").st_mode) == 0o777
+    assert stat.S_IMODE(host.stat("/etc/world-writable").st_mode) == 0o666
+    assert stat.S_IMODE(host.stat("/tmp").st_mode) == 0o1777
+
+
+def test_hard_link_shares_the_record_of_its_target(hostile):
+    assert stat.S_IMODE(ImageHost(hostile.root, hostile.index).stat("/usr/bin/newgrp").st_mode) == 0o4755
+
+
+def test_stat_through_symlinks_gives_the_targets_image_mode(hostile):
+    host = ImageHost(hostile.root, hostile.index)
+    # /bin -> usr/bin (a directory link), then /usr/bin/sudo -> /usr/bin/su (absolute)
+    assert stat.S_IMODE(host.stat("/bin/sudo").st_mode) == 0o4755
+    assert stat.S_ISLNK(host.lstat("/bin/sudo").st_mode)
+    assert stat.S_IMODE(host.lstat("/bin/sudo").st_mode) == 0o777
+
+
+def test_directory_the_image_does_not_list_is_answered_by_disk(hostile):
+    info = ImageHost(hostile.root, hostile.index).stat("/orphan/dir")
+    assert (stat.S_IMODE(info.st_mode), info.st_uid) == (0o755, os.geteuid())
+
+
+def test_root_tree_without_index_is_answered_by_disk(tmp_root):
+    tmp_root.write("/usr/bin/su", "x", mode=0o4755)
+    assert stat.S_IMODE(tmp_root.host.stat("/usr/bin/su").st_mode) == 0o4755
+
+
+# -- names the filesystem cannot hold are bad input -------------------------------------------
+def test_name_component_longer_than_name_max_is_bad_input(tmp_path, dest):
+    name = "etc/" + "n" * 256
+    tar = build_tar(tmp_path / "t.tar", regular(name, b"x"))
+    with pytest.raises(InputError, match=r"longer than NAME_MAX") as caught:
+        unpack(tar, str(dest))
+    assert "'etc/nnnn" in str(caught.value)
+
+
+def test_path_longer_than_path_max_is_bad_input(tmp_path, dest):
+    name = "/".join(["d" * 200] * 25)
+    tar = build_tar(tmp_path / "t.tar", regular(name, b"x"))
+    with pytest.raises(InputError, match=r"longer than PATH_MAX") as caught:
+        unpack(tar, str(dest))
+    assert "'dddd" in str(caught.value) and f"({len(name)} bytes)" in str(caught.value)
+
+
+def test_symlink_target_longer_than_path_max_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", link("etc/far", "x/" * 2100))
+    with pytest.raises(InputError, match=r"'etc/far': symlink target is longer than PATH_MAX"):
+        unpack(tar, str(dest))
+
+
+def test_member_under_a_regular_file_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", regular("etc", b"x"), regular("etc/passwd", b"x"))
+    with pytest.raises(InputError, match=r"'etc/passwd': its parent 'etc' is not a directory"):
+        unpack(tar, str(dest))
+
+
+def test_hard_link_to_a_file_a_later_member_removed_is_bad_input(tmp_path, dest):
+    tar = build_tar(tmp_path / "t.tar", regular("d/f", b"x"), regular("d", b"now a file"),
+                    link("g", "d/f", kind=tarfile.LNKTYPE))
+    with pytest.raises(InputError, match="'g'"):
+        unpack(tar, str(dest))
+
+
+# -- checks judge the image, not the defanged copy ------------------------------------------
+def _verdicts_from_tree_and_tarball(tmp_path, root, control_id):
+    """The check's (status, message, evidence) on the --root tree and on its tarball, made
+    as `tar -C rootfs -cf img.tar .` makes it (a './' member first)."""
+    tar = tmp_path / "img.tar"
+    with tarfile.open(tar, "w") as archive:
+        archive.add(str(root.path), arcname=".")
+    from_tree = run_check(control_id, root=root)
+    with unpacked_image(str(tar)) as image:
+        from_tar = run_check(control_id, root=SimpleNamespace(host=ImageHost(image.root, image.index)))
+    return [(r.status, r.message, [str(e) for e in r.evidence]) for r in (from_tree, from_tar)]
+
+
+def test_rc_script_open_to_others_fails_alike_from_tree_and_tarball(tmp_path, tmp_root):
+    tmp_root.write("/etc/init.d/qmail", "#!/bin/sh\n", mode=0o777)
+    tmp_root.write("/etc/init.d/ssh", "#!/bin/sh\n", mode=0o700)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "fs.rc-permissions")
+    assert tree == tarball
+    assert tree[0] is Status.FAIL and "mode 0777, writable" in " ".join(tree[2])
+
+
+def test_rc_scripts_closed_to_others_pass_alike_from_tree_and_tarball(tmp_path, tmp_root):
+    tmp_root.write("/etc/init.d/qmail", "#!/bin/sh\n", mode=0o700)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "fs.rc-permissions")
+    assert tree == tarball and tree[0] is Status.PASS
+
+
+@pytest.mark.parametrize("mode,uid,status", [(0o755, 0, Status.PASS), (0o1777, 0, Status.FAIL),
+                                             (0o755, 4242, Status.FAIL)],
+                         ids=["root-0755", "world-writable-sticky", "not-root-owned"])
+def test_privsep_dir_verdict_is_alike_from_tree_and_tarball(tmp_path, tmp_root, require_root,
+                                                              mode, uid, status):
+    tmp_root.mkdir("/var/empty", mode=mode, uid=uid, gid=0)
+    tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "ssh.privsep-dir")
+    assert tree == tarball
+    assert tree[0] is status and f"uid {uid} gid 0 mode {mode:04o}" in " ".join(tree[2])

@@ -32,6 +32,11 @@ DEFAULT_UDP_PORTS = "all"
 DEFAULT_TLS_PORTS = (465, 995)
 DEFAULT_MIN_RATE = 10000
 SWEEP_TIMEOUT = 600
+# Probe deadlines (facts.collect): longer than what they wait for themselves, so nmap's own
+# timeout speaks first. Greetings and handshakes wait up to 2 s per step on each open port,
+# 32 and 16 ports at a time; 300 s covers a couple of thousand silent ports.
+SWEEP_DEADLINE = SWEEP_TIMEOUT + 60
+CONVERSATION_DEADLINE = 300
 GREETING_TIMEOUT = 2.0
 GREETING_BYTES = 512
 LINE_CHARS = 200
@@ -89,7 +94,7 @@ def _sweep(host: Host, kind: str) -> dict:
     started = time.perf_counter()
     try:
         scanner.scan(hosts=target, ports=ports, arguments=" ".join(arguments),
-                     timeout=int(host.sweep_options.get("timeout", SWEEP_TIMEOUT)))
+                     timeout=min(int(host.sweep_options.get("timeout", SWEEP_TIMEOUT)), SWEEP_TIMEOUT))
     except nmap.PortScannerTimeout as exc:
         raise ProbeError(f"nmap {kind} sweep of {target} did not finish in time") from exc
     except nmap.PortScannerError as exc:
@@ -118,19 +123,19 @@ def _sweep(host: Host, kind: str) -> dict:
     }
 
 
-@probe("nmap_tcp")
+@probe("nmap_tcp", timeout=SWEEP_DEADLINE)
 def nmap_tcp(host: Host) -> dict:
     """TCP ports 1-65535 of the target (SYN sweep as root, connect sweep otherwise)."""
     return _sweep(host, "tcp")
 
 
-@probe("nmap_udp")
+@probe("nmap_udp", timeout=SWEEP_DEADLINE)
 def nmap_udp(host: Host) -> dict:
     """UDP ports of the target as ``sweep_options["udp_ports"]`` says (default: all)."""
     return _sweep(host, "udp")
 
 
-@probe("nmap_ipproto")
+@probe("nmap_ipproto", timeout=SWEEP_DEADLINE)
 def nmap_ipproto(host: Host) -> dict:
     """IP protocols the target answers (``nmap -sO``)."""
     return _sweep(host, "ipproto")
@@ -175,7 +180,7 @@ def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
     return {**entry, "result": "greeting", "first_line": first_line(data)}
 
 
-@probe("greetings", needs=["nmap_tcp"])
+@probe("greetings", needs=["nmap_tcp"], timeout=CONVERSATION_DEADLINE)
 def greetings(host: Host, facts) -> dict:
     """The first line every open TCP port sends a client at the vantage point."""
     target = host.network_target
@@ -211,7 +216,7 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
         raw.close()
 
 
-@probe("tls", needs=["greetings"])
+@probe("tls", needs=["greetings"], timeout=CONVERSATION_DEADLINE)
 def tls(host: Host, facts) -> dict:
     """TLS handshakes on the wrapper ports and on open ports that wait for the client."""
     target = host.network_target
