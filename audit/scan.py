@@ -24,6 +24,7 @@ from hostaudit.baseline import Baseline, Control, select
 from hostaudit.errors import InputError
 from hostaudit.host import Host, ImageHost, LiveHost, NetHost
 from hostaudit.model import ControlResult
+from hostaudit.redact import redact
 from hostaudit.runner import AuditPlan, plan_audit, run_audit
 
 # The loopback a live audit with --network sweeps: this host's own, never another address.
@@ -96,34 +97,6 @@ def parse_udp_ports(text: str) -> str:
                      where="--udp-ports")
 
 
-# Option names whose value is a secret, and credentials written into a URL (user:pass@host).
-# A stopgap until the general redaction layer lands: it errs on the side of hiding.
-_SECRET_OPTION = re.compile(r"--?[A-Za-z0-9_-]*(pass(word|phrase|wd)?|secret|token|credential|api[_-]?key)[A-Za-z0-9_-]*",
-                            re.I)
-_URL_CREDENTIALS = re.compile(r"(?<![^\s/=])([^\s/@:=]+):([^\s/@]+)@")
-REDACTED = "***"
-
-
-def redact_argv(argv: Sequence[str]) -> list[str]:
-    """A command line fit for a report: the value of ``--password=x``/``--passphrase x``-like
-    options and the password of ``user:pass@host`` replaced by ``***``."""
-    out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            out.append(REDACTED)
-            hide_next = False
-            continue
-        name, eq, _value = arg.partition("=")
-        if _SECRET_OPTION.fullmatch(name):
-            if eq:
-                arg = f"{name}={REDACTED}"
-            else:
-                hide_next = True
-        out.append(_URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:{REDACTED}@", arg))
-    return out
-
-
 def _user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
@@ -140,7 +113,7 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
     spec = spec.validated()
     run_by = {"user": _user_name(os.geteuid())}
     if invocation is not None:
-        run_by["invocation"] = redact_argv(invocation)
+        run_by["invocation"] = redact(list(invocation))
     sweep_options = {"udp_ports": spec.udp_ports}
     if spec.address is not None:
         host: Host = NetHost(spec.address, sweep_options=sweep_options)

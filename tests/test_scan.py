@@ -10,7 +10,8 @@ from support import RootBuilder
 
 from hostaudit.baseline import load
 from hostaudit.errors import InputError
-from hostaudit.scan import TargetSpec, open_target, plan, redact_argv, scan
+from hostaudit.redact import MARK, redact
+from hostaudit.scan import TargetSpec, open_target, plan, scan
 
 
 def test_scan_of_an_image_root_reports_each_selected_control(tmp_path):
@@ -53,15 +54,14 @@ def test_command_line_is_kept_with_credentials_redacted(tmp_path):
             "s3cret", "--baseline", "https://bob:pw@example.invalid/b.yaml", "--only=mail."]
     with open_target(TargetSpec(root=str(tmp_path)), invocation=argv) as target:
         invocation = target.description["invocation"]
-    assert invocation == ["hostaudit", "scan", "--root", str(tmp_path), "--password=***", "--passphrase",
-                          "***", "--baseline", "https://bob:***@example.invalid/b.yaml", "--only=mail."]
+    assert invocation == ["hostaudit", "scan", "--root", str(tmp_path), f"--password={MARK}", "--passphrase",
+                          MARK, "--baseline", f"https://bob:{MARK}@example.invalid/b.yaml", "--only=mail."]
     assert "hunter2" not in str(invocation) and "s3cret" not in str(invocation)
 
 
 def test_redaction_leaves_options_without_secrets_alone():
     argv = ["hostaudit", "scan", "--keep", "3", "--output=/srv/a:b@c", "--udp-ports", "53"]
-    assert redact_argv(argv)[:4] == ["hostaudit", "scan", "--keep", "3"]
-    assert redact_argv(argv)[-2:] == ["--udp-ports", "53"]
+    assert redact(argv) == argv
 
 
 def test_target_names_the_user_who_ran_the_audit(tmp_path):
