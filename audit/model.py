@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from hostaudit.references import References
+
 
 class Status(str, enum.Enum):
     """What a check concluded about one control."""
@@ -127,6 +129,7 @@ class ControlResult:
     remediation: str = ""
     reference: str = ""
     duration_ms: float = 0.0
+    references: References | None = None
     extra: dict = field(default_factory=dict)
 
     @property

@@ -6,6 +6,7 @@ import os
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from hostaudit.references import cis_name, nist_url
 from hostaudit.reports.atomic import write_atomic
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
@@ -29,6 +30,7 @@ def _environment() -> Environment:
     )
     env.filters.update(percent=percent, coverage_text=coverage_text, score_class=score_class)
     env.globals.update(STATUS_LABELS=STATUS_LABELS)
+    env.filters.update(nist_url=nist_url, cis_name=cis_name)
     return env
 
 

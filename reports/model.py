@@ -5,6 +5,7 @@ from __future__ import annotations
 from hostaudit import __version__
 from hostaudit.baseline import Baseline
 from hostaudit.model import ControlResult
+from hostaudit.references import References
 
 SCHEMA_VERSION = 1
 
@@ -23,6 +24,7 @@ def result_to_dict(r: ControlResult) -> dict:
         "rationale": r.rationale,
         "remediation": r.remediation,
         "reference": r.reference,
+        "references": (r.references or References(document=r.reference)).to_dict(),
         "duration_ms": r.duration_ms,
     }
 
