@@ -84,7 +84,8 @@ class References:
         parts = []
         if self.nist_800_53:
             more = len(self.nist_800_53) - nist_shown
-            parts.append("NIST " + " ".join(self.nist_800_53[:nist_shown]) + (f" +{more}" if more > 0 else ""))
+            shown = " ".join(self.nist_800_53[:nist_shown])
+            parts.append(f"NIST {shown}" + (f" +{more}" if more > 0 else ""))
         parts += [f"CIS {bench} {' '.join(nums)}" for bench, nums in self.cis.items() if nums]
         return "; ".join(parts) or ("none" if self.note else "-")
 

@@ -11,7 +11,9 @@ SCHEMA_VERSION = 1
 
 
 def result_to_dict(r: ControlResult) -> dict:
-    """One control's result as the report shows it."""
+    """One control's result as the report shows it. ``reference`` repeats the document
+    section of ``references`` for readers of earlier reports."""
+    references = r.references or References(document=r.reference)
     return {
         "id": r.id,
         "title": r.title,
@@ -23,8 +25,8 @@ def result_to_dict(r: ControlResult) -> dict:
         "expected": r.result.expected,
         "rationale": r.rationale,
         "remediation": r.remediation,
-        "reference": r.reference,
-        "references": (r.references or References(document=r.reference)).to_dict(),
+        "reference": references.document,
+        "references": references.to_dict(),
         "duration_ms": r.duration_ms,
     }
 
