@@ -450,7 +450,15 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
                 f"control {item['id']!r} has no modes and no 'manual' procedure",
                 where=where("controls", index, "modes"),
             )
-        document = (item.get("references") or {}).get("document")
+        refs = item.get("references")
+        if refs is not None and not (refs.get("nist_800_53") and refs.get("cis")) and not refs.get("note"):
+            raise InputError(
+                f"control {item['id']!r}: references without "
+                f"{'NIST 800-53 IDs' if not refs.get('nist_800_53') else 'CIS numbers'} need a "
+                "'note' saying why nothing (or only part) corresponds",
+                where=where("controls", index, "references"),
+            )
+        document = (refs or {}).get("document")
         if document is not None and item.get("reference") not in (None, document):
             raise InputError(
                 f"control {item['id']!r} gives its document section twice, differently: "
