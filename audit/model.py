@@ -135,3 +135,8 @@ class ControlResult:
     @property
     def status(self) -> Status:
         return self.result.status
+
+    def references_dict(self) -> dict:
+        """The references as report.json carries them; a result made without them still
+        names its document section (``reference``)."""
+        return (self.references or References(document=self.reference)).to_dict()

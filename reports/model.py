@@ -5,15 +5,12 @@ from __future__ import annotations
 from hostaudit import __version__
 from hostaudit.baseline import Baseline
 from hostaudit.model import ControlResult
-from hostaudit.references import References
 
 SCHEMA_VERSION = 1
 
 
 def result_to_dict(r: ControlResult) -> dict:
-    """One control's result as the report shows it. ``reference`` repeats the document
-    section of ``references`` for readers of earlier reports."""
-    references = r.references or References(document=r.reference)
+    """One control's result as the report shows it."""
     return {
         "id": r.id,
         "title": r.title,
@@ -25,8 +22,8 @@ def result_to_dict(r: ControlResult) -> dict:
         "expected": r.result.expected,
         "rationale": r.rationale,
         "remediation": r.remediation,
-        "reference": references.document,
-        "references": references.to_dict(),
+        "reference": r.reference,
+        "references": r.references_dict(),
         "duration_ms": r.duration_ms,
     }
 

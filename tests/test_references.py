@@ -16,7 +16,7 @@ from test_report_json import control_result, sample_report
 from hostaudit.baseline import load
 from hostaudit.cli import main
 from hostaudit.errors import InputError
-from hostaudit.model import Result
+from hostaudit.model import ControlResult, Result, Severity
 from hostaudit.references import CIS_BENCHMARKS, NIST_ID, References, nist_url
 from hostaudit.reports import html, json_report
 
@@ -53,8 +53,9 @@ def _shipped():
 
 
 def _report_with(references: References) -> dict:
-    result = control_result("sysctl.net.ipv4.tcp_syncookies", "medium", Result.passed("syncookies on"))
-    result.references = references
+    result = ControlResult(id="sysctl.net.ipv4.tcp_syncookies", title="TCP SYN cookies are enabled",
+                           section="sysctl", severity=Severity.MEDIUM, result=Result.passed("on"),
+                           reference=references.document, references=references)
     return sample_report([result])
 
 
