@@ -191,7 +191,7 @@ def test_html_links_each_nist_id_to_its_csrc_page():
     page = html.render(_report_with(SYNCOOKIES))
     assert ('<a href="https://csrc.nist.gov/projects/risk-management/sp800-53-controls/release-search'
             '#/control?version=5.1&amp;number=SC-5" rel="noopener noreferrer">SC-5(3)(a)</a>') in page
-    assert "CIS Debian Linux 12 Benchmark v1.1.0: 3.3.10</li>" in page
+    assert "<dt>CIS Debian Linux 12 Benchmark v1.1.0</dt><dd>3.3.10</dd>" in page
     assert not re.search(r"<a [^>]*>3\.3\.10", page)  # CIS has no stable per-recommendation URL
 
 
@@ -199,9 +199,9 @@ def test_html_escapes_reference_text_and_never_links_a_non_id():
     hostile = References(document="<script>alert(1)</script>", nist_800_53=('AC-6"><b>x',),
                          note="see <img src=x onerror=alert(1)>")
     page = html.render(_report_with(hostile))
-    assert "2002 document: &lt;script&gt;alert(1)&lt;/script&gt;</li>" in page
-    assert "Note: see &lt;img src=x onerror=alert(1)&gt;</li>" in page
-    assert "NIST SP 800-53 rev. 5: AC-6&#34;&gt;&lt;b&gt;x</li>" in page
+    assert "<dt>2002 document</dt><dd>&lt;script&gt;alert(1)&lt;/script&gt;</dd>" in page
+    assert "<dt>Note</dt><dd>see &lt;img src=x onerror=alert(1)&gt;</dd>" in page
+    assert "<dt>NIST SP 800-53 rev. 5</dt><dd>AC-6&#34;&gt;&lt;b&gt;x</dd>" in page
     assert "<script>alert" not in page and "<img" not in page
 
 
