@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
+from hostaudit.references import References
 
 if TYPE_CHECKING:
     from hostaudit.registry import CheckSpec
@@ -39,9 +40,14 @@ class Control:
     modes: tuple[str, ...]
     rationale: str
     remediation: str = ""
-    reference: str = ""
     manual: str = ""
     parameters: dict = field(default_factory=dict)
+    references: References = field(default_factory=References)
+
+    @property
+    def reference(self) -> str:
+        """The section of the source document (the older single-string ``reference``)."""
+        return self.references.document
 
     @classmethod
     def from_dict(cls, data: dict) -> Control:
@@ -53,9 +59,9 @@ class Control:
             modes=tuple(data["modes"]),
             rationale=data["rationale"].strip(),
             remediation=data.get("remediation", "").strip(),
-            reference=data.get("reference", ""),
             manual=data.get("manual", "").strip(),
             parameters=dict(data.get("parameters") or {}),
+            references=References.from_control(data),
         )
 
 
@@ -443,6 +449,22 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             raise InputError(
                 f"control {item['id']!r} has no modes and no 'manual' procedure",
                 where=where("controls", index, "modes"),
+            )
+        refs = item.get("references")
+        if refs is not None and not (refs.get("nist_800_53") and refs.get("cis")) and not refs.get("note"):
+            raise InputError(
+                f"control {item['id']!r}: references without "
+                f"{'NIST 800-53 IDs' if not refs.get('nist_800_53') else 'CIS numbers'} need a "
+                "'note' saying why nothing (or only part) corresponds",
+                where=where("controls", index, "references"),
+            )
+        document = (refs or {}).get("document")
+        if document is not None and item.get("reference") not in (None, document):
+            raise InputError(
+                f"control {item['id']!r} gives its document section twice, differently: "
+                f"'reference' {item['reference']!r} and 'references.document' {document!r}",
+                where=where("controls", index, "references", "document"),
+                hint="keep one ('reference' is the older spelling of 'references.document')",
             )
         controls[item["id"]] = Control.from_dict(item)
         order.append(item["id"])

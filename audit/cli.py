@@ -316,12 +316,13 @@ def _output_directory(path: str, formats: list[str]) -> str:
 
 
 def cmd_controls(args) -> int:
-    """List a baseline's controls with severity and modes."""
+    """List a baseline's controls with severity, modes and references (NIST, CIS)."""
     import json
 
     baseline = _load_baseline(args.baseline)
     rows = [
-        {"id": c.id, "severity": c.severity, "modes": list(c.modes) or ["manual"], "title": c.title}
+        {"id": c.id, "severity": c.severity, "modes": list(c.modes) or ["manual"], "title": c.title,
+         "references": c.references.to_dict()}
         for c in baseline.controls
     ]
     if args.json:
@@ -334,12 +335,14 @@ def cmd_controls(args) -> int:
     from hostaudit.visible import terminal_text
 
     # A site baseline's words are cells of Text, never markup: ``[bold]`` in a title prints.
-    table = Table(title=Text(terminal_text(f"{baseline.name}: {len(rows)} controls")), show_lines=False)
-    for column in ("id", "severity", "modes", "title"):
+    table = Table(title=Text(terminal_text(f"{baseline.name}: {len(rows)} controls")), show_lines=False,
+                  caption="references: see 'hostaudit explain ID' or --json for all of them and the notes")
+    for column in ("id", "severity", "modes", "title", "references"):
         table.add_column(column)
-    for row in rows:
+    for row, control in zip(rows, baseline.controls):
         table.add_row(*(Text(terminal_text(cell)) for cell in
-                        (row["id"], row["severity"], ",".join(row["modes"]), row["title"])))
+                        (row["id"], row["severity"], ",".join(row["modes"]), row["title"],
+                         control.references.compact())))
     Console(highlight=False).print(table)
     return ExitCode.OK
 

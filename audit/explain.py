@@ -8,6 +8,7 @@ import inspect
 import textwrap
 
 from hostaudit.baseline import Control
+from hostaudit.references import References
 from hostaudit.registry import CHECKS, PROBES, load_all
 
 _VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
@@ -25,6 +26,7 @@ def describe(control: Control) -> dict:
         "id": control.id, "title": control.title, "section": control.section,
         "severity": control.severity, "modes": list(control.modes), "rationale": control.rationale,
         "remediation": control.remediation, "reference": control.reference,
+        "references": control.references.to_dict(),
         "parameters": dict(control.parameters), "manual": control.manual or None, "checked": None,
     }
     spec = CHECKS.get(control.id)
@@ -64,6 +66,9 @@ def render_text(data: dict, width: int = 79) -> str:
         lines += [w for k, v in data["parameters"].items() for w in para(f"{k}: {v}", "  ", "      ")]
     if data["remediation"]:
         lines += ["", "Remediation"] + ["  " + line for line in data["remediation"].splitlines()]
-    if data["reference"]:
-        lines += ["", "Reference", f"  {data['reference']}"]
+    refs = References.from_control({"references": data.get("references") or {},
+                                     "reference": data.get("reference", "")})
+    if refs.lines():
+        lines += ["", "References"]
+        lines += [w for label, text in refs.lines() for w in para(f"{label}: {text}", "  ", "      ")]
     return "\n".join(lines)

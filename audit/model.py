@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from hostaudit.references import References
+
 
 class Status(str, enum.Enum):
     """What a check concluded about one control."""
@@ -127,8 +129,14 @@ class ControlResult:
     remediation: str = ""
     reference: str = ""
     duration_ms: float = 0.0
+    references: References | None = None
     extra: dict = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
         return self.result.status
+
+    def references_dict(self) -> dict:
+        """The references as report.json carries them; a result made without them still
+        names its document section (``reference``)."""
+        return (self.references or References(document=self.reference)).to_dict()

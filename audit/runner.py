@@ -103,6 +103,7 @@ def run_audit(
                 rationale=control.rationale,
                 remediation=control.remediation,
                 reference=control.reference,
+                references=control.references,
                 duration_ms=round((time.perf_counter() - t0) * 1000, 3),
             )
         )

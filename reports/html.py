@@ -12,6 +12,7 @@ import os
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from hostaudit.references import cis_name, nist_url
 from hostaudit.reports.atomic import write_atomic
 from hostaudit.visible import visible
 from hostaudit.reports.present import (
@@ -58,7 +59,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(percent=percent, coverage_text=coverage_text, score_class=score_class,
-                       message_parts=message_parts)
+                       message_parts=message_parts, nist_url=nist_url, cis_name=cis_name)
     env.globals.update(STATUS_LABELS=STATUS_LABELS, status_rank=_rank(STATUS_ORDER),
                        severity_rank=_rank(SEVERITY_ORDER))
     return env

@@ -29,6 +29,7 @@ def result_to_dict(r: ControlResult) -> dict:
         "rationale": r.rationale,
         "remediation": r.remediation,
         "reference": r.reference,
+        "references": r.references_dict(),
         "duration_ms": r.duration_ms,
     }
 
