@@ -16,8 +16,9 @@ import os
 import posixpath
 import stat as _stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Iterator
 
 from hostaudit.errors import CommandUnavailable, ProbeError
 
@@ -40,6 +41,19 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+@dataclass
+class WalkNotes:
+    """What a :meth:`Host.walk` could not see, as target paths.
+
+    ``unreadable``: ``(path, reason)`` for each directory that could not be listed and each
+    entry that could not be stat'ed (their contents are unknown, never taken as empty).
+    ``other_device``: directories not entered because they belong to another filesystem.
+    """
+
+    unreadable: list = field(default_factory=list)
+    other_device: list = field(default_factory=list)
 
 
 class Host:
@@ -208,6 +222,59 @@ class Host:
 
     def statvfs(self, path: str) -> os.statvfs_result:
         return os.statvfs(self.real_path(path))
+
+    def walk(self, top: str, *, prune=frozenset(), notes: WalkNotes | None = None,
+             ) -> Iterator[tuple[str, os.stat_result]]:
+        """Every entry of the filesystem holding ``top``, from ``top`` down, as
+        ``(target path, stat)`` with the stat passed through :meth:`as_target`.
+
+        One ``lstat`` per entry (os.scandir's), no other lookup. Symlinks are never followed,
+        directories of another device are yielded but not entered (noted in
+        ``notes.other_device``), and target paths in ``prune`` (other mount points) are
+        neither yielded nor entered. A directory that cannot be listed is noted in
+        ``notes.unreadable`` and the walk goes on. Names are str as os.scandir gives them
+        (undecodable bytes kept by surrogateescape). ``top`` is resolved like any path; a
+        top that is not a directory is yielded alone. Raises OSError when ``top`` is missing.
+        The caller bounds the walk by stopping the iteration (the open directory is closed).
+        """
+        notes = notes if notes is not None else WalkNotes()
+        real_top = self.real_path(top)
+        disk = os.lstat(real_top)
+        yield top, self.as_target(top, disk)
+        if not _stat.S_ISDIR(disk.st_mode):
+            return
+        as_target, is_dir, device = self.as_target, _stat.S_ISDIR, disk.st_dev
+        unreadable, other_device = notes.unreadable, notes.other_device
+        stack = [(real_top, top)]
+        while stack:
+            real_dir, target_dir = stack.pop()
+            prefix = target_dir.rstrip("/") + "/"
+            try:
+                entries = os.scandir(real_dir)
+            except OSError as exc:
+                unreadable.append((target_dir, exc.strerror or str(exc)))
+                continue
+            with entries:
+                try:
+                    for entry in entries:
+                        path = prefix + entry.name
+                        if path in prune:
+                            continue
+                        try:
+                            disk = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:  # removed while we looked: nothing to audit
+                            continue
+                        except OSError as exc:
+                            unreadable.append((path, exc.strerror or str(exc)))
+                            continue
+                        yield path, as_target(path, disk)
+                        if is_dir(disk.st_mode):
+                            if disk.st_dev == device:
+                                stack.append((entry.path, path))
+                            else:
+                                other_device.append(path)
+                except OSError as exc:  # reading the directory failed part-way
+                    unreadable.append((target_dir, exc.strerror or str(exc)))
 
     # -- commands -----------------------------------------------------------------------------
     def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:

@@ -229,3 +229,83 @@ def disk_usage(facts, params) -> Result:
                              expected=expected)
     return Result.passed(f"all {len(evidence)} local filesystems at most {limit}% used",
                          evidence=evidence, expected=expected)
+
+
+# Ids nss-systemd answers for without any file: DynamicUser= services and systemd-homed users.
+_SYSTEMD_ID_RANGES = ((60001, 60513), (61184, 65519))
+
+
+def _other_name_sources(facts) -> tuple[list[str], bool]:
+    """Name services besides the files consulted for passwd/group, and whether they may
+    define any id at all (False: only systemd's own ranges)."""
+    reason = facts.error_of("nsswitch")
+    if reason:
+        return [f"nsswitch.conf unreadable ({reason})"], True
+    nsswitch = facts["nsswitch"]
+    sources = {s for e in nsswitch["entries"] if e.get("database") in ("passwd", "group")
+               for s in e["services"] if s not in ("files", "compat")}
+    return sorted(sources), bool(sources - {"systemd"})
+
+
+def _walk_scope(walk: dict) -> str:
+    parts = [f"{fs['mount_point']} ({fs['fstype']}, {fs['entries']} entries)"
+             for fs in walk["filesystems"]]
+    return f"{walk['entries']} entries walked in {walk['seconds']:g} s on " + ", ".join(parts)
+
+
+@check("fs.unowned-files", needs=["file_walk", "nsswitch"])
+def unowned_files(facts, params) -> Result:
+    """No file's owner or group is missing from /etc/passwd and /etc/group
+    (``find / -nouser -o -nogroup`` over the local filesystems)."""
+    walk = facts["file_walk"]
+    expected = "every file owned by a user of /etc/passwd and a group of /etc/group"
+    if walk["owners_unknown"]:
+        return Result.error(f"cannot tell which owners are valid: {walk['owners_unknown']}",
+                            expected=expected)
+    scope = _walk_scope(walk)
+    unreadable = walk["unreadable"]
+    blind = [ev(u["path"], f"not read: {u['reason']}") for u in unreadable["paths"]]
+    if unreadable["count"] > len(blind):
+        blind.append(ev("...", f"{unreadable['count'] - len(blind)} more not read"))
+    unowned = walk["unowned"]
+    if not unowned["count"]:
+        if unreadable["count"]:
+            return Result.error(
+                f"no unowned file among what was read, but {unreadable['count']} directories "
+                f"could not be read, so their contents are unknown ({scope})",
+                evidence=blind, expected=expected)
+        skipped = ", ".join(sorted({f"{s['fstype']}" for s in walk["skipped"]
+                                    if not s["reason"].startswith("bind")}))
+        other = walk["other_device"]["count"]
+        note = f"; not walked: {skipped}" if skipped else ""
+        if other:
+            note += f"; {other} directories on other filesystems not entered"
+        return Result.passed(f"no file without a valid owner or group: {scope}{note}",
+                             evidence=[ev(fs["mount_point"], f"{fs['entries']} entries walked")
+                                       for fs in walk["filesystems"]], expected=expected)
+    sources, any_id = _other_name_sources(facts)
+    ids = walk["unknown_ids"]
+
+    def may_be_defined(item: dict) -> bool:
+        return any_id or any(lo <= item["id"] <= hi for lo, hi in _SYSTEMD_ID_RANGES) \
+            if sources else False
+
+    certain = [i for i in ids if not may_be_defined(i)]
+    id_text = ", ".join(f"{i['kind']} {i['id']} ({i['files']})" for i in ids[:10])
+    evidence = []
+    for item in unowned["files"]:
+        missing = " and ".join(w for w, gone in (("user", item["no_user"]),
+                                                   ("group", item["no_group"])) if gone)
+        evidence.append(ev(item["path"], f"uid {item['uid']} gid {item['gid']}: no such {missing}"))
+    if unowned["count"] > len(evidence):
+        evidence.append(ev("...", f"{unowned['count'] - len(evidence)} more not listed"))
+    message = (f"{unowned['count']} files without a valid owner or group "
+               f"(unknown ids, files: {id_text}); {scope}")
+    if unreadable["count"]:
+        message += f"; {unreadable['count']} directories could not be read"
+    if not certain and walk["unknown_ids_total"] == len(ids):
+        return Result.error(
+            f"{message}; but nsswitch.conf also consults {', '.join(sources)} for users and "
+            "groups, which may define these ids and which hostaudit does not query",
+            evidence=evidence + blind, expected=expected)
+    return Result.failed(message, evidence=evidence + blind, expected=expected)
