@@ -243,12 +243,24 @@ class Host:
         yield top, self.as_target(top, disk)
         if not _stat.S_ISDIR(disk.st_mode):
             return
-        as_target, is_dir, device = self.as_target, _stat.S_ISDIR, disk.st_dev
+        # The loop below runs once per file of the target: it looks a name up in ``pruned``
+        # only in the few directories that hold a pruned name, builds no path the scandir
+        # entry already holds (a live host's paths are its own), and skips the call to an
+        # as_target that is the identity. Each saves a measurable share of the walk.
+        pruned: dict[str, set] = {}
+        for path in prune:
+            parent, name = posixpath.split(path)
+            if name:
+                pruned.setdefault(parent, set()).add(name)
+        as_target = None if type(self).as_target is Host.as_target else self.as_target
+        same_paths = real_top == top
+        is_dir, device = _stat.S_ISDIR, disk.st_dev
         unreadable, other_device = notes.unreadable, notes.other_device
         stack = [(real_top, top)]
         while stack:
             real_dir, target_dir = stack.pop()
             prefix = target_dir.rstrip("/") + "/"
+            skip = pruned.get(target_dir)
             try:
                 entries = os.scandir(real_dir)
             except OSError as exc:
@@ -257,9 +269,9 @@ class Host:
             with entries:
                 try:
                     for entry in entries:
-                        path = prefix + entry.name
-                        if path in prune:
+                        if skip and entry.name in skip:
                             continue
+                        path = entry.path if same_paths else prefix + entry.name
                         try:
                             disk = entry.stat(follow_symlinks=False)
                         except FileNotFoundError:  # removed while we looked: nothing to audit
@@ -267,7 +279,7 @@ class Host:
                         except OSError as exc:
                             unreadable.append((path, exc.strerror or str(exc)))
                             continue
-                        yield path, as_target(path, disk)
+                        yield path, (as_target(path, disk) if as_target else disk)
                         if is_dir(disk.st_mode):
                             if disk.st_dev == device:
                                 stack.append((entry.path, path))

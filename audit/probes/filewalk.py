@@ -153,7 +153,14 @@ class _Tally:
         return {"count": self.count, "files": list(self.files)}
 
 
-def _walk_all(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict:
+class _Everyone:
+    def __contains__(self, ident) -> bool:
+        return True
+
+
+def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict:
+    """Walk each of ``tops`` (not entering ``prune``), judging owners against the known
+    ``uids``/``gids`` (None: unknown, nothing judged). Raises ProbeError past the bounds."""
     notes = WalkNotes()
     unowned, setid, writable = _Tally(LISTED), _Tally(LISTED_SETID), _Tally(LISTED)
     unknown: dict[tuple[str, int], int] = {}
@@ -163,6 +170,9 @@ def _walk_all(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict
     deadline = started + TIME_BUDGET_S
     check_at = _CLOCK_EVERY
     is_reg, is_dir = stat.S_ISREG, stat.S_ISDIR
+    # Unknown users or groups (no /etc/passwd): judge nobody rather than everybody.
+    known_uids = uids if uids is not None else _Everyone()
+    known_gids = gids if gids is not None else _Everyone()
     for top in tops:
         first = entries
         # Another walk's top must not be pruned from its own walk.
@@ -173,8 +183,7 @@ def _walk_all(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict
             notes.unreadable.append((top, exc.strerror or str(exc)))
             per_top.append(0)
             continue
-        for path, st in itertools.chain((item,), walk):
-            entries += 1
+        for entries, (path, st) in enumerate(itertools.chain((item,), walk), start=entries + 1):
             if entries >= check_at:
                 check_at += _CLOCK_EVERY
                 if entries > MAX_ENTRIES or time.monotonic() > deadline:
@@ -182,25 +191,25 @@ def _walk_all(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict
                         f"walk stopped after {entries} entries/{time.monotonic() - started:.0f} s "
                         f"(limits {MAX_ENTRIES} entries, {TIME_BUDGET_S:g} s): "
                         "files past that point were not audited")
-            uid, gid, mode = st.st_uid, st.st_gid, st.st_mode
-            no_user = uids is not None and uid not in uids
-            no_group = gids is not None and gid not in gids
-            if no_user or no_group:
+            if st.st_uid not in known_uids or st.st_gid not in known_gids:
+                uid, gid = st.st_uid, st.st_gid
+                no_user, no_group = uid not in known_uids, gid not in known_gids
                 unowned.add({"path": display_path(path), "uid": uid, "gid": gid,
                              "no_user": no_user, "no_group": no_group})
                 for kind, ident, missing in (("uid", uid, no_user), ("gid", gid, no_group)):
                     if missing:
                         unknown[(kind, ident)] = unknown.get((kind, ident), 0) + 1
+            mode = st.st_mode
             if mode & 0o6002:  # only set-id or world-writable entries cost any more work
                 if mode & 0o6000 and is_reg(mode):
                     setid.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
-                               "uid": uid, "gid": gid,
+                               "uid": st.st_uid, "gid": st.st_gid,
                                "setuid": bool(mode & stat.S_ISUID),
                                "setgid": bool(mode & stat.S_ISGID)})
                 # Symlinks are always 0777 and a sticky directory (/tmp) is meant to be shared.
                 if mode & 0o002 and (is_reg(mode) or (is_dir(mode) and not mode & stat.S_ISVTX)):
                     writable.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
-                                  "uid": uid, "gid": gid,
+                                  "uid": st.st_uid, "gid": st.st_gid,
                                   "type": "directory" if is_dir(mode) else "file"})
         per_top.append(entries - first)
     ids = sorted(unknown.items(), key=lambda item: (-item[1], item[0]))
@@ -250,7 +259,7 @@ def file_walk(host: Host, facts) -> dict:
         skipped, prune = [], frozenset()
     else:
         raise ProbeError(mountinfo["reason"])
-    walked = _walk_all(host, [f["mount_point"] for f in filesystems], prune, uids, gids)
+    walked = walk_filesystems(host, [f["mount_point"] for f in filesystems], prune, uids, gids)
     for fs, count in zip(filesystems, walked.pop("entries_per_top")):
         fs["entries"] = count
     reasons = [r for r in (uid_reason, gid_reason) if r]
