@@ -299,13 +299,17 @@ def unowned_files(facts, params) -> Result:
         evidence.append(ev(item["path"], f"uid {item['uid']} gid {item['gid']}: no such {missing}"))
     if unowned["count"] > len(evidence):
         evidence.append(ev("...", f"{unowned['count'] - len(evidence)} more not listed"))
-    message = (f"{unowned['count']} files without a valid owner or group "
+    count = unowned["count"]
+    message = (f"{count} file{'s' if count != 1 else ''} without a valid owner or group "
                f"(unknown ids, files: {id_text}); {scope}")
     if unreadable["count"]:
         message += f"; {unreadable['count']} directories could not be read"
+    consults = (f"nsswitch.conf also consults {', '.join(sources)} for users and groups, "
+                "which hostaudit does not query")
     if not certain and walk["unknown_ids_total"] == len(ids):
-        return Result.error(
-            f"{message}; but nsswitch.conf also consults {', '.join(sources)} for users and "
-            "groups, which may define these ids and which hostaudit does not query",
-            evidence=evidence + blind, expected=expected)
+        return Result.error(f"{message}; but {consults} and which may define these ids",
+                            evidence=evidence + blind, expected=expected)
+    if len(certain) < len(ids):
+        uncertain = ", ".join(f"{i['kind']} {i['id']}" for i in ids if i not in certain)
+        message += f" ({consults}; it may define {uncertain}, not the others)"
     return Result.failed(message, evidence=evidence + blind, expected=expected)

@@ -147,7 +147,7 @@ def test_file_of_unknown_uid_fails_with_path_and_ids(image, require_root):
     image.write("/srv/pkg/README", "", uid=4242)
     result = run_check("fs.unowned-files", root=image)
     assert result.status is Status.FAIL
-    assert result.message.startswith("1 files without a valid owner or group")
+    assert result.message.startswith("1 file without a valid owner or group")
     assert evidence_lines(result) == ["/srv/pkg/README: uid 4242 gid 0: no such user"]
 
 
@@ -286,6 +286,26 @@ def test_dynamic_user_ids_without_nss_systemd_fail():
     result = run_check("fs.unowned-files", facts={"file_walk": _walk_fact(**DYNAMIC),
                                                   "nsswitch": _nsswitch(NSSWITCH_FILES)})
     assert result.status is Status.FAIL
+    assert evidence_lines(result) == ["/var/lib/private/x: uid 61200 gid 61200: no such user and group"]
+
+
+def test_ids_outside_systemd_ranges_fail_even_with_nss_systemd():
+    fact = _walk_fact(**DYNAMIC)
+    fact["unknown_ids"] = fact["unknown_ids"] + [{"kind": "uid", "id": 4242, "files": 1}]
+    fact["unknown_ids_total"] = 3
+    result = run_check("fs.unowned-files", facts={
+        "file_walk": fact, "nsswitch": _nsswitch("passwd: files systemd\ngroup: files systemd\n")})
+    assert result.status is Status.FAIL
+    assert "it may define uid 61200, gid 61200, not the others" in result.message
+
+
+def test_a_directory_service_leaves_unknown_ids_undecided():
+    fact = _walk_fact(**DYNAMIC)
+    fact["unknown_ids"], fact["unknown_ids_total"] = [{"kind": "uid", "id": 4242, "files": 1}], 1
+    result = run_check("fs.unowned-files", facts={
+        "file_walk": fact, "nsswitch": _nsswitch("passwd: files sss\ngroup: files sss\n")})
+    assert result.status is Status.ERROR
+    assert "also consults sss" in result.message
 
 
 # -- live ---------------------------------------------------------------------------------------
