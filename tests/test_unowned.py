@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from hostaudit.host import ImageHost, WalkNotes
+from hostaudit import host as host_module
+from hostaudit.host import ImageHost, LiveHost, WalkNotes
 from hostaudit.model import Status
 from hostaudit.probes import filewalk
 from hostaudit.probes.filewalk import display_path, plan_walk
@@ -76,19 +77,45 @@ def test_walk_passes_every_stat_through_as_target(image):
 
 def test_walk_notes_a_directory_it_cannot_list_and_goes_on(image, monkeypatch):
     image.write("/secret/inside", "")
-    real_scandir = os.scandir
+    real_open = host_module._open_directory
     denied = str(image.path / "secret")
 
-    def scandir(path):
+    def open_directory(path):
         if path == denied:
             raise PermissionError(13, "Permission denied", path)
-        return real_scandir(path)
+        return real_open(path)
 
-    monkeypatch.setattr(os, "scandir", scandir)
+    monkeypatch.setattr(host_module, "_open_directory", open_directory)
     notes = WalkNotes()
     paths = _walk(image.host, notes=notes)
     assert notes.unreadable == [("/secret", "Permission denied")]
-    assert "/secret" in paths and "/usr/bin/true" in paths
+    assert "/secret" in paths and "/secret/inside" not in paths and "/usr/bin/true" in paths
+
+
+def test_walk_does_not_list_a_directory_swapped_after_it_was_seen(image, tmp_path, monkeypatch):
+    image.write("/srv/spool/mail", "")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "etc").mkdir(parents=True)
+    real_open = host_module._open_directory
+    swapped = str(image.path / "srv" / "spool")
+
+    def open_directory(path):  # as if /srv/spool became a link to another tree meanwhile
+        return real_open(str(elsewhere) if path == swapped else path)
+
+    monkeypatch.setattr(host_module, "_open_directory", open_directory)
+    notes = WalkNotes()
+    paths = _walk(image.host, notes=notes)
+    assert notes.unreadable == [("/srv/spool", "replaced while the walk ran")]
+    assert "/srv/spool/etc" not in paths and "/srv/spool/mail" not in paths
+
+
+def test_walk_leaves_out_pruned_mount_points(tmp_path):
+    (tmp_path / "data" / "inner").mkdir(parents=True)
+    (tmp_path / "data" / "inner" / "file").write_text("")
+    (tmp_path / "data" / "kept").write_text("")
+    top = str(tmp_path / "data")
+    paths = _walk(LiveHost(), top, prune=frozenset({top + "/inner"}))
+    assert sorted(paths) == [top, top + "/kept"]
 
 
 def test_walk_does_not_enter_another_filesystem(image, require_root):
