@@ -253,6 +253,33 @@ def _walk_scope(walk: dict) -> str:
     return f"{walk['entries']} entries walked in {walk['seconds']:g} s on " + ", ".join(parts)
 
 
+def _unseen(walk: dict) -> tuple[int, list[Evidence]]:
+    """How many directories the walk could not look into, and evidence naming them.
+
+    A directory of another filesystem met inside the walk (a btrfs subvolume, a mount inside
+    an image root, a mount made mid-walk) was not entered: as unknown as an unreadable one.
+    """
+    unreadable, other = walk["unreadable"], walk["other_device"]
+    evidence = [ev(u["path"], f"not read: {u['reason']}") for u in unreadable["paths"]]
+    if unreadable["count"] > len(unreadable["paths"]):
+        evidence.append(ev("...", f"{unreadable['count'] - len(unreadable['paths'])} more not read"))
+    evidence += [ev(path, "not entered: another filesystem") for path in other["paths"]]
+    if other["count"] > len(other["paths"]):
+        evidence.append(ev("...", f"{other['count'] - len(other['paths'])} more not entered"))
+    return unreadable["count"] + other["count"], evidence
+
+
+def _unowned_evidence(unowned: dict) -> list[Evidence]:
+    evidence = []
+    for item in unowned["files"]:
+        missing = " and ".join(what for what, gone in (("user", item["no_user"]),
+                                                       ("group", item["no_group"])) if gone)
+        evidence.append(ev(item["path"], f"uid {item['uid']} gid {item['gid']}: no such {missing}"))
+    if unowned["count"] > len(evidence):
+        evidence.append(ev("...", f"{unowned['count'] - len(evidence)} more not listed"))
+    return evidence
+
+
 @check("fs.unowned-files", needs=["file_walk", "nsswitch"])
 def unowned_files(facts, params) -> Result:
     """No file's owner or group is missing from /etc/passwd and /etc/group
@@ -263,53 +290,36 @@ def unowned_files(facts, params) -> Result:
         return Result.error(f"cannot tell which owners are valid: {walk['owners_unknown']}",
                             expected=expected)
     scope = _walk_scope(walk)
-    unreadable = walk["unreadable"]
-    blind = [ev(u["path"], f"not read: {u['reason']}") for u in unreadable["paths"]]
-    if unreadable["count"] > len(blind):
-        blind.append(ev("...", f"{unreadable['count'] - len(blind)} more not read"))
-    unowned = walk["unowned"]
-    if not unowned["count"]:
-        if unreadable["count"]:
+    unseen, blind = _unseen(walk)
+    count = walk["unowned"]["count"]
+    if not count:
+        if unseen:
             return Result.error(
-                f"no unowned file among what was read, but {unreadable['count']} directories "
-                f"could not be read, so their contents are unknown ({scope})",
+                f"no unowned file among what was read, but {unseen} directories could not be "
+                f"read or were on another filesystem, so their contents are unknown ({scope})",
                 evidence=blind, expected=expected)
-        skipped = ", ".join(sorted({f"{s['fstype']}" for s in walk["skipped"]
+        skipped = ", ".join(sorted({s["fstype"] for s in walk["skipped"]
                                     if not s["reason"].startswith("bind")}))
-        other = walk["other_device"]["count"]
         note = f"; not walked: {skipped}" if skipped else ""
-        if other:
-            note += f"; {other} directories on other filesystems not entered"
         return Result.passed(f"no file without a valid owner or group: {scope}{note}",
                              evidence=[ev(fs["mount_point"], f"{fs['entries']} entries walked")
                                        for fs in walk["filesystems"]], expected=expected)
-    sources, any_id = _other_name_sources(facts)
     ids = walk["unknown_ids"]
-
-    def may_be_defined(item: dict) -> bool:
-        return any_id or any(lo <= item["id"] <= hi for lo, hi in _SYSTEMD_ID_RANGES) \
-            if sources else False
-
-    certain = [i for i in ids if not may_be_defined(i)]
+    sources, any_id = _other_name_sources(facts)
+    maybe = [i for i in ids if sources and (any_id or any(
+        low <= i["id"] <= high for low, high in _SYSTEMD_ID_RANGES))]
     id_text = ", ".join(f"{i['kind']} {i['id']} ({i['files']})" for i in ids[:10])
-    evidence = []
-    for item in unowned["files"]:
-        missing = " and ".join(w for w, gone in (("user", item["no_user"]),
-                                                   ("group", item["no_group"])) if gone)
-        evidence.append(ev(item["path"], f"uid {item['uid']} gid {item['gid']}: no such {missing}"))
-    if unowned["count"] > len(evidence):
-        evidence.append(ev("...", f"{unowned['count'] - len(evidence)} more not listed"))
-    count = unowned["count"]
     message = (f"{count} file{'s' if count != 1 else ''} without a valid owner or group "
                f"(unknown ids, files: {id_text}); {scope}")
-    if unreadable["count"]:
-        message += f"; {unreadable['count']} directories could not be read"
+    if unseen:
+        message += f"; {unseen} directories could not be read or were on another filesystem"
+    evidence = _unowned_evidence(walk["unowned"]) + blind
     consults = (f"nsswitch.conf also consults {', '.join(sources)} for users and groups, "
                 "which hostaudit does not query")
-    if not certain and walk["unknown_ids_total"] == len(ids):
+    if len(maybe) == len(ids) == walk["unknown_ids_total"]:
         return Result.error(f"{message}; but {consults} and which may define these ids",
-                            evidence=evidence + blind, expected=expected)
-    if len(certain) < len(ids):
-        uncertain = ", ".join(f"{i['kind']} {i['id']}" for i in ids if i not in certain)
-        message += f" ({consults}; it may define {uncertain}, not the others)"
-    return Result.failed(message, evidence=evidence + blind, expected=expected)
+                            evidence=evidence, expected=expected)
+    if maybe:
+        named = ", ".join(f"{i['kind']} {i['id']}" for i in maybe)
+        message += f" ({consults}; it may define {named}, not the others)"
+    return Result.failed(message, evidence=evidence, expected=expected)

@@ -132,6 +132,18 @@ def test_walk_does_not_enter_another_filesystem(image, require_root):
     assert notes.other_device == ["/mnt/other"]
 
 
+def test_a_filesystem_mounted_inside_an_image_leaves_the_verdict_undecided(image, require_root):
+    mnt = image.mkdir("/home")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "hostaudit-test", str(mnt)],
+                   check=True, timeout=10)
+    try:
+        result = run_check("fs.unowned-files", root=image)
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True, timeout=10)
+    assert result.status is Status.ERROR
+    assert evidence_lines(result) == ["/home: not entered: another filesystem"]
+
+
 # -- which filesystems a live walk covers --------------------------------------------------------
 
 def _mount(line, point, fstype, device="8:1", root="/"):
