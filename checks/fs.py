@@ -298,8 +298,7 @@ def unowned_files(facts, params) -> Result:
                 f"no unowned file among what was read, but {unseen} directories could not be "
                 f"read or were on another filesystem, so their contents are unknown ({scope})",
                 evidence=blind, expected=expected)
-        skipped = ", ".join(sorted({s["fstype"] for s in walk["skipped"]
-                                    if not s["reason"].startswith("bind")}))
+        skipped = ", ".join(sorted({s["fstype"] for s in walk["skipped"] if not s["duplicate"]}))
         note = f"; not walked: {skipped}" if skipped else ""
         return Result.passed(f"no file without a valid owner or group: {scope}{note}",
                              evidence=[ev(fs["mount_point"], f"{fs['entries']} entries walked")

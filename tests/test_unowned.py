@@ -165,6 +165,15 @@ def test_plan_walks_each_local_filesystem_once_and_skips_kernel_memory_and_netwo
                                                   "/mnt/nfs", "/mnt/ssh", "/dev/shm"}
 
 
+def test_plan_walks_only_the_filesystem_visible_at_an_overmounted_point():
+    mounts = [_mount(1, "/", "ext4", "8:1"), _mount(2, "/srv", "ext4", "8:2"),
+              _mount(3, "/srv", "xfs", "8:3")]
+    walk, skipped = plan_walk(mounts)
+    assert [(m["mount_point"], m["fstype"]) for m in walk] == [("/", "ext4"), ("/srv", "xfs")]
+    assert skipped == [{"mount_point": "/srv", "fstype": "ext4", "reason": "overmounted, hidden",
+                        "duplicate": True}]
+
+
 def test_plan_walks_a_volume_bind_mounted_into_a_container():
     mounts = [_mount(1, "/", "overlay", "0:50"),
               _mount(2, "/data", "ext4", "8:1", root="/var/lib/docker/volumes/d/_data"),
@@ -277,7 +286,10 @@ def test_world_writable_files_are_recorded_but_not_sticky_directories(image):
 def _walk_fact(**overrides):
     fact = {"mode": "live", "filesystems": [{"mount_point": "/", "fstype": "ext4",
                                              "source": "/dev/sda1", "entries": 10}],
-            "skipped": [{"mount_point": "/tmp", "fstype": "tmpfs", "reason": "memory"}],
+            "skipped": [{"mount_point": "/tmp", "fstype": "tmpfs", "reason": "memory",
+                         "duplicate": False},
+                        {"mount_point": "/srv", "fstype": "xfs", "reason": "overmounted, hidden",
+                         "duplicate": True}],
             "entries": 10, "seconds": 0.1, "owners_unknown": None,
             "unowned": {"count": 0, "files": []}, "unknown_ids": [], "unknown_ids_total": 0,
             "setid": {"count": 0, "files": []}, "world_writable": {"count": 0, "files": []},

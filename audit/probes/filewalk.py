@@ -62,20 +62,26 @@ def _not_walked_reason(mount: dict) -> str | None:
 def plan_walk(mounts: list[dict]) -> tuple[list[dict], list[dict]]:
     """Which mounts to walk, so that each local filesystem is walked once.
 
-    Returns ``(walk, skipped)``. A filesystem (device) mounted several times is walked from
+    Returns ``(walk, skipped)``; a skipped mount is ``{mount_point, fstype, reason,
+    duplicate}``, ``duplicate`` when its files are walked elsewhere or hidden. A filesystem (device) mounted several times is walked from
     the mount showing its root; a bind mount of a part of it is skipped, unless no mount shows
     the root (a container's volume), then each distinct part is walked once.
     """
     walk, skipped = [], []
     chosen: dict[str, list[str]] = {}
     candidates = []
+    mounts = [m for m in mounts if not m.get("malformed")]
+    # Only the last mount at a mount point is visible there; those under it are hidden.
+    visible = {m["mount_point"]: m["line"] for m in mounts}
     for mount in mounts:
-        if mount.get("malformed"):
+        if visible[mount["mount_point"]] != mount["line"]:
+            skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
+                            "reason": "overmounted, hidden", "duplicate": True})
             continue
         reason = _not_walked_reason(mount)
         if reason:
             skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
-                            "reason": reason})
+                            "reason": reason, "duplicate": False})
         else:
             candidates.append(mount)
     # Shortest root first: the whole filesystem before any bind mount of a part of it.
@@ -86,7 +92,7 @@ def plan_walk(mounts: list[dict]) -> tuple[list[dict], list[dict]]:
         if covered is not None:
             skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
                             "reason": f"bind mount of {mount['device']}:{mount['root']}, "
-                                      "walked elsewhere"})
+                                      "walked elsewhere", "duplicate": True})
             continue
         roots.append(mount["root"])
         walk.append(mount)
@@ -235,7 +241,7 @@ def file_walk(host: Host, facts) -> dict:
     """Walk the local filesystems once (live: from the mount table; image: the whole root).
 
     ``{"mode", "filesystems": [{mount_point, fstype, source, entries}], "skipped":
-    [{mount_point, fstype, reason}], "entries", "seconds", "owners_unknown": reason|None,
+    [{mount_point, fstype, reason, duplicate}], "entries", "seconds", "owners_unknown": reason|None,
     "unowned": {count, files: [{path, uid, gid, no_user, no_group}]}, "unknown_ids": [{kind,
     id, files}], "setid": {count, files: [{path, mode, uid, gid, setuid, setgid}]},
     "world_writable": {count, files: [{path, mode, uid, gid, type}]}, "unreadable": {count,
