@@ -62,10 +62,11 @@ def _not_walked_reason(mount: dict) -> str | None:
 def plan_walk(mounts: list[dict]) -> tuple[list[dict], list[dict]]:
     """Which mounts to walk, so that each local filesystem is walked once.
 
-    Returns ``(walk, skipped)``; a skipped mount is ``{mount_point, fstype, reason,
-    duplicate}``, ``duplicate`` when its files are walked elsewhere or hidden. A filesystem (device) mounted several times is walked from
-    the mount showing its root; a bind mount of a part of it is skipped, unless no mount shows
-    the root (a container's volume), then each distinct part is walked once.
+    A filesystem (device) mounted several times is walked from the mount showing its root; a
+    bind mount of a part of it is skipped, unless no mount shows the root (a container's
+    volume), then each distinct part is walked once. Returns ``(walk, skipped)``; a skipped
+    mount is ``{mount_point, fstype, reason, duplicate}``, ``duplicate`` when its files are
+    walked from another mount point or hidden under a later mount.
     """
     walk, skipped = [], []
     chosen: dict[str, list[str]] = {}
