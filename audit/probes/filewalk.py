@@ -76,12 +76,12 @@ def plan_walk(mounts: list[dict]) -> tuple[list[dict], list[dict]]:
     visible = {m["mount_point"]: m["line"] for m in mounts}
     for mount in mounts:
         if visible[mount["mount_point"]] != mount["line"]:
-            skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
+            skipped.append({"mount_point": display_path(mount["mount_point"]), "fstype": mount["fstype"],
                             "reason": "overmounted, hidden", "duplicate": True})
             continue
         reason = _not_walked_reason(mount)
         if reason:
-            skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
+            skipped.append({"mount_point": display_path(mount["mount_point"]), "fstype": mount["fstype"],
                             "reason": reason, "duplicate": False})
         else:
             candidates.append(mount)
@@ -91,7 +91,7 @@ def plan_walk(mounts: list[dict]) -> tuple[list[dict], list[dict]]:
         covered = next((r for r in roots if r == "/" or mount["root"] == r
                         or mount["root"].startswith(r.rstrip("/") + "/")), None)
         if covered is not None:
-            skipped.append({"mount_point": mount["mount_point"], "fstype": mount["fstype"],
+            skipped.append({"mount_point": display_path(mount["mount_point"]), "fstype": mount["fstype"],
                             "reason": f"bind mount of {mount['device']}:{mount['root']}, "
                                       "walked elsewhere", "duplicate": True})
             continue
@@ -257,16 +257,18 @@ def file_walk(host: Host, facts) -> dict:
         mounts, skipped = plan_walk(mountinfo["mounts"])
         if not mounts:
             raise ProbeError(f"no local filesystem to walk in {mountinfo['path']}")
-        filesystems = [{"mount_point": m["mount_point"], "fstype": m["fstype"],
-                        "source": m["source"]} for m in mounts]
+        tops = [posixpath.normpath(m["mount_point"]) for m in mounts]
+        filesystems = [{"mount_point": display_path(m["mount_point"]), "fstype": m["fstype"],
+                        "source": display_path(m["source"])} for m in mounts]
         prune = frozenset(posixpath.normpath(m["mount_point"])
                           for m in mountinfo["mounts"] if not m.get("malformed"))
     elif host.kind == "image":
-        filesystems = [{"mount_point": "/", "fstype": "image", "source": host.root}]
+        tops = ["/"]
+        filesystems = [{"mount_point": "/", "fstype": "image", "source": display_path(host.root)}]
         skipped, prune = [], frozenset()
     else:
         raise ProbeError(mountinfo["reason"])
-    walked = walk_filesystems(host, [f["mount_point"] for f in filesystems], prune, uids, gids)
+    walked = walk_filesystems(host, tops, prune, uids, gids)
     for fs, count in zip(filesystems, walked.pop("entries_per_top")):
         fs["entries"] = count
     reasons = [r for r in (uid_reason, gid_reason) if r]
