@@ -2,12 +2,15 @@
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
 
 from hostaudit import host as host_module
+from hostaudit.facts import collect
 from hostaudit.host import ImageHost, LiveHost, WalkNotes
 from hostaudit.model import Status
 from hostaudit.probes import filewalk
@@ -361,11 +364,41 @@ def test_a_directory_service_leaves_unknown_ids_undecided():
 
 # -- live ---------------------------------------------------------------------------------------
 
-def test_live_walk_decides_or_errs_within_its_budget(monkeypatch):
+def test_live_walk_covers_the_root_filesystem_not_a_tmpfs_and_decides_in_bounded_time(
+        monkeypatch, require_root):
     monkeypatch.setattr(filewalk, "TIME_BUDGET_S", 120.0)
-    started = time.monotonic()
-    result = run_check("fs.unowned-files", live=True)
-    assert time.monotonic() - started < 150
-    assert result.status in (Status.PASS, Status.FAIL, Status.ERROR)
-    if result.status is not Status.ERROR:
-        assert "entries walked" in result.message and " / (" in result.message
+    base = tempfile.mkdtemp(prefix="hostaudit-walk-", dir="/var/tmp")
+    memory = os.path.join(base, "memory")
+    try:
+        os.chown(_touch(os.path.join(base, "on-disk")), 3999101, 0)
+        os.mkdir(memory)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "hostaudit-test", memory],
+                       check=True, timeout=10)
+        try:
+            os.chown(_touch(os.path.join(memory, "in-memory")), 3999102, 0)
+            started = time.monotonic()
+            facts = collect(LiveHost(), ["file_walk", "nsswitch"], mode="live")
+            seconds = time.monotonic() - started
+        finally:
+            subprocess.run(["umount", memory], check=True, timeout=10)
+    finally:
+        shutil.rmtree(base)
+    assert seconds < 150
+    if facts.error_of("file_walk"):
+        assert "walk stopped after" in facts.error_of("file_walk")
+        return
+    walk = facts["file_walk"]
+    assert walk["filesystems"][0]["mount_point"] == "/"
+    assert {"mount_point": memory, "fstype": "tmpfs", "reason": "memory, emptied at boot",
+            "duplicate": False} in walk["skipped"]
+    unknown = {(i["kind"], i["id"]) for i in walk["unknown_ids"]}
+    assert ("uid", 3999101) in unknown and ("uid", 3999102) not in unknown
+    result = run_check("fs.unowned-files", facts=dict(facts.values), mode="live")
+    assert result.status in (Status.FAIL, Status.ERROR)
+    assert "entries walked" in result.message and " on / (" in result.message
+
+
+def _touch(path):
+    with open(path, "w"):
+        pass
+    return path
