@@ -47,8 +47,9 @@ class CommandResult:
 class WalkNotes:
     """What a :meth:`Host.walk` could not see, as target paths.
 
-    ``unreadable``: ``(path, reason)`` for each directory that could not be listed and each
-    entry that could not be stat'ed (their contents are unknown, never taken as empty).
+    ``unreadable``: ``(path, reason)`` for each directory that could not be listed (or was
+    replaced between being seen and being opened) and each entry that could not be stat'ed:
+    their contents are unknown, never taken as empty.
     ``other_device``: directories not entered because they belong to another filesystem.
     """
 
@@ -238,7 +239,8 @@ class Host:
         """Every entry of the filesystem holding ``top``, from ``top`` down, as
         ``(target path, stat)`` with the stat passed through :meth:`as_target`.
 
-        One ``lstat`` per entry (os.scandir's), no other lookup. Symlinks are never followed,
+        One ``lstat`` per entry (os.scandir's, relative to its directory's descriptor), no
+        other lookup. Symlinks are never followed,
         directories of another device are yielded but not entered (noted in
         ``notes.other_device``), and target paths in ``prune`` (other mount points) are
         neither yielded nor entered. A directory that cannot be listed is noted in
