@@ -19,8 +19,9 @@ import os
 import posixpath
 import stat as _stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Iterator
 
 from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError
 
@@ -58,6 +59,30 @@ class CommandResult:
     returncode: int
     stdout: str
     stderr: str
+
+
+@dataclass
+class WalkNotes:
+    """What a :meth:`Host.walk` could not see, as target paths.
+
+    ``unreadable``: ``(path, reason)`` for each directory that could not be listed (or was
+    replaced between being seen and being opened) and each entry that could not be stat'ed:
+    their contents are unknown, never taken as empty.
+    ``other_device``: directories not entered because they belong to another filesystem.
+    """
+
+    unreadable: list = field(default_factory=list)
+    other_device: list = field(default_factory=list)
+
+
+def _open_directory(path: str) -> int:
+    """A descriptor of directory ``path`` itself (never through a final symlink), opened
+    without touching its access time when the kernel lets us (owner or CAP_FOWNER)."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(path, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        return os.open(path, flags)
 
 
 class Host:
@@ -308,6 +333,83 @@ class Host:
 
     def statvfs(self, path: str) -> os.statvfs_result:
         return os.statvfs(self.real_path(path))
+
+    def walk(self, top: str, *, prune=frozenset(), notes: WalkNotes | None = None,
+             ) -> Iterator[tuple[str, os.stat_result]]:
+        """Every entry of the filesystem holding ``top``, from ``top`` down, as
+        ``(target path, stat)`` with the stat passed through :meth:`as_target`.
+
+        One ``lstat`` per entry (os.scandir's, relative to its directory's descriptor), no
+        other lookup. Symlinks are never followed,
+        directories of another device are yielded but not entered (noted in
+        ``notes.other_device``), and target paths in ``prune`` (other mount points) are
+        neither yielded nor entered. A directory that cannot be listed is noted in
+        ``notes.unreadable`` and the walk goes on. Names are str as os.scandir gives them
+        (undecodable bytes kept by surrogateescape). ``top`` is resolved like any path; a
+        top that is not a directory is yielded alone. Raises OSError when ``top`` is missing.
+        The caller bounds the walk by stopping the iteration (the open directory is closed).
+        """
+        notes = notes if notes is not None else WalkNotes()
+        real_top = self.real_path(top)
+        disk = os.lstat(real_top)
+        yield top, self.as_target(top, disk)
+        if not _stat.S_ISDIR(disk.st_mode):
+            return
+        # The loop below runs once per file of the target. Each directory is opened once
+        # (O_NOFOLLOW, and its inode compared with the one listed, so a directory swapped
+        # for a symlink mid-walk is not followed) and its entries are stat'ed relative to
+        # that descriptor: no path lookup per file, which makes most of the walk's cost. A
+        # name is looked up in ``pruned`` only in the few directories holding a pruned name,
+        # and an as_target that is the identity is not called.
+        pruned: dict[str, set] = {}
+        for path in prune:
+            parent, name = posixpath.split(path)
+            if name:
+                pruned.setdefault(parent, set()).add(name)
+        as_target = None if type(self).as_target is Host.as_target else self.as_target
+        same_paths = real_top == top
+        is_dir, device = _stat.S_ISDIR, disk.st_dev
+        unreadable, other_device = notes.unreadable, notes.other_device
+        stack = [(real_top, top, disk.st_ino)]
+        while stack:
+            real_dir, target_dir, inode = stack.pop()
+            prefix = target_dir.rstrip("/") + "/"
+            real_prefix = real_dir.rstrip("/") + "/"
+            skip = pruned.get(target_dir)
+            try:
+                fd = _open_directory(real_dir)
+            except OSError as exc:
+                unreadable.append((target_dir, exc.strerror or str(exc)))
+                continue
+            try:
+                opened = os.fstat(fd)
+                if opened.st_ino != inode or opened.st_dev != device:
+                    unreadable.append((target_dir, "replaced while the walk ran"))
+                    continue
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        name = entry.name
+                        if skip and name in skip:
+                            continue
+                        path = prefix + name
+                        try:
+                            disk = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:  # removed while we looked: nothing to audit
+                            continue
+                        except OSError as exc:
+                            unreadable.append((path, exc.strerror or str(exc)))
+                            continue
+                        yield path, (as_target(path, disk) if as_target else disk)
+                        if is_dir(disk.st_mode):
+                            if disk.st_dev == device:
+                                stack.append((path if same_paths else real_prefix + name,
+                                              path, disk.st_ino))
+                            else:
+                                other_device.append(path)
+            except OSError as exc:  # reading the directory failed part-way
+                unreadable.append((target_dir, exc.strerror or str(exc)))
+            finally:
+                os.close(fd)
 
     # -- commands -----------------------------------------------------------------------------
     def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:

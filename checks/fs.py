@@ -300,3 +300,96 @@ def quota_users(facts, params) -> Result:
                              evidence=shown + [uid_evidence], expected=expected)
     return Result.passed(f"all {len(users)} regular users have block and inode limits on {path}",
                          evidence=evidence[:MAX_LISTED] + [uid_evidence], expected=expected)
+
+
+# Ids nss-systemd answers for without any file: DynamicUser= services and systemd-homed users.
+_SYSTEMD_ID_RANGES = ((60001, 60513), (61184, 65519))
+
+
+def _other_name_sources(facts) -> tuple[list[str], bool]:
+    """Name services besides the files consulted for passwd/group, and whether they may
+    define any id at all (False: only systemd's own ranges)."""
+    reason = facts.error_of("nsswitch")
+    if reason:
+        return [f"nsswitch.conf unreadable ({reason})"], True
+    nsswitch = facts["nsswitch"]
+    sources = {s for e in nsswitch["entries"] if e.get("database") in ("passwd", "group")
+               for s in e["services"] if s not in ("files", "compat")}
+    return sorted(sources), bool(sources - {"systemd"})
+
+
+def _walk_scope(walk: dict) -> str:
+    parts = [f"{fs['mount_point']} ({fs['fstype']}, {fs['entries']} entries)"
+             for fs in walk["filesystems"]]
+    return f"{walk['entries']} entries walked in {walk['seconds']:g} s on " + ", ".join(parts)
+
+
+def _unseen(walk: dict) -> tuple[int, list[Evidence]]:
+    """How many directories the walk could not look into, and evidence naming them.
+
+    A directory of another filesystem met inside the walk (a btrfs subvolume, a mount inside
+    an image root, a mount made mid-walk) was not entered: as unknown as an unreadable one.
+    """
+    unreadable, other = walk["unreadable"], walk["other_device"]
+    evidence = [ev(u["path"], f"not read: {u['reason']}") for u in unreadable["paths"]]
+    if unreadable["count"] > len(unreadable["paths"]):
+        evidence.append(ev("...", f"{unreadable['count'] - len(unreadable['paths'])} more not read"))
+    evidence += [ev(path, "not entered: another filesystem") for path in other["paths"]]
+    if other["count"] > len(other["paths"]):
+        evidence.append(ev("...", f"{other['count'] - len(other['paths'])} more not entered"))
+    return unreadable["count"] + other["count"], evidence
+
+
+def _unowned_evidence(unowned: dict) -> list[Evidence]:
+    evidence = []
+    for item in unowned["files"]:
+        missing = " and ".join(what for what, gone in (("user", item["no_user"]),
+                                                       ("group", item["no_group"])) if gone)
+        evidence.append(ev(item["path"], f"uid {item['uid']} gid {item['gid']}: no such {missing}"))
+    if unowned["count"] > len(evidence):
+        evidence.append(ev("...", f"{unowned['count'] - len(evidence)} more not listed"))
+    return evidence
+
+
+@check("fs.unowned-files", needs=["file_walk", "nsswitch"])
+def unowned_files(facts, params) -> Result:
+    """No file's owner or group is missing from /etc/passwd and /etc/group
+    (``find / -nouser -o -nogroup`` over the local filesystems)."""
+    walk = facts["file_walk"]
+    expected = "every file owned by a user of /etc/passwd and a group of /etc/group"
+    if walk["owners_unknown"]:
+        return Result.error(f"cannot tell which owners are valid: {walk['owners_unknown']}",
+                            expected=expected)
+    scope = _walk_scope(walk)
+    unseen, blind = _unseen(walk)
+    count = walk["unowned"]["count"]
+    if not count:
+        if unseen:
+            return Result.error(
+                f"no unowned file among what was read, but {unseen} directories could not be "
+                f"read or were on another filesystem, so their contents are unknown ({scope})",
+                evidence=blind, expected=expected)
+        skipped = ", ".join(sorted({s["fstype"] for s in walk["skipped"] if not s["duplicate"]}))
+        note = f"; not walked: {skipped}" if skipped else ""
+        return Result.passed(f"no file without a valid owner or group: {scope}{note}",
+                             evidence=[ev(fs["mount_point"], f"{fs['entries']} entries walked")
+                                       for fs in walk["filesystems"]], expected=expected)
+    ids = walk["unknown_ids"]
+    sources, any_id = _other_name_sources(facts)
+    maybe = [i for i in ids if sources and (any_id or any(
+        low <= i["id"] <= high for low, high in _SYSTEMD_ID_RANGES))]
+    id_text = ", ".join(f"{i['kind']} {i['id']} ({i['files']})" for i in ids[:10])
+    message = (f"{count} file{'s' if count != 1 else ''} without a valid owner or group "
+               f"(unknown ids, files: {id_text}); {scope}")
+    if unseen:
+        message += f"; {unseen} directories could not be read or were on another filesystem"
+    evidence = _unowned_evidence(walk["unowned"]) + blind
+    consults = (f"nsswitch.conf also consults {', '.join(sources)} for users and groups, "
+                "which hostaudit does not query")
+    if len(maybe) == len(ids) == walk["unknown_ids_total"]:
+        return Result.error(f"{message}; but {consults} and which may define these ids",
+                            evidence=evidence, expected=expected)
+    if maybe:
+        named = ", ".join(f"{i['kind']} {i['id']}" for i in maybe)
+        message += f" ({consults}; it may define {named}, not the others)"
+    return Result.failed(message, evidence=evidence, expected=expected)
