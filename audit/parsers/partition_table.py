@@ -66,7 +66,7 @@ def _exact(read: Reader, offset: int, length: int, what: str) -> bytes:
     data = read(offset, length)
     if len(data) != length:
         raise PartitionTableError(f"{what} at byte {offset} lies beyond the end of the image")
-    return data
+    return bytes(data)
 
 
 def parse_partition_table(read: Reader, size: int) -> PartitionTable:
