@@ -270,13 +270,13 @@ class _Session:
         point = entry["mount_point"]
         if "noauto" in entry["options"]:
             return "noauto: not mounted at boot"
+        if not point.startswith("/") or ".." in PurePosixPath(point).parts:
+            return "mount point is not an absolute path without '..'"
         part, why = _resolve_spec(entry["spec"], parts)
         if part is None:
             return why
         if part.get("fstype") not in _MOUNT_OPTIONS:
             return f"partition {part['number']} holds {part.get('fstype') or 'no known filesystem'}"
-        if not point.startswith("/") or ".." in PurePosixPath(point).parts:
-            return "mount point is not an absolute path without '..'"
         directory = _inside(root, point)
         if directory is None:
             return "mount point leads outside the image root"
