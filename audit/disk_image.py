@@ -71,6 +71,9 @@ _GPT_ROOT_TYPES = frozenset({
     "44479540-f297-41b2-9af7-d131d5f0458a",  # x86
     "b921b045-1df0-41c3-af44-4c6f280d3fae",  # arm64
 })
+# Each partition costs a blkid run and maybe a loop device (a host-wide resource).
+MAX_PARTITIONS = 64
+FSTAB_LIMIT = 1024 * 1024
 _TIMEOUT = 60.0
 # Converting a large qcow2 can take minutes; still bounded.
 _CONVERT_TIMEOUT = 1800.0
@@ -200,6 +203,9 @@ class _Session:
         else:
             regions = [{"number": p.number, "start": p.start, "size": p.size, "type": p.type,
                         "partuuid": p.partuuid, "name": p.name} for p in table.partitions]
+        if len(regions) > MAX_PARTITIONS:
+            raise InputError(f"{len(regions)} partitions; more than {MAX_PARTITIONS} are not "
+                             "looked at", where=self.path)
         for region in regions:
             region.update(_blkid(raw, region["start"], region["size"]))
         return regions
@@ -216,6 +222,14 @@ class _Session:
             self.loops.append(loop)
         part["loop"] = loop
         return loop
+
+    def detach(self, part: dict) -> None:
+        """Give back the loop device of a partition that is not mounted after all."""
+        loop = part.pop("loop", None)
+        if loop is not None:
+            with deferred():
+                _command(["losetup", "-d", loop])
+                self.loops.remove(loop)
 
     def mount(self, raw: str, part: dict, directory: str) -> str | None:
         """Mount a partition read-only at ``directory``; None when mounted, else the reason."""
@@ -242,6 +256,7 @@ class _Session:
                 return part
             part["note"] = "no /etc/fstab with an os-release: not the root"
             self.unmount(root)
+            self.detach(part)
         found = "; ".join(_found(p) for p in parts) or "no partitions"
         raise InputError(f"no Linux root filesystem (one with /etc/fstab and /etc/os-release) in "
                          f"the image; found: {found}", where=self.path)
@@ -253,7 +268,10 @@ class _Session:
         if fstab_path is None:
             return [{"mount_point": "/", "reason": "/etc/fstab leads outside the image root"}]
         with open(fstab_path, "rb") as handle:
-            text = handle.read(1024 * 1024).decode("utf-8", errors="surrogateescape")
+            data = handle.read(FSTAB_LIMIT + 1)
+        if len(data) > FSTAB_LIMIT:  # half an fstab would assemble half the system
+            raise InputError(f"/etc/fstab is larger than {FSTAB_LIMIT} bytes", where=self.path)
+        text = data.decode("utf-8", errors="surrogateescape")
         skipped = []
         entries = [e for e in parse_fstab(text) if not e.get("malformed")
                    and e["fstype"] not in ("swap",) and e["mount_point"] not in ("/", "none")]

@@ -15,6 +15,7 @@ import pytest
 from disk_images import (
     HOME_UUID,
     MBR_LAYOUT,
+    ROOT_FILES,
     build_disk,
     build_rootless_disk,
     loop_devices_of,
@@ -277,3 +278,25 @@ def test_sigterm_mid_scan_unmounts_and_detaches_everything(images, tmp_path, whe
     assert loop_devices_of(images["gpt"]) == []
     assert mounts_under(temp) == []
     assert list(temp.iterdir()) == []
+
+
+# -- a bare filesystem ------------------------------------------------------------------------
+def test_bare_ext4_filesystem_image_is_audited_as_its_root(images, private_tmp, tmp_path):
+    tree = tmp_path / "tree"
+    for path, text in ROOT_FILES.items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_text(text)
+    (tree / "home").mkdir()
+    image = tmp_path / "rootfs.ext4"
+    with open(image, "wb") as handle:
+        handle.truncate(16 * 1024 * 1024)
+    run(["mkfs.ext4", "-F", "-q", "-d", str(tree), str(image)])
+    assert is_disk_image(str(image)) == "ext"
+    target, results = _scan(str(image))
+    disk = target.description["disk"]
+    assert disk["partitioning"] == "none (one bare filesystem)"
+    assert [e["mount_point"] for e in disk["not_mounted"]] == ["/home", "/var"]
+    assert all(e["reason"] == "no partition of the image has this identity" for e in disk["not_mounted"])
+    assert results["files.immutable.shadow"]["status"] == "fail"  # mkfs -d copies no flags
+    assert loop_devices_of(image) == []
+
