@@ -149,3 +149,22 @@ def loop_devices_of(path) -> list[str]:
 def mounts_under(prefix) -> list[str]:
     with open("/proc/self/mountinfo") as handle:
         return [line.split()[4] for line in handle if line.split()[4].startswith(str(prefix))]
+
+
+def build_data_first_disk(workdir) -> str:
+    """Partition 1 an ext4 data filesystem, partition 2 the root (fstab names only /)."""
+    image = os.path.join(workdir, "data-first.img")
+    with open(image, "wb") as handle:
+        handle.truncate(40 * MIB)
+    run(["sfdisk", "-q", image], input="label: gpt\nsize=16MiB, type=linux\nsize=16MiB, type=linux\n")
+    (data, root) = partitions(image)
+    with attached(image, *data) as loop:
+        run(["mkfs.ext4", "-F", "-q", "-L", "data", loop])
+    tree = os.path.join(workdir, "data-first-tree")
+    for path, text in {**ROOT_FILES, "etc/fstab": "LABEL=root / ext4 defaults 0 1\n"}.items():
+        os.makedirs(os.path.join(tree, os.path.dirname(path)), exist_ok=True)
+        with open(os.path.join(tree, path), "w") as handle:
+            handle.write(text)
+    with attached(image, *root) as loop:
+        run(["mkfs.ext4", "-F", "-q", "-L", "root", "-d", tree, loop])
+    return image

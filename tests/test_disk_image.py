@@ -16,6 +16,7 @@ from disk_images import (
     HOME_UUID,
     MBR_LAYOUT,
     ROOT_FILES,
+    build_data_first_disk,
     build_disk,
     build_rootless_disk,
     loop_devices_of,
@@ -300,3 +301,15 @@ def test_bare_ext4_filesystem_image_is_audited_as_its_root(images, private_tmp, 
     assert results["files.immutable.shadow"]["status"] == "fail"  # mkfs -d copies no flags
     assert loop_devices_of(image) == []
 
+
+
+def test_a_filesystem_tried_as_root_and_found_not_to_be_gives_its_loop_device_back(images, private_tmp):
+    image = build_data_first_disk(str(images["dir"]))
+    try:
+        with attached_disk(image) as (_root, disk):
+            assert disk["root"] == 2
+            assert "not the root" in disk["partitions"][0]["note"]
+            assert len(loop_devices_of(image)) == 1
+    finally:
+        for loop in loop_devices_of(image):
+            subprocess.run(["losetup", "-d", loop], capture_output=True, timeout=30)
