@@ -89,8 +89,14 @@ def is_disk_image(path: str) -> str | None:
     bare filesystem (``ext``, ``xfs``, ``fat``); None for anything else (a tar archive,
     compressed or not) or a file that cannot be read (the caller reports that)."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_HEAD)
+        # O_NONBLOCK: a FIFO given as the image must not hang the audit; only files count.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            head = os.pread(fd, _HEAD, 0)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     if head[257:262] == b"ustar":  # a tar whose first member happens to hold an image

@@ -313,3 +313,9 @@ def test_a_filesystem_tried_as_root_and_found_not_to_be_gives_its_loop_device_ba
     finally:
         for loop in loop_devices_of(image):
             subprocess.run(["losetup", "-d", loop], capture_output=True, timeout=30)
+
+
+def test_a_fifo_given_as_image_is_not_taken_for_a_disk_and_does_not_hang(tmp_path):
+    fifo = tmp_path / "disk.img"
+    os.mkfifo(fifo)
+    assert is_disk_image(str(fifo)) is None
