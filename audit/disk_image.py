@@ -41,12 +41,7 @@ from pathlib import PurePosixPath
 from hostaudit.errors import AuditError, InputError
 from hostaudit.interrupt import deferred
 from hostaudit.parsers.fstab import parse_fstab
-from hostaudit.parsers.partition_table import (
-    SECTOR,
-    PartitionTable,
-    PartitionTableError,
-    parse_partition_table,
-)
+from hostaudit.parsers.partition_table import PartitionTable, PartitionTableError, parse_partition_table
 
 QCOW2_MAGIC = b"QFI\xfb"
 # Incompatible feature bit 2 of a version 3 header (qcow2.txt): data in another file.
