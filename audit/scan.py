@@ -118,6 +118,15 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
     if spec.address is not None:
         host: Host = NetHost(spec.address, sweep_options=sweep_options)
         yield _described(host, mode="net", **run_by)
+    elif spec.image is not None and _is_disk_image(spec.image):
+        from hostaudit.disk_image import CARRIES, attached_disk
+
+        with attached_disk(spec.image) as (root, disk):
+            # The image's own filesystems, mounted read-only: no index, the disk is the truth.
+            host = ImageHost(root)
+            host.carries = CARRIES  # TODO(lead): the capability mechanism from the other branch
+            yield _described(host, mode="image", image=os.path.abspath(spec.image), disk=disk,
+                             **run_by)
     elif spec.image is not None:
         from hostaudit.image import unpacked_image
 
@@ -134,6 +143,12 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
         host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,
                         sweep_options=sweep_options)
         yield _described(host, mode="live", euid=os.geteuid(), **run_by)
+
+
+def _is_disk_image(path: str) -> bool:
+    from hostaudit.disk_image import is_disk_image
+
+    return is_disk_image(path) is not None
 
 
 def _described(host: Host, *, mode: str, **extra) -> Target:

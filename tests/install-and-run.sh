@@ -13,6 +13,7 @@ fi
 packages=(
   python3 python3-venv python3-pip   # the interpreter and venv on a bare Debian 12
   e2fsprogs quota util-linux          # chattr/lsattr, ext4 images, quotaon/quotacheck, losetup
+  fdisk qemu-utils                    # sfdisk builds disk images in tests; qemu-img reads qcow2
   ucspi-tcp                           # tcprules builds the POP3 rules database
   stunnel4 openssl                    # TLS wrappers and test certificates
   tripwire                            # the integrity checker the baseline requires
