@@ -7,6 +7,7 @@ Heavy modules (yaml, jsonschema, jinja2, rich) are imported inside the commands 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -172,7 +173,7 @@ def _explain_parser(sub) -> argparse.ArgumentParser:
                        hostaudit explain ssh.port --baseline site.yaml
                        hostaudit explain fw.default-policy --json
                        """)
-    explain.add_argument("control_id", metavar="ID")
+    explain.add_argument("control_id", metavar="ID", help="the control, e.g. mail.databytes")
     explain.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                          help="shipped baseline name or YAML file (default: gcux-qmail)")
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -188,8 +189,8 @@ def _diff_parser(sub) -> argparse.ArgumentParser:
                     hostaudit diff old/report.json new/report.json
                     hostaudit diff golden.json live.json --format html,json -o /srv/www/audit
                     """)
-    diff.add_argument("old", metavar="OLD.json")
-    diff.add_argument("new", metavar="NEW.json")
+    diff.add_argument("old", metavar="OLD.json", help="the earlier report (or the golden image's)")
+    diff.add_argument("new", metavar="NEW.json", help="the later report (or the host's)")
     diff.add_argument("--output", "-o", default=".", metavar="DIR",
                       help="directory for diff.json and diff.html, created 0750 when missing "
                       "(default: current directory)")
@@ -275,8 +276,16 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -
 def _console(args, *, stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, no_color=args.no_color or "NO_COLOR" in os.environ,
-                   highlight=False)
+    class ReaderConsole(Console):
+        """rich ends the process with exit 1 when its reader closes the pipe; here the
+        command decides (the gate's verdict stands), so the error goes back up."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "stdout closed by its reader")
+
+    return ReaderConsole(stderr=stderr, no_color=getattr(args, "no_color", False) or "NO_COLOR" in os.environ,
+                         highlight=False)
 
 
 def cmd_scan(args) -> int:
@@ -347,7 +356,7 @@ def _gate_verdict(args, reasons: list[str]):
         return Gate(False, "failed: " + "; ".join(reasons))
     if chosen:
         return Gate(True, f"passed ({', '.join(chosen)})")
-    return Gate(None, "none chosen (--fail-on SEVERITY, --fail-under SCORE); exit 0")
+    return Gate(None, "none chosen (add --fail-on SEVERITY or --fail-under SCORE)")
 
 
 def _print_scan(args, report: dict, formats: list[str], written: list[str], reasons: list[str]) -> bool:
@@ -547,7 +556,6 @@ def cmd_controls(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -560,7 +568,7 @@ def cmd_controls(args) -> int:
     for row in rows:
         table.add_row(*(Text(terminal_text(cell)) for cell in
                         (row["id"], row["severity"], ",".join(row["modes"]), row["title"])))
-    Console(highlight=False).print(table)
+    _console(args).print(table)
     return ExitCode.OK
 
 

@@ -167,14 +167,16 @@ def _labelled(console: Console, rows: Iterable[tuple[str, Text]]) -> list[Text]:
     return lines
 
 
-def _paths(paths: Iterable[str]) -> list[tuple[str, Text]]:
-    return [("Reports" if i == 0 else "", Text(_safe(os.path.abspath(p)))) for i, p in enumerate(paths)]
+def _paths(paths: Iterable[str]) -> list[Text]:
+    """``Reports     /abs/report.json`` and the next path under it: never wrapped or folded,
+    so that a path copies whole even where it is wider than the terminal."""
+    return [Text.assemble(Text(f"{'Reports' if i == 0 else '':<{_LABEL_WIDTH}}", style="bold"),
+                          _safe(os.path.abspath(p))) for i, p in enumerate(paths)]
 
 
 def print_written(console: Console, paths: Iterable[str]) -> None:
     """The absolute paths of the files a run wrote, one per line (nothing when none)."""
-    for line in _labelled(console, _paths(paths)):
-        console.print(line, no_wrap=True, overflow="ignore", crop=False)
+    _print_lines(console, _paths(paths))
 
 
 def _summary(report: dict, console: Console, gate: Gate | None, written: Iterable[str]) -> list[Text]:
@@ -191,8 +193,7 @@ def _summary(report: dict, console: Console, gate: Gate | None, written: Iterabl
     hint = _explain_hint(report)
     if hint:
         rows.append(("Details", Text(_safe(hint))))
-    rows += _paths(written)
-    return _labelled(console, rows)
+    return _labelled(console, rows) + _paths(written)
 
 
 def _print_lines(console: Console, lines: Iterable[Text]) -> None:
