@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
 from hostaudit.model import Result, ev
 from hostaudit.registry import check
-from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
 
 POP3_PORT = 110
 PROCESSES = "process table (psutil)"

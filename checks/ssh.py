@@ -102,7 +102,8 @@ def _views(facts, from_files, from_wire) -> Result:
 
 def _no_banner(greetings: dict) -> Result:
     return Result.not_applicable(f"no SSH banner seen from the vantage point on {greetings['target']}",
-                                 evidence=[ev(greetings["target"], f"{len(greetings['ports'])} open port(s) greeted; none with SSH-")])
+                                 evidence=[ev(greetings["target"],
+                                              f"{len(greetings['ports'])} open port(s) greeted; none with SSH-")])
 
 
 _FILES = ["sshd_config", "sshd_install"]

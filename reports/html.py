@@ -13,7 +13,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from hostaudit.reports.atomic import write_atomic
-from hostaudit.visible import visible
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
@@ -31,6 +30,7 @@ from hostaudit.reports.present import (
     status_chips,
     target_label,
 )
+from hostaudit.visible import visible
 
 
 def finalize(value):

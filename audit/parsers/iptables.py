@@ -199,7 +199,8 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
         except (ValueError, IndexError) as exc:
             _error(ruleset, where, number, raw, str(exc) or "incomplete line")
     if table_name is not None:
-        _error(ruleset, where, len(text.splitlines()), "", f"table {table_name} has no COMMIT: iptables-restore would load nothing")
+        _error(ruleset, where, len(text.splitlines()), "",
+               f"table {table_name} has no COMMIT: iptables-restore would load nothing")
     _check_targets(ruleset)
     return ruleset
 

@@ -251,7 +251,8 @@ def parse_policy(text: str, *, hostname: str | None = None) -> list[dict]:
         if kinds[0] == "!":
             if len(statement) != 2 or kinds[1] != "word":
                 raise PolicyError(f"line {line}: malformed stop point")
-            rules.append({"path": _normalise(_expand(statement[1][1], variables, line, lenient=True), line), "stop": True,
+            path = _normalise(_expand(statement[1][1], variables, line, lenient=True), line)
+            rules.append({"path": path, "stop": True,
                           "mask": "", "properties": "", "recurse": 0, "line": line, "condition": condition})
             continue
         if "->" not in kinds or kinds.index("->") != 1 or kinds[0] != "word":

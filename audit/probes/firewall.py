@@ -83,7 +83,8 @@ def _saved_rules(host: Host) -> dict:
         fmt, ruleset = parse_rules_file(v6, host.read_text(v6), "ipv6")
         if fmt == "iptables script":  # ip6tables-restore reads only save format
             ruleset = {"tables": [], "notes": [], "errors": [{"where": v6, "line": None, "text": "",
-                                                               "error": "not ip6tables-save format: ip6tables-restore would refuse it"}]}
+                                                               "error": "not ip6tables-save format: "
+                                                                        "ip6tables-restore would refuse it"}]}
         fact["sources"].append({"name": v6, "status": "ok", "reason": None})
         if fact["ruleset"] is None:
             fact["ruleset"], fact["format"] = ruleset, fmt

@@ -20,7 +20,7 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host
@@ -155,7 +155,7 @@ def _connect(target: str, port: int, timeout: float) -> tuple[socket.socket | No
         return socket.create_connection((target, port), timeout=timeout), entry
     except ConnectionRefusedError:
         return None, {**entry, "result": "refused"}
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return None, {**entry, "result": "timeout", "detail": f"no TCP answer within {timeout:g}s"}
     except OSError as exc:
         return None, {**entry, "result": "error", "detail": exc.strerror or str(exc)}
@@ -169,7 +169,7 @@ def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
     with conn:
         try:
             data = conn.recv(GREETING_BYTES)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return {**entry, "result": "silent", "detail": f"nothing sent within {timeout:g}s"}
         except ConnectionResetError:
             return {**entry, "result": "reset"}
@@ -207,10 +207,10 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
             der = conn.getpeercert(binary_form=True)
             cert = certificate_summary(der)
             if cert.get("not_after"):
-                cert["expired"] = cert["not_after"] < datetime.now(timezone.utc).isoformat()
+                cert["expired"] = cert["not_after"] < datetime.now(UTC).isoformat()
             return {**entry, "result": "tls", "protocol": conn.version(), "cipher": name,
                     "bits": bits, **cert}
-    except (ssl.SSLError, ConnectionResetError, socket.timeout, TimeoutError, OSError) as exc:
+    except (ssl.SSLError, ConnectionResetError, TimeoutError, OSError) as exc:
         return {**entry, "result": "failed", "detail": str(exc)[:LINE_CHARS]}
     finally:
         raw.close()

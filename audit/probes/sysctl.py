@@ -9,7 +9,11 @@ import re
 
 from hostaudit.host import Host
 from hostaudit.parsers.sysctl import (
-    SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf, proc_path,
+    SYSCTL_CONF,
+    SYSCTL_D_DIRS,
+    load_order,
+    parse_sysctl_conf,
+    proc_path,
 )
 from hostaudit.registry import probe
 
