@@ -42,7 +42,8 @@ def _value_kind(action: argparse.Action) -> str | None:
 
 def _option_cases(parser: argparse.ArgumentParser) -> tuple[list[str], list[tuple[str, str]]]:
     """Every option string of ``parser``, and (option, kind) for those taking a value."""
-    options, valued = [], []
+    options: list[str] = []
+    valued: list[tuple[str, str]] = []
     for action in parser._actions:
         if not action.option_strings:
             continue

@@ -245,7 +245,8 @@ def inbound_allowed(facts, params) -> Result:
 def _inbound(ruleset: dict, family: str, allowed: list) -> Result:
     try:
         accepted_flows = fw.accepted_by(ruleset, NEW_INBOUND[family], "may")
-        broader, fitting = {}, []
+        broader: dict = {}
+        fitting: list = []
         for accepted in accepted_flows:
             ref = _deciding(accepted)
             extra = fw.subtract_all([accepted.region], allowed)
@@ -335,8 +336,8 @@ def enabled(facts, params) -> Result:
             broken += [ev(where, f"runs {r['path']}, which does not exist (rules files present: {present})", r["line"])
                        for r in missing]
         else:
-            families = _sysv_families(script, boot)
-            working.append((ev(where, f"enabled by {', '.join(links[:4])} ({_family_words(families)})"), families))
+            loads = _sysv_families(script, boot)
+            working.append((ev(where, f"enabled by {', '.join(links[:4])} ({_family_words(loads)})"), loads))
     for unit in boot["units"]:
         if not unit["enabled_by"]:
             continue
@@ -353,9 +354,9 @@ def enabled(facts, params) -> Result:
         elif not unit["config_exists"]:
             broken.append(ev(link, f"{unit['unit']} enabled but {unit['config']} does not exist"))
         else:
-            families = _unit_families(unit, boot)
-            working.append((ev(link, f"{unit['unit']} enabled, loads {unit['config']} ({_family_words(families)})"),
-                            families))
+            loads = _unit_families(unit, boot)
+            working.append((ev(link, f"{unit['unit']} enabled, loads {unit['config']} ({_family_words(loads)})"),
+                            loads))
     loaded = boot.get("loaded")
     if loaded is not None:
         now = (f"cannot tell what is loaded now: {loaded['error']}" if "error" in loaded else

@@ -199,7 +199,8 @@ def cleartext_auth(facts, params) -> Result:
     local = local_vantage(sweep["target"])
     if local:
         return Result.not_applicable(local)
-    reachable, evidence = [], []
+    reachable: list = []
+    evidence: list = []
     for port, service in sorted((int(p), s) for p, s in (params["cleartext_ports"] or {}).items()):
         where = f"{sweep['target']}:{port} ({service})"
         entry = greeting_of(facts, port)

@@ -231,7 +231,8 @@ def probe_progress(console: Console, total: int) -> Iterator[Callable[[str], Non
     ``with probe_progress(console, total) as advance: advance("passwd")``
     """
     bar_console = console if console.stderr else Console(
-        stderr=True, no_color=console.no_color, color_system=console.color_system
+        stderr=True, no_color=console.no_color,
+        color_system=console.color_system,  # type: ignore[arg-type]  # rich returns the Literal as str
     )
     if not bar_console.is_terminal or console.quiet:
         yield _no_op

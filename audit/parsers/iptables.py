@@ -187,6 +187,8 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
                 raise ValueError("line outside a *table ... COMMIT block")
             elif table_name != "filter":
                 continue
+            elif filter_table is None:  # unreachable: a *filter line set it
+                continue
             elif line.startswith(":"):
                 _declare_chain(filter_table, line, where, number)
             elif line.startswith(("-A ", "-I ")):

@@ -24,6 +24,7 @@ entries): there every entry but rescue entries must carry it. Only when the imag
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 from hostaudit.host import Host
 from hostaudit.parsers.kernel_cmdline import kernel_lines, turns_ipv6_off
@@ -52,7 +53,7 @@ def ipv6(host: Host) -> dict:
 
 
 def _live(host: Host) -> dict:
-    fact = {"mode": "live", "enabled": None, "reason": "", "evidence": []}
+    fact: dict[str, Any] = {"mode": "live", "enabled": None, "reason": "", "evidence": []}
     try:
         addresses = host.read_text(IF_INET6, limit=_PROC_READ).split("\n")
     except FileNotFoundError:
@@ -64,7 +65,7 @@ def _live(host: Host) -> dict:
         fact["reason"] = f"cannot read {IF_INET6}: {exc.strerror or exc}"
         return fact
     interfaces = sorted({line.split()[-1] for line in addresses if len(line.split()) == 6})
-    flags = {}
+    flags: dict[str, str | None] = {}
     for path in (DISABLE_ALL, DISABLE_DEFAULT):
         try:
             flags[path] = host.read_text(path, limit=4096).strip()
@@ -87,8 +88,9 @@ def _live(host: Host) -> dict:
 
 
 def _boot(host: Host) -> dict:
-    fact = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
-    sysctl_seen, cmdline_seen = [], []
+    fact: dict[str, Any] = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
+    sysctl_seen: list[dict] = []
+    cmdline_seen: list[dict] = []
     try:
         by_sysctl = _sysctl_off(host, sysctl_seen)
         by_cmdline = _cmdline_off(host, cmdline_seen)

@@ -184,6 +184,8 @@ def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
 def greetings(host: Host, facts) -> dict:
     """The first line every open TCP port sends a client at the vantage point."""
     target = host.network_target
+    if not target:
+        raise ProbeError("no network target: greetings are read only with --network")
     ports = sorted({p["port"] for p in facts["nmap_tcp"]["open"]})
     with ThreadPoolExecutor(max_workers=min(32, max(1, len(ports)))) as pool:
         results = list(pool.map(lambda port: read_greeting(target, port), ports))
@@ -203,7 +205,7 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
         return entry
     try:
         with context.wrap_socket(raw, server_hostname=None) as conn:
-            name, _, bits = conn.cipher()
+            name, _, bits = conn.cipher() or (None, None, None)
             der = conn.getpeercert(binary_form=True)
             cert = certificate_summary(der)
             if cert.get("not_after"):
@@ -220,6 +222,8 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
 def tls(host: Host, facts) -> dict:
     """TLS handshakes on the wrapper ports and on open ports that wait for the client."""
     target = host.network_target
+    if not target:
+        raise ProbeError("no network target: TLS is tried only with --network")
     said = {g["port"]: g for g in facts["greetings"]["ports"]}
     ports = {p for p, g in said.items() if g["result"] == "silent"}
     ports |= {int(p) for p in host.sweep_options.get("tls_ports", DEFAULT_TLS_PORTS)}
