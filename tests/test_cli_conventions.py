@@ -258,3 +258,16 @@ def test_completion_offers_nested_actions_and_files(tmp_path):
     assert _complete("baseline", "") == ["validate"]
     (tmp_path / "site.yaml").write_text("name: site\n")
     assert _complete("baseline", "validate", f"{tmp_path}/si") == [f"{tmp_path}/site.yaml"]
+
+
+def test_diff_creates_a_missing_output_directory(tmp_root, tmp_path, umask_022):
+    _root(tmp_root)
+    code, _, err = _run("scan", "--root", str(tmp_root.path), "-o", str(tmp_path), "--format", "json", "--quiet",
+                        "--only", "mail.")
+    assert code == 0, err
+    report = str(tmp_path / "report.json")
+    out = tmp_path / "diffs" / "today"
+    code, _, err = _run("diff", report, report, "-o", str(out), "--format", "JSON")
+    assert code == 0, err
+    assert os.listdir(out) == ["diff.json"]
+    assert stat.S_IMODE(os.stat(tmp_path / "diffs").st_mode) == 0o750
