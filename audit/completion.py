@@ -11,7 +11,8 @@ import argparse
 
 # What an option's value is, by its metavar: directories, files, or control IDs.
 _DIRECTORY_METAVARS = {"DIR"}
-_FILE_METAVARS = {"FILE", "NAME|PATH", "OLD.json", "NEW.json"}
+_FILE_METAVARS = {"FILE", "OLD.json", "NEW.json"}
+_BASELINE_METAVARS = {"NAME|PATH"}
 _ID_METAVARS = {"ID", "IDS"}
 
 
@@ -24,7 +25,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def _value_kind(action: argparse.Action) -> str | None:
     """How to complete what follows this option or positional: ``words:a b``, ``dirs``,
-    ``files``, ``ids``, ``list:a b`` (comma-separated words), or None (free text)."""
+    ``files``, ``baseline`` (a shipped name or a file), ``ids``, ``idlist``, ``list:a b``
+    (comma-separated words), or None (free text)."""
     words = getattr(action, "completion_words", None)
     if words:
         return "list:" + " ".join(words)
@@ -35,6 +37,8 @@ def _value_kind(action: argparse.Action) -> str | None:
         return "dirs"
     if metavar in _FILE_METAVARS:
         return "files"
+    if metavar in _BASELINE_METAVARS:
+        return "baseline"
     if metavar in _ID_METAVARS:
         return "ids" if metavar == "ID" else "idlist"
     return None
@@ -88,6 +92,8 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
     """A bash completion script for ``parser``'s program: ``source <(hostaudit completion bash)``."""
     prog = parser.prog
     func = "_" + prog.replace("-", "_")
+    from hostaudit.baseline import shipped_names
+
     top_options, _ = _option_cases(parser)
     commands = _subcommands(parser)
     blocks: list[str] = []
@@ -110,7 +116,7 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
 }}
 
 {func}_values() {{
-    # COMPREPLY for a value of kind $1 (words:..., list:..., dirs, files, ids, idlist, none).
+    # COMPREPLY for a value of kind $1 (words:..., list:..., dirs, files, baseline, ids, idlist, none).
     local kind=$1 cur=$2 head="" words
     case "$kind" in
         list:* | idlist)
@@ -123,6 +129,10 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
         ids | idlist) words=$({func}_ids) ;;
         dirs) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- "$cur")); return ;;
         files) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        baseline)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -W "{" ".join(shipped_names())}" -- "$cur") $(compgen -f -- "$cur"))
+            return ;;
         *) COMPREPLY=(); return ;;
     esac
     COMPREPLY=($(compgen -P "$head" -W "$words" -- "$cur"))

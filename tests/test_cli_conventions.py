@@ -271,3 +271,9 @@ def test_diff_creates_a_missing_output_directory(tmp_root, tmp_path, umask_022):
     assert code == 0, err
     assert os.listdir(out) == ["diff.json"]
     assert stat.S_IMODE(os.stat(tmp_path / "diffs").st_mode) == 0o750
+
+
+def test_completion_offers_shipped_baselines_and_files(tmp_path):
+    (tmp_path / "gcux-site.yaml").write_text("name: site\n")
+    assert _complete("scan", "--baseline", "gcux") == ["gcux-qmail"]
+    assert _complete("controls", "--baseline", f"{tmp_path}/gc") == [f"{tmp_path}/gcux-site.yaml"]
