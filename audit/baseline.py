@@ -136,15 +136,15 @@ def resolve_reference(ref: str, *, relative_to: str | None = None) -> str:
         if not os.path.isfile(path):
             raise InputError(f"baseline file not found: {path}", where=relative_to)
         return path
-    path = shipped_path(ref)
-    if path is None:
+    shipped = shipped_path(ref)
+    if shipped is None:
         hint = did_you_mean(ref, shipped_names())
         raise InputError(
             f"no shipped baseline named {ref!r} (shipped: {', '.join(shipped_names())})",
             where=relative_to,
             hint=hint,
         )
-    return path
+    return shipped
 
 
 def did_you_mean(word: str, choices) -> str | None:
@@ -178,7 +178,7 @@ def _yaml_loader():
                         raise DuplicateKey(key, first.start_mark, key_node.start_mark)
             return super().construct_mapping(node, deep=deep)
 
-    StrictLoader.DuplicateKey = DuplicateKey  # type: ignore[attr-defined]
+    StrictLoader.DuplicateKey = DuplicateKey
     return StrictLoader
 
 

@@ -7,9 +7,11 @@ Heavy modules (yaml, jsonschema, jinja2, rich) are imported inside the commands 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
+import textwrap
 
 from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
@@ -27,19 +29,77 @@ def _split_list(values: list[str] | None) -> list[str]:
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that names the nearest choice for a mistyped one, as control IDs do:
+    ``hostaudit sacn`` -> ``invalid choice: 'sacn' (...); did you mean 'scan'?``."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            from hostaudit.baseline import did_you_mean
+
+            names = [str(c) for c in action.choices]
+            message = f"invalid choice: {value!r} (choose from {', '.join(names)})"
+            hint = did_you_mean(str(value), names)
+            raise argparse.ArgumentError(action, f"{message}; {hint}" if hint else message)
+
+
+def _lower(text: str) -> str:
+    """Choices are matched in any case: ``--fail-on HIGH`` is ``--fail-on high``."""
+    return text.lower()
+
+
+def _command(sub, name: str, help: str, description: str, examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose help page has a description and examples (kept as written)."""
+    return sub.add_parser(name, help=help, description=textwrap.fill(description, 79),
+                          epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip("\n"), "  "),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+MAIN_EXAMPLES = """\
+examples:
+  hostaudit scan                             audit this host; report.json, report.html, summary
+  hostaudit scan --root /srv/rootfs          audit an unpacked image
+  hostaudit scan --fail-on high -o /var/lib/hostaudit
+  hostaudit explain mail.databytes           what a control checks and how to fix it
+  source <(hostaudit completion bash)        tab completion in bash
+
+Exit codes: 0 compliant for the chosen gate, 1 gate failed, 2 bad input, 3 the audit could
+not run, 128+N ended by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129) after removing its
+temporary files."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hostaudit",
         description="Audit a Linux host or a golden image against a hardening baseline.",
-        epilog="Exit codes: 0 compliant for the chosen gate, 1 gate failed, "
-        "2 bad input, 3 the audit could not run, 128+N ended by signal N (SIGINT 130, "
-        "SIGTERM 143, SIGHUP 129) after removing its temporary files.",
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"hostaudit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _scan_parser(sub)
+    _controls_parser(sub)
+    _explain_parser(sub)
+    _diff_parser(sub)
+    _baseline_parser(sub)
+    _completion_parser(sub)
+    return parser
 
-    scan = sub.add_parser("scan", help="audit this host, a root directory or an image tarball")
+
+def _scan_parser(sub) -> argparse.ArgumentParser:
+    scan = _command(sub, "scan", "audit this host, a root directory or an image tarball",
+                    "Audit this host (live), an unpacked root or an image tarball (image), or an "
+                    "address (net) against a baseline. Writes report.json and report.html, prints the "
+                    "failed controls and, last, a summary with the gate's verdict and the report paths.",
+                    """
+                    hostaudit scan
+                    hostaudit scan --root /srv/images/mail-rootfs --format json -o /srv/audit
+                    hostaudit scan --image mail.tar.xz --fail-on high
+                    hostaudit scan --only sysctl. --only mail.databytes --verbose
+                    hostaudit scan --target 192.0.2.2 --udp-ports top:1000
+                    hostaudit scan --state-dir /var/lib/hostaudit --quiet-unless-changed
+                    """)
     target = scan.add_mutually_exclusive_group()
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
     target.add_argument(
@@ -60,13 +120,16 @@ def _parser() -> argparse.ArgumentParser:
                       help="only these control IDs or prefixes (comma-separated; 'sysctl.' for a section)")
     scan.add_argument("--skip", action="append", metavar="IDS", help="skip these control IDs or prefixes")
     scan.add_argument("--output", "-o", default=".", metavar="DIR",
-                      help="directory for report.json and report.html (default: current directory)")
-    scan.add_argument("--format", default="json,html,terminal", metavar="LIST",
-                      help="comma-separated: json, html, terminal (default: all three)")
+                      help="directory for report.json and report.html, created 0750 (with its parents) "
+                      "when missing (default: current directory)")
+    fmt = scan.add_argument("--format", default="json,html,terminal", metavar="LIST",
+                            help="comma-separated: json, html, terminal, any case (default: all three)")
+    fmt.completion_words = FORMATS  # type: ignore[attr-defined]
     scan.add_argument("--fail-under", type=float, metavar="SCORE",
                       help="exit 1 when the overall score is below SCORE (0-100)")
-    scan.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
-                      help="exit 1 when a control of this severity or higher fails or cannot be decided")
+    scan.add_argument("--fail-on", type=_lower, choices=SEVERITIES,
+                      help="exit 1 when a control of this severity or higher fails or cannot be "
+                      f"decided (one of {', '.join(SEVERITIES)}; any case)")
     scan.add_argument("--state-dir", metavar="DIR",
                       help="keep this run in DIR's history (created 0700; e.g. /var/lib/hostaudit) "
                       "and add what changed since the last run of this target to the report")
@@ -77,39 +140,98 @@ def _parser() -> argparse.ArgumentParser:
                       "run, else a plain-text summary of the changes (needs --state-dir)")
     scan.add_argument("--prometheus", metavar="FILE",
                       help="also write metrics for node_exporter's textfile collector to FILE")
-    scan.add_argument("--quiet", "-q", action="store_true", help="no terminal summary, no progress bar")
+    scan.add_argument("--quiet", "-q", action="store_true",
+                      help="no terminal report, no report paths, no progress bar")
+    scan.add_argument("--verbose", "-v", action="store_true",
+                      help="every evidence line of each finding and the full lists of places searched")
     scan.add_argument("--no-color", action="store_true", help="plain terminal output")
+    return scan
 
-    controls = sub.add_parser("controls", help="list the controls of a baseline")
-    controls.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH")
-    controls.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    explain = sub.add_parser("explain", help="what a control checks, why, how in each mode, and how to fix it",
-                             description="Explain one control: its rationale, how it is checked in each "
-                             "mode (the facts it reads), its parameters, remediation and references.",
-                             epilog="example: hostaudit explain mail.databytes")
-    explain.add_argument("control_id", metavar="ID")
+def _controls_parser(sub) -> argparse.ArgumentParser:
+    controls = _command(sub, "controls", "list the controls of a baseline",
+                        "List the controls of a baseline (shipped or a site's, after its extends and "
+                        "overrides): ID, severity, the modes it is checked in, and its title.",
+                        """
+                        hostaudit controls
+                        hostaudit controls --baseline site.yaml --json
+                        hostaudit controls --ids | grep '^sysctl\\.'
+                        """)
+    controls.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
+                          help="shipped baseline name or YAML file (default: gcux-qmail)")
+    shape = controls.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    shape.add_argument("--ids", action="store_true", help="print only the control IDs, one a line")
+    return controls
+
+
+def _explain_parser(sub) -> argparse.ArgumentParser:
+    explain = _command(sub, "explain", "what a control checks, why, how in each mode, and how to fix it",
+                       "Explain one control: its rationale, how it is checked in each mode (the facts "
+                       "it reads), its parameters, remediation and references.",
+                       """
+                       hostaudit explain mail.databytes
+                       hostaudit explain ssh.port --baseline site.yaml
+                       hostaudit explain fw.default-policy --json
+                       """)
+    explain.add_argument("control_id", metavar="ID", help="the control, e.g. mail.databytes")
     explain.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                          help="shipped baseline name or YAML file (default: gcux-qmail)")
     explain.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return explain
 
-    diff = sub.add_parser("diff", help="what changed between two reports (controls and facts)",
-                          description="Compare two report.json files: last night and tonight, or a "
-                          "golden image and the host built from it. Writes diff.json and shows "
-                          "what changed: control verdicts first, then the facts underneath.")
-    diff.add_argument("old", metavar="OLD.json")
-    diff.add_argument("new", metavar="NEW.json")
+
+def _diff_parser(sub) -> argparse.ArgumentParser:
+    diff = _command(sub, "diff", "what changed between two reports (controls and facts)",
+                    "Compare two report.json files: last night and tonight, or a golden image and "
+                    "the host built from it. Writes diff.json and shows what changed: control "
+                    "verdicts first, then the facts underneath.",
+                    """
+                    hostaudit diff old/report.json new/report.json
+                    hostaudit diff golden.json live.json --format html,json -o /srv/www/audit
+                    """)
+    diff.add_argument("old", metavar="OLD.json", help="the earlier report (or the golden image's)")
+    diff.add_argument("new", metavar="NEW.json", help="the later report (or the host's)")
     diff.add_argument("--output", "-o", default=".", metavar="DIR",
-                      help="directory for diff.json and diff.html (default: current directory)")
-    diff.add_argument("--format", default="json,terminal", metavar="LIST",
-                      help="comma-separated: json, html, terminal (default: json,terminal)")
+                      help="directory for diff.json and diff.html, created 0750 when missing "
+                      "(default: current directory)")
+    fmt = diff.add_argument("--format", default="json,terminal", metavar="LIST",
+                            help="comma-separated: json, html, terminal, any case (default: json,terminal)")
+    fmt.completion_words = FORMATS  # type: ignore[attr-defined]
+    return diff
 
-    baseline = sub.add_parser("baseline", help="work with baseline files")
+
+def _baseline_parser(sub) -> argparse.ArgumentParser:
+    baseline = _command(sub, "baseline", "work with baseline files",
+                        "Work with baseline files: a site baseline extends the shipped one and "
+                        "changes only what differs.",
+                        """
+                        hostaudit baseline validate site.yaml
+                        """)
     # required: ``hostaudit baseline`` alone is bad input (usage, exit 2), not a help page.
     bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
-    validate = bsub.add_parser("validate", help="validate a baseline file (schema, extends, control IDs)")
-    validate.add_argument("file", metavar="FILE")
-    return parser
+    validate = _command(bsub, "validate", "validate a baseline file (schema, extends, control IDs)",
+                        "Validate a baseline file: its schema, its extends chain, that every control "
+                        "has a check in this version and gets the parameters that check reads, with "
+                        "the right types. Errors name the file, line and JSON path.",
+                        """
+                        hostaudit baseline validate site.yaml
+                        hostaudit baseline validate /etc/hostaudit/site.yaml && systemctl start hostaudit
+                        """)
+    validate.add_argument("file", metavar="FILE", help="the baseline YAML file")
+    return baseline
+
+
+def _completion_parser(sub) -> argparse.ArgumentParser:
+    completion = _command(sub, "completion", "print a shell completion script",
+                          "Print a completion script for SHELL: subcommands, options, their choices "
+                          "and control IDs (asked from 'hostaudit controls --ids' as you type).",
+                          """
+                          source <(hostaudit completion bash)
+                          hostaudit completion bash > /etc/bash_completion.d/hostaudit
+                          """)
+    completion.add_argument("shell", type=_lower, choices=("bash",), help="the shell (bash)")
+    return completion
 
 
 def _load_baseline(ref: str):
@@ -122,7 +244,7 @@ def _load_baseline(ref: str):
 def _parse_formats(text: str) -> list[str]:
     """``json,html`` -> [json, html]; an empty list (``''``, ``,``) is bad input, not a run
     that silently writes nothing."""
-    formats = _split_list([text])
+    formats = [f.lower() for f in _split_list([text])]
     if not formats:
         raise InputError(f"no format given in {text!r} (choose from {', '.join(FORMATS)})",
                          where="--format")
@@ -155,8 +277,16 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -
 def _console(args, *, stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, no_color=args.no_color or "NO_COLOR" in os.environ,
-                   highlight=False)
+    class ReaderConsole(Console):
+        """rich ends the process with exit 1 when its reader closes the pipe; here the
+        command decides (the gate's verdict stands), so the error goes back up."""
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, "stdout closed by its reader")
+
+    return ReaderConsole(stderr=stderr, no_color=getattr(args, "no_color", False) or "NO_COLOR" in os.environ,
+                         highlight=False)
 
 
 def cmd_scan(args) -> int:
@@ -199,20 +329,79 @@ def cmd_scan(args) -> int:
                           on_fact=advance).report
         if state is not None:
             _record_drift(state, report)
-    _write_reports(report, formats, output, metrics=args.prometheus)
+    written = _write_reports(report, formats, output, metrics=args.prometheus)
+    reasons = gate_failures(report, args.fail_under, args.fail_on)
+    code = ExitCode.GATE_FAILED if reasons else ExitCode.OK
+    # The reports are written and the verdict is known: a reader that stops reading early
+    # (``| head``) ends the printing, not the run, and changes no exit code.
+    shown = False
+    try:
+        shown = _print_scan(args, report, formats, written, reasons)
+    except BrokenPipeError:
+        if not _reader_left():
+            raise
+    if not shown:
+        for reason in reasons:
+            print(f"gate failed: {reason}", file=sys.stderr)
+    return code
+
+
+def _gate_verdict(args, reasons: list[str]):
+    """The gate line of the terminal summary: which gates were chosen and what they said."""
+    from hostaudit.reports.terminal import Gate
+
+    chosen = [f"--fail-on {args.fail_on}"] if args.fail_on else []
+    if args.fail_under is not None:
+        chosen.append(f"--fail-under {args.fail_under:g}")
+    if reasons:
+        return Gate(False, "failed: " + "; ".join(reasons))
+    if chosen:
+        return Gate(True, f"passed ({', '.join(chosen)})")
+    return Gate(None, "none chosen (add --fail-on SEVERITY or --fail-under SCORE)")
+
+
+def _print_scan(args, report: dict, formats: list[str], written: list[str], reasons: list[str]) -> bool:
+    """Print what the run has to say on stdout; True when that included the gate's verdict."""
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
         print("\n".join(diff_view.text_lines(_drift_as_diff(report))))
-    if "terminal" in formats and not args.quiet:
-        from hostaudit.reports import terminal
+    if args.quiet:
+        return False
+    from hostaudit.reports import terminal
 
-        terminal.render(report, _console(args))
+    console = _console(args)
+    if "terminal" in formats:
+        terminal.render(report, console, gate=_gate_verdict(args, reasons), written=written,
+                        verbose=args.verbose)
+        shown = True
+    else:
+        terminal.print_written(console, written)
+        shown = False
+    sys.stdout.flush()
+    return shown
 
-    reasons = gate_failures(report, args.fail_under, args.fail_on)
-    for reason in reasons:
-        print(f"gate failed: {reason}", file=sys.stderr)
-    return ExitCode.GATE_FAILED if reasons else ExitCode.OK
+
+def _reader_left() -> bool:
+    """Whether stdout's reader has closed it (``hostaudit scan | head``); if so, stdout now
+    points at /dev/null, as the Python documentation advises, so that the interpreter's last
+    flush does not fail again. A broken pipe elsewhere (a probe's command) is not this."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test's StringIO)
+        return False
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+    return True
 
 
 def _record_drift(state, report: dict) -> None:
@@ -237,10 +426,10 @@ def _drift_as_diff(report: dict) -> dict:
             "changed": drift["changed"], "controls": drift["controls"], "facts": drift["facts"]}
 
 
-def _write_reports(report: dict, formats: list[str], output: str, *, metrics: str | None = None) -> None:
+def _write_reports(report: dict, formats: list[str], output: str, *, metrics: str | None = None) -> list[str]:
     """Validate the report against its schema and write report.json/report.html (and the
     Prometheus ``metrics`` file) as one set: all replaced, or (full disk, any write error:
-    exit 3 naming the file) none."""
+    exit 3 naming the file) none. Returns the absolute paths written."""
     from hostaudit.reports import json_report
     from hostaudit.reports.atomic import write_set
 
@@ -260,7 +449,10 @@ def _write_reports(report: dict, formats: list[str], output: str, *, metrics: st
         from hostaudit.reports import prometheus
 
         rendered[os.path.abspath(metrics)] = prometheus.render(report)
+    if {"json", "html"} & set(formats):
+        make_directories(output)
     write_set(rendered)
+    return list(rendered)
 
 
 def cmd_explain(args) -> int:
@@ -300,6 +492,8 @@ def cmd_diff(args) -> int:
         rendered[os.path.join(output, "diff.json")] = diff_view.render_json(diff)
     if "html" in formats:
         rendered[os.path.join(output, "diff.html")] = diff_view.render_html(diff)
+    if rendered:
+        make_directories(output)
     write_set(rendered)
     if "terminal" in formats:
         print("\n".join(diff_view.text_lines(diff)))
@@ -307,13 +501,41 @@ def cmd_diff(args) -> int:
 
 
 def _output_directory(path: str, formats: list[str]) -> str:
-    """The absolute output directory, checked before any work is done."""
+    """The absolute output directory, checked before any work is done. A missing one is
+    made when the reports are written (``make_directories``); here only whether it can be:
+    bad input stops the run before the audit and leaves nothing behind."""
     output = os.path.abspath(path)
-    if not os.path.isdir(output):
-        raise InputError(f"output directory does not exist: {output}", where="--output")
-    if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
-        raise InputError(f"output directory is not writable: {output}", where="--output")
+    if not {"json", "html"} & set(formats):
+        return output  # nothing will be written there
+    existing = output
+    while not os.path.isdir(existing):
+        if os.path.lexists(existing):
+            raise InputError(f"output path is not a directory: {existing}", where="--output")
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        if existing == output:
+            raise InputError(f"output directory is not writable: {output}", where="--output")
+        raise InputError(f"cannot create output directory {output}: {existing} is not writable",
+                         where="--output")
     return output
+
+
+def make_directories(path: str, mode: int = 0o750) -> None:
+    """Create ``path`` and its missing parents, each ``mode`` (less the umask); an existing
+    directory, or a link to one, is fine. Reports describe the host's weak points: no world
+    access by default."""
+    missing = []
+    while not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path)
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, mode)
+        except FileExistsError:
+            if not os.path.isdir(directory):
+                raise InputError(f"not a directory: {directory}", where="--output") from None
+        except OSError as exc:
+            raise AuditError(f"cannot create output directory {directory}: {exc.strerror}") from exc
 
 
 def cmd_controls(args) -> int:
@@ -321,6 +543,13 @@ def cmd_controls(args) -> int:
     import json
 
     baseline = _load_baseline(args.baseline)
+    if args.ids:
+        # Plain words for scripts and shell completion; a site baseline's ID is still target-
+        # independent text, but shown safely all the same.
+        from hostaudit.visible import terminal_text
+
+        print("\n".join(terminal_text(c.id) for c in baseline.controls))
+        return ExitCode.OK
     rows = [
         {"id": c.id, "severity": c.severity, "modes": list(c.modes) or ["manual"], "title": c.title,
          "references": c.references.to_dict()}
@@ -329,7 +558,6 @@ def cmd_controls(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return ExitCode.OK
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
@@ -344,7 +572,7 @@ def cmd_controls(args) -> int:
         table.add_row(*(Text(terminal_text(cell)) for cell in
                         (row["id"], row["severity"], ",".join(row["modes"]), row["title"],
                          control.references.compact())))
-    Console(highlight=False).print(table)
+    _console(args).print(table)
     return ExitCode.OK
 
 
@@ -358,11 +586,20 @@ def cmd_baseline_validate(args) -> int:
     return ExitCode.OK
 
 
+def cmd_completion(args) -> int:
+    """Print the completion script for the chosen shell."""
+    from hostaudit.completion import bash_script
+
+    print(bash_script(_parser()), end="")
+    return ExitCode.OK
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
-    commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain}
+    commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain,
+                "completion": cmd_completion}
     if args.command == "baseline":
         handler = cmd_baseline_validate
     elif args.command in commands:
@@ -373,7 +610,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # SIGTERM and SIGHUP unwind like Ctrl-C, so an unpacked image is removed on all three.
         with signals_unwind():
-            return int(handler(args))
+            code = int(handler(args))
+        sys.stdout.flush()
+        return code
     except HostauditError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return int(exc.exit_code)
@@ -383,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted by {signal.Signals(signo).name}", file=sys.stderr)
         return 128 + signo
     except Exception as exc:  # the one place internal errors become exit 3
+        if isinstance(exc, BrokenPipeError) and _reader_left():
+            # The reader went away (``hostaudit controls | head``): it got what it read.
+            return int(ExitCode.OK)
         if getattr(args, "debug", False):
             raise
         from hostaudit.visible import terminal_text

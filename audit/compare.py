@@ -66,7 +66,7 @@ def compare_controls(old: dict, new: dict) -> list[dict]:
             change = "reason_changed"
         if change is None:
             continue
-        current = a or b
+        current = a or b or {}
         changes.append({
             "id": control_id,
             "title": current.get("title", ""),

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 STATES = frozenset({"new", "established", "related", "invalid", "untracked"})
 IFACES = frozenset({"lo", "other"})
@@ -159,7 +160,8 @@ class Region:
         """This box minus ``other``, as disjoint boxes (one per dimension that differs)."""
         if (self & other).empty():
             return [self]
-        pieces, kept = [], {}
+        pieces: list[Region] = []
+        kept: dict[str, Any] = {}
         tops = (("state", None), ("iif", None), ("proto", None), ("dport", PORT_MAX), ("saddr", ADDR_TOPS[self.family]))
         for key, top in tops:
             mine, theirs = getattr(self, key), getattr(other, key)
@@ -220,7 +222,7 @@ def _rule_region(rule: dict, family: str = "ipv4") -> tuple[Region | None, bool]
     if rule.get("only") not in (None, family):
         return None, True
     exact = not rule.get("unmodelled")
-    fields = {"saddr": ((0, ADDR_TOPS[family]),), "family": family}
+    fields: dict[str, Any] = {"saddr": ((0, ADDR_TOPS[family]),), "family": family}
     if (m := rule.get("state")) is not None:
         values = frozenset(v.lower() for v in m["values"])
         if values <= STATES:

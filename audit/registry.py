@@ -16,9 +16,9 @@ Modules are imported explicitly (``load_all``), never discovered by path tricks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from hostaudit import paramtypes
 from hostaudit.paramtypes import ParamSchema
@@ -133,5 +133,5 @@ def probe(name: str, *, needs: list[str] | tuple[str, ...] = (),
 
 def load_all() -> None:
     """Import every probe and check module so their decorators run."""
-    import hostaudit.probes  # noqa: F401  (registers probes)
     import hostaudit.checks  # noqa: F401  (registers checks)
+    import hostaudit.probes  # noqa: F401  (registers probes)

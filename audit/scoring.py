@@ -9,7 +9,7 @@ reads as compliance.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from hostaudit.model import ControlResult, Severity, Status
 

@@ -130,7 +130,7 @@ class StateDir:
 
     def previous(self, key: str) -> PreviousRun:
         """The newest readable run of ``key``; corrupt entries are named and skipped."""
-        skipped = []
+        skipped: list = []
         for entry in reversed(self._index(key)):
             name = os.path.basename(entry["file"])
             path = os.path.join(self._target_dir(key), "runs", name)

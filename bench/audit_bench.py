@@ -57,10 +57,11 @@ def measure(argv: list[str], *, runs: int, timeout: float = 600) -> dict:
 
 def isolated(argv: list[str], *, runs: int, timeout: float = 600) -> dict:
     """Run ``measure`` in a fresh interpreter so the max RSS belongs to ``argv`` alone."""
+    here = os.path.dirname(os.path.abspath(__file__))
     code = (
-        "import json,sys; sys.path.insert(0, %r); from audit_bench import measure; "
-        "print(json.dumps(measure(%r, runs=%d, timeout=%r)))"
-    ) % (os.path.dirname(os.path.abspath(__file__)), argv, runs, timeout)
+        f"import json,sys; sys.path.insert(0, {here!r}); from audit_bench import measure; "
+        f"print(json.dumps(measure({argv!r}, runs={runs:d}, timeout={timeout!r})))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=timeout * runs + 60, check=True)
     import json

@@ -71,8 +71,9 @@ def main() -> None:
         startup = median_wall([*HOSTAUDIT, "--version"], args.runs)
         diff = median_wall([*HOSTAUDIT, "diff", old, new, "-o", tmp, "--format", "json"], args.runs)
 
-        from hostaudit.state import StateDir
         import json
+
+        from hostaudit.state import StateDir
         report = json.load(open(new))
         few, many = os.path.join(tmp, "few"), os.path.join(tmp, "many")
         for path, count in ((few, 1), (many, args.history)):
@@ -85,9 +86,11 @@ def main() -> None:
     print(f"plain scan                    {plain:.3f} s")
     print(f"drift scan (--state-dir)      {drift:.3f} s   ratio {drift / plain:.3f} (target <= 1.10)")
     print(f"start-up (--version)          {startup:.3f} s")
-    print(f"diff of two reports           {diff:.3f} s   beyond start-up {1000 * (diff - startup):.0f} ms (target < 100)")
+    print(f"diff of two reports           {diff:.3f} s   "
+          f"beyond start-up {1000 * (diff - startup):.0f} ms (target < 100)")
     print(f"last run, 1 kept              {1000 * last_few:.1f} ms")
-    print(f"last run, {args.history} kept           {1000 * last_many:.1f} ms   ratio {last_many / last_few:.2f} (target ~1)")
+    print(f"last run, {args.history} kept           {1000 * last_many:.1f} ms   "
+          f"ratio {last_many / last_few:.2f} (target ~1)")
 
 
 if __name__ == "__main__":

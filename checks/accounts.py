@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostaudit.model import Result, ev
+from hostaudit.model import Evidence, Result, ev
 from hostaudit.registry import check
 
 NOBODY_UID = 65534
@@ -41,7 +41,7 @@ def removed_groups(facts, params) -> Result:
                          evidence=[ev(fact["path"], f"{len(fact['groups'])} entries checked")], expected=expected)
 
 
-def _uid_min(facts) -> tuple[int, object]:
+def _uid_min(facts) -> tuple[int, Evidence]:
     """UID_MIN from login.defs and the evidence saying where it came from.
 
     Raises ValueError when the value is not a number (the check reports ``error``).
@@ -168,12 +168,14 @@ def wheel(facts, params) -> Result:
     verdicts = []
     for member in members:
         user = users.get(member)
-        why = f"not in {passwd['path']}" if user is None else _why_not_login_account(user, uid_min, facts["login_shells"])
+        why = (f"not in {passwd['path']}" if user is None
+               else _why_not_login_account(user, uid_min, facts["login_shells"]))
         verdicts.append((member, why, user))
-    real = [(m, u) for m, why, u in verdicts if why is None]
+    real = [(m, u) for m, why, u in verdicts if why is None and u is not None]
     if real:
         return Result.passed(f"{name} has {len(real)} real member(s): {', '.join(m for m, _ in real)}",
-                             evidence=[group_ev, *(ev(passwd["path"], f"{m} uid {u['uid']}", u["line"]) for m, u in real)],
+                             evidence=[group_ev, *(ev(passwd["path"], f"{m} uid {u['uid']}", u["line"])
+                                                   for m, u in real)],
                              expected=expected)
     discounted = [ev(groups["path"], f"member {m} does not count: {why}", entry["line"]) for m, why, _ in verdicts]
     return Result.failed(f"{name} has no member who is a real user", evidence=[group_ev, *discounted],

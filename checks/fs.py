@@ -287,8 +287,9 @@ def quota_users(facts, params) -> Result:
         entry = by_id.get(user["uid"])
         missing = _missing_limits(entry)
         if missing:
-            offenders.append(ev(where, f"{user['name']} (uid {user['uid']}): {', '.join(missing)}", entry and entry.get("line")))
-        else:
+            offenders.append(ev(where, f"{user['name']} (uid {user['uid']}): {', '.join(missing)}",
+                                entry and entry.get("line")))
+        elif entry is not None:  # no missing limit: the user has an entry
             evidence.append(ev(where, f"{user['name']} (uid {user['uid']}): blocks {entry['block_soft']}/"
                                       f"{entry['block_hard']} KiB, inodes {entry['inode_soft']}/{entry['inode_hard']}",
                                entry.get("line")))

@@ -50,7 +50,8 @@ def _families(fact: dict) -> tuple[list[str], list, str | None]:
         return ["ipv4"], [ev(where, f"IPv6: {state['reason']}: IPv6 rules are not required", line)], None
     if state["enabled"] is True:
         return list(fw.FAMILIES), [ev(where, f"IPv6: {state['reason']}: IPv6 rules are judged too", line)], None
-    return list(fw.FAMILIES), [ev(where, f"IPv6: cannot tell whether it is on ({state['reason']}): judged as on")], state["reason"]
+    unsure = ev(where, f"IPv6: cannot tell whether it is on ({state['reason']}): judged as on")
+    return list(fw.FAMILIES), [unsure], state["reason"]
 
 
 def _source_error(fact: dict, family: str) -> Result | None:
@@ -58,9 +59,11 @@ def _source_error(fact: dict, family: str) -> Result | None:
     mine = [s for s in fact["sources"] if family in s.get("families", fw.FAMILIES)]
     failed = [s for s in mine if s["status"] == "error"]
     if failed:
-        return Result.error("cannot read the firewall rules: " + "; ".join(f"{s['name']}: {s['reason']}" for s in failed))
+        return Result.error("cannot read the firewall rules: "
+                            + "; ".join(f"{s['name']}: {s['reason']}" for s in failed))
     if mine and not any(s["status"] == "ok" for s in mine):
-        return Result.error("no source of these rules could be read: " + "; ".join(f"{s['name']}: {s['reason']}" for s in mine))
+        return Result.error("no source of these rules could be read: "
+                            + "; ".join(f"{s['name']}: {s['reason']}" for s in mine))
     return None
 
 
@@ -85,7 +88,8 @@ def _per_family(facts, judge, expected: str) -> Result:
     for family in families:
         part = _source_error(fact, family) or judge(ruleset, family, fact)
         if family == "ipv6" and unknown and part.status is Status.FAIL:
-            part = Result.error(f"{part.message}, but whether IPv6 is on cannot be told ({unknown})", evidence=part.evidence)
+            part = Result.error(f"{part.message}, but whether IPv6 is on cannot be told ({unknown})",
+                                evidence=part.evidence)
         parts.append(_labelled(part, family))
     parts.sort(key=lambda p: _RANK.get(p.status, 3))
     combined = Result.combine(*parts)
@@ -102,7 +106,8 @@ def _sure(result: Result, ruleset: dict) -> Result:
     if result.status.value != "pass" or not ruleset["notes"]:
         return result
     notes = [ev(n["where"], f"{n['text']}: {n['note']}", n["line"]) for n in ruleset["notes"]]
-    return Result.error("the rules would pass, but some lines could not be interpreted", evidence=notes + list(result.evidence),
+    return Result.error("the rules would pass, but some lines could not be interpreted",
+                        evidence=notes + list(result.evidence),
                         expected=result.expected)
 
 
@@ -240,7 +245,8 @@ def inbound_allowed(facts, params) -> Result:
 def _inbound(ruleset: dict, family: str, allowed: list) -> Result:
     try:
         accepted_flows = fw.accepted_by(ruleset, NEW_INBOUND[family], "may")
-        broader, fitting = {}, []
+        broader: dict = {}
+        fitting: list = []
         for accepted in accepted_flows:
             ref = _deciding(accepted)
             extra = fw.subtract_all([accepted.region], allowed)
@@ -248,7 +254,8 @@ def _inbound(ruleset: dict, family: str, allowed: list) -> Result:
                 key = (ref["where"], ref.get("line"), ref["text"])
                 broader.setdefault(key, []).append((accepted, extra))
             else:
-                fitting.append(ev(ref["where"], f"{ref['text']}: accepts new {fw.describe(accepted.region)} (allowed)", ref.get("line")))
+                fitting.append(ev(ref["where"], f"{ref['text']}: accepts new {fw.describe(accepted.region)} (allowed)",
+                                  ref.get("line")))
     except ValueError as exc:
         return Result.error(f"cannot evaluate the rule set: {exc}")
     if not broader:
@@ -258,15 +265,18 @@ def _inbound(ruleset: dict, family: str, allowed: list) -> Result:
     for (where, line, text), found in broader.items():
         extra = [p for _, pieces in found for p in pieces]
         verb = "accepts" if all(a.certain for a, _ in found) else "may accept (conditions the audit cannot evaluate)"
-        shown = "; ".join(fw.describe(p) for p in extra[:_SHOWN]) + (f"; +{len(extra) - _SHOWN} more" if len(extra) > _SHOWN else "")
+        shown = "; ".join(fw.describe(p) for p in extra[:_SHOWN])
+        shown += f"; +{len(extra) - _SHOWN} more" if len(extra) > _SHOWN else ""
         evidence.append(ev(where, f"{text}: {verb} new {shown}", line))
-    return Result.failed(f"{len(evidence)} rule(s) accept new inbound traffic beyond the allowed list", evidence=evidence)
+    return Result.failed(f"{len(evidence)} rule(s) accept new inbound traffic beyond the allowed list",
+                         evidence=evidence)
 
 
 @check("fw.loopback", needs=["firewall_rules"])
 def loopback(facts, params) -> Result:
     """Traffic on the loopback interface is accepted, so local services can talk to each other."""
-    expected = "loopback accepted before any drop (-A INPUT -i lo -j ACCEPT / iif lo accept), IPv4 and IPv6 where it is on"
+    expected = ("loopback accepted before any drop (-A INPUT -i lo -j ACCEPT / iif lo accept), "
+                "IPv4 and IPv6 where it is on")
     fact = facts["firewall_rules"]
     if fact["ruleset"] is None and not fact["sources"]:
         return Result.passed("no saved rule set, so nothing drops loopback traffic",
@@ -283,7 +293,8 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
         refs = {(r["where"], r.get("line"), r["text"]) for a in cover.accepted for r in a.by}
         found = [ev(w, f"{t}: accepts loopback", n) for w, n, t in sorted(refs, key=str)][:5]
         return Result.passed("loopback traffic is accepted",
-                             evidence=found or [ev(_rules_where(fact, family), "no input chain: nothing drops loopback traffic")])
+                             evidence=found or [ev(_rules_where(fact, family),
+                                                   "no input chain: nothing drops loopback traffic")])
     sure = [a.region for a in cover.accepted]
     localhost = fw.cidrs([LOCALHOST[family]], family=family)
     blocked = [name + f" (tcp {port})" for name, port in STUNNEL_BACKENDS
@@ -293,7 +304,8 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
                 for m in cover.missing[:_SHOWN]]
     for _, chain in fw.base_chains(ruleset, "input", family):
         policy, ref = fw.effective_policy(chain, family)
-        evidence.append(ev(ref["where"], f"{ref['text']} -> input default {policy.upper()}; no rule accepts all of lo first", ref.get("line")))
+        evidence.append(ev(ref["where"], f"{ref['text']} -> input default {policy.upper()}; "
+                           "no rule accepts all of lo first", ref.get("line")))
     where = " where localhost resolves to ::1" if family == "ipv6" else ""
     consequence = (f"this breaks the stunnel wrapping{where}, whose connections to {' and '.join(blocked)} are dropped"
                    if blocked else "local services talking over lo (such as stunnel's back ends) may be cut off")
@@ -304,7 +316,8 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
 def enabled(facts, params) -> Result:
     """The firewall rules are applied at every boot, for IPv4 and, where it is on, IPv6."""
     boot = facts["firewall_boot"]
-    expected = ("an enabled boot mechanism (init script with rc links, netfilter-persistent, nftables, iptables/ip6tables"
+    expected = ("an enabled boot mechanism (init script with rc links, netfilter-persistent, nftables, "
+                "iptables/ip6tables"
                 " or firewalld) whose rules file exists, loading IPv6 rules too where IPv6 is on")
     init = boot.get("init")
     systemd_runs = not init or init["kind"] != "sysvinit"
@@ -316,30 +329,34 @@ def enabled(facts, params) -> Result:
             idle.append(ev(where, chk["text"], chk["line"]))
         missing = [r for r in script["rules_files"] if not r["exists"]]
         if not links:
-            idle.append(ev(where, "init script present but no S links in /etc/rc.d/rc[2345].d or /etc/rc[2345].d (not enabled)"))
+            idle.append(ev(where, "init script present but no S links in /etc/rc.d/rc[2345].d or "
+                                  "/etc/rc[2345].d (not enabled)"))
         elif missing:
             present = ", ".join(boot["rule_files_present"]) or "none"
             broken += [ev(where, f"runs {r['path']}, which does not exist (rules files present: {present})", r["line"])
                        for r in missing]
         else:
-            families = _sysv_families(script, boot)
-            working.append((ev(where, f"enabled by {', '.join(links[:4])} ({_family_words(families)})"), families))
+            loads = _sysv_families(script, boot)
+            working.append((ev(where, f"enabled by {', '.join(links[:4])} ({_family_words(loads)})"), loads))
     for unit in boot["units"]:
         if not unit["enabled_by"]:
             continue
         link = unit["enabled_by"][0]
         if not systemd_runs:
-            idle.append(ev(link, f"{unit['unit']} enabled, but PID 1 is {init['name']} (a SysV init), which starts no systemd unit"))
+            idle.append(ev(link, f"{unit['unit']} enabled, but PID 1 is {init['name']} (a SysV init), "
+                                 "which starts no systemd unit"))
         elif unit["masked"]:
             idle.append(ev(f"/etc/systemd/system/{unit['unit']}", "masked (-> /dev/null): does not start"))
         elif not unit["config"]:
-            working.append((ev(link, f"{unit['unit']} enabled (its zone rules are out of scope of the fw checks; IPv4 and IPv6)"),
+            working.append((ev(link, f"{unit['unit']} enabled (its zone rules are out of scope of the fw checks; "
+                                     "IPv4 and IPv6)"),
                             set(fw.FAMILIES)))
         elif not unit["config_exists"]:
             broken.append(ev(link, f"{unit['unit']} enabled but {unit['config']} does not exist"))
         else:
-            families = _unit_families(unit, boot)
-            working.append((ev(link, f"{unit['unit']} enabled, loads {unit['config']} ({_family_words(families)})"), families))
+            loads = _unit_families(unit, boot)
+            working.append((ev(link, f"{unit['unit']} enabled, loads {unit['config']} ({_family_words(loads)})"),
+                            loads))
     loaded = boot.get("loaded")
     if loaded is not None:
         now = (f"cannot tell what is loaded now: {loaded['error']}" if "error" in loaded else
@@ -351,15 +368,18 @@ def enabled(facts, params) -> Result:
     if init and init["kind"] == "other":
         return Result.not_applicable(
             f"PID 1 is {init['name']}, neither systemd nor a SysV init: this system was not started by an init that"
-            " applies the boot settings on its disk (a container?), so what loads its firewall is up to whatever starts it",
+            " applies the boot settings on its disk (a container?), so what loads its firewall is up to"
+            " whatever starts it",
             evidence=broken + found + idle + notes)
     if broken:
         return Result.failed("a boot mechanism runs a rules file that does not exist, so no rules are applied by it",
                              evidence=broken + found + idle + notes, expected=expected)
     if not working:
-        looked = ev("boot", "looked for /etc/rc.d/init.d/{iptables,ip6tables}, /etc/init.d/{iptables,ip6tables,netfilter-persistent}"
+        looked = ev("boot", "looked for /etc/rc.d/init.d/{iptables,ip6tables}, "
+                    "/etc/init.d/{iptables,ip6tables,netfilter-persistent}"
                     " with rc links, and *.wants links of " + ", ".join(u["unit"] for u in boot["units"]))
-        return Result.failed("nothing applies firewall rules at boot" + (" (rules loaded now are lost at reboot)" if loaded and loaded.get("rules") else ""),
+        lost = " (rules loaded now are lost at reboot)" if loaded and loaded.get("rules") else ""
+        return Result.failed("nothing applies firewall rules at boot" + lost,
                              evidence=[looked] + idle + notes, expected=expected)
     covered = set().union(*(f for _, f in working))
     uncovered = [f for f in families if f not in covered]
@@ -409,7 +429,8 @@ def _init_note(init: dict | None) -> list:
     if init is None:
         return []
     if init["kind"] is None:
-        return [ev(init["where"], f"cannot tell which init runs ({init['error']}): boot settings judged as systemd or SysV init would apply them")]
+        return [ev(init["where"], f"cannot tell which init runs ({init['error']}): "
+                                  "boot settings judged as systemd or SysV init would apply them")]
     words = {"systemd": "systemd: its units (and SysV scripts with rc links) apply",
              "sysvinit": "a SysV init: only init scripts with rc links apply, systemd units do not",
              "other": "neither systemd nor a SysV init: no boot setting on disk applies"}

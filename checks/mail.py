@@ -29,7 +29,8 @@ def _mode(info: dict) -> str:
 def _sendmail_owner(sendmail: dict) -> str | None:
     """Which MTA's program /usr/sbin/sendmail ends at: by its resolved path, else by its bytes."""
     resolved = sendmail["resolved"]
-    for mta, hint in (("qmail", "/var/qmail/"), ("postfix", "postfix"), ("exim", "exim"), ("sendmail", "sendmail.sendmail")):
+    for mta, hint in (("qmail", "/var/qmail/"), ("postfix", "postfix"), ("exim", "exim"),
+                      ("sendmail", "sendmail.sendmail")):
         if hint in resolved:
             return mta
     return sendmail["markers"][0] if sendmail["markers"] else None
@@ -147,7 +148,8 @@ def aliases(facts, params) -> Result:
         problems += [f"{name} {i}" for i in issues]
     if problems:
         return Result.failed("; ".join(problems), evidence=evidence,
-                             expected=".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: mode 0644, naming a real user")
+                             expected=".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: "
+                                      "mode 0644, naming a real user")
     return Result.passed("system aliases redirect to a user", evidence=evidence)
 
 
@@ -168,7 +170,8 @@ def maildir(facts, params) -> Result:
     rc = delivery["rc"]
     if not rc["present"] or not rc.get("qmail_start"):
         text = "absent" if not rc["present"] else "no qmail-start line"
-        return Result.failed(f"{rc['path']}: {text}", evidence=[ev(rc["path"], text)], expected="qmail-start ./Maildir/")
+        return Result.failed(f"{rc['path']}: {text}", evidence=[ev(rc["path"], text)],
+                             expected="qmail-start ./Maildir/")
     line = rc["qmail_start"][0]
     evidence = [ev(rc["path"], line["text"], line["line"])]
     after = line["text"].split("qmail-start", 1)[1].split()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
 from hostaudit.model import Result, ev
 from hostaudit.registry import check
-from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
 
 POP3_PORT = 110
 PROCESSES = "process table (psutil)"
@@ -82,7 +82,9 @@ def _wrapper_sockets(facts, ports: list[int]) -> Result:
 def _handshakes(facts, ports: list[int]) -> Result:
     probed = {e["port"]: e for e in facts["tls"]["ports"]}
     target = facts["tls"]["target"]
-    good, bad, missing = [], [], []
+    good: list = []
+    bad: list = []
+    missing: list = []
     for port in ports:
         entry = probed.get(port)
         if entry is None:
@@ -120,7 +122,8 @@ def smtpd_unprivileged(facts, params) -> Result:
         return Result.error(f"no qmaild user in {facts['passwd']['path']}: cannot tell its ids")
     account = ev(facts["passwd"]["path"], f"qmaild uid {qmaild['uid']} gid {qmaild['gid']}",
                  qmaild["line"])
-    wrong, right = [], []
+    wrong: list = []
+    right: list = []
     for proc in servers:
         ids = (proc["uid_real"], proc["uid_effective"], proc["gid_real"], proc["gid_effective"])
         text = (f"tcpserver pid {proc['pid']} runs as uid {ids[0]}/{ids[1]} gid {ids[2]}/{ids[3]} "

@@ -25,8 +25,9 @@ YES = ("yes", "true", "1", "on")
 def _scheduled_commands(sched: dict) -> list[tuple[str, frozenset, object]]:
     """(command text, kind of schedule, evidence) for every cron job, cron script line and
     enabled timer command."""
-    found = [(c["command"], cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]))
-             for c in sched["cron"]]
+    found: list[tuple[str, frozenset, object]] = [
+        (c["command"], cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]))
+        for c in sched["cron"]]
     found += [(line["text"], frozenset({s["period"]}), ev(s["path"], f"{s['period']}: {line['text']}", line["line"]))
               for s in sched["scripts"] for line in s["lines"]]
     found += [(cmd["command"], frozenset({TIMER}), ev(cmd["path"], f"{t['unit']}: {cmd['command']}", cmd["line"]))

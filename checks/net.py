@@ -93,13 +93,15 @@ def _ports_control(facts, params, *, proto: str, param: str, sweep_fact: str) ->
                          evidence=seen, expected=expected)
 
 
-@check("net.tcp-ports", needs={"live": ["listeners"], "net": ["nmap_tcp"]}, params={"allowed_tcp": {"$ref": "#/$defs/ports"}})
+@check("net.tcp-ports", needs={"live": ["listeners"], "net": ["nmap_tcp"]},
+       params={"allowed_tcp": {"$ref": "#/$defs/ports"}})
 def tcp_ports(facts, params) -> Result:
     """Only the allowed TCP ports listen (socket table and/or full TCP sweep)."""
     return _ports_control(facts, params, proto="tcp", param="allowed_tcp", sweep_fact="nmap_tcp")
 
 
-@check("net.udp-ports", needs={"live": ["listeners"], "net": ["nmap_udp"]}, params={"allowed_udp": {"$ref": "#/$defs/ports"}})
+@check("net.udp-ports", needs={"live": ["listeners"], "net": ["nmap_udp"]},
+       params={"allowed_udp": {"$ref": "#/$defs/ports"}})
 def udp_ports(facts, params) -> Result:
     """Only the allowed UDP ports (by default none) are bound or answer a UDP sweep."""
     return _ports_control(facts, params, proto="udp", param="allowed_udp", sweep_fact="nmap_udp")
@@ -197,7 +199,8 @@ def cleartext_auth(facts, params) -> Result:
     local = local_vantage(sweep["target"])
     if local:
         return Result.not_applicable(local)
-    reachable, evidence = [], []
+    reachable: list = []
+    evidence: list = []
     for port, service in sorted((int(p), s) for p, s in (params["cleartext_ports"] or {}).items()):
         where = f"{sweep['target']}:{port} ({service})"
         entry = greeting_of(facts, port)

@@ -51,7 +51,8 @@ def ctrl_alt_del(facts, params) -> Result:
         return Result.error(f"neither {inittab['path']} nor a systemd binary "
                             "(/lib/systemd/systemd, /usr/lib/systemd/systemd) was found: unknown init")
     # Both are judged when both exist: which one is init cannot be told from files alone.
-    failures, notes = [], []
+    failures: list = []
+    notes: list = []
     if inittab["present"]:
         bad, good = _inittab_findings(inittab)
         failures, notes = failures + bad, notes + good

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hostaudit.checks.scheduling import noting_init
-from hostaudit.model import Result, Status, ev
+from hostaudit.model import Evidence, Result, Status, ev
 from hostaudit.parsers.openssh_version import parse_version
 from hostaudit.parsers.sshd_config import listen_port
 from hostaudit.registry import check
@@ -20,17 +20,16 @@ def _loc(item: dict):
     return ev(item["path"], item.get("value", ""), item.get("line"))
 
 
-def _versions(install: dict) -> list[tuple[tuple[int, int, int], str, object]]:
+def _versions(install: dict) -> list[tuple[tuple[int, int, int], str, Evidence]]:
     """Every known sshd version: (parsed, text, evidence), the package's first."""
-    found = []
+    found: list[tuple[tuple[int, int, int], str, Evidence]] = []
     package = install.get("package")
-    if package and parse_version(package["version"]):
+    if package and (parsed := parse_version(package["version"])):
         text = f"package {package['name']} {package['version']}"
-        found.append((parse_version(package["version"]), package["version"],
-                      ev(package["source"], text, package.get("line"))))
+        found.append((parsed, package["version"], ev(package["source"], text, package.get("line"))))
     for binary in install["binaries"]:
-        if binary["version"] and parse_version(binary["version"]):
-            found.append((parse_version(binary["version"]), binary["version"],
+        if binary["version"] and (parsed := parse_version(binary["version"])):
+            found.append((parsed, binary["version"],
                           ev(binary["path"], f"version string OpenSSH_{binary['version']}")))
     return found
 
@@ -102,7 +101,8 @@ def _views(facts, from_files, from_wire) -> Result:
 
 def _no_banner(greetings: dict) -> Result:
     return Result.not_applicable(f"no SSH banner seen from the vantage point on {greetings['target']}",
-                                 evidence=[ev(greetings["target"], f"{len(greetings['ports'])} open port(s) greeted; none with SSH-")])
+                                 evidence=[ev(greetings["target"],
+                                              f"{len(greetings['ports'])} open port(s) greeted; none with SSH-")])
 
 
 _FILES = ["sshd_config", "sshd_install"]
@@ -164,7 +164,8 @@ def _ports(config: dict) -> list[tuple[object, object]]:
     addresses without one, or to all addresses when there is no ListenAddress.
     """
     bare = [a for a in config["listen_address"] if listen_port(a["value"]) is None]
-    pairs = [(listen_port(a["value"]), _loc(a)) for a in config["listen_address"] if listen_port(a["value"])]
+    pairs: list[tuple[object, object]] = [(listen_port(a["value"]), _loc(a)) for a in config["listen_address"]
+                                          if listen_port(a["value"])]
     if bare or not config["listen_address"]:
         if config["port"]:
             pairs += [(int(p["value"]) if p["value"].isdigit() else p["value"], _loc(p)) for p in config["port"]]

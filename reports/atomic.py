@@ -29,9 +29,8 @@ def _write_temp(path: str, text: str | bytes, mode: int) -> str:
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
-        with (os.fdopen(fd, "wb") if isinstance(text, bytes)
-              else os.fdopen(fd, "w", encoding="utf-8", newline="")) as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
         # mkstemp creates 0600; callers keeping sensitive state pass mode=0o600 themselves.
@@ -76,7 +75,7 @@ def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = 0o64
         raise
 
 
-def write_set(files: Mapping[str | os.PathLike, str | bytes], *, mode: int = 0o644) -> None:
+def write_set(files: Mapping[str, str | bytes] | Mapping[os.PathLike, str | bytes], *, mode: int = 0o644) -> None:
     """Write every ``path: text`` of ``files``, renaming none until all are written.
 
     Raises ReportWriteError (exit 3) naming the file when the disk is full or any other

@@ -14,7 +14,6 @@ from markupsafe import Markup
 
 from hostaudit.references import cis_name, nist_url
 from hostaudit.reports.atomic import write_atomic
-from hostaudit.visible import visible
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
@@ -32,6 +31,7 @@ from hostaudit.reports.present import (
     status_chips,
     target_label,
 )
+from hostaudit.visible import visible
 
 
 def finalize(value):

@@ -135,3 +135,49 @@ def command_text(target: dict) -> str | None:
     """The (already redacted) command line as a shell would read it back."""
     argv = target.get("invocation")
     return shlex.join(str(a) for a in argv) if argv else None
+
+
+def finding_message(result: dict) -> str:
+    """A finding's message without a leading copy of its own ID: ``sysctl.net.x`` saying
+    ``net.x: not set`` reads ``not set`` under a heading that already names the control."""
+    message = result["message"]
+    control = result["id"]
+    for prefix in (control, control.split(".", 1)[-1]):
+        if prefix and message.startswith(prefix + ": ") and len(message) > len(prefix) + 2:
+            return message[len(prefix) + 2:]
+    return message
+
+
+# "looked in A, B, C" up to a closing parenthesis or the end: the places a check searched,
+# useful once (with --verbose), noise when six sysctl.d patterns repeat under every key.
+_LOOKED_IN = re.compile(r"\blooked in ([^()]*?)(?=\)|$)")
+
+
+def _list_items(text: str) -> list[str]:
+    return [item for item in text.split(", ") if item]
+
+
+def shorten_lists(text: str, keep: int = 2) -> str:
+    """``(looked in a, b, c, d)`` -> ``(looked in 4 places)``; the where of an evidence line
+    naming many files -> ``a and 3 more``: the count stays, the list waits for --verbose."""
+    def looked(match: re.Match) -> str:
+        items = _list_items(match.group(1))
+        return f"looked in {len(items)} places" if len(items) > keep else match.group(0)
+
+    return _LOOKED_IN.sub(looked, text)
+
+
+def short_where(where: str, keep: int = 1) -> str:
+    """An evidence location listing more than ``keep`` files, shortened with a count."""
+    items = _list_items(where)
+    if len(items) <= keep + 1:
+        return where
+    return f"{', '.join(items[:keep])} and {len(items) - keep} more"
+
+
+def severity_gate_text(row: dict) -> str:
+    """One ``gate_counts`` row as the HTML report says it: ``15 high (13 fail, 2 error)``."""
+    if not row["total"]:
+        return f"0 {row['severity']}"
+    split = f"{row['fail']} fail" + (f", {row['error']} error" if row["error"] else "")
+    return f"{row['total']} {row['severity']} ({split})"

@@ -36,4 +36,5 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip >/dev/null
 .venv/bin/pip install -q -e '.[test]'
+bash tests/lint.sh   # ruff and mypy: a lint or type error fails CI before the tests run
 exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -271,7 +271,7 @@ class MailHost:
         return self._start("sshd", ["/usr/sbin/sshd", "-D", "-e", "-f", str(conf),
                                     "-h", str(key)], port)
 
-    def start_all(self) -> "MailHost":
+    def start_all(self) -> MailHost:
         """The clean document host: 25, 110 (local only), 465, 995, 2112."""
         self.start_smtp()
         self.start_pop3()

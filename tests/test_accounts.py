@@ -1,5 +1,6 @@
-from hostaudit.model import Status
 from support import evidence_lines, run_check
+
+from hostaudit.model import Status
 
 PASSWD_RH73 = """root:x:0:0:root:/root:/bin/bash
 bin:x:1:1:bin:/bin:/sbin/nologin

@@ -1,7 +1,8 @@
 import json
 
-from hostaudit.model import Status
 from support import collect_fact, evidence_lines, run_check
+
+from hostaudit.model import Status
 
 WHEEL = {"wheel_group": "wheel"}
 SU_RH73 = """#%PAM-1.0

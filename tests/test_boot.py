@@ -1,5 +1,6 @@
-from hostaudit.model import Status
 from support import evidence_lines, run_check
+
+from hostaudit.model import Status
 
 MD5 = "$1$kGdBe0$Zq9yd6j5vqWpxJ/y6MdcX0"
 PBKDF2 = "grub.pbkdf2.sha512.10000.AB12CD.EF34"

@@ -2,12 +2,12 @@ import errno
 import subprocess
 
 import pytest
+from support import RootBuilder, evidence_lines, run_check
 
 from hostaudit.host import ImageHost
 from hostaudit.model import Status
 from hostaudit.probes.attrs import critical_file_attrs
 from hostaudit.probes.boot import BOOT_PACKAGES
-from support import RootBuilder, evidence_lines, run_check
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ import shutil
 import subprocess
 
 import pytest
+from support import collect_fact, evidence_lines, run_check
 
 from hostaudit.facts import collect
 from hostaudit.host import LiveHost
@@ -11,7 +12,6 @@ from hostaudit.parsers.fstab import parse_fstab
 from hostaudit.parsers.mountinfo import parse_mountinfo
 from hostaudit.parsers.passwd import parse_passwd
 from hostaudit.registry import load_all
-from support import collect_fact, evidence_lines, run_check
 
 # The document's /etc/fstab after "Modify the filesystem mount options" (Red Hat 7.3).
 DOC_FSTAB = """\

@@ -4,7 +4,7 @@ that judge both families and name the one each finding is about."""
 import json
 
 from support import collect_fact, evidence_lines, run_check
-from test_fw import IPV6_OFF, IPV6_NO_STACK, IPV6_ON, PARAMS, SAVE_HEAD, SAVED6_DROP, CannedHost
+from test_fw import IPV6_NO_STACK, IPV6_OFF, IPV6_ON, PARAMS, SAVE_HEAD, SAVED6_DROP, CannedHost
 from test_parsers_iptables import DOC_SCRIPT, SAVED
 
 from hostaudit import firewall as fw

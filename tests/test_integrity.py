@@ -1,6 +1,12 @@
-from hostaudit.model import Status
-from schedulers import boots_sysvinit, boots_systemd, cron_enabled
+import json
+import shutil
+import subprocess
+
+import pytest
+from schedulers import boots_systemd, boots_sysvinit, cron_enabled
 from support import evidence_lines, run_check
+
+from hostaudit.model import Status
 
 DPKG_TRIPWIRE = "Package: tripwire\nStatus: install ok installed\nVersion: 2.4.3.7-4+b15\n\n"
 
@@ -189,12 +195,6 @@ def test_image_without_an_init_cannot_tell_whether_cron_runs_and_errs(tmp_root):
 
 
 # integrity.tripwire-covers-qmail (real policies compiled and signed by twadmin)
-
-import json
-import shutil
-import subprocess
-
-import pytest
 
 # Throwaway passphrases of keys made for these tests only; no report may ever carry them.
 SITE_PASSPHRASE = "hostaudit-test-site-Xq7pass"

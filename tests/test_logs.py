@@ -1,5 +1,6 @@
-from hostaudit.model import Status
 from support import evidence_lines, run_check
+
+from hostaudit.model import Status
 
 MIN6 = {"min_months": 6}
 REDHAT_73 = """# see "man logrotate" for details

@@ -2,9 +2,9 @@ import os
 import subprocess
 
 import pytest
+from support import collect_fact, evidence_lines, run_check
 
 from hostaudit.model import Status
-from support import collect_fact, evidence_lines, run_check
 
 DPKG_EMPTY = "Package: qmail\nStatus: install ok installed\nVersion: 1.03\n\n"
 DPKG_SENDMAIL = DPKG_EMPTY + "Package: sendmail-bin\nStatus: install ok installed\nVersion: 8.17.1\n\n"

@@ -1,10 +1,10 @@
+from schedulers import boots_systemd, boots_sysvinit, cron_enabled
+from support import collect_fact, evidence_lines, run_check
+
 from hostaudit.facts import collect
 from hostaudit.host import ImageHost
 from hostaudit.model import Status
 from hostaudit.registry import load_all
-from schedulers import boots_systemd, boots_sysvinit, cron_enabled
-from support import collect_fact, evidence_lines, run_check
-
 
 
 def _debian_unattended(root, upgrade="1"):

@@ -4,6 +4,7 @@ import subprocess
 from collections import namedtuple
 
 import pytest
+from support import run_check
 
 from hostaudit.errors import ProbeError
 from hostaudit.facts import FactError, collect
@@ -11,7 +12,6 @@ from hostaudit.host import NetHost
 from hostaudit.model import Status
 from hostaudit.parsers.x509 import certificate_summary
 from hostaudit.probes import network, sockets
-from support import run_check
 
 TARGET = "192.0.2.2"
 TCP_CMD = f"nmap -oX - -p 1-65535 -sS -Pn -n -T4 --max-retries 1 --min-rate 10000 {TARGET}"

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import psutil
 import pytest
+from netns import MAIL_ADDR, MailHost, document_firewall, mail_host, net_lab, run_audit  # noqa: F401
 
 from hostaudit.baseline import load
-from hostaudit.reports.json_report import validate
-
 from hostaudit.parsers.nmap_xml import parse_nmap_xml
-from netns import MAIL_ADDR, MailHost, document_firewall, mail_host, net_lab, run_audit  # noqa: F401
+from hostaudit.reports.json_report import validate
 
 pytestmark = pytest.mark.root
 

@@ -1,8 +1,9 @@
+from support import collect_fact, evidence_lines, run_check
+
 from hostaudit.facts import collect
 from hostaudit.host import LiveHost
 from hostaudit.model import Status
 from hostaudit.registry import load_all
-from support import collect_fact, evidence_lines, run_check
 
 INITTAB_RH73 = """id:3:initdefault:
 # Trap CTRL-ALT-DELETE

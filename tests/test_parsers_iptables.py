@@ -1,7 +1,7 @@
 """iptables-save output and iptables shell scripts -> the normalised rule model."""
 
-from hostaudit.parsers.iptables import apply_rule_spec, parse_iptables_save, parse_iptables_script
 from hostaudit.firewall import new_rule
+from hostaudit.parsers.iptables import apply_rule_spec, parse_iptables_save, parse_iptables_script
 
 # Captured from `ip netns exec NS iptables-save` (iptables v1.8.9, nf_tables backend).
 SAVED = """\

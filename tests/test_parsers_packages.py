@@ -4,9 +4,9 @@ import sqlite3
 import struct
 
 import pytest
+from support import collect_fact
 
 from hostaudit.parsers.packages import parse_dpkg_status, parse_rpm_header
-from support import collect_fact
 
 DPKG = """\
 Package: sendmail-bin

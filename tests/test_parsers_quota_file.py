@@ -2,10 +2,10 @@ import random
 import struct
 
 import pytest
+from quota_images import quota_file_bytes
 
 from hostaudit.parsers.quota_file import QuotaFileError, parse_quota_file
 from hostaudit.parsers.repquota import parse_repquota
-from quota_images import quota_file_bytes
 
 DOC_LIMITS = (20, 25, 20, 25)
 # Ids in different tree branches (70000 and 2**24 + 5 differ in the upper bytes) and

@@ -20,13 +20,13 @@ import threading
 from pathlib import Path
 
 import pytest
+from support import RootBuilder, collect_fact, evidence_lines, run_check, shipped_parameters
 
 from hostaudit.errors import FileTooLarge, NotRegularFile
 from hostaudit.host import READ_LIMIT, LiveHost
 from hostaudit.model import Status
 from hostaudit.probes.accounts import ACCOUNT_DB_LIMIT
 from hostaudit.registry import load_all
-from support import RootBuilder, collect_fact, evidence_lines, run_check, shipped_parameters
 
 NOBODY = 65534
 PASSWD = "root:x:0:0:root:/root:/bin/bash\nadmin:x:1000:1000::/home/admin:/bin/bash\n"

@@ -103,7 +103,7 @@ def test_ordinary_text_is_kept_as_it_is(text):
 
 
 def test_redacting_twice_changes_nothing_more():
-    for text, shown in REDACTED:
+    for _text, shown in REDACTED:
         assert redact_text(shown) == shown
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 
-from test_report_json import sample_report
+from test_report_json import control_result, sample_report
 
 from hostaudit.model import Result
 from hostaudit.reports import html
 from hostaudit.reports.present import gate_counts, message_parts, section_score, status_chips
-from test_report_json import control_result
 
 
 def finding(page: str, cid: str) -> str:

@@ -11,7 +11,6 @@ import re
 import shutil
 
 import pytest
-
 from test_report_json import control_result, sample_report
 
 from hostaudit.baseline import load

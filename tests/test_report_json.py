@@ -13,11 +13,11 @@ import pytest
 
 from hostaudit.baseline import Baseline
 from hostaudit.model import ControlResult, Result, Severity, ev
-from hostaudit.scoring import score
 from hostaudit.reports import json_report
 from hostaudit.reports.atomic import write_atomic
 from hostaudit.reports.json_report import ReportInvalid
 from hostaudit.reports.model import build_report
+from hostaudit.scoring import score
 
 SECTIONS = {"boot": "Firmware and boot loader", "mail": "qmail", "os": "Operating system"}
 

@@ -1,9 +1,10 @@
+from schedulers import boots_systemd, boots_sysvinit
+from support import collect_fact, evidence_lines, run_check
+
 from hostaudit.facts import Facts
 from hostaudit.model import Status
 from hostaudit.registry import CHECKS
 from hostaudit.runner import evaluate
-from schedulers import boots_systemd, boots_sysvinit
-from support import collect_fact, evidence_lines, run_check
 
 SSHD_RH73 = "#Port 22\n#Protocol 2,1\nPort 2112\nProtocol 2\n"
 DPKG_OPENSSH = "Package: openssh-server\nStatus: install ok installed\nVersion: 1:9.2p1-2+deb12u3\n\n"

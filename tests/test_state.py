@@ -40,7 +40,7 @@ def _cron_scan(tree, state, out, *extra):
 
 def test_the_state_directory_is_created_private(tree, tmp_path):
     _cron_scan(tree, tmp_path / "state", tmp_path / "out")
-    for dirpath, dirnames, filenames in os.walk(tmp_path / "state"):
+    for dirpath, _dirnames, filenames in os.walk(tmp_path / "state"):
         assert os.stat(dirpath).st_mode & 0o077 == 0, dirpath
         for name in filenames:
             assert os.stat(os.path.join(dirpath, name)).st_mode & 0o077 == 0, name

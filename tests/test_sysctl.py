@@ -1,11 +1,11 @@
 import pytest
+from schedulers import boots_systemd
+from support import RootBuilder, collect_fact, evidence_lines, run_check
 
 from hostaudit.facts import collect
 from hostaudit.host import LiveHost
 from hostaudit.model import Status
 from hostaudit.registry import load_all
-from schedulers import boots_systemd
-from support import RootBuilder, collect_fact, evidence_lines, run_check
 
 DOC_SYSCTL = """\
 # protect against some DoS attacks

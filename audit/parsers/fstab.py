@@ -36,7 +36,7 @@ def parse_fstab(text: str) -> list[dict]:
     Each entry: spec, mount_point, fstype, options (list), line (1-based). Lines with fewer
     than four fields come back as ``{"line": n, "malformed": True, "fields": k}``.
     """
-    entries = []
+    entries: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):

@@ -57,7 +57,7 @@ def parse_grub2(text: str) -> list[dict]:
     (list, for superusers), user (for passwords), secret ("pbkdf2", "plain", "variable" with
     ``variable`` naming it, or "empty"), text (hidden), line (1-based).
     """
-    found = []
+    found: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):

@@ -187,6 +187,8 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
                 raise ValueError("line outside a *table ... COMMIT block")
             elif table_name != "filter":
                 continue
+            elif filter_table is None:  # unreachable: a *filter line set it
+                continue
             elif line.startswith(":"):
                 _declare_chain(filter_table, line, where, number)
             elif line.startswith(("-A ", "-I ")):
@@ -199,7 +201,8 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
         except (ValueError, IndexError) as exc:
             _error(ruleset, where, number, raw, str(exc) or "incomplete line")
     if table_name is not None:
-        _error(ruleset, where, len(text.splitlines()), "", f"table {table_name} has no COMMIT: iptables-restore would load nothing")
+        _error(ruleset, where, len(text.splitlines()), "",
+               f"table {table_name} has no COMMIT: iptables-restore would load nothing")
     _check_targets(ruleset)
     return ruleset
 

@@ -13,7 +13,7 @@ def parse_mountinfo(text: str) -> list[dict]:
     (filesystem options such as usrquota), line (1-based). A line that does not have the
     documented shape comes back as ``{"line": n, "malformed": True}``.
     """
-    mounts = []
+    mounts: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue

@@ -46,7 +46,7 @@ def _match(rule: dict, left: str, negate: bool, items: list, text: str) -> None:
         if None in families:
             rule["unmodelled"].append(text)
         elif len(families) == 1:
-            (family,) = families
+            family = str(families.pop())  # not None: checked above
             _restrict_family(rule, family if not negate else ("ipv4" if family == "ipv6" else "ipv6"))
         elif negate:
             rule["never"] = "matches neither IPv4 nor IPv6"
@@ -175,7 +175,8 @@ def _json_chain(key: tuple, body: dict) -> dict:
 
 def _json_rule(ruleset: dict, table: dict, body: dict) -> None:
     where = f"nft {table['family']} {table['name']} {body.get('chain')}"
-    exprs = body.get("expr") if isinstance(body.get("expr"), list) else []
+    listed = body.get("expr")
+    exprs = listed if isinstance(listed, list) else []
     try:
         text = " ".join(_expr_text(e) for e in exprs)
     except (TypeError, KeyError, AttributeError):  # malformed: show it raw

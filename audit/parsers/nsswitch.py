@@ -10,7 +10,7 @@ def parse_nsswitch(text: str) -> list[dict]:
 
     Lines without ``database:`` are returned with ``malformed: True``.
     """
-    entries = []
+    entries: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:

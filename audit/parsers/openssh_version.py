@@ -24,4 +24,4 @@ def parse_version(text: str) -> tuple[int, int, int] | None:
 def version_in_binary(data: bytes) -> str | None:
     """The highest ``OpenSSH_X.Y[pN]`` version string embedded in an sshd binary, or None."""
     found = {m.decode() for m in _IN_BINARY.findall(data)}
-    return max(found, key=parse_version, default=None)
+    return max(found, key=lambda v: parse_version(v) or (0, 0, 0), default=None)

@@ -40,7 +40,7 @@ def parse_sysctl_conf(text: str) -> list[dict]:
     Each setting: key (dotted), value, ignore_failure, line (1-based). A line without ``=``
     comes back as ``{"line": n, "malformed": True}``.
     """
-    settings = []
+    settings: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line[0] in "#;":

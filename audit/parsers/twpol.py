@@ -11,6 +11,7 @@ specific rule carves its subtree out of every enclosing rule, whatever its ``rec
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # Property letters of twpolicy(4); C, H, M and S are content hashes.
 PROPERTIES = "abcdgilmnprstuCHMS"
@@ -212,7 +213,7 @@ def parse_policy(text: str, *, hostname: str | None = None) -> list[dict]:
     # tripwire predefines HOSTNAME as the name of the host it runs on.
     variables: dict = {"HOSTNAME": hostname} if hostname else {}
     rules: list[dict] = []
-    stream = []
+    stream: list = []
     for number, line_text, section, condition in _active_lines(text, hostname):
         stream.extend((kind, value, number, section, condition) for kind, value, number in _tokens(line_text, number))
     blocks: list[dict] = []  # attribute dicts of the enclosing ( ... ) { ... } blocks
@@ -251,7 +252,8 @@ def parse_policy(text: str, *, hostname: str | None = None) -> list[dict]:
         if kinds[0] == "!":
             if len(statement) != 2 or kinds[1] != "word":
                 raise PolicyError(f"line {line}: malformed stop point")
-            rules.append({"path": _normalise(_expand(statement[1][1], variables, line, lenient=True), line), "stop": True,
+            path = _normalise(_expand(statement[1][1], variables, line, lenient=True), line)
+            rules.append({"path": path, "stop": True,
                           "mask": "", "properties": "", "recurse": 0, "line": line, "condition": condition})
             continue
         if "->" not in kinds or kinds.index("->") != 1 or kinds[0] != "word":
@@ -309,7 +311,7 @@ def coverage(rules: list[dict], path: str) -> dict:
     conditional = [r for r in rules if (r["condition"] or "$(" in r["path"])
                    and (_within(path, _known_prefix(r["path"])) or _within(_known_prefix(r["path"]), path))]
     rules = [r for r in rules if "$(" not in r["path"]]
-    result = {"rule": None, "reason": "", "holes": [], "conditional": conditional}
+    result: dict[str, Any] = {"rule": None, "reason": "", "holes": [], "conditional": conditional}
     if not normal:
         result["reason"] = f"no rule covers {path}"
         return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _CN_OID = bytes([0x06, 0x03, 0x55, 0x04, 0x03])
 
@@ -39,7 +39,7 @@ def _common_name(data: bytes, start: int, end: int) -> str | None:
 def _asn1_time(tag: int, raw: bytes) -> str:
     text = raw.decode("ascii", "replace")
     fmt = "%y%m%d%H%M%SZ" if tag == 0x17 else "%Y%m%d%H%M%SZ"
-    return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).isoformat()
+    return datetime.strptime(text, fmt).replace(tzinfo=UTC).isoformat()
 
 
 def certificate_summary(der: bytes | None) -> dict:

@@ -4,6 +4,7 @@ and, where IPv6 is on, IPv6."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from hostaudit.errors import CommandUnavailable, ProbeError
 from hostaudit.host import ABSENT, Host
@@ -67,7 +68,7 @@ def firewall_rules(host: Host, facts) -> dict:
 
 def _saved_rules(host: Host) -> dict:
     present = [path for path in RULE_FILES if host.is_file(path)]
-    fact = {"mode": "image", "looked": list(RULE_FILES), "present": present, "path": None,
+    fact: dict[str, Any] = {"mode": "image", "looked": list(RULE_FILES), "present": present, "path": None,
             "format": None, "sources": [], "ruleset": None, "v6_path": None, "v6_looked": []}
     if present:
         fact["path"] = present[0]
@@ -83,7 +84,8 @@ def _saved_rules(host: Host) -> dict:
         fmt, ruleset = parse_rules_file(v6, host.read_text(v6), "ipv6")
         if fmt == "iptables script":  # ip6tables-restore reads only save format
             ruleset = {"tables": [], "notes": [], "errors": [{"where": v6, "line": None, "text": "",
-                                                               "error": "not ip6tables-save format: ip6tables-restore would refuse it"}]}
+                                                               "error": "not ip6tables-save format: "
+                                                                        "ip6tables-restore would refuse it"}]}
         fact["sources"].append({"name": v6, "status": "ok", "reason": None})
         if fact["ruleset"] is None:
             fact["ruleset"], fact["format"] = ruleset, fmt
@@ -95,7 +97,7 @@ def _saved_rules(host: Host) -> dict:
 
 def _run(host: Host, argv: list[str], families: list[str]) -> tuple[dict, str]:
     """(source record, stdout) of a read-only listing command that shows ``families``' rules."""
-    source = {"name": " ".join(argv), "status": "ok", "reason": None, "families": families}
+    source: dict[str, Any] = {"name": " ".join(argv), "status": "ok", "reason": None, "families": families}
     try:
         done = host.run(argv, timeout=_COMMAND_TIMEOUT)
     except CommandUnavailable as exc:
@@ -119,6 +121,7 @@ def _live_rules(host: Host, ipv6: dict) -> dict:
     either way.
     """
     save_source, save_text = _run(host, ["iptables-save"], ["ipv4"])
+    save6_source: dict[str, Any]
     if ipv6["enabled"] is False:
         save6_source, save6_text = {"name": "ip6tables-save", "status": "skipped", "families": ["ipv6"],
                                     "reason": f"IPv6 {ipv6['reason']}"}, ""
@@ -217,7 +220,7 @@ def _runs_ip6tables(host: Host, path: str) -> bool:
 
 
 def _sysv_script(host: Host, path: str, name: str) -> dict:
-    script = {"script": path, "chkconfig": None, "rules_files": [], "start_links": [], "kill_links": []}
+    script: dict[str, Any] = {"script": path, "chkconfig": None, "rules_files": [], "start_links": [], "kill_links": []}
     for number, line in enumerate(host.read_text(path, limit=256 * 1024).splitlines(), 1):
         if match := _CHKCONFIG.match(line.strip()):
             script["chkconfig"] = {"line": number, "text": line.strip(), "levels": match.group(1),

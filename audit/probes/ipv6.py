@@ -24,6 +24,7 @@ entries): there every entry but rescue entries must carry it. Only when the imag
 from __future__ import annotations
 
 import fnmatch
+from typing import Any
 
 from hostaudit.host import Host
 from hostaudit.parsers.kernel_cmdline import kernel_lines, turns_ipv6_off
@@ -52,18 +53,19 @@ def ipv6(host: Host) -> dict:
 
 
 def _live(host: Host) -> dict:
-    fact = {"mode": "live", "enabled": None, "reason": "", "evidence": []}
+    fact: dict[str, Any] = {"mode": "live", "enabled": None, "reason": "", "evidence": []}
     try:
         addresses = host.read_text(IF_INET6, limit=_PROC_READ).split("\n")
     except FileNotFoundError:
-        fact.update(enabled=False, reason="off: the running kernel has no IPv6 stack (ipv6.disable=1 or no ipv6 module)")
+        fact.update(enabled=False,
+                    reason="off: the running kernel has no IPv6 stack (ipv6.disable=1 or no ipv6 module)")
         fact["evidence"].append(_ev(IF_INET6, "absent"))
         return fact
     except OSError as exc:
         fact["reason"] = f"cannot read {IF_INET6}: {exc.strerror or exc}"
         return fact
     interfaces = sorted({line.split()[-1] for line in addresses if len(line.split()) == 6})
-    flags = {}
+    flags: dict[str, str | None] = {}
     for path in (DISABLE_ALL, DISABLE_DEFAULT):
         try:
             flags[path] = host.read_text(path, limit=4096).strip()
@@ -86,8 +88,9 @@ def _live(host: Host) -> dict:
 
 
 def _boot(host: Host) -> dict:
-    fact = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
-    sysctl_seen, cmdline_seen = [], []
+    fact: dict[str, Any] = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
+    sysctl_seen: list[dict] = []
+    cmdline_seen: list[dict] = []
     try:
         by_sysctl = _sysctl_off(host, sysctl_seen)
         by_cmdline = _cmdline_off(host, cmdline_seen)
@@ -101,7 +104,8 @@ def _boot(host: Host) -> dict:
         how = " and ".join(w for w, off in (("sysctl.d", by_sysctl), ("the kernel command line", by_cmdline)) if off)
         fact.update(enabled=False, reason=f"turned off at boot by {how}")
     else:
-        fact.update(enabled=True, reason="on at boot, nothing turns it off (no disable_ipv6 in sysctl.d, no ipv6.disable=1 on the kernel command line)")
+        fact.update(enabled=True, reason="on at boot, nothing turns it off (no disable_ipv6 in sysctl.d, "
+                                         "no ipv6.disable=1 on the kernel command line)")
     return fact
 
 
@@ -136,7 +140,8 @@ def _cmdline_off(host: Host, evidence: list) -> bool:
     if host.is_dir(LOADER_ENTRIES):
         entries = [f"{LOADER_ENTRIES}/{n}" for n in sorted(host.listdir(LOADER_ENTRIES)) if n.endswith(".conf")]
         generated += [(p, "loader") for p in entries if host.is_file(p)]
-    booting = [(p, entry) for p, fmt in generated for entry in kernel_lines(host.read_text(p), fmt) if not entry["rescue"]]
+    booting = [(p, entry) for p, fmt in generated for entry in kernel_lines(host.read_text(p), fmt)
+               if not entry["rescue"]]
     if booting:
         on = [(p, e) for p, e in booting if not turns_ipv6_off(e["args"])]
         shown = on[:3] or booting[:3]

@@ -20,7 +20,7 @@ import socket
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host
@@ -155,7 +155,7 @@ def _connect(target: str, port: int, timeout: float) -> tuple[socket.socket | No
         return socket.create_connection((target, port), timeout=timeout), entry
     except ConnectionRefusedError:
         return None, {**entry, "result": "refused"}
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         return None, {**entry, "result": "timeout", "detail": f"no TCP answer within {timeout:g}s"}
     except OSError as exc:
         return None, {**entry, "result": "error", "detail": exc.strerror or str(exc)}
@@ -169,7 +169,7 @@ def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
     with conn:
         try:
             data = conn.recv(GREETING_BYTES)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             return {**entry, "result": "silent", "detail": f"nothing sent within {timeout:g}s"}
         except ConnectionResetError:
             return {**entry, "result": "reset"}
@@ -184,6 +184,8 @@ def read_greeting(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
 def greetings(host: Host, facts) -> dict:
     """The first line every open TCP port sends a client at the vantage point."""
     target = host.network_target
+    if not target:
+        raise ProbeError("no network target: greetings are read only with --network")
     ports = sorted({p["port"] for p in facts["nmap_tcp"]["open"]})
     with ThreadPoolExecutor(max_workers=min(32, max(1, len(ports)))) as pool:
         results = list(pool.map(lambda port: read_greeting(target, port), ports))
@@ -203,14 +205,14 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
         return entry
     try:
         with context.wrap_socket(raw, server_hostname=None) as conn:
-            name, _, bits = conn.cipher()
+            name, _, bits = conn.cipher() or (None, None, None)
             der = conn.getpeercert(binary_form=True)
             cert = certificate_summary(der)
             if cert.get("not_after"):
-                cert["expired"] = cert["not_after"] < datetime.now(timezone.utc).isoformat()
+                cert["expired"] = cert["not_after"] < datetime.now(UTC).isoformat()
             return {**entry, "result": "tls", "protocol": conn.version(), "cipher": name,
                     "bits": bits, **cert}
-    except (ssl.SSLError, ConnectionResetError, socket.timeout, TimeoutError, OSError) as exc:
+    except (ssl.SSLError, ConnectionResetError, TimeoutError, OSError) as exc:
         return {**entry, "result": "failed", "detail": str(exc)[:LINE_CHARS]}
     finally:
         raw.close()
@@ -220,6 +222,8 @@ def tls_handshake(target: str, port: int, timeout: float = GREETING_TIMEOUT) -> 
 def tls(host: Host, facts) -> dict:
     """TLS handshakes on the wrapper ports and on open ports that wait for the client."""
     target = host.network_target
+    if not target:
+        raise ProbeError("no network target: TLS is tried only with --network")
     said = {g["port"]: g for g in facts["greetings"]["ports"]}
     ports = {p for p, g in said.items() if g["result"] == "silent"}
     ports |= {int(p) for p in host.sweep_options.get("tls_ports", DEFAULT_TLS_PORTS)}

@@ -15,7 +15,8 @@ from hostaudit.probes.services import UNIT_DIRS, find_unit, read_unit
 from hostaudit.registry import probe
 
 # (file or directory of crontabs, has a user field); Debian's spool first, then Red Hat's.
-CRONTABS = (("/etc/crontab", True), ("/etc/cron.d", True), ("/var/spool/cron/crontabs", False), ("/var/spool/cron", False))
+CRONTABS = (("/etc/crontab", True), ("/etc/cron.d", True), ("/var/spool/cron/crontabs", False),
+            ("/var/spool/cron", False))
 PERIODS = ("hourly", "daily", "weekly", "monthly")
 # Package managers leave backups next to live files; cron and run-parts skip them.
 _BACKUP = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$")
@@ -144,7 +145,8 @@ def _ini_setting(host: Host, path: str, section: str, key: str) -> dict:
     # dnf's automatic.conf and yum-cron.conf are ini files, the grammar unit files share.
     found = [e for e in parse_unit(host.read_text(path))
              if not e.get("malformed") and e["section"] == section and e["key"] == key]
-    return {"path": path, "present": True, key: {"value": found[-1]["value"], "line": found[-1]["line"]} if found else None}
+    last = {"value": found[-1]["value"], "line": found[-1]["line"]} if found else None
+    return {"path": path, "present": True, key: last}
 
 
 @probe("auto_updates")

@@ -102,6 +102,8 @@ def listeners(host: Host) -> dict:
             proto = "udp"
         else:
             continue
+        if not conn.laddr:  # a listening socket has an address; psutil types it optional
+            continue
         key = (proto, conn.laddr.ip, conn.laddr.port, conn.pid)
         if key in seen:  # the same socket shared by forked workers, or listed per thread
             continue

@@ -70,7 +70,7 @@ def sshd_config(host: Host) -> dict:
     for main in MAIN_CONFIGS:
         if not host.exists(main):
             continue
-        flat = {"files": [], "directives": [], "problems": []}
+        flat: dict[str, list] = {"files": [], "directives": [], "problems": []}
         _flatten(host, main, posixpath.dirname(main), 0, False, flat)
         settings = effective_settings(flat["directives"])
         protocol = _located(settings.get("protocol", []))

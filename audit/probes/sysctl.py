@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from typing import Any
 
 from hostaudit.host import Host
 from hostaudit.parsers.sysctl import (
-    SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf, proc_path,
+    SYSCTL_CONF,
+    SYSCTL_D_DIRS,
+    load_order,
+    parse_sysctl_conf,
+    proc_path,
 )
 from hostaudit.registry import probe
 
@@ -69,7 +74,7 @@ def sysctl_runtime(host: Host) -> dict:
     """
     if host.kind != "live":
         return {"available": False, "reason": f"a {host.kind} target has no running kernel"}
-    values = {}
+    values: dict[str, dict[str, Any]] = {}
     for key in AUDITED_KEYS:
         path = proc_path(key)
         try:
@@ -95,7 +100,7 @@ def kernels(host: Host) -> dict:
     running = None
     if host.kind == "live":
         running = host.read_text("/proc/sys/kernel/osrelease", limit=_PROC_SYS_READ).strip()
-    installed = []
+    installed: list[dict[str, Any]] = []
     if host.is_dir("/lib/modules"):
         for release in host.listdir("/lib/modules"):
             installed.append({"release": release, "source": f"/lib/modules/{release}"})

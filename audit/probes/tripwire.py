@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host, LiveHost
 from hostaudit.parsers.twpol import PolicyError, parse_policy
@@ -78,7 +80,7 @@ def _print_polfile(host: Host) -> tuple[str, str]:
         argv += ["-S", host.real_path(SITE_KEY)]
         shown += ["-S", SITE_KEY]
         # The auditor's binary, run on the vantage point like nmap: never the image's.
-        done = LiveHost.run(host, argv, timeout=PRINT_TIMEOUT)
+        done = LiveHost.run(host, argv, timeout=PRINT_TIMEOUT)  # type: ignore[arg-type]
     command = " ".join(shown)
     if done.returncode != 0:
         errors = [ln.strip("# ").strip() for ln in done.stderr.splitlines() if ln.startswith("### Error")]
@@ -97,7 +99,7 @@ def tripwire_policy(host: Host, facts) -> dict:
     A policy that cannot be printed or parsed is an ``error`` (never an empty policy).
     """
     tw = facts["tripwire"]
-    result = {"installed": bool(tw["binaries"] or tw["package"]), "source": None, "compiled": False,
+    result: dict[str, Any] = {"installed": bool(tw["binaries"] or tw["package"]), "source": None, "compiled": False,
               "hostname": None, "rules": None, "error": None,
               "plaintext_present": host.exists(PLAINTEXT_POLICY)}
     if not result["installed"]:
