@@ -103,8 +103,9 @@ def _scan_parser(sub) -> argparse.ArgumentParser:
     target = scan.add_mutually_exclusive_group()
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
     target.add_argument(
-        "--image", metavar="FILE", help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it, or mount a disk "
-                          "image (raw MBR/GPT, qcow2) read-only and audit its filesystems"
+        "--image", metavar="FILE",
+        help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it, or mount a disk "
+             "image (raw MBR/GPT, qcow2) read-only and audit its filesystems"
     )
     scan.add_argument("--network", action="store_true",
                       help="also look from the wire: nmap sweeps, greetings, TLS (live: this host's "

@@ -19,9 +19,9 @@ import os
 import posixpath
 import stat as _stat
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Iterator
 
 from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError
 

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from quota_images import _unmount
 
 TOOLS = ("sfdisk", "mkfs.ext4", "losetup", "mount", "umount", "chattr", "quotacheck", "blkid")

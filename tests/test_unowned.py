@@ -8,6 +8,7 @@ import tempfile
 import time
 
 import pytest
+from support import collect_fact, evidence_lines, run_check
 
 from hostaudit import host as host_module
 from hostaudit.facts import collect
@@ -15,7 +16,6 @@ from hostaudit.host import ImageHost, LiveHost, WalkNotes
 from hostaudit.model import Status
 from hostaudit.probes import filewalk
 from hostaudit.probes.filewalk import display_path, plan_walk
-from support import collect_fact, evidence_lines, run_check
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\nqmaild:x:1001:1001::/var/qmail:/bin/false\n"
 GROUP = "root:x:0:\nnofiles:x:1001:\n"

@@ -190,12 +190,12 @@ def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) 
             notes.unreadable.append((top, exc.strerror or str(exc)))
             per_top.append(0)
             continue
-        for entries, (path, st) in enumerate(itertools.chain((item,), walk), start=entries + 1):
-            if entries >= check_at:
+        for count, (path, st) in enumerate(itertools.chain((item,), walk), start=entries + 1):
+            if count >= check_at:
                 check_at += _CLOCK_EVERY
-                if entries > MAX_ENTRIES or time.monotonic() > deadline:
+                if count > MAX_ENTRIES or time.monotonic() > deadline:
                     raise ProbeError(
-                        f"walk stopped after {entries} entries/{time.monotonic() - started:.0f} s "
+                        f"walk stopped after {count} entries/{time.monotonic() - started:.0f} s "
                         f"(limits {MAX_ENTRIES} entries, {TIME_BUDGET_S:g} s): "
                         "files past that point were not audited")
             if st.st_uid not in known_uids or st.st_gid not in known_gids:
@@ -218,6 +218,7 @@ def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) 
                     writable.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
                                   "uid": st.st_uid, "gid": st.st_gid,
                                   "type": "directory" if is_dir(mode) else "file"})
+        entries = count
         per_top.append(entries - first)
     ids = sorted(unknown.items(), key=lambda item: (-item[1], item[0]))
     return {
