@@ -15,7 +15,10 @@ from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
 from hostaudit.interrupt import Interrupted, signals_unwind, stop_children
 
-FORMATS = ("json", "html", "terminal")
+FORMATS = ("json", "html", "terminal", "junit", "sarif")
+# What each file format writes into the output directory, beside report.json.
+FILES = {"json": "report.json", "html": "report.html", "junit": "report.junit.xml",
+         "sarif": "report.sarif"}
 SEVERITIES = ("high", "medium", "low", "info")
 
 
@@ -61,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--output", "-o", default=".", metavar="DIR",
                       help="directory for report.json and report.html (default: current directory)")
     scan.add_argument("--format", default="json,html,terminal", metavar="LIST",
-                      help="comma-separated: json, html, terminal (default: all three)")
+                      help="comma-separated: json, html, terminal, junit (report.junit.xml), "
+                      "sarif (report.sarif) (default: json,html,terminal)")
     scan.add_argument("--fail-under", type=float, metavar="SCORE",
                       help="exit 1 when the overall score is below SCORE (0-100)")
     scan.add_argument("--fail-on", choices=SEVERITIES, metavar="SEVERITY",
-                      help="exit 1 when a control of this severity or higher fails or cannot be decided")
+                      help="exit 1 when a control of this severity or higher fails or cannot be decided "
+                      "(with --gate-against: newly)")
+    scan.add_argument("--gate-against", metavar="REPORT.json",
+                      help="exit 1 only for controls that fail or cannot be decided now and did "
+                      "neither in REPORT.json (the last accepted release's report)")
     scan.add_argument("--state-dir", metavar="DIR",
                       help="keep this run in DIR's history (created 0700; e.g. /var/lib/hostaudit) "
                       "and add what changed since the last run of this target to the report")
@@ -118,27 +126,42 @@ def _load_baseline(ref: str):
     return baselines.load_checked(ref)
 
 
-def _parse_formats(text: str) -> list[str]:
+def _parse_formats(text: str, allowed: tuple[str, ...] = FORMATS) -> list[str]:
     """``json,html`` -> [json, html]; an empty list (``''``, ``,``) is bad input, not a run
     that silently writes nothing."""
     formats = _split_list([text])
     if not formats:
-        raise InputError(f"no format given in {text!r} (choose from {', '.join(FORMATS)})",
+        raise InputError(f"no format given in {text!r} (choose from {', '.join(allowed)})",
                          where="--format")
     for fmt in formats:
-        if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
+        if fmt not in allowed:
+            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(allowed)})", where="--format")
     return formats
 
 
-def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -> list[str]:
-    """Why the report fails the chosen gate (empty: it passes)."""
+def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
+                  new_failed: list[dict] | None = None, reference_name: str = "the reference") -> list[str]:
+    """Why the report fails the chosen gate (empty: it passes).
+
+    Gating against a reference report, ``new_failed`` holds the controls that newly failed
+    or erred (``hostaudit.gate.new_failures``, already narrowed by ``fail_on``) and they
+    replace the count of every failure."""
     reasons = []
     if fail_under is not None:
         score = report["score"]
         if score is None or score < fail_under:
             reasons.append(f"score {score} is below {fail_under:g}")
-    if fail_on is not None:
+    if new_failed is not None:
+        from hostaudit.visible import terminal_text
+
+        if new_failed:
+            named = [f"{c['id']} ({c['severity']}, {c['before']['status'] if c['before'] else 'new control'}"
+                     f" -> {c['after']['status']})" for c in new_failed]
+            scope = f" of severity {fail_on} or higher" if fail_on else ""
+            reasons.append(terminal_text(
+                f"{len(new_failed)} control(s){scope} newly failed or erred since {reference_name}: "
+                + ", ".join(named[:10]) + (" ..." if len(named) > 10 else "")))
+    elif fail_on is not None:
         threshold = SEVERITIES.index(fail_on)
         bad = [
             r["id"]
@@ -170,6 +193,12 @@ def cmd_scan(args) -> int:
     baseline = _load_baseline(args.baseline)
     only, skip = _split_list(args.only), _split_list(args.skip)
     output = _output_directory(args.output, formats)
+    reference = None
+    if args.gate_against:
+        from hostaudit.reports import json_report
+
+        # Read before the audit: a missing or broken reference is bad input, found early.
+        reference = json_report.load(args.gate_against)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports)
     state = None
@@ -199,6 +228,7 @@ def cmd_scan(args) -> int:
         if state is not None:
             _record_drift(state, report)
     _write_reports(report, formats, output, metrics=args.prometheus)
+    github = os.environ.get("GITHUB_ACTIONS") == "true"
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
@@ -207,8 +237,22 @@ def cmd_scan(args) -> int:
         from hostaudit.reports import terminal
 
         terminal.render(report, _console(args))
+        if github:
+            from hostaudit.reports import github_annotations
 
-    reasons = gate_failures(report, args.fail_under, args.fail_on)
+            # Workflow commands: one line each on stdout, where the runner reads them.
+            for line in github_annotations.lines(report):
+                print(line)
+
+    new_failed = None
+    if reference is not None:
+        from hostaudit.gate import new_failures
+        from hostaudit.visible import terminal_text
+
+        new_failed, context = new_failures(reference, report, args.fail_on)
+        for note in context:
+            print(terminal_text(f"note: gate against {args.gate_against}: {note}"), file=sys.stderr)
+    reasons = gate_failures(report, args.fail_under, args.fail_on, new_failed, args.gate_against)
     for reason in reasons:
         print(f"gate failed: {reason}", file=sys.stderr)
     return ExitCode.GATE_FAILED if reasons else ExitCode.OK
@@ -250,11 +294,19 @@ def _write_reports(report: dict, formats: list[str], output: str, *, metrics: st
         raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
     rendered: dict[str, str] = {}
     if "json" in formats:
-        rendered[os.path.join(output, "report.json")] = json_report.render(report)
+        rendered[os.path.join(output, FILES["json"])] = json_report.render(report)
     if "html" in formats:
         from hostaudit.reports import html
 
-        rendered[os.path.join(output, "report.html")] = html.render(report)
+        rendered[os.path.join(output, FILES["html"])] = html.render(report)
+    if "junit" in formats:
+        from hostaudit.reports import junit
+
+        rendered[os.path.join(output, FILES["junit"])] = junit.render(report)
+    if "sarif" in formats:
+        from hostaudit.reports import sarif
+
+        rendered[os.path.join(output, FILES["sarif"])] = sarif.render(report)
     if metrics:
         from hostaudit.reports import prometheus
 
@@ -286,7 +338,7 @@ def cmd_diff(args) -> int:
     from hostaudit.reports import diff_view, json_report
     from hostaudit.reports.atomic import write_set
 
-    formats = _parse_formats(args.format)
+    formats = _parse_formats(args.format, ("json", "html", "terminal"))
     output = _output_directory(args.output, formats)
     from hostaudit.redact import redact
 
@@ -310,7 +362,7 @@ def _output_directory(path: str, formats: list[str]) -> str:
     output = os.path.abspath(path)
     if not os.path.isdir(output):
         raise InputError(f"output directory does not exist: {output}", where="--output")
-    if {"json", "html"} & set(formats) and not os.access(output, os.W_OK | os.X_OK):
+    if set(FILES) & set(formats) and not os.access(output, os.W_OK | os.X_OK):
         raise InputError(f"output directory is not writable: {output}", where="--output")
     return output
 

@@ -65,6 +65,27 @@ def _score_line(report: dict) -> Text:
     return text
 
 
+def _waivers(report: dict) -> list[Text]:
+    """Expired waivers first and loud (they waive nothing any more), then the others."""
+    lines: list[Text] = []
+    waivers = sorted(report.get("waivers", []), key=lambda w: w["status"] != "expired")
+    for w in waivers:
+        scope = ", ".join(f"{k} {v}" for k, v in sorted(w["match"].items()))
+        scope = f" ({scope})" if scope else ""
+        line = Text()
+        if w["status"] == "expired":
+            line.append("EXPIRED WAIVER ", style="bold red")
+            line.append(_safe(f"{w['control']}{scope} expired on {w['expires']} and no longer "
+                              f"applies ({w['approved_by']}: {w['reason']}; {w['source']})"))
+        else:
+            label = "waived " if w["status"] == "active" else "unused waiver "
+            line.append(label, style="bold" if w["status"] == "active" else "dim")
+            line.append(_safe(f"{w['control']}{scope} until {w['expires']} ({w['approved_by']}: "
+                              f"{w['reason']})" + ("" if w["status"] == "active" else f": {w['note']}")))
+        lines.append(line)
+    return lines
+
+
 def _sections_table(report: dict) -> Table:
     table = Table(title="Sections", title_justify="left", expand=False)
     table.add_column("section")
@@ -109,6 +130,8 @@ def render(report: dict, console: Console) -> None:
     """Print the report's summary on ``console`` (its colour and width are the caller's)."""
     console.print(_header(report))
     console.print(_score_line(report))
+    for line in _waivers(report):
+        console.print(line, overflow="fold")
     console.print()
     console.print(_sections_table(report))
     findings = _findings(report)

@@ -1,0 +1,30 @@
+"""The CI gate against a reference report: fail only on what got worse since it.
+
+A team adopting hostaudit on a legacy image commits the report of its last accepted release
+next to the pipeline; ``scan --gate-against REPORT.json`` then fails only on controls that
+fail or err now and did neither in that report (a control new to the baseline counts as new
+when it fails). Old failures stay visible in the reports, they just do not break the build.
+"""
+
+from __future__ import annotations
+
+from hostaudit.compare import compare
+
+_BAD = ("fail", "error")
+SEVERITIES = ("high", "medium", "low", "info")
+
+
+def new_failures(reference: dict, report: dict, fail_on: str | None = None) -> tuple[list[dict], list[str]]:
+    """The control changes (as ``compare`` classes them) that fail the gate, worst first, and
+    the comparison's context (baseline or hostaudit version changed, different target).
+
+    With ``fail_on`` only controls of that severity or higher count."""
+    diff = compare(reference, report)
+    threshold = SEVERITIES.index(fail_on) if fail_on else len(SEVERITIES) - 1
+    worse = [
+        change for change in diff["controls"]
+        if change["after"] is not None and change["after"]["status"] in _BAD
+        and (change["before"] is None or change["before"]["status"] not in _BAD)
+        and SEVERITIES.index(change["severity"]) <= threshold
+    ]
+    return worse, diff["context"]
