@@ -402,7 +402,14 @@ def cmd_baseline_validate(args) -> int:
         raise InputError(f"no such file: {args.file}")
     baseline = _load_baseline(args.file if os.sep in args.file else os.path.join(".", args.file))
     chain = " <- ".join(baseline.files)
-    print(f"ok: {baseline.name}: {len(baseline.controls)} controls ({chain})")
+    waivers = ""
+    if baseline.waivers:
+        import datetime
+
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        expired = sum(w.expired(today) for w in baseline.waivers)
+        waivers = f", {len(baseline.waivers)} waiver(s)" + (f", {expired} EXPIRED" if expired else "")
+    print(f"ok: {baseline.name}: {len(baseline.controls)} controls{waivers} ({chain})")
     return ExitCode.OK
 
 

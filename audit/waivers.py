@@ -139,6 +139,11 @@ def apply(result: Result, waivers, today: _dt.date) -> tuple[Result, list[Outcom
                 outcomes.append(Outcome(waiver, "active", f"waives this failure until "
                                         f"{waiver.expires.isoformat()}"))
     if waived_by is None:
+        expired = [o.waiver for o in outcomes if o.status == "expired"]
+        if expired and result.status is not Status.PASS:
+            # Said beside the verdict, so a CI view of this control alone still shows it.
+            dates = ", ".join(w.expires.isoformat() for w in expired)
+            result = replace(result, message=f"{result.message} (its waiver expired on {dates})")
         return result, outcomes
     scope = f" ({describe_match(waived_by.match)})" if waived_by.match else ""
     message = (f"waived{scope} until {waived_by.expires.isoformat()}, approved by "

@@ -88,6 +88,22 @@ def test_gate_against_with_fail_on_counts_only_new_failures_of_that_severity(tmp
     assert "accounts.removed-users (medium, pass -> fail)" in err
 
 
+def test_gate_against_fails_when_a_waiver_the_reference_relied_on_expires(tmp_path):
+    image = _image(tmp_path / "image.tar", users="games:x:5:60:games:/usr/games:/usr/sbin/nologin\n")
+    site = tmp_path / "site.yaml"
+    waiver = ("name: site\nextends: gcux-qmail\nwaivers:\n  - control: accounts.removed-users\n"
+              "    reason: legacy\n    approved_by: J. Doe\n    expires: {}\n")
+    site.write_text(waiver.format("2999-12-31"))
+    reference = _reference(tmp_path, image, "--baseline", str(site))
+    assert _status(reference, "accounts.removed-users") == "waived"
+    site.write_text(waiver.format("2001-01-01"))
+    code, _, err = _run("scan", "--image", str(image), "--baseline", str(site), "--gate-against",
+                        str(reference), "--format", "json", "-o", str(tmp_path), "--quiet")
+    assert code == 1
+    assert "accounts.removed-users (medium, waived -> fail)" in err
+    assert "note: gate against" in err and "baseline changed" in err
+
+
 def test_gate_against_a_missing_reference_is_bad_input_before_the_audit(tmp_path):
     image = _image(tmp_path / "image.tar")
     code, _, err = _run("scan", "--image", str(image), "--gate-against", str(tmp_path / "none.json"),

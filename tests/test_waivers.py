@@ -77,7 +77,9 @@ def test_waiver_holds_through_its_expiry_day_and_not_the_day_after(tmp_root, tmp
     root = _root_with(tmp_root, "games")
     assert _result(_scan(root, site, datetime.date(2026, 12, 31)), "accounts.removed-users")["status"] == "waived"
     report = _scan(root, site, datetime.date(2027, 1, 1))
-    assert _result(report, "accounts.removed-users")["status"] == "fail"
+    result = _result(report, "accounts.removed-users")
+    assert result["status"] == "fail"
+    assert result["message"].endswith("(its waiver expired on 2026-12-31)")
     [waiver] = report["waivers"]
     assert waiver["status"] == "expired"
     assert "expired on 2026-12-31" in waiver["note"]
@@ -94,6 +96,13 @@ def test_expired_waiver_is_shown_prominently_on_the_terminal_and_in_html(tmp_roo
     html = (tmp_path / "report.html").read_text()
     assert '<span class="badge s-fail">expired</span> <strong>accounts.removed-users</strong>' in html
     assert _result(json.loads((tmp_path / "report.json").read_text()), "accounts.removed-users")["status"] == "fail"
+
+
+def test_baseline_validate_counts_waivers_and_expired_ones(tmp_path):
+    site = _site(tmp_path, GAMES_WAIVER.format(expires="2001-01-01"))
+    code, out, _ = _run("baseline", "validate", str(site))
+    assert code == 0
+    assert out.startswith("ok: site: ") and ", 1 waiver(s), 1 EXPIRED (" in out
 
 
 @pytest.mark.parametrize("expires", ["2026-02-30", "2026-6-1", "next year", "20261231"])
