@@ -73,6 +73,16 @@ def _location(where: str, line: int | None, base: str | None = "TARGETROOT") -> 
     return {"physicalLocation": physical}
 
 
+def _baseline_location(path: str) -> dict:
+    """The baseline file that defines a control: relative to the working directory when it
+    is under it (a site baseline committed beside the pipeline), else an absolute file URI."""
+    relative = os.path.relpath(path)
+    if not relative.startswith(".."):
+        return _location(relative, None, base=None)
+    uri = "file://" + quote(os.path.abspath(path).encode("utf-8", "surrogateescape"), safe="/")
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}}}
+
+
 def _evidence_text(e: dict) -> str:
     where = f"{e['where']}:{e['line']}" if e["line"] is not None else e["where"]
     return f"{where}: {e['text']}" if e["text"] else where
@@ -80,13 +90,7 @@ def _evidence_text(e: dict) -> str:
 
 def _result(r: dict, index: int, baseline_file: str) -> dict:
     files = [e for e in r["evidence"] if e["where"].startswith("/")]
-    if files:
-        locations = [_location(e["where"], e["line"]) for e in files]
-    else:
-        locations = [_location(os.path.relpath(baseline_file), None, base=None)
-                     if not os.path.relpath(baseline_file).startswith("..")
-                     else {"physicalLocation": {"artifactLocation": {"uri": "file://" + quote(
-                         baseline_file.encode("utf-8", "surrogateescape"), safe="/")}}}]
+    locations = [_location(e["where"], e["line"]) for e in files] or [_baseline_location(baseline_file)]
     lines = [r["message"]] + [f"- {_evidence_text(e)}" for e in r["evidence"]]
     if r["expected"]:
         lines.append(f"Expected: {r['expected']}")

@@ -13,7 +13,10 @@ import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
 from hostaudit.cli import main
+from hostaudit.model import Result, ev
+from hostaudit.reports import sarif
 from hostaudit.reports.github_annotations import command, escape_data, escape_property
+from test_report_json import control_result, sample_report
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 HOSTILE_FSTAB = "# data disks\n/dev/sdb1\x1b]0;pwned\x07\x1b[2J\u202e /home ext4 defaults 0 0\n"
@@ -116,6 +119,28 @@ def test_sarif_has_a_rule_per_control_and_a_located_result_per_failure(outputs):
     errors = [n["associatedRule"]["id"] for n in run["invocations"][0]["toolExecutionNotifications"]]
     assert errors == [r["id"] for r in report["results"] if r["status"] == "error"]
     assert run["invocations"][0]["executionSuccessful"] is False
+
+
+def _sarif_location(evidence) -> dict:
+    report = sample_report([control_result("net.tcp-ports", "high", Result.failed(
+        "TCP ports open outside the allowed set: 8080", evidence=evidence))])
+    log = sarif.sarif(report)
+    assert list(jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).iter_errors(log)) == []
+    [result] = log["runs"][0]["results"]
+    assert result["level"] == "error"  # a high control
+    return result["locations"][0]["physicalLocation"]
+
+
+def test_sarif_locates_a_failure_without_file_evidence_at_the_baseline_file():
+    location = _sarif_location([ev("socket table (psutil)", "8080/tcp open on 0.0.0.0, relay")])
+    # sample_report's baseline lives outside the working directory: an absolute file URI.
+    assert location == {"artifactLocation": {"uri": "file:///usr/lib/baselines/gcux-qmail.yaml"}}
+
+
+def test_sarif_percent_encodes_an_undecodable_file_name_byte_for_byte():
+    location = _sarif_location([ev("/etc/profile.d/bad\udcff x%.sh", "present", 3)])
+    assert location["artifactLocation"]["uri"] == "etc/profile.d/bad%FF%20x%25.sh"
+    assert location["region"] == {"startLine": 3}
 
 
 def test_sarif_reads_back_with_sarif_tools(outputs):
