@@ -71,8 +71,13 @@ def _testcase(parent: ET.Element, r: dict) -> None:
                                                 "type": "could not decide"})
         element.text = _text(_details(r))
     elif r["status"] in _SKIPPED:
+        # The first line as the message a test list shows; all of it (a manual procedure's
+        # steps, a waiver's finding) as the text.
         label = r["status"].replace("_", " ")
-        ET.SubElement(case, "skipped", {"message": _attr(f"{label}: {r['message']}")})
+        first = r["message"].split("\n", 1)[0]
+        element = ET.SubElement(case, "skipped", {"message": _attr(f"{label}: {first}")})
+        if first != r["message"]:
+            element.text = _text(r["message"])
 
 
 def render(report: dict) -> str:

@@ -78,7 +78,10 @@ def test_junit_failure_carries_message_and_evidence_and_waived_is_skipped(output
     assert "/etc/fstab:2: /dev/sdb1\\x1b]0;pwned\\x07\\x1b[2J\\u202e /home" in failure.text
     [skipped] = cases["accounts.removed-users"].result
     assert isinstance(skipped, Skipped) and skipped.message.startswith("waived: waived until 2999-12-31")
-    assert isinstance(cases["boot.bios-password"].result[0], Skipped)
+    [manual] = cases["boot.bios-password"].result
+    assert isinstance(manual, Skipped)
+    assert manual.message == "manual: This cannot be read from the running system; a person with console access must check it."
+    assert "1. Reboot the server" in manual.text
     erred = next(r["id"] for r in report["results"] if r["status"] == "error")
     assert isinstance(cases[erred].result[0], Error)
 
