@@ -144,8 +144,8 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
     """Why the report fails the chosen gate (empty: it passes).
 
     Gating against a reference report, ``new_failed`` holds the controls that newly failed
-    or erred (``hostaudit.gate.new_failures``, already narrowed by ``fail_on``) and they
-    replace the count of every failure."""
+    or erred (``hostaudit.gate.new_failures``, narrowed to ``fail_on`` by ``gate.at_least``)
+    and they replace the count of every failure."""
     reasons = []
     if fail_under is not None:
         score = report["score"]
@@ -228,7 +228,14 @@ def cmd_scan(args) -> int:
         if state is not None:
             _record_drift(state, report)
     _write_reports(report, formats, output, metrics=args.prometheus)
-    github = os.environ.get("GITHUB_ACTIONS") == "true"
+    new_failed = None
+    if reference is not None:
+        from hostaudit.gate import new_failures
+        from hostaudit.visible import terminal_text
+
+        new_failed, context = new_failures(reference, report)
+        for note in context:
+            print(terminal_text(f"note: gate against {args.gate_against}: {note}"), file=sys.stderr)
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
@@ -237,21 +244,18 @@ def cmd_scan(args) -> int:
         from hostaudit.reports import terminal
 
         terminal.render(report, _console(args))
-        if github:
+        if os.environ.get("GITHUB_ACTIONS") == "true":
             from hostaudit.reports import github_annotations
 
             # Workflow commands: one line each on stdout, where the runner reads them.
-            for line in github_annotations.lines(report):
+            new = None if new_failed is None else {c["id"] for c in new_failed}
+            for line in github_annotations.lines(report, new=new):
                 print(line)
 
-    new_failed = None
-    if reference is not None:
-        from hostaudit.gate import new_failures
-        from hostaudit.visible import terminal_text
+    if new_failed is not None and args.fail_on:
+        from hostaudit.gate import at_least
 
-        new_failed, context = new_failures(reference, report, args.fail_on)
-        for note in context:
-            print(terminal_text(f"note: gate against {args.gate_against}: {note}"), file=sys.stderr)
+        new_failed = at_least(new_failed, args.fail_on)
     reasons = gate_failures(report, args.fail_under, args.fail_on, new_failed, args.gate_against)
     for reason in reasons:
         print(f"gate failed: {reason}", file=sys.stderr)

@@ -14,17 +14,19 @@ _BAD = ("fail", "error")
 SEVERITIES = ("high", "medium", "low", "info")
 
 
-def new_failures(reference: dict, report: dict, fail_on: str | None = None) -> tuple[list[dict], list[str]]:
+def new_failures(reference: dict, report: dict) -> tuple[list[dict], list[str]]:
     """The control changes (as ``compare`` classes them) that fail the gate, worst first, and
-    the comparison's context (baseline or hostaudit version changed, different target).
-
-    With ``fail_on`` only controls of that severity or higher count."""
+    the comparison's context (baseline or hostaudit version changed, different target)."""
     diff = compare(reference, report)
-    threshold = SEVERITIES.index(fail_on) if fail_on else len(SEVERITIES) - 1
     worse = [
         change for change in diff["controls"]
         if change["after"] is not None and change["after"]["status"] in _BAD
         and (change["before"] is None or change["before"]["status"] not in _BAD)
-        and SEVERITIES.index(change["severity"]) <= threshold
     ]
     return worse, diff["context"]
+
+
+def at_least(changes: list[dict], severity: str) -> list[dict]:
+    """The ``changes`` of ``severity`` or higher (``--fail-on``)."""
+    threshold = SEVERITIES.index(severity)
+    return [c for c in changes if SEVERITIES.index(c["severity"]) <= threshold]

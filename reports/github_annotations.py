@@ -39,20 +39,30 @@ def _location(result: dict) -> dict:
     return {}
 
 
-def lines(report: dict) -> list[str]:
+def lines(report: dict, *, new: set[str] | None = None) -> list[str]:
     """An ``::error`` per failed control, a ``::warning`` per control that could not be
-    decided and per expired waiver, worst first."""
-    out = []
+    decided and per expired waiver, worst first.
+
+    Gating against a reference report, ``new`` names the controls that newly failed or
+    erred: they come first, as errors, and the failures the reference already had follow as
+    ``::notice`` (GitHub shows only the first ten errors of a step)."""
+    out, accepted = [], []
     for r in sorted_results(report["results"]):
         if r["status"] not in ("fail", "error"):
             continue
-        kind = "error" if r["status"] == "fail" else "warning"
         verdict = "failed" if r["status"] == "fail" else "could not be decided"
-        out.append(command(kind, f"{r['id']} {verdict} ({r['severity']}): {r['message']}",
+        if new is not None and r["id"] not in new:
+            accepted.append(command("notice", f"{r['id']} {verdict} ({r['severity']}), as in the "
+                                    f"reference report: {r['message']}", title=f"hostaudit {r['id']}",
+                                    **_location(r)))
+            continue
+        kind = "error" if r["status"] == "fail" else "warning"
+        since = ", new since the reference report" if new is not None else ""
+        out.append(command(kind, f"{r['id']} {verdict} ({r['severity']}{since}): {r['message']}",
                            title=f"hostaudit {r['id']}", **_location(r)))
     for w in report.get("waivers", []):
         if w["status"] == "expired":
             out.append(command("warning", f"waiver of {w['control']} expired on {w['expires']} "
                                f"(approved by {w['approved_by']}): {w['reason']}",
                                title=f"hostaudit waiver expired: {w['control']}"))
-    return out
+    return out + accepted
