@@ -22,6 +22,9 @@ What a waiver does to a control's result (``apply``):
   of a longer name: ``games`` is not in ``gamesx``). A control whose failure also shows
   evidence not naming the account is therefore not waived: a waiver may fail to apply, it
   never hides a finding it does not name.
+
+  Waivers are not added up: each must cover the whole failure by itself (two accepted
+  ports are the control's parameter to change, or a waiver without ``match``).
 """
 
 from __future__ import annotations
@@ -139,11 +142,19 @@ def apply(result: Result, waivers, today: _dt.date) -> tuple[Result, list[Outcom
                 outcomes.append(Outcome(waiver, "active", f"waives this failure until "
                                         f"{waiver.expires.isoformat()}"))
     if waived_by is None:
+        # Said beside the verdict too, so a CI view of this control alone shows why the
+        # waiver did not hold.
         expired = [o.waiver for o in outcomes if o.status == "expired"]
+        narrow = [o.waiver for o in outcomes if o.status == "unused" and o.waiver.match
+                  and result.status is Status.FAIL]
+        notes = []
         if expired and result.status is not Status.PASS:
-            # Said beside the verdict, so a CI view of this control alone still shows it.
-            dates = ", ".join(w.expires.isoformat() for w in expired)
-            result = replace(result, message=f"{result.message} (its waiver expired on {dates})")
+            notes.append("its waiver expired on " + ", ".join(w.expires.isoformat() for w in expired))
+        if narrow:
+            notes.append("not waived: the failure shows more than the waived "
+                         + " / ".join(describe_match(w.match) for w in narrow))
+        if notes:
+            result = replace(result, message=f"{result.message} ({'; '.join(notes)})")
         return result, outcomes
     scope = f" ({describe_match(waived_by.match)})" if waived_by.match else ""
     message = (f"waived{scope} until {waived_by.expires.isoformat()}, approved by "

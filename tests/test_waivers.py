@@ -148,7 +148,8 @@ def test_port_waiver_waives_the_failure_when_its_port_is_the_only_one(tmp_path):
 def test_port_waiver_does_not_hide_a_new_offending_port(tmp_path):
     result = _ports_result(22, 2525, 8080)
     kept, [outcome] = apply(result, [RELAY_2525], TODAY)
-    assert kept is result and kept.status is Status.FAIL
+    assert kept.status is Status.FAIL and kept.evidence == result.evidence
+    assert kept.message == result.message + " (not waived: the failure shows more than the waived port 2525)"
     assert outcome.status == "unused"
     assert "8080/tcp open on 0.0.0.0" in outcome.note
     assert "2525/tcp" not in outcome.note
@@ -195,3 +196,11 @@ def test_waiver_never_turns_an_undecided_control_into_waived(tmp_path):
     kept, [outcome] = apply(result, [waiver], TODAY)
     assert kept.status is Status.ERROR
     assert outcome.status == "unused" and "never waived" in outcome.note
+
+
+def test_two_narrowed_waivers_are_not_added_up(tmp_path):
+    relay_2526 = Waiver(control="net.tcp-ports", reason="second relay", approved_by="J. Doe",
+                        expires=datetime.date(2026, 12, 31), match={"port": 2526}, source="site.yaml:9")
+    kept, outcomes = apply(_ports_result(2525, 2526), [RELAY_2525, relay_2526], TODAY)
+    assert kept.status is Status.FAIL
+    assert [o.status for o in outcomes] == ["unused", "unused"]
