@@ -10,6 +10,7 @@ in XML 1.0 and would make the whole file unreadable.
 
 from __future__ import annotations
 
+import datetime
 import re
 import xml.etree.ElementTree as ET
 
@@ -28,6 +29,18 @@ def _text(value) -> str:
 def _attr(value) -> str:
     # An attribute is one line: newlines in a message show as \n rather than being folded.
     return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", visible(str(value)))
+
+
+def _timestamp(started: str) -> str:
+    """``2026-06-01T10:00:00+00:00`` -> ``2026-06-01T10:00:00`` in UTC: the Ant JUnit schema's
+    timestamp has no zone, and Jenkins reads it in that form."""
+    try:
+        moment = datetime.datetime.fromisoformat(started)
+    except ValueError:
+        return started
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds")
 
 
 def _evidence_line(e: dict) -> str:
@@ -84,7 +97,7 @@ def render(report: dict) -> str:
     """The report as a JUnit XML document (the Jenkins/GitLab dialect)."""
     root = ET.Element("testsuites", {"name": _attr(f"hostaudit {report['baseline']['name']}"),
                                      **_counts(report["results"])})
-    started = report["timing"]["started"]
+    started = _timestamp(report["timing"]["started"])
     for name, data in ordered_sections(report):
         results = [r for r in report["results"] if r["section"] == name]
         suite = ET.SubElement(root, "testsuite", {"name": _attr(f"{name}: {data['title']}"),

@@ -60,6 +60,8 @@ def test_junit_has_one_testcase_per_control_grouped_by_section_with_the_report_c
     assert xml.failures == counts["fail"] > 0
     assert xml.errors == counts["error"] > 0
     assert xml.skipped == counts["not_applicable"] + counts["manual"] + counts["waived"]
+    started = report["timing"]["started"]
+    assert all(suite.timestamp == started.removesuffix("+00:00") for suite in suites.values())
     for name, suite in suites.items():
         in_section = [r for r in report["results"] if r["section"] == name]
         assert sorted(case.name.split(":")[0] for case in suite) == sorted(r["id"] for r in in_section)
