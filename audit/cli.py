@@ -155,7 +155,7 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
         from hostaudit.visible import terminal_text
 
         if new_failed:
-            named = [f"{c['id']} ({c['severity']}, {c['before']['status'] if c['before'] else 'new control'}"
+            named = [f"{c['id']} ({c['severity']}, {c['before']['status'] if c['before'] else 'not in the reference'}"
                      f" -> {c['after']['status']})" for c in new_failed]
             scope = f" of severity {fail_on} or higher" if fail_on else ""
             reasons.append(terminal_text(

@@ -23,7 +23,11 @@ def new_failures(reference: dict, report: dict) -> tuple[list[dict], list[str]]:
         if change["after"] is not None and change["after"]["status"] in _BAD
         and (change["before"] is None or change["before"]["status"] not in _BAD)
     ]
-    return worse, diff["context"]
+    context = list(diff["context"])
+    if reference.get("selection") != report.get("selection"):
+        context.append("the reference audited another selection of controls (--only/--skip): a "
+                       "control it did not audit counts as new when it fails now")
+    return worse, context
 
 
 def at_least(changes: list[dict], severity: str) -> list[dict]:

@@ -104,6 +104,16 @@ def test_gate_against_fails_when_a_waiver_the_reference_relied_on_expires(tmp_pa
     assert "note: gate against" in err and "baseline changed" in err
 
 
+def test_gate_against_a_reference_of_another_selection_says_so(tmp_path):
+    image = _image(tmp_path / "image.tar", shadow_mode=0o644)
+    reference = _reference(tmp_path, image, "--only", "mail.")
+    code, _, err = _run("scan", "--image", str(image), "--gate-against", str(reference), "--only", "auth.shadow",
+                        "--format", "json", "-o", str(tmp_path), "--quiet")
+    assert code == 1
+    assert "auth.shadow (high, not in the reference -> fail)" in err
+    assert "the reference audited another selection of controls (--only/--skip)" in err
+
+
 def test_gate_against_a_missing_reference_is_bad_input_before_the_audit(tmp_path):
     image = _image(tmp_path / "image.tar")
     code, _, err = _run("scan", "--image", str(image), "--gate-against", str(tmp_path / "none.json"),
