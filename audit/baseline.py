@@ -1,8 +1,9 @@
 """Loading baselines: YAML, validated against the shipped JSON Schema before anything runs.
 
 A baseline may ``extends:`` another (by shipped name or by path relative to itself) and then
-``drop:`` controls, ``overrides:`` severities and parameters, and add ``controls:`` of its
-own. A key given twice in one mapping is an error (YAML would silently keep the last).
+``drop:`` controls, ``overrides:`` severities and parameters, add ``controls:`` of its
+own and ``waivers:`` (hostaudit.waivers; inherited along the chain, a dropped control's go).
+A key given twice in one mapping is an error (YAML would silently keep the last).
 ``load_checked`` also holds the resolved baseline against this hostaudit's checks: each
 automated control has one, and its parameters are exactly those the check declares, each of
 its declared type. Every error names the file, the line and the JSON path, and exits 2.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
 from hostaudit.references import References
+from hostaudit.waivers import Waiver, parse_date
 
 if TYPE_CHECKING:
     from hostaudit.registry import CheckSpec
@@ -102,6 +104,7 @@ class Baseline:
     controls: tuple[Control, ...]
     sections: dict
     origins: Mapping[str, Origin] = field(default_factory=dict, compare=False, repr=False)
+    waivers: tuple[Waiver, ...] = ()
 
     def control(self, control_id: str) -> Control:
         for c in self.controls:
@@ -178,7 +181,13 @@ def _yaml_loader():
                         raise DuplicateKey(key, first.start_mark, key_node.start_mark)
             return super().construct_mapping(node, deep=deep)
 
-    StrictLoader.DuplicateKey = DuplicateKey
+    # A date stays the text it was written as: ``expires: 2026-02-30`` must be told to be no
+    # date, where YAML would refuse it as a timestamp or silently read a datetime.
+    StrictLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in StrictLoader.yaml_implicit_resolvers.items()
+    }
+    StrictLoader.DuplicateKey = DuplicateKey  # type: ignore[attr-defined]
     return StrictLoader
 
 
@@ -399,8 +408,10 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         sections = dict(parent.sections)
         digest_parts = [parent.digest]
         origins = dict(parent.origins)
+        waivers = list(parent.waivers)
     else:
         controls, order, files, sections, digest_parts, origins = {}, [], (path,), {}, [], {}
+        waivers = []
     sections.update(data.get("sections") or {})
 
     def where(*json_path) -> str:
@@ -473,6 +484,18 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             {k: Spot(path, text, ("controls", index, "parameters", k)) for k in item.get("parameters") or {}},
         )
 
+    waivers = [w for w in waivers if w.control in controls]
+    for index, item in enumerate(data.get("waivers") or []):
+        if item["control"] not in controls:
+            raise unknown(item["control"], "waivers", index, "control")
+        expires = parse_date(item["expires"])
+        if expires is None:
+            raise InputError(f"{_json_path(['waivers', index, 'expires'])}: {item['expires']!r} is "
+                             "not a date written YYYY-MM-DD", where=where("waivers", index, "expires"))
+        waivers.append(Waiver(control=item["control"], reason=item["reason"].strip(),
+                              approved_by=item["approved_by"], expires=expires,
+                              match=dict(item.get("match") or {}), source=where("waivers", index)))
+
     digest_parts.append(hashlib.sha256(raw).hexdigest())
     digest = hashlib.sha256("\n".join(digest_parts).encode()).hexdigest()
     return Baseline(
@@ -483,6 +506,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         controls=tuple(controls[i] for i in order),
         sections=sections,
         origins=origins,
+        waivers=tuple(waivers),
     )
 
 

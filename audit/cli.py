@@ -17,7 +17,10 @@ from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
 from hostaudit.interrupt import Interrupted, signals_unwind, stop_children
 
-FORMATS = ("json", "html", "terminal")
+FORMATS = ("json", "html", "terminal", "junit", "sarif")
+# What each file format writes into the output directory, beside report.json.
+FILES = {"json": "report.json", "html": "report.html", "junit": "report.junit.xml",
+         "sarif": "report.sarif"}
 SEVERITIES = ("high", "medium", "low", "info")
 
 
@@ -124,13 +127,17 @@ def _scan_parser(sub) -> argparse.ArgumentParser:
                       help="directory for report.json and report.html, created 0750 (with its parents) "
                       "when missing (default: current directory)")
     fmt = scan.add_argument("--format", default="json,html,terminal", metavar="LIST",
-                            help="comma-separated: json, html, terminal, any case (default: all three)")
+                            help="comma-separated, any case: json, html, terminal, junit (report.junit.xml), "
+                            "sarif (report.sarif) (default: json,html,terminal)")
     fmt.completion_words = FORMATS  # type: ignore[attr-defined]
     scan.add_argument("--fail-under", type=float, metavar="SCORE",
                       help="exit 1 when the overall score is below SCORE (0-100)")
     scan.add_argument("--fail-on", type=_lower, choices=SEVERITIES,
                       help="exit 1 when a control of this severity or higher fails or cannot be "
-                      f"decided (one of {', '.join(SEVERITIES)}; any case)")
+                      f"decided (one of {', '.join(SEVERITIES)}; any case; with --gate-against: newly)")
+    scan.add_argument("--gate-against", metavar="REPORT.json",
+                      help="exit 1 only for controls that fail or cannot be decided now and did "
+                      "neither in REPORT.json (the last accepted release's report)")
     scan.add_argument("--state-dir", metavar="DIR",
                       help="keep this run in DIR's history (created 0700; e.g. /var/lib/hostaudit) "
                       "and add what changed since the last run of this target to the report")
@@ -242,27 +249,42 @@ def _load_baseline(ref: str):
     return baselines.load_checked(ref)
 
 
-def _parse_formats(text: str) -> list[str]:
+def _parse_formats(text: str, allowed: tuple[str, ...] = FORMATS) -> list[str]:
     """``json,html`` -> [json, html]; an empty list (``''``, ``,``) is bad input, not a run
     that silently writes nothing."""
     formats = [f.lower() for f in _split_list([text])]
     if not formats:
-        raise InputError(f"no format given in {text!r} (choose from {', '.join(FORMATS)})",
+        raise InputError(f"no format given in {text!r} (choose from {', '.join(allowed)})",
                          where="--format")
     for fmt in formats:
-        if fmt not in FORMATS:
-            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})", where="--format")
+        if fmt not in allowed:
+            raise InputError(f"unknown format {fmt!r} (choose from {', '.join(allowed)})", where="--format")
     return formats
 
 
-def gate_failures(report: dict, fail_under: float | None, fail_on: str | None) -> list[str]:
-    """Why the report fails the chosen gate (empty: it passes)."""
+def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
+                  new_failed: list[dict] | None = None, reference_name: str = "the reference") -> list[str]:
+    """Why the report fails the chosen gate (empty: it passes).
+
+    Gating against a reference report, ``new_failed`` holds the controls that newly failed
+    or erred (``hostaudit.gate.new_failures``, narrowed to ``fail_on`` by ``gate.at_least``)
+    and they replace the count of every failure."""
     reasons = []
     if fail_under is not None:
         score = report["score"]
         if score is None or score < fail_under:
             reasons.append(f"score {score} is below {fail_under:g}")
-    if fail_on is not None:
+    if new_failed is not None:
+        from hostaudit.visible import terminal_text
+
+        if new_failed:
+            named = [f"{c['id']} ({c['severity']}, {c['before']['status'] if c['before'] else 'not in the reference'}"
+                     f" -> {c['after']['status']})" for c in new_failed]
+            scope = f" of severity {fail_on} or higher" if fail_on else ""
+            reasons.append(terminal_text(
+                f"{len(new_failed)} control(s){scope} newly failed or erred since {reference_name}: "
+                + ", ".join(named[:10]) + (" ..." if len(named) > 10 else "")))
+    elif fail_on is not None:
         threshold = SEVERITIES.index(fail_on)
         bad = [
             r["id"]
@@ -302,6 +324,12 @@ def cmd_scan(args) -> int:
     baseline = _load_baseline(args.baseline)
     only, skip = _split_list(args.only), _split_list(args.skip)
     output = _output_directory(args.output, formats)
+    reference = None
+    if args.gate_against:
+        from hostaudit.reports import json_report
+
+        # Read before the audit: a missing or broken reference is bad input, found early.
+        reference = json_report.load(args.gate_against)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports)
     state = None
@@ -331,13 +359,23 @@ def cmd_scan(args) -> int:
         if state is not None:
             _record_drift(state, report)
     written = _write_reports(report, formats, output, metrics=args.prometheus)
-    reasons = gate_failures(report, args.fail_under, args.fail_on)
+    new_failed = None
+    if reference is not None:
+        from hostaudit.gate import at_least, new_failures
+        from hostaudit.visible import terminal_text
+
+        new_failed, context = new_failures(reference, report)
+        for note in context:
+            print(terminal_text(f"note: gate against {args.gate_against}: {note}"), file=sys.stderr)
+        if args.fail_on:
+            new_failed = at_least(new_failed, args.fail_on)
+    reasons = gate_failures(report, args.fail_under, args.fail_on, new_failed, args.gate_against)
     code = ExitCode.GATE_FAILED if reasons else ExitCode.OK
     # The reports are written and the verdict is known: a reader that stops reading early
     # (``| head``) ends the printing, not the run, and changes no exit code.
     shown = False
     try:
-        shown = _print_scan(args, report, formats, written, reasons)
+        shown = _print_scan(args, report, formats, written, reasons, new_failed)
     except BrokenPipeError:
         if not _reader_left():
             raise
@@ -354,14 +392,17 @@ def _gate_verdict(args, reasons: list[str]):
     chosen = [f"--fail-on {args.fail_on}"] if args.fail_on else []
     if args.fail_under is not None:
         chosen.append(f"--fail-under {args.fail_under:g}")
+    if args.gate_against:
+        chosen.append(f"--gate-against {args.gate_against}")
     if reasons:
         return Gate(False, "failed: " + "; ".join(reasons))
     if chosen:
         return Gate(True, f"passed ({', '.join(chosen)})")
-    return Gate(None, "none chosen (add --fail-on SEVERITY or --fail-under SCORE)")
+    return Gate(None, "none chosen (add --fail-on SEVERITY, --fail-under SCORE or --gate-against REPORT)")
 
 
-def _print_scan(args, report: dict, formats: list[str], written: list[str], reasons: list[str]) -> bool:
+def _print_scan(args, report: dict, formats: list[str], written: list[str], reasons: list[str],
+                new_failed: list[dict] | None) -> bool:
     """Print what the run has to say on stdout; True when that included the gate's verdict."""
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
@@ -376,6 +417,13 @@ def _print_scan(args, report: dict, formats: list[str], written: list[str], reas
         terminal.render(report, console, gate=_gate_verdict(args, reasons), written=written,
                         verbose=args.verbose)
         shown = True
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            from hostaudit.reports import github_annotations
+
+            # Workflow commands: one line each on stdout, where the runner reads them.
+            new = None if new_failed is None else {c["id"] for c in new_failed}
+            for line in github_annotations.lines(report, new=new):
+                print(line)
     else:
         terminal.print_written(console, written)
         shown = False
@@ -441,16 +489,24 @@ def _write_reports(report: dict, formats: list[str], output: str, *, metrics: st
         raise AuditError(f"internal: the report does not match its schema: {exc}") from exc
     rendered: dict[str, str] = {}
     if "json" in formats:
-        rendered[os.path.join(output, "report.json")] = json_report.render(report)
+        rendered[os.path.join(output, FILES["json"])] = json_report.render(report)
     if "html" in formats:
         from hostaudit.reports import html
 
-        rendered[os.path.join(output, "report.html")] = html.render(report)
+        rendered[os.path.join(output, FILES["html"])] = html.render(report)
+    if "junit" in formats:
+        from hostaudit.reports import junit
+
+        rendered[os.path.join(output, FILES["junit"])] = junit.render(report)
+    if "sarif" in formats:
+        from hostaudit.reports import sarif
+
+        rendered[os.path.join(output, FILES["sarif"])] = sarif.render(report)
     if metrics:
         from hostaudit.reports import prometheus
 
         rendered[os.path.abspath(metrics)] = prometheus.render(report)
-    if {"json", "html"} & set(formats):
+    if set(FILES) & set(formats):
         make_directories(output)
     write_set(rendered)
     return list(rendered)
@@ -480,7 +536,7 @@ def cmd_diff(args) -> int:
     from hostaudit.reports import diff_view, json_report
     from hostaudit.reports.atomic import write_set
 
-    formats = _parse_formats(args.format)
+    formats = _parse_formats(args.format, ("json", "html", "terminal"))
     output = _output_directory(args.output, formats)
     from hostaudit.redact import redact
 
@@ -506,7 +562,7 @@ def _output_directory(path: str, formats: list[str]) -> str:
     made when the reports are written (``make_directories``); here only whether it can be:
     bad input stops the run before the audit and leaves nothing behind."""
     output = os.path.abspath(path)
-    if not {"json", "html"} & set(formats):
+    if not set(FILES) & set(formats):
         return output  # nothing will be written there
     existing = output
     while not os.path.isdir(existing):
@@ -583,7 +639,14 @@ def cmd_baseline_validate(args) -> int:
         raise InputError(f"no such file: {args.file}")
     baseline = _load_baseline(args.file if os.sep in args.file else os.path.join(".", args.file))
     chain = " <- ".join(baseline.files)
-    print(f"ok: {baseline.name}: {len(baseline.controls)} controls ({chain})")
+    waivers = ""
+    if baseline.waivers:
+        import datetime
+
+        today = datetime.datetime.now(datetime.timezone.utc).date()
+        expired = sum(w.expired(today) for w in baseline.waivers)
+        waivers = f", {len(baseline.waivers)} waiver(s)" + (f", {expired} EXPIRED" if expired else "")
+    print(f"ok: {baseline.name}: {len(baseline.controls)} controls{waivers} ({chain})")
     return ExitCode.OK
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable
 
 from hostaudit.baseline import Control
@@ -13,6 +13,8 @@ from hostaudit.host import Host
 from hostaudit.model import ControlResult, Result, Severity
 from hostaudit.registry import CHECKS, CheckSpec, load_all
 from hostaudit.scoring import score
+from hostaudit.waivers import Outcome, Waiver, not_selected
+from hostaudit.waivers import apply as apply_waivers
 
 
 def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
@@ -52,14 +54,17 @@ def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, C
 class AuditPlan:
     """What a run will do: each selected control with its decided result or its check, and
     every fact (dependencies first) the checks need. Made once; the progress bar and the
-    collector both read it."""
+    collector both read it. ``waivers`` are the baseline's, selected controls or not (a
+    waiver of a control left out of the run is still reported, expired or not)."""
 
     vantages: frozenset
     steps: tuple  # (Control, Result | None, CheckSpec | None)
     facts: tuple[str, ...]
+    waivers: tuple[Waiver, ...] = ()
 
 
-def plan_audit(controls: list[Control], vantages: frozenset) -> AuditPlan:
+def plan_audit(controls: list[Control], vantages: frozenset,
+               waivers: tuple[Waiver, ...] = ()) -> AuditPlan:
     """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect."""
     load_all()
     steps = []
@@ -69,7 +74,7 @@ def plan_audit(controls: list[Control], vantages: frozenset) -> AuditPlan:
         steps.append((control, result, spec))
         if spec:
             needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
-    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)))
+    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers))
 
 
 def run_audit(
@@ -77,10 +82,13 @@ def run_audit(
     plan: AuditPlan,
     *,
     on_fact: Callable[[str], None] | None = None,
+    today: date | None = None,
 ) -> dict:
-    """Carry out ``plan`` against ``host``: collect the facts, evaluate, score.
+    """Carry out ``plan`` against ``host``: collect the facts, evaluate, apply the waivers
+    (as of ``today``, by default the UTC date), score.
 
-    Returns results, summary, facts and timing as plain data (see reports/report.schema.json).
+    Returns results, summary, waivers, facts and timing as plain data (see
+    reports/report.schema.json).
     """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
@@ -88,11 +96,19 @@ def run_audit(
     facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact)
     collected = time.perf_counter()
 
+    today = today or started_at.date()
+    waivers_of: dict[str, list[Waiver]] = {}
+    for waiver in plan.waivers:
+        waivers_of.setdefault(waiver.control, []).append(waiver)
+    outcomes: dict[int, Outcome] = {}  # by id(): a waiver's match is a dict, unhashable
     results: list[ControlResult] = []
     for control, result, spec in plan.steps:
         t0 = time.perf_counter()
         if result is None:
             result = evaluate(spec, facts, control.parameters)
+        # The one place waivers act: on the verdict, before scoring sees it.
+        result, used = apply_waivers(result, waivers_of.pop(control.id, ()), today)
+        outcomes.update((id(o.waiver), o) for o in used)
         results.append(
             ControlResult(
                 id=control.id,
@@ -107,12 +123,15 @@ def run_audit(
                 duration_ms=round((time.perf_counter() - t0) * 1000, 3),
             )
         )
+    for left_out in waivers_of.values():
+        outcomes.update((id(w), not_selected(w, today)) for w in left_out)
     finished = time.perf_counter()
     used = sorted({n for _, _, spec in plan.steps if spec for n in spec.needs_in(vantages)})
     all_facts = facts.serialisable()
     return {
         "results": results,
         "summary": score(results),
+        "waivers": [outcomes[id(w)].to_dict() for w in plan.waivers],
         "facts": {name: all_facts[name] for name in sorted(all_facts)},
         "facts_used": used,
         "timing": {

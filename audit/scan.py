@@ -13,6 +13,7 @@ checks need, evaluates, scores and builds the report.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import ipaddress
 import os
 import pwd
@@ -176,21 +177,24 @@ def select_controls(baseline: Baseline, target: Target, only: Sequence[str] = ()
 def plan(baseline: Baseline, target: Target, only: Sequence[str] = (),
          skip: Sequence[str] = ()) -> AuditPlan:
     """The audit of ``target`` that ``scan`` would run: selected controls and facts needed."""
-    return plan_audit(select_controls(baseline, target, only, skip), target.host.vantages)
+    return plan_audit(select_controls(baseline, target, only, skip), target.host.vantages,
+                      baseline.waivers)
 
 
 def scan(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: Sequence[str] = (),
          audit_plan: AuditPlan | None = None,
-         on_fact: Callable[[str], None] | None = None) -> ScanResult:
+         on_fact: Callable[[str], None] | None = None,
+         today: datetime.date | None = None) -> ScanResult:
     """Audit ``target`` against ``baseline`` and build the report.
 
     ``audit_plan`` (from ``plan``) lets a caller size a progress bar without planning twice;
-    ``on_fact`` is called as each fact is collected.
+    ``on_fact`` is called as each fact is collected; ``today`` (default: the UTC date) is
+    the day the baseline's waivers are judged on.
     """
     from hostaudit.reports.model import build_report
 
     audit_plan = audit_plan or plan(baseline, target, only, skip)
-    audit = run_audit(target.host, audit_plan, on_fact=on_fact)
+    audit = run_audit(target.host, audit_plan, on_fact=on_fact, today=today)
     description = dict(target.description)
     # Which sweeps were made, so a reader knows what "no open port" covered.
     description["sweeps"] = [

@@ -58,6 +58,8 @@ def build_report(*, audit: dict, baseline: Baseline, target: dict, selection: di
         "failed_by_severity": summary["failed_by_severity"],
         "sections": sections,
         "results": [result_to_dict(r) for r in audit["results"]],
+        # A note quotes the findings a waiver did not cover: target text, so redacted.
+        "waivers": [{**w, "note": redact_text(w["note"])} for w in audit.get("waivers", [])],
         "facts_used": audit["facts_used"],
         "facts": redact(audit["facts"]),
         "timing": audit["timing"],

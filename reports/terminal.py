@@ -84,6 +84,27 @@ def _score_line(report: dict) -> Text:
     return text
 
 
+def _waivers(report: dict) -> list[Text]:
+    """Expired waivers first and loud (they waive nothing any more), then the others."""
+    lines: list[Text] = []
+    waivers = sorted(report.get("waivers", []), key=lambda w: w["status"] != "expired")
+    for w in waivers:
+        scope = ", ".join(f"{k} {v}" for k, v in sorted(w["match"].items()))
+        scope = f" ({scope})" if scope else ""
+        line = Text()
+        if w["status"] == "expired":
+            line.append("EXPIRED WAIVER ", style="bold red")
+            line.append(_safe(f"{w['control']}{scope} expired on {w['expires']} and no longer "
+                              f"applies ({w['approved_by']}: {w['reason']}; {w['source']})"))
+        else:
+            label = "waived " if w["status"] == "active" else "unused waiver "
+            line.append(label, style="bold" if w["status"] == "active" else "dim")
+            line.append(_safe(f"{w['control']}{scope} until {w['expires']} ({w['approved_by']}: "
+                              f"{w['reason']})" + ("" if w["status"] == "active" else f": {w['note']}")))
+        lines.append(line)
+    return lines
+
+
 def _sections_table(report: dict) -> Table:
     table = Table(expand=False)
     table.add_column("section")
@@ -208,6 +229,8 @@ def render(report: dict, console: Console, *, gate: Gate | None = None, written:
     the failed and errored controls, the sections, and last the summary with the ``gate``
     verdict and the ``written`` report files. ``verbose``: every evidence line, full lists."""
     _print_lines(console, _hanging(console, Text(), _header(report), 2))
+    # Waivers first: an expired one changes what the verdicts below mean.
+    _print_lines(console, [wrapped for line in _waivers(report) for wrapped in _hanging(console, Text(), line, 4)])
     findings = _findings(report, console, verbose)
     if findings:
         console.print()
