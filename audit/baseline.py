@@ -187,7 +187,7 @@ def _yaml_loader():
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in StrictLoader.yaml_implicit_resolvers.items()
     }
-    StrictLoader.DuplicateKey = DuplicateKey  # type: ignore[attr-defined]
+    StrictLoader.DuplicateKey = DuplicateKey
     return StrictLoader
 
 

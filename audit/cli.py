@@ -643,7 +643,7 @@ def cmd_baseline_validate(args) -> int:
     if baseline.waivers:
         import datetime
 
-        today = datetime.datetime.now(datetime.timezone.utc).date()
+        today = datetime.datetime.now(datetime.UTC).date()
         expired = sum(w.expired(today) for w in baseline.waivers)
         waivers = f", {len(baseline.waivers)} waiver(s)" + (f", {expired} EXPIRED" if expired else "")
     print(f"ok: {baseline.name}: {len(baseline.controls)} controls{waivers} ({chain})")

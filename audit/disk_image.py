@@ -37,6 +37,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import PurePosixPath
+from typing import Any
 
 from hostaudit.errors import AuditError, InputError
 from hostaudit.interrupt import deferred
@@ -143,9 +144,16 @@ class _Session:
         self.loops: list[str] = []
         self.mounts: list[str] = []
 
+    @property
+    def work(self) -> str:
+        """The session's 0700 working directory (made before anything is attached)."""
+        if self.workdir is None:
+            raise RuntimeError("disk image session used before its working directory was made")
+        return self.workdir
+
     # -- setting up -----------------------------------------------------------------------
     def open(self, kind: str) -> tuple[str, dict]:
-        root = os.path.join(self.workdir, "root")
+        root = os.path.join(self.work, "root")
         os.mkdir(root, 0o700)
         description: dict = {"format": "qcow2" if kind == "qcow2" else "raw",
                              "sha256": _sha256(self.path), "size": os.path.getsize(self.path)}
@@ -187,18 +195,19 @@ class _Session:
         """
         with open(self.path, "rb") as handle:
             virtual = _qcow2_virtual_size(handle.read(104), self.path)
-        free = shutil.disk_usage(self.workdir).free
+        free = shutil.disk_usage(self.work).free
         if virtual > free:
             raise AuditError(f"the raw conversion may need {virtual} bytes, {free} are free in "
-                             f"{os.path.dirname(self.workdir)}", where=self.path,
+                             f"{os.path.dirname(self.work)}", where=self.path,
                              hint="set TMPDIR to a larger filesystem")
-        self.raw = os.path.join(self.workdir, "disk.raw")
+        self.raw = os.path.join(self.work, "disk.raw")
         _run(["qemu-img", "convert", "-q", "-f", "qcow2", "-O", "raw", self.path, self.raw],
              what="qemu-img convert", where=self.path, bad_input=True, timeout=_CONVERT_TIMEOUT)
         return self.raw, virtual
 
     def probe(self, raw: str, table: PartitionTable | None, size: int) -> list[dict]:
         """Each partition with what blkid finds in it (read from the file, nothing attached)."""
+        regions: list[dict[str, Any]]
         if table is None:
             regions = [{"number": 1, "start": 0, "size": size, "type": None}]
         else:

@@ -120,12 +120,11 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
         host: Host = NetHost(spec.address, sweep_options=sweep_options)
         yield _described(host, mode="net", **run_by)
     elif spec.image is not None and _is_disk_image(spec.image):
-        from hostaudit.disk_image import CARRIES, attached_disk
+        from hostaudit.disk_image import attached_disk
 
         with attached_disk(spec.image) as (root, disk):
             # The image's own filesystems, mounted read-only: no index, the disk is the truth.
             host = ImageHost(root)
-            host.carries = CARRIES  # TODO(lead): the capability mechanism from the other branch
             yield _described(host, mode="image", image=os.path.abspath(spec.image), disk=disk,
                              **run_by)
     elif spec.image is not None:

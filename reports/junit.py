@@ -39,7 +39,7 @@ def _timestamp(started: str) -> str:
     except ValueError:
         return started
     if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="seconds")
 
 

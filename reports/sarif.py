@@ -116,7 +116,7 @@ def sarif(report: dict) -> dict:
     baseline_file = report["baseline"]["files"][-1] if report["baseline"]["files"] else "baseline"
     errors = [r for r in results if r["status"] == "error"]
     root = report["target"].get("root")
-    base = {"description": {"text": _text(
+    base: dict[str, object] = {"description": {"text": _text(
         f"the root of the audited {report['target']['mode']} target"
         + (f" {report['target'].get('image') or root}" if report["target"]["mode"] == "image" else ""))}}
     if report["target"]["mode"] == "live":

@@ -11,12 +11,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
+from test_report_json import control_result, sample_report
 
 from hostaudit.cli import main
 from hostaudit.model import Result, ev
 from hostaudit.reports import sarif
 from hostaudit.reports.github_annotations import command, escape_data, escape_property
-from test_report_json import control_result, sample_report
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 HOSTILE_FSTAB = "# data disks\n/dev/sdb1\x1b]0;pwned\x07\x1b[2J\u202e /home ext4 defaults 0 0\n"

@@ -6,6 +6,7 @@ import json
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from support import run_check
 
 from hostaudit.baseline import load_checked
 from hostaudit.cli import main
@@ -13,7 +14,6 @@ from hostaudit.model import Status
 from hostaudit.reports.json_report import validate
 from hostaudit.scan import TargetSpec, open_target, scan
 from hostaudit.waivers import Waiver, apply
-from support import run_check
 
 TODAY = datetime.date(2026, 6, 1)
 

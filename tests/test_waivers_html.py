@@ -1,7 +1,6 @@
 """The waivers block of report.html in headless Chromium: expired first, no sideways scroll."""
 
 import pytest
-
 from test_report_html_browser import CHROMEDRIVER, CHROMIUM, SMALLEST, WIDE, browser, show, sideways_overflow  # noqa: F401
 from test_report_json import sample_report
 

@@ -142,7 +142,9 @@ class _Tally:
     offenders first by path (so two runs over the same tree list the same files)."""
 
     def __init__(self, keep: int):
-        self.keep, self.count, self.files, self._paths = keep, 0, [], []
+        self.keep, self.count = keep, 0
+        self.files: list[dict] = []
+        self._paths: list[str] = []
 
     def add(self, item: dict) -> None:
         self.count += 1
