@@ -43,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     target = scan.add_mutually_exclusive_group()
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
     target.add_argument(
-        "--image", metavar="FILE", help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it"
-    )
+        "--image", metavar="FILE",
+        help="audit an image: a root filesystem tarball (plain, gz, xz, bz2, zst), a docker/podman "
+        "save archive or an OCI layout (directory or tar); the format is read from the content")
+    scan.add_argument("--platform", metavar="OS/ARCH",
+                      help="the image to audit in a multi-platform --image (default: this machine's, "
+                      "e.g. linux/amd64)")
     scan.add_argument("--network", action="store_true",
                       help="also look from the wire: nmap sweeps, greetings, TLS (live: this host's "
                       "loopback; with --target: only net-mode controls)")
@@ -171,7 +175,7 @@ def cmd_scan(args) -> int:
     only, skip = _split_list(args.only), _split_list(args.skip)
     output = _output_directory(args.output, formats)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
-                      network=args.network, udp_ports=args.udp_ports)
+                      network=args.network, udp_ports=args.udp_ports, platform=args.platform)
     state = None
     if args.quiet_unless_changed:
         if not args.state_dir:

@@ -60,10 +60,24 @@ class CommandResult:
     stderr: str
 
 
+# What a target's format may or may not carry (see Host.carries), as a reason names it.
+PROPERTIES = {
+    "owners": "file owners",
+    "modes": "permission bits",
+    "links": "symbolic and hard links",
+    "inode_flags": "inode flags (chattr +i, +a)",
+    "mount_table": "a mount table (what is mounted now)",
+    "quota_state": "quota state (whether quota is switched on)",
+}
+
+
 class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
     kind = "abstract"
+    # Said in not_applicable reasons: "<format_name> does not carry inode flags".
+    format_name = "this target"
+    carried: frozenset = frozenset(PROPERTIES)
     # Extra open(2) flags for reading files; an image host refuses a final symlink.
     _open_flags = 0
 
@@ -78,6 +92,20 @@ class Host:
     def vantages(self) -> frozenset:
         """Where this audit looks from: its own kind, plus ``net`` when sweeping a target."""
         return frozenset({self.kind, "net"} if self.network_target else {self.kind})
+
+    def carries(self, prop: str) -> bool:
+        """Whether this target's format can hold ``prop`` (a key of ``PROPERTIES``).
+
+        A property it cannot carry is unknown, neither present nor absent: a check whose
+        evidence it is returns not_applicable with ``not_carried_reason``, never fail.
+        """
+        if prop not in PROPERTIES:
+            raise KeyError(f"unknown target property {prop!r}")
+        return prop in self.carried
+
+    def not_carried_reason(self, prop: str) -> str:
+        """Why ``prop`` is unknown here, for a not_applicable result."""
+        return f"{self.format_name} does not carry {PROPERTIES[prop]}"
 
     # -- path mapping -------------------------------------------------------------------------
     def real_path(self, path: str) -> str:
@@ -378,6 +406,7 @@ class LiveHost(Host):
     """The machine hostaudit runs on. Paths map to themselves; commands may run."""
 
     kind = "live"
+    format_name = "the live host"
 
     def __init__(self, *, network_target: str | None = None, sweep_options: dict | None = None):
         super().__init__("/")
@@ -430,6 +459,9 @@ class ImageHost(Host):
     """
 
     kind = "image"
+    format_name = "an unpacked root directory"
+    # A tree on disk has whatever its filesystem keeps; nothing is mounted from it.
+    carried = frozenset(PROPERTIES) - {"mount_table", "quota_state"}
     # real_path has resolved every link inside the root; a link found at open time was
     # swapped in since, and would lead outside it.
     _open_flags = os.O_NOFOLLOW
