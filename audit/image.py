@@ -171,8 +171,11 @@ def _marker(parts: tuple[str, ...], member: tarfile.TarInfo) -> str | None:
 
 
 def _peek_markers(stream) -> set[str]:
-    markers = set()
-    with tarfile.open(fileobj=stream, mode="r|") as archive:
+    """Image-archive markers among the first members; raises when not even one is a tar
+    member (a damaged stream further on is for the reading pass to report)."""
+    markers: set[str] = set()
+    archive = tarfile.open(fileobj=stream, mode="r|")
+    with contextlib.suppress(*_READ_ERRORS):
         for count, member in enumerate(archive):
             if count >= _PEEK_MEMBERS:
                 break
@@ -550,7 +553,7 @@ def _classify_archive(path: str, names: set[str]) -> str:
         return "docker-archive"
     if "oci-layout" in names and "index.json" in names:
         return "oci-archive"
-    found = sorted(n for n in names if "/" not in n)[:10]
+    found = sorted({n.split("/", 1)[0] for n in names})[:10]
     raise InputError("the top level looks like an image archive but it has neither a "
                      "manifest.json (docker save) nor oci-layout and index.json (OCI); found: "
                      + ", ".join(found), where=path)
