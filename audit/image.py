@@ -29,8 +29,10 @@ import posixpath
 import re
 import shutil
 import stat
+import subprocess
 import tarfile
 import tempfile
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -38,6 +40,7 @@ from typing import NamedTuple
 import zstandard
 
 from hostaudit.errors import AuditError, InputError
+from hostaudit.host import _COMMAND_ENV
 from hostaudit.imagetree import (ARCHIVE_CARRIES, OPAQUE, WHITEOUT, ImageTree, TreeHost,
                                  safe_parts, shown)
 from hostaudit.interrupt import deferred
@@ -156,6 +159,66 @@ def _decompressed(raw, compression: str):
                                                       closefd=False)
 
 
+# The auditor's own decompressors (never the image's), run on another core while this one
+# indexes; the in-process modules stand in where a program is missing.
+_PROGRAMS = {"gzip": ("gzip", "-dc"), "xz": ("xz", "-dc"), "bzip2": ("bzip2", "-dc"),
+             "zstd": ("zstd", "-dcq")}
+
+
+class _DecompressorFailed(EOFError):
+    """The decompressing program exited non-zero: corrupt or truncated data."""
+
+
+@contextlib.contextmanager
+def _inflated(raw, compression: str, *, external: bool = True):
+    """``(hashing, stream)``: ``hashing`` hashes the compressed bytes of ``raw``, ``stream``
+    reads them decompressed. The stream is drained (and the program's exit checked) when
+    the block ends normally; on any exception the program is killed."""
+    hashing = _Hashing(raw)
+    program = shutil.which(_PROGRAMS[compression][0], path=_COMMAND_ENV["PATH"]) if external else None
+    if program is None:
+        stream = _Hashing(_decompressed(hashing, compression))
+        yield hashing, stream
+        stream.drain()
+        return
+    proc = subprocess.Popen([program, *_PROGRAMS[compression][1:]], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_COMMAND_ENV,
+                            close_fds=True, bufsize=_CHUNK)
+    failures: list[BaseException] = []
+
+    def pump() -> None:
+        try:
+            while chunk := hashing.read(_CHUNK):
+                proc.stdin.write(chunk)
+        except BrokenPipeError:
+            pass  # the program ended (or was killed): its exit status tells
+        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
+            failures.append(exc)
+        finally:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+    feeder = threading.Thread(target=pump, name=f"{compression} feeder", daemon=True)
+    feeder.start()
+    stream = _Hashing(proc.stdout)
+    try:
+        yield hashing, stream
+        stream.drain()
+        feeder.join()
+        status = proc.wait()
+        if failures:
+            raise failures[0]
+        if status != 0:
+            raise _DecompressorFailed(f"{program} -d exited with status {status}: corrupt or "
+                                      "truncated data")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        feeder.join(timeout=10)
+        proc.stdout.close()
+
+
 def _marker(parts: tuple[str, ...], member: tarfile.TarInfo) -> str | None:
     """What in a member's name says "image archive, not a root filesystem", or None."""
     if not parts:
@@ -252,6 +315,14 @@ class _Pass:
                     node.blob = self.materialise(archive.extractfile(member), member.size,
                                                  member.name, where)
         return count
+
+
+@contextlib.contextmanager
+def _plain(raw):
+    """``(hashing, stream)`` of an uncompressed stream: one hash serves both."""
+    hashing = _Hashing(raw)
+    yield hashing, hashing
+    hashing.drain()
 
 
 class _Hashing:
@@ -514,11 +585,9 @@ def _apply_layers(source, layers: list[_Layer], work: _Pass) -> tuple[ImageTree,
             head = raw.read(8)
             raw.seek(0)
             compression = _compression(head)
-            hashing = _Hashing(raw)
-            stream = _Hashing(_decompressed(hashing, compression)) if compression else hashing
             try:
-                members = work.ingest(tree, stream, layer=number, whiteouts=True, where=where)
-                stream.drain()
+                with _inflated(raw, compression) if compression else _plain(raw) as (hashing, stream):
+                    members = work.ingest(tree, stream, layer=number, whiteouts=True, where=where)
                 hashing.drain()
             except _READ_ERRORS as exc:
                 raise InputError(f"not a readable layer: {exc}", where=where) from exc
@@ -562,10 +631,9 @@ def _classify_archive(path: str, names: set[str]) -> str:
 def _read_rootfs(path: str, compression: str | None, work: _Pass):
     tree = ImageTree()
     with _opened(path) as raw:
-        hashing = _Hashing(raw)
-        stream = _decompressed(hashing, compression) if compression else hashing
         try:
-            work.ingest(tree, stream, layer=0, whiteouts=False, where=path)
+            with _inflated(raw, compression) if compression else _plain(raw) as (hashing, stream):
+                work.ingest(tree, stream, layer=0, whiteouts=False, where=path)
             hashing.drain()
         except _READ_ERRORS as exc:
             raise InputError(f"not a readable tar archive: {exc}", where=path) from exc

@@ -70,16 +70,16 @@ def shown(name: str) -> str:
 def safe_parts(name: str, where: str) -> tuple[str, ...]:
     """Path components of a member name relative to the root ('./' dropped); refuse escapes
     and names Linux could not hold."""
-    path = PurePosixPath(name)
-    if path.is_absolute() or ".." in path.parts:
+    parts = tuple(p for p in name.split("/") if p and p != ".")
+    if name.startswith("/") or ".." in parts:
         raise InputError(f"unsafe member {shown(name)}: absolute or '..' path would leave the "
                          "image root; the whole image is refused", where=where)
-    parts = tuple(p for p in path.parts if p != ".")
     for part in parts:
-        if len(os.fsencode(part)) > NAME_MAX:
+        # UTF-8 needs at most 4 bytes a character: shorter names cannot exceed NAME_MAX.
+        if len(part) > NAME_MAX // 4 and len(os.fsencode(part)) > NAME_MAX:
             raise InputError(f"member {shown(name)}: a name component is longer than NAME_MAX "
                              f"({NAME_MAX} bytes)", where=where)
-    if len(os.fsencode("/".join(parts))) >= PATH_MAX:
+    if len(name) >= PATH_MAX // 4 and len(os.fsencode("/".join(parts))) >= PATH_MAX:
         raise InputError(f"member {shown(name)}: the path is longer than PATH_MAX ({PATH_MAX} "
                          "bytes)", where=where)
     return parts
