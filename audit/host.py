@@ -541,6 +541,8 @@ class NetHost(Host):
     """
 
     kind = "net"
+    format_name = "a network target"
+    carried = frozenset()  # no files: nothing of a filesystem, no mount table, no quota
 
     def __init__(self, target: str, *, sweep_options: dict | None = None):
         super().__init__("/")

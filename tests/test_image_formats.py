@@ -501,3 +501,18 @@ def test_reads_patterns_cover_the_files_the_rich_tree_is_read_for():
     assert may_be_read("/usr/lib/systemd/system/ssh.service.d/local.conf")
     assert may_be_read("/var/qmail/alias/.qmail-root") and may_be_read("/home/aquota.user")
     assert not may_be_read("/usr/share/doc/bash/copyright")
+
+
+def test_platform_without_an_image_is_bad_input(tmp_path):
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = main(["scan", "--root", str(tmp_path), "--platform", "linux/arm64", "-o", str(tmp_path), "--quiet"])
+    assert code == 2 and "--platform chooses an image in an --image archive" in err.getvalue()
+
+
+def test_archive_host_says_what_its_format_carries(tmp_path, dest):
+    host, _ = read_image(docker_save(tmp_path / "img.tar", [LOWER]), str(dest))
+    assert [p for p in ("owners", "modes", "links", "inode_flags", "mount_table", "quota_state")
+            if host.carries(p)] == ["owners", "modes", "links"]
+    assert host.not_carried_reason("quota_state") == \
+        "a docker-save archive does not carry quota state (whether quota is switched on)"

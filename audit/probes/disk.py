@@ -121,7 +121,7 @@ def quota(host: Host, facts) -> dict:
     for point in dict.fromkeys(points + live_points):
         files = [posixpath.join(point, name) for name in QUOTA_FILES
                  if host.is_file(posixpath.join(point, name))]
-        state = quota_state(host, point) if point in live_points else None
+        state = quota_state(host, point) if host.carries("quota_state") and point in live_points else None
         result[point] = {"files": files, "state": state}
     return {"mount_points": result, "boot": quota_boot(host)}
 
