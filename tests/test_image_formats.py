@@ -516,3 +516,19 @@ def test_archive_host_says_what_its_format_carries(tmp_path, dest):
             if host.carries(p)] == ["owners", "modes", "links"]
     assert host.not_carried_reason("quota_state") == \
         "a docker-save archive does not carry quota state (whether quota is switched on)"
+
+
+MINBASE = "/var/tmp/hostaudit-bench/bookworm-minbase"  # bench/audit_bench.py's debootstrap cache
+
+
+@pytest.mark.slow
+def test_debian_minbase_tarball_needs_no_file_that_was_not_materialised(tmp_path):
+    if not os.path.isfile(os.path.join(MINBASE, "etc/debian_version")):
+        pytest.skip(f"no Debian minbase tree at {MINBASE} (python bench/audit_bench.py makes it)")
+    image = tmp_path / "minbase.tar"
+    with tarfile.open(image, "w") as archive:
+        archive.add(MINBASE, arcname=".")
+    report, missed = _report(TargetSpec(image=str(image)))
+    assert missed == []
+    assert [r["id"] for r in report["results"] if "not materialised" in r["message"]] == []
+    assert report["target"]["image_format"]["materialised"]["files"] > 50  # /etc was kept
