@@ -429,3 +429,25 @@ def test_privsep_dir_verdict_is_alike_from_tree_and_tarball(tmp_path, tmp_root, 
     tree, tarball = _verdicts_from_tree_and_tarball(tmp_path, tmp_root, "ssh.privsep-dir")
     assert tree == tarball
     assert tree[0] is status and f"uid {uid} gid 0 mode {mode:04o}" in " ".join(tree[2])
+
+
+@pytest.mark.parametrize("compression", ["gz", "xz", "bz2"])
+def test_compressed_tarballs_are_read_in_process_without_the_programs(tmp_path, dest, monkeypatch,
+                                                                       compression):
+    import hostaudit.image
+    monkeypatch.setattr(hostaudit.image, "_PROGRAMS", {k: (("no-such-program-here", "-d"),)
+                                                       for k in ("gzip", "xz", "bzip2", "zstd")})
+    tar = build_tar(tmp_path / "image.tar", regular("etc/issue", b"Debian\n"),
+                    mode=f"w:{compression}")
+    host, _ = unpack(tar, dest)
+    assert host.read_text("/etc/issue") == "Debian\n"
+
+
+def test_truncated_tarball_read_in_process_is_not_readable(tmp_path, dest, monkeypatch):
+    import hostaudit.image
+    monkeypatch.setattr(hostaudit.image, "_PROGRAMS", {"gzip": (("no-such-program-here", "-d"),)})
+    tar = build_tar(tmp_path / "image.tar.gz", regular("big", os.urandom(200_000)), mode="w:gz")
+    data = open(tar, "rb").read()
+    open(tar, "wb").write(data[: len(data) // 2])
+    with pytest.raises(InputError, match="not a readable tar archive"):
+        unpack(tar, dest)
