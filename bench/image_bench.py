@@ -134,6 +134,8 @@ def main() -> int:
             "gzip -dc minbase.tar.gz": measure(["gzip", "-dc", flat], runs=args.runs),
             "tar -xzf minbase.tar.gz": measure(["tar", "-C", untar, "-xzf", flat], runs=args.runs),
             "tar -xf minbase-docker.tar": measure(["tar", "-C", untar, "-xf", saved], runs=args.runs),
+            "hostaudit scan --root (unpacked: fixed cost)": measure(
+                hostaudit + ["scan", "--root", root, "-o", out, "--format", "json", "--quiet"], runs=args.runs),
             "hostaudit scan --image minbase.tar.gz": measure(
                 hostaudit + ["scan", "--image", flat, "-o", out, "--format", "json", "--quiet"], runs=args.runs),
             "hostaudit scan --image minbase-docker.tar": measure(
