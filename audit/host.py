@@ -191,7 +191,7 @@ class Host:
     def stat(self, path: str) -> os.stat_result:
         """stat() following links (inside the root)."""
         try:
-            return self.as_target(path, os.stat(self.real_path(path)))
+            return os.stat(self.real_path(path))
         except OSError as exc:
             raise _renamed(exc, path) from None
 
@@ -201,19 +201,10 @@ class Host:
         name = PurePosixPath(path).name
         try:
             if not name:
-                return self.as_target(path, os.lstat(self.real_path(path)))
-            return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+                return os.lstat(self.real_path(path))
+            return os.lstat(os.path.join(self.real_path(parent), name))
         except OSError as exc:
             raise _renamed(exc, path) from None
-
-    def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
-        """The target's own view of ``path`` given what the auditor's disk says.
-
-        Identity here; an image unpacked by hostaudit overrides it, because what it writes to
-        disk is defanged (no setuid, no group/world write) while checks must see the image's
-        real mode and owner. Every stat a probe sees passes through this one place.
-        """
-        return disk
 
     def readlink(self, path: str) -> str:
         """The target of the symlink ``path`` as written (not resolved). Raises OSError."""
@@ -453,9 +444,8 @@ class LiveHost(Host):
 class ImageHost(Host):
     """An unpacked root filesystem. Symlinks resolve inside the root; nothing executes.
 
-    ``index`` (``hostaudit.image.MetadataIndex``) holds the image's own modes and owners when
-    hostaudit unpacked it, because what it wrote to disk is defanged; a ``--root`` tree
-    unpacked by someone else has none, and its disk is the truth.
+    A ``--root`` tree is read from disk, whose modes and owners are the truth. An ``--image``
+    archive is read by ``hostaudit.imagetree.TreeHost``, a subclass answering from memory.
     """
 
     kind = "image"
@@ -466,31 +456,10 @@ class ImageHost(Host):
     # swapped in since, and would lead outside it.
     _open_flags = os.O_NOFOLLOW
 
-    # os.stat_result fields beyond its 10-item tuple; the constructor takes them as a dict.
-    _STAT_EXTRA_FIELDS = ("st_atime", "st_mtime", "st_ctime", "st_atime_ns", "st_mtime_ns",
-                          "st_ctime_ns", "st_blksize", "st_blocks", "st_rdev")
-
-    def __init__(self, root: str, index=None):
+    def __init__(self, root: str):
         super().__init__(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(self.root)
-        self.index = index
-
-    def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
-        """``disk`` with the image's permission bits and owner where the index knows them.
-
-        The index is keyed by inode, so the answer is right whichever path (a symlink that
-        stat() followed, a hard link) led to the file; the file type stays the disk's.
-        """
-        record = self.index.lookup(disk) if self.index is not None else None
-        if record is None:
-            return disk
-        mode, uid, gid = record
-        values = list(disk)
-        values[0] = _stat.S_IFMT(disk.st_mode) | mode
-        values[4], values[5] = uid, gid
-        extra = {name: getattr(disk, name) for name in self._STAT_EXTRA_FIELDS if hasattr(disk, name)}
-        return os.stat_result(values, extra)
 
     def real_path(self, path: str) -> str:
         """Resolve ``path`` component by component, re-anchoring every link at the root.
