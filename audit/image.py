@@ -41,7 +41,7 @@ import zstandard
 
 from hostaudit.errors import AuditError, InputError
 from hostaudit.host import _COMMAND_ENV
-from hostaudit.imagetree import (ARCHIVE_CARRIES, OPAQUE, WHITEOUT, ImageTree, TreeHost,
+from hostaudit.imagetree import (ARCHIVE_CARRIES, MAX_KEPT_FILE, TOO_LARGE, WHITEOUT, ImageTree, TreeHost,
                                  safe_parts, shown)
 from hostaudit.interrupt import deferred
 from hostaudit.probes.reads import may_be_read
@@ -56,6 +56,10 @@ _CHUNK = 1024 * 1024
 _TAR_BUFFER = 64 * 1024
 _MAX_INDEX_DEPTH = 4
 _MAX_OUTER_LINKS = 8
+# tarfile reads a pax header or GNU long name whole into memory: bound it.
+MAX_EXTENDED_HEADER = 1024 * 1024
+# Bytes of all kept files together (one is at most imagetree.MAX_KEPT_FILE).
+MAX_KEPT_TOTAL = 2 * 1024**3
 _MAX_OUTER_MEMBERS = 100_000  # an image archive holds blobs and a few JSON files
 _WAIT_S = 60.0                # for a decompressor whose input and output are done
 _PEEK_MEMBERS = 32
@@ -249,7 +253,7 @@ def _peek_markers(stream) -> set[str]:
     """Image-archive markers among the first members; raises when not even one is a tar
     member (a damaged stream further on is for the reading pass to report)."""
     markers: set[str] = set()
-    archive = tarfile.open(fileobj=stream, mode="r|")
+    archive = tarfile.open(fileobj=stream, mode="r|", tarinfo=_BoundedTarInfo)
     with contextlib.suppress(*_READ_ERRORS):
         for count, member in enumerate(archive):
             if count >= _PEEK_MEMBERS:
@@ -262,6 +266,24 @@ def _peek_markers(stream) -> set[str]:
             if marker:
                 markers.add(marker)
     return markers
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """A TarInfo whose extended headers (pax, GNU long name/link) may not exceed
+    MAX_EXTENDED_HEADER: tarfile reads them whole, so an image could claim gigabytes."""
+
+    def _bounded(self) -> None:
+        if self.size > MAX_EXTENDED_HEADER:
+            raise tarfile.ReadError(f"an extended header of {self.size} bytes (over "
+                                    f"{MAX_EXTENDED_HEADER}) before member at offset {self.offset}")
+
+    def _proc_gnulong(self, tarfile_):
+        self._bounded()
+        return super()._proc_gnulong(tarfile_)
+
+    def _proc_pax(self, tarfile_):
+        self._bounded()
+        return super()._proc_pax(tarfile_)
 
 
 # -- the one streaming pass over a tar (a flat rootfs or one layer) ---------------------------
@@ -294,7 +316,8 @@ class _Pass:
         """Index every member of the tar ``stream`` into ``tree``; returns the member count."""
         summary = self.summary
         count = 0
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFFER) as archive:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFFER,
+                          tarinfo=_BoundedTarInfo) as archive:
             for member in archive:
                 count += 1
                 summary["members"] += 1
@@ -324,6 +347,12 @@ class _Pass:
                                          f"at member {shown(member.name)}", where=where)
                 node = tree.add(member, parts, layer, where)
                 if node is not None and member.isreg() and may_be_read("/" + "/".join(parts)):
+                    if member.size > MAX_KEPT_FILE:
+                        node.blob = TOO_LARGE  # a probe reading it is told so, with the size
+                        continue
+                    if self.summary["materialised"]["bytes"] + member.size > MAX_KEPT_TOTAL:
+                        raise InputError(f"the files probes read exceed {MAX_KEPT_TOTAL} bytes at "
+                                         f"member {shown(member.name)}", where=where)
                     node.blob = self.materialise(archive.extractfile(member), member.size,
                                                  member.name, where)
         return count
@@ -368,7 +397,7 @@ class _TarSource:
         self.path = path
         self.members: dict[str, tarfile.TarInfo] = {}
         try:
-            self.archive = tarfile.open(path, "r:")
+            self.archive = tarfile.open(path, "r:", tarinfo=_BoundedTarInfo)
             members = []
             for member in self.archive:
                 members.append(member)

@@ -21,7 +21,7 @@ import stat as _stat
 import tarfile
 from pathlib import PurePosixPath
 
-from hostaudit.errors import InputError, NotCarried, NotMaterialised
+from hostaudit.errors import FileTooLarge, InputError, NotCarried, NotMaterialised
 from hostaudit.host import _MAX_SYMLINK_HOPS, ImageHost, _refuse_special
 
 # Linux limits (linux/limits.h): a name the kernel could not hold is not a real image.
@@ -34,6 +34,10 @@ _TYPES = {tarfile.REGTYPE: _stat.S_IFREG, tarfile.AREGTYPE: _stat.S_IFREG,
           tarfile.SYMTYPE: _stat.S_IFLNK, tarfile.CHRTYPE: _stat.S_IFCHR,
           tarfile.BLKTYPE: _stat.S_IFBLK, tarfile.FIFOTYPE: _stat.S_IFIFO}
 _DEVICE = 0  # st_dev of every node: one image, one filesystem
+# The largest file kept for probes (the largest they read: an rpm database), and the
+# Node.blob of one that was larger: reading it is FileTooLarge, with its size.
+MAX_KEPT_FILE = 1024**3
+TOO_LARGE = -1
 
 
 class Node:
@@ -301,6 +305,8 @@ class TreeHost(ImageHost):
         if node.blob is None:
             self.not_materialised.append(path)
             raise NotMaterialised(path)
+        if node.blob == TOO_LARGE:
+            raise FileTooLarge(path, node.size, MAX_KEPT_FILE)
         fd = os.open(self._blob_path(node), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             yield fd, info
@@ -314,7 +320,7 @@ class TreeHost(ImageHost):
             node = self._resolve(path, follow=True)
         except OSError:
             node = None
-        if node is not None and _stat.S_ISREG(node.mode) and node.blob is not None:
+        if node is not None and _stat.S_ISREG(node.mode) and node.blob not in (None, TOO_LARGE):
             return self._blob_path(node)
         return os.path.join(self.root, "absent")
 

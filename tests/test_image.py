@@ -451,3 +451,31 @@ def test_truncated_tarball_read_in_process_is_not_readable(tmp_path, dest, monke
     open(tar, "wb").write(data[: len(data) // 2])
     with pytest.raises(InputError, match="not a readable tar archive"):
         unpack(tar, dest)
+
+
+# -- what an image may make the auditor hold ----------------------------------------------------
+def test_pax_header_larger_than_the_bound_is_not_readable(tmp_path, dest):
+    info, data = regular("etc/issue", b"x")
+    info.pax_headers = {"comment": "x" * (1024 * 1024 + 1)}
+    tar = tmp_path / "t.tar"
+    with tarfile.open(tar, "w", format=tarfile.PAX_FORMAT) as archive:
+        archive.addfile(info, io.BytesIO(data))
+    with pytest.raises(InputError, match=r"extended header of \d+ bytes \(over 1048576\)"):
+        unpack(tar, dest)
+
+
+def test_file_probes_read_that_is_too_large_to_keep_is_too_large_not_absent(tmp_path, dest, monkeypatch):
+    import hostaudit.image
+    monkeypatch.setattr(hostaudit.image, "MAX_KEPT_FILE", 10)
+    host, described = unpack(build_tar(tmp_path / "t.tar", regular("etc/big", b"x" * 11)), dest)
+    assert host.is_file("/etc/big") and described["materialised"]["files"] == 0
+    with pytest.raises(OSError, match=r"/etc/big: too large \(11 bytes"):
+        host.read_bytes("/etc/big")
+
+
+def test_files_probes_read_over_the_total_bound_are_bad_input(tmp_path, dest, monkeypatch):
+    import hostaudit.image
+    monkeypatch.setattr(hostaudit.image, "MAX_KEPT_TOTAL", 15)
+    tar = build_tar(tmp_path / "t.tar", regular("etc/a", b"x" * 10), regular("etc/b", b"x" * 10))
+    with pytest.raises(InputError, match="the files probes read exceed 15 bytes at member 'etc/b'"):
+        unpack(tar, dest)
