@@ -532,3 +532,25 @@ def test_debian_minbase_tarball_needs_no_file_that_was_not_materialised(tmp_path
     assert missed == []
     assert [r["id"] for r in report["results"] if "not materialised" in r["message"]] == []
     assert report["target"]["image_format"]["materialised"]["files"] > 50  # /etc was kept
+
+
+def test_zstd_layer_in_an_oci_layout_is_applied(tmp_path, dest):
+    import zstandard
+    layout = tmp_path / "layout"
+    blobs = layout / "blobs/sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data, media):
+        (blobs / sha(data)).write_bytes(data)
+        return {"mediaType": media, "digest": f"sha256:{sha(data)}", "size": len(data)}
+
+    layers = [blob(zstandard.ZstdCompressor().compress(lay), "application/vnd.oci.image.layer.v1.tar+zstd")
+              for lay in (LOWER, UPPER)]
+    config = blob(config_of([LOWER, UPPER]), "application/vnd.oci.image.config.v1+json")
+    manifest = blob(json.dumps({"schemaVersion": 2, "config": config, "layers": layers}).encode(),
+                    "application/vnd.oci.image.manifest.v1+json")
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
+    host, described = read_image(str(layout), str(dest))
+    assert [layer["compression"] for layer in described["layers"]] == ["zstd", "zstd"]
+    assert host.listdir("/etc/cron.d") == ["upper-job"] and not host.exists("/etc/old-secret")
