@@ -312,14 +312,13 @@ class _Pass:
         self.summary["materialised"]["bytes"] += size
         return number
 
-    def ingest(self, tree: ImageTree, stream, *, layer: int, whiteouts: bool, where: str) -> int:
-        """Index every member of the tar ``stream`` into ``tree``; returns the member count."""
+    def records(self, stream, *, whiteouts: bool, where: str) -> Iterator[tuple]:
+        """``(member, parts, blob)`` for every member of the tar ``stream`` to put in a tree,
+        whiteouts included; ``blob`` is the number of its kept bytes, TOO_LARGE or None."""
         summary = self.summary
-        count = 0
         with tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFFER,
                           tarinfo=_BoundedTarInfo) as archive:
             for member in archive:
-                count += 1
                 summary["members"] += 1
                 if summary["members"] > self.max_members:
                     raise InputError(f"more than {self.max_members} members (max_members)", where=where)
@@ -329,7 +328,7 @@ class _Pass:
                     if marker:
                         self.markers.add(marker)
                 elif parts and parts[-1].startswith(WHITEOUT):
-                    tree.whiteout(parts, layer, where, member.name)
+                    yield member, parts, None
                     continue
                 if not (member.isreg() or member.isdir() or member.issym() or member.islnk()
                         or member.type in _UNSUPPORTED):
@@ -340,22 +339,42 @@ class _Pass:
                     continue
                 if member.type in _UNSUPPORTED:
                     summary["special_files"] += 1  # indexed as what it is, never created
+                blob = None
                 if member.isreg():
                     summary["bytes"] += member.size
                     if summary["bytes"] > self.max_bytes:
                         raise InputError(f"unpacked size exceeds {self.max_bytes} bytes (max_bytes) "
                                          f"at member {shown(member.name)}", where=where)
-                node = tree.add(member, parts, layer, where)
-                if node is not None and member.isreg() and may_be_read("/" + "/".join(parts)):
-                    if member.size > MAX_KEPT_FILE:
-                        node.blob = TOO_LARGE  # a probe reading it is told so, with the size
-                        continue
-                    if self.summary["materialised"]["bytes"] + member.size > MAX_KEPT_TOTAL:
-                        raise InputError(f"the files probes read exceed {MAX_KEPT_TOTAL} bytes at "
-                                         f"member {shown(member.name)}", where=where)
-                    node.blob = self.materialise(archive.extractfile(member), member.size,
-                                                 member.name, where)
-        return count
+                    if may_be_read("/" + "/".join(parts)):
+                        blob = self._keep(archive, member, where)
+                yield member, parts, blob
+
+    def _keep(self, archive: tarfile.TarFile, member: tarfile.TarInfo, where: str) -> int:
+        if member.size > MAX_KEPT_FILE:
+            return TOO_LARGE  # a probe reading it is told so, with the size
+        if self.summary["materialised"]["bytes"] + member.size > MAX_KEPT_TOTAL:
+            raise InputError(f"the files probes read exceed {MAX_KEPT_TOTAL} bytes at "
+                             f"member {shown(member.name)}", where=where)
+        return self.materialise(archive.extractfile(member), member.size, member.name, where)
+
+    def ingest(self, tree: ImageTree, stream, *, layer: int, whiteouts: bool, where: str) -> int:
+        """Index every member of the tar ``stream`` into ``tree``; returns the member count."""
+        return _apply(tree, self.records(stream, whiteouts=whiteouts, where=where),
+                      layer=layer, whiteouts=whiteouts, where=where)
+
+
+def _apply(tree: ImageTree, records, *, layer: int, whiteouts: bool, where: str) -> int:
+    """Put ``records`` (see ``_Pass.records``) into ``tree`` as layer ``layer``."""
+    count = 0
+    for member, parts, blob in records:
+        count += 1
+        if whiteouts and parts and parts[-1].startswith(WHITEOUT):
+            tree.whiteout(parts, layer, where, member.name)
+            continue
+        node = tree.add(member, parts, layer, where)
+        if node is not None and blob is not None:
+            node.blob = blob
+    return count
 
 
 @contextlib.contextmanager
