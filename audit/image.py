@@ -21,6 +21,7 @@ import bz2
 import contextlib
 import gzip
 import hashlib
+import io
 import json
 import lzma
 import os
@@ -61,6 +62,7 @@ MAX_EXTENDED_HEADER = 1024 * 1024
 # Bytes of all kept files together (one is at most imagetree.MAX_KEPT_FILE).
 MAX_KEPT_TOTAL = 2 * 1024**3
 _MAX_OUTER_MEMBERS = 100_000  # an image archive holds blobs and a few JSON files
+_MAX_SMALL_TOTAL = 64 * 1024 * 1024  # JSON and small layers of a compressed archive, in memory
 _WAIT_S = 60.0                # for a decompressor whose input and output are done
 _PEEK_MEMBERS = 32
 # Compressed streams, by their magic bytes (content, never the file name).
@@ -96,8 +98,8 @@ def default_platform() -> str:
 
 def detect_image_format(path: str) -> str:
     """What ``path`` holds, from its content: ``rootfs-tar`` (``+gzip``, ``+xz``, ``+bzip2``,
-    ``+zstd``), ``docker-archive``, ``oci-archive`` or ``oci-layout`` (a directory); a
-    compressed image archive is ``docker-archive+gzip`` etc. (not read: decompress it first).
+    ``+zstd``), ``docker-archive``, ``oci-archive`` (also compressed: ``docker-archive+gzip``
+    is ``docker save | gzip``) or ``oci-layout`` (a directory).
 
     Raises InputError for anything else, saying what was found. A flat tarball is told from
     an image archive by its first members; reading it checks the rest (see ``open_image``).
@@ -451,6 +453,9 @@ class _TarSource:
             return self.archive.extractfile(member)
         raise InputError(f"{name!r}: too many links in the archive", where=self.path)
 
+    def recorded_layer(self, name: str):
+        return None  # every layer is read when it is applied
+
     def close(self) -> None:
         self.archive.close()
 
@@ -488,8 +493,118 @@ class _DirSource:
             raise InputError(f"{name!r} is not a regular file in the layout", where=self.path)
         return os.fdopen(file_fd, "rb", buffering=_CHUNK)
 
+    def recorded_layer(self, name: str):
+        return None  # every layer is read when it is applied
+
     def close(self) -> None:
         pass
+
+
+class _Recorded(NamedTuple):
+    """A layer read as it streamed by, before the manifest said where it goes."""
+
+    records: list
+    raw_hex: str      # sha256 of the stored (compressed) bytes
+    diff_hex: str     # sha256 of the tar
+    size: int
+    compression: str | None
+
+
+class _Prefixed:
+    """A reader giving ``head`` back before the rest of ``reader`` (a stream cannot seek)."""
+
+    def __init__(self, head: bytes, reader):
+        self.head, self.reader = head, reader
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.head:
+            return self.reader.read(size)
+        if size is None or size < 0:
+            data, self.head = self.head + self.reader.read(), b""
+            return data
+        data, self.head = self.head[:size], self.head[size:]
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+class _StreamedSource:
+    """A compressed image archive (``docker save | gzip``) read in one pass: files up to
+    MAX_JSON (manifests, configs, small layers) are kept in memory, larger blobs are read
+    as layers while they stream by (their records wait for the manifest, which comes last
+    in a docker save archive); a blob that is no tar is only an error if a manifest uses it."""
+
+    def __init__(self, path: str, compression: str, work: "_Pass"):
+        self.path = path
+        self.small: dict[str, bytes] = {}
+        self.recorded: dict[str, _Recorded | str] = {}
+        self.links: dict[str, str] = {}
+        kept = 0
+        with _opened(path) as raw:
+            try:
+                with _inflated(raw, compression) as (_, outer_stream), \
+                        tarfile.open(fileobj=outer_stream, mode="r|", bufsize=_TAR_BUFFER,
+                                     tarinfo=_BoundedTarInfo) as outer:
+                    for count, member in enumerate(outer):
+                        if count >= _MAX_OUTER_MEMBERS:
+                            raise InputError(f"more than {_MAX_OUTER_MEMBERS} members: not an "
+                                             "image archive of blobs", where=path)
+                        name = "/".join(safe_parts(member.name, path))
+                        if member.issym():
+                            self.links[name] = posixpath.normpath(
+                                posixpath.join(posixpath.dirname(name), member.linkname))
+                        elif member.isreg() and member.size <= MAX_JSON:
+                            kept += member.size
+                            if kept > _MAX_SMALL_TOTAL:
+                                raise InputError(f"more than {_MAX_SMALL_TOTAL} bytes of small "
+                                                 "files: not an image archive", where=path)
+                            self.small[name] = outer.extractfile(member).read()
+                        elif member.isreg():
+                            self.recorded[name] = _record_layer(outer.extractfile(member), work,
+                                                                f"{path}: {name}")
+            except _READ_ERRORS as exc:
+                raise InputError(f"not a readable tar archive: {exc}", where=path) from exc
+        self.names = set(self.small) | set(self.recorded) | set(self.links)
+
+    def _resolve(self, name: str) -> str:
+        for _ in range(_MAX_OUTER_LINKS):
+            if name not in self.links:
+                return name
+            name = self.links[name]
+            if name.startswith(("/", "../")) or name == "..":
+                raise InputError(f"{name!r} links outside the archive", where=self.path)
+        raise InputError(f"{name!r}: too many links in the archive", where=self.path)
+
+    def open(self, name: str):
+        resolved = self._resolve(name)
+        if resolved in self.small:
+            return io.BytesIO(self.small[resolved])
+        if resolved in self.recorded:
+            raise InputError(f"{name!r} is larger than {MAX_JSON} bytes", where=self.path)
+        raise InputError(f"names {name!r}, which the archive does not hold", where=self.path)
+
+    def recorded_layer(self, name: str) -> _Recorded | None:
+        recorded = self.recorded.get(self._resolve(name))
+        if isinstance(recorded, str):
+            raise InputError(recorded, where=f"{self.path}: {name}")
+        return recorded
+
+    def close(self) -> None:
+        pass
+
+
+def _record_layer(reader, work: "_Pass", where: str) -> _Recorded | str:
+    head = reader.read(8)
+    compression = _compression(head)
+    source = _Prefixed(head, reader)
+    try:
+        with _inflated(source, compression) if compression else _plain(source) as (hashing, stream):
+            records = list(work.records(stream, whiteouts=True, where=where))
+        hashing.drain()
+    except _READ_ERRORS as exc:
+        return f"not a readable layer: {exc}"
+    return _Recorded(records, hashing.hexdigest(), stream.hexdigest(), hashing.size, compression)
 
 
 def _read_small(source, name: str, digest: str | None, what: str) -> bytes:
@@ -646,6 +761,14 @@ def _apply_layers(source, layers: list[_Layer], work: _Pass) -> tuple[ImageTree,
     described = []
     for number, layer in enumerate(layers, start=1):
         where = f"{source.path}: layer {number} ({layer.name})"
+        recorded = source.recorded_layer(layer.name)
+        if recorded is not None:
+            members = _apply(tree, recorded.records, layer=number, whiteouts=True, where=where)
+            _check_layer(layer, recorded.raw_hex, recorded.diff_hex, where)
+            described.append({"digest": f"sha256:{layer.blob_digest or recorded.diff_hex}",
+                              "size": recorded.size, "compression": recorded.compression or "none",
+                              "members": members})
+            continue
         with contextlib.closing(source.open(layer.name)) as raw:
             head = raw.read(8)
             raw.seek(0)
@@ -656,20 +779,29 @@ def _apply_layers(source, layers: list[_Layer], work: _Pass) -> tuple[ImageTree,
                 hashing.drain()
             except _READ_ERRORS as exc:
                 raise InputError(f"not a readable layer: {exc}", where=where) from exc
-        if layer.blob_digest and hashing.hexdigest() != layer.blob_digest:
-            raise InputError(f"sha256 {hashing.hexdigest()} does not match the layer's digest "
-                             f"sha256:{layer.blob_digest}", where=where)
-        if layer.diff_id and stream.hexdigest() != layer.diff_id:
-            raise InputError(f"sha256 {stream.hexdigest()} of the layer does not match its "
-                             f"diff_id sha256:{layer.diff_id}", where=where)
+        _check_layer(layer, hashing.hexdigest(), stream.hexdigest(), where)
         described.append({"digest": f"sha256:{layer.blob_digest or stream.hexdigest()}",
                           "size": hashing.size, "compression": compression or "none",
                           "members": members})
     return tree, described
 
 
-def _read_archive(path: str, kind: str, platform: str | None, work: _Pass):
-    source = _DirSource(path) if kind == "oci-layout" else _TarSource(path)
+def _check_layer(layer: _Layer, raw_hex: str, diff_hex: str, where: str) -> None:
+    if layer.blob_digest and raw_hex != layer.blob_digest:
+        raise InputError(f"sha256 {raw_hex} does not match the layer's digest "
+                         f"sha256:{layer.blob_digest}", where=where)
+    if layer.diff_id and diff_hex != layer.diff_id:
+        raise InputError(f"sha256 {diff_hex} of the layer does not match its "
+                         f"diff_id sha256:{layer.diff_id}", where=where)
+
+
+def _read_archive(path: str, kind: str, platform: str | None, work: _Pass,
+                  compression: str | None = None):
+    if compression:
+        source = _StreamedSource(path, compression, work)
+        kind = _classify_archive(path, source.names)
+    else:
+        source = _DirSource(path) if kind == "oci-layout" else _TarSource(path)
     try:
         if kind == "docker-archive":
             layers, described = _docker_plan(source, platform)
@@ -720,19 +852,15 @@ def read_image(path: str, dest: str, *, platform: str | None = None, max_bytes: 
     if base == "rootfs-tar":
         tree, described = _read_rootfs(path, compression or None, work)
         if work.markers:
-            if compression:
-                raise InputError(f"a {compression}-compressed image archive (found "
-                                 f"{', '.join(sorted(work.markers)[:5])}): decompress it and give "
-                                 "the .tar; it is not audited as a root filesystem", where=path)
             # The first members looked like a root filesystem; the rest did not.
-            kind = base = _classify_archive(path, _TarSource(path).names)
+            base = "image-archive" if compression else _classify_archive(path, _TarSource(path).names)
             work = _Pass(dest, max_bytes, max_members)
             _clear_directory(dest)
-    elif compression:
-        raise InputError(f"{_FORMAT_NAMES[base]}, {compression}-compressed: decompress it and "
-                         "give the .tar", where=path)
     if base != "rootfs-tar":
-        tree, described = _read_archive(path, base, platform, work)
+        tree, described = _read_archive(path, base, platform, work, compression or None)
+        base = described["format"]
+        if compression:
+            described["compression"] = compression
     elif platform is not None:
         raise InputError("a root filesystem tarball has no platforms to choose from", where="--platform")
     host = TreeHost(tree, dest, format_name=_FORMAT_NAMES[base], carries=ARCHIVE_CARRIES)

@@ -270,12 +270,61 @@ def test_manifest_that_is_not_json_is_bad_input(tmp_path, dest):
         read_image(str(image), str(dest))
 
 
-def test_compressed_docker_archive_is_refused_not_audited_as_a_root(tmp_path, dest):
-    image = tmp_path / "img.tar.gz"
-    image.write_bytes(gz(open(docker_save(tmp_path / "img.tar", [LOWER]), "rb").read()))
-    assert detect_image_format(str(image)) == "docker-archive+gzip"
-    with pytest.raises(InputError, match="a docker-save archive, gzip-compressed: decompress it"):
-        read_image(str(image), str(dest))
+@pytest.fixture(params=[False, True], ids=["small-layers-in-memory", "large-layers-streamed"])
+def streamed(request, monkeypatch):
+    """Compressed archives keep files up to MAX_JSON in memory and read larger ones as layers
+    while they stream by; a small MAX_JSON sends the test layers down the second path."""
+    import hostaudit.image
+    if request.param:
+        monkeypatch.setattr(hostaudit.image, "MAX_JSON", 4096)
+    return request.param
+
+
+@pytest.mark.parametrize("compress", [gz, lambda data: __import__("zstandard").ZstdCompressor().compress(data)],
+                         ids=["gzip", "zstd"])
+def test_compressed_docker_archive_is_read_in_one_pass(tmp_path, dest, streamed, compress):
+    image = tmp_path / "img.tar.z"
+    image.write_bytes(compress(open(docker_save(tmp_path / "img.tar", [LOWER, UPPER]), "rb").read()))
+    host, described = read_image(str(image), str(dest))
+    assert described["format"] == "docker-archive" and described["compression"] in ("gzip", "zstd")
+    assert host.listdir("/etc/cron.d") == ["upper-job"] and not host.exists("/etc/old-secret")
+    assert [layer["digest"] for layer in described["layers"]] == [f"sha256:{sha(LOWER)}", f"sha256:{sha(UPPER)}"]
+
+
+def test_compressed_oci_archive_is_read_in_one_pass(tmp_path, dest, streamed):
+    image = tmp_path / "oci.tar.gz"
+    layout = oci_layout(tmp_path / "layout", {"linux/amd64": [LOWER, UPPER]}, compress=False)
+    image.write_bytes(gz(open(oci_tar(tmp_path / "oci.tar", layout), "rb").read()))
+    assert detect_image_format(str(image)) == "oci-archive+gzip"
+    host, described = read_image(str(image), str(dest))
+    assert described["format"] == "oci-archive"
+    assert host.read_text("/etc/cron.d/upper-job") == "* * * * * root upper\n"
+
+
+def test_compressed_archive_with_a_tampered_layer_is_bad_input(tmp_path, dest, streamed):
+    image = docker_save(tmp_path / "img.tar", [LOWER, UPPER], legacy=False)
+    tampered = tmp_path / "tampered.tar"
+    with tarfile.open(image) as source, tarfile.open(tampered, "w") as out:
+        for member in source:
+            data = source.extractfile(member).read()
+            if data == UPPER:
+                data = UPPER[:-1024] + tar_bytes(regular("etc/evil", b"x"))[:1024]
+                member.size = len(data)
+            out.addfile(member, io.BytesIO(data))
+    packed = tmp_path / "tampered.tar.gz"
+    packed.write_bytes(gz(tampered.read_bytes()))
+    with pytest.raises(InputError, match=f"does not match the layer's digest sha256:{sha(UPPER)}"):
+        read_image(str(packed), str(dest))
+
+
+def test_compressed_archive_naming_a_missing_layer_is_bad_input(tmp_path, dest, streamed):
+    missing = "blobs/sha256/" + "0" * 64
+    image = docker_save(tmp_path / "img.tar", [LOWER], legacy=False,
+                        manifest=[{"Config": f"blobs/sha256/{sha(config_of([LOWER]))}", "Layers": [missing]}])
+    packed = tmp_path / "img.tar.gz"
+    packed.write_bytes(gz(open(image, "rb").read()))
+    with pytest.raises(InputError, match=f"names '{missing}', which the archive does not hold"):
+        read_image(str(packed), str(dest))
 
 
 def test_rootfs_with_an_image_manifest_at_its_end_is_not_audited_as_a_root(tmp_path, dest):
