@@ -107,9 +107,12 @@ def _scan_parser(sub) -> argparse.ArgumentParser:
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
     target.add_argument(
         "--image", metavar="FILE",
-        help="unpack an image tarball (.tar, .tar.gz, .tar.xz) and audit it, or mount a disk "
-             "image (raw MBR/GPT, qcow2) read-only and audit its filesystems"
-    )
+        help="audit an image: a root filesystem tarball (plain, gz, xz, bz2, zst), a docker/podman "
+        "save archive, an OCI layout (directory or tar), or a disk image (raw MBR/GPT, qcow2) whose "
+        "filesystems are mounted read-only; the format is read from the content")
+    scan.add_argument("--platform", metavar="OS/ARCH",
+                      help="the image to audit in a multi-platform --image (default: this machine's, "
+                      "e.g. linux/amd64)")
     scan.add_argument("--network", action="store_true",
                       help="also look from the wire: nmap sweeps, greetings, TLS (live: this host's "
                       "loopback; with --target: only net-mode controls)")
@@ -331,7 +334,7 @@ def cmd_scan(args) -> int:
         # Read before the audit: a missing or broken reference is bad input, found early.
         reference = json_report.load(args.gate_against)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
-                      network=args.network, udp_ports=args.udp_ports)
+                      network=args.network, udp_ports=args.udp_ports, platform=args.platform)
     state = None
     if args.quiet_unless_changed:
         if not args.state_dir:

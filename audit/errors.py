@@ -88,3 +88,20 @@ class FileTooLarge(RefusedRead):
         super().__init__(path, f"too large ({shown} bytes, limit {limit})")
         self.size = size
         self.limit = limit
+
+
+class NotMaterialised(RefusedRead):
+    """An image file whose bytes hostaudit did not keep: only the files the probes may read
+    (``hostaudit.probes.reads``) are written out of an archive. It exists; it is not absent."""
+
+    def __init__(self, path: str):
+        super().__init__(path, "not materialised (not among the image files hostaudit "
+                         "keeps for its probes; see hostaudit/probes/reads.py)")
+
+
+class NotCarried(RefusedRead):
+    """What the target's format cannot carry (inode flags in a tar archive): the property is
+    unknown, neither set nor unset; checks that need it are not_applicable."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(path, reason)

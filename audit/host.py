@@ -85,10 +85,24 @@ def _open_directory(path: str) -> int:
         return os.open(path, flags)
 
 
+# What a target's format may or may not carry (see Host.carries), as a reason names it.
+PROPERTIES = {
+    "owners": "file owners",
+    "modes": "permission bits",
+    "links": "symbolic and hard links",
+    "inode_flags": "inode flags (chattr +i, +a)",
+    "mount_table": "a mount table (what is mounted now)",
+    "quota_state": "quota state (whether quota is switched on)",
+}
+
+
 class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
     kind = "abstract"
+    # Said in not_applicable reasons: "<format_name> does not carry inode flags".
+    format_name = "this target"
+    carried: frozenset = frozenset(PROPERTIES)
     # Extra open(2) flags for reading files; an image host refuses a final symlink.
     _open_flags = 0
 
@@ -103,6 +117,20 @@ class Host:
     def vantages(self) -> frozenset:
         """Where this audit looks from: its own kind, plus ``net`` when sweeping a target."""
         return frozenset({self.kind, "net"} if self.network_target else {self.kind})
+
+    def carries(self, prop: str) -> bool:
+        """Whether this target's format can hold ``prop`` (a key of ``PROPERTIES``).
+
+        A property it cannot carry is unknown, neither present nor absent: a check whose
+        evidence it is returns not_applicable with ``not_carried_reason``, never fail.
+        """
+        if prop not in PROPERTIES:
+            raise KeyError(f"unknown target property {prop!r}")
+        return prop in self.carried
+
+    def not_carried_reason(self, prop: str) -> str:
+        """Why ``prop`` is unknown here, for a not_applicable result."""
+        return f"{self.format_name} does not carry {PROPERTIES[prop]}"
 
     # -- path mapping -------------------------------------------------------------------------
     def real_path(self, path: str) -> str:
@@ -188,7 +216,7 @@ class Host:
     def stat(self, path: str) -> os.stat_result:
         """stat() following links (inside the root)."""
         try:
-            return self.as_target(path, os.stat(self.real_path(path)))
+            return os.stat(self.real_path(path))
         except OSError as exc:
             raise _renamed(exc, path) from None
 
@@ -198,19 +226,10 @@ class Host:
         name = PurePosixPath(path).name
         try:
             if not name:
-                return self.as_target(path, os.lstat(self.real_path(path)))
-            return self.as_target(path, os.lstat(os.path.join(self.real_path(parent), name)))
+                return os.lstat(self.real_path(path))
+            return os.lstat(os.path.join(self.real_path(parent), name))
         except OSError as exc:
             raise _renamed(exc, path) from None
-
-    def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
-        """The target's own view of ``path`` given what the auditor's disk says.
-
-        Identity here; an image unpacked by hostaudit overrides it, because what it writes to
-        disk is defanged (no setuid, no group/world write) while checks must see the image's
-        real mode and owner. Every stat a probe sees passes through this one place.
-        """
-        return disk
 
     def readlink(self, path: str) -> str:
         """The target of the symlink ``path`` as written (not resolved). Raises OSError."""
@@ -337,7 +356,7 @@ class Host:
     def walk(self, top: str, *, prune=frozenset(), notes: WalkNotes | None = None,
              ) -> Iterator[tuple[str, os.stat_result]]:
         """Every entry of the filesystem holding ``top``, from ``top`` down, as
-        ``(target path, stat)`` with the stat passed through :meth:`as_target`.
+        ``(target path, stat)``.
 
         One ``lstat`` per entry (os.scandir's, relative to its directory's descriptor), no
         other lookup. Symlinks are never followed,
@@ -352,21 +371,19 @@ class Host:
         notes = notes if notes is not None else WalkNotes()
         real_top = self.real_path(top)
         disk = os.lstat(real_top)
-        yield top, self.as_target(top, disk)
+        yield top, disk
         if not _stat.S_ISDIR(disk.st_mode):
             return
         # The loop below runs once per file of the target. Each directory is opened once
         # (O_NOFOLLOW, and its inode compared with the one listed, so a directory swapped
         # for a symlink mid-walk is not followed) and its entries are stat'ed relative to
         # that descriptor: no path lookup per file, which makes most of the walk's cost. A
-        # name is looked up in ``pruned`` only in the few directories holding a pruned name,
-        # and an as_target that is the identity is not called.
+        # name is looked up in ``pruned`` only in the few directories holding a pruned name.
         pruned: dict[str, set] = {}
         for path in prune:
             parent, name = posixpath.split(path)
             if name:
                 pruned.setdefault(parent, set()).add(name)
-        as_target = None if type(self).as_target is Host.as_target else self.as_target
         same_paths = real_top == top
         is_dir, device = _stat.S_ISDIR, disk.st_dev
         unreadable, other_device = notes.unreadable, notes.other_device
@@ -399,7 +416,7 @@ class Host:
                         except OSError as exc:
                             unreadable.append((path, exc.strerror or str(exc)))
                             continue
-                        yield path, (as_target(path, disk) if as_target else disk)
+                        yield path, disk
                         if is_dir(disk.st_mode):
                             if disk.st_dev == device:
                                 stack.append((path if same_paths else real_prefix + name,
@@ -480,6 +497,7 @@ class LiveHost(Host):
     """The machine hostaudit runs on. Paths map to themselves; commands may run."""
 
     kind = "live"
+    format_name = "the live host"
 
     def __init__(self, *, network_target: str | None = None, sweep_options: dict | None = None):
         super().__init__("/")
@@ -526,41 +544,22 @@ class LiveHost(Host):
 class ImageHost(Host):
     """An unpacked root filesystem. Symlinks resolve inside the root; nothing executes.
 
-    ``index`` (``hostaudit.image.MetadataIndex``) holds the image's own modes and owners when
-    hostaudit unpacked it, because what it wrote to disk is defanged; a ``--root`` tree
-    unpacked by someone else has none, and its disk is the truth.
+    A ``--root`` tree is read from disk, whose modes and owners are the truth. An ``--image``
+    archive is read by ``hostaudit.imagetree.TreeHost``, a subclass answering from memory.
     """
 
     kind = "image"
+    format_name = "an unpacked root directory"
+    # A tree on disk has whatever its filesystem keeps; nothing is mounted from it.
+    carried = frozenset(PROPERTIES) - {"mount_table", "quota_state"}
     # real_path has resolved every link inside the root; a link found at open time was
     # swapped in since, and would lead outside it.
     _open_flags = os.O_NOFOLLOW
 
-    # os.stat_result fields beyond its 10-item tuple; the constructor takes them as a dict.
-    _STAT_EXTRA_FIELDS = ("st_atime", "st_mtime", "st_ctime", "st_atime_ns", "st_mtime_ns",
-                          "st_ctime_ns", "st_blksize", "st_blocks", "st_rdev")
-
-    def __init__(self, root: str, index=None):
+    def __init__(self, root: str):
         super().__init__(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(self.root)
-        self.index = index
-
-    def as_target(self, path: str, disk: os.stat_result) -> os.stat_result:
-        """``disk`` with the image's permission bits and owner where the index knows them.
-
-        The index is keyed by inode, so the answer is right whichever path (a symlink that
-        stat() followed, a hard link) led to the file; the file type stays the disk's.
-        """
-        record = self.index.lookup(disk) if self.index is not None else None
-        if record is None:
-            return disk
-        mode, uid, gid = record
-        values = list(disk)
-        values[0] = _stat.S_IFMT(disk.st_mode) | mode
-        values[4], values[5] = uid, gid
-        extra = {name: getattr(disk, name) for name in self._STAT_EXTRA_FIELDS if hasattr(disk, name)}
-        return os.stat_result(values, extra)
 
     def real_path(self, path: str) -> str:
         """Resolve ``path`` component by component, re-anchoring every link at the root.
@@ -611,6 +610,8 @@ class NetHost(Host):
     """
 
     kind = "net"
+    format_name = "a network target"
+    carried = frozenset()  # no files: nothing of a filesystem, no mount table, no quota
 
     def __init__(self, target: str, *, sweep_options: dict | None = None):
         super().__init__("/")

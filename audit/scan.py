@@ -45,6 +45,7 @@ class TargetSpec:
     address: str | None = None
     network: bool = False
     udp_ports: str = "all"
+    platform: str | None = None
 
     def validated(self) -> TargetSpec:
         """This spec with its address and UDP port list checked; raises InputError."""
@@ -52,10 +53,15 @@ class TargetSpec:
             raise InputError("choose one target: --root, --image or --target")
         if (self.network or self.address) and (self.root or self.image):
             raise InputError("--network looks at a running host: it does not combine with --root or --image")
+        if self.platform is not None and self.image is None:
+            raise InputError("--platform chooses an image in an --image archive", where="--platform")
+        if self.platform is not None and not re.fullmatch(r"[a-z0-9_]+/[a-z0-9_]+(/[a-z0-9_]+)?", self.platform):
+            raise InputError(f"{self.platform!r} is not OS/ARCH[/VARIANT] like linux/amd64", where="--platform")
         if self.root is not None and not os.path.isdir(self.root):
             raise InputError(f"root directory does not exist: {self.root}", where="--root")
         address = parse_address(self.address) if self.address is not None else None
-        return TargetSpec(self.root, self.image, address, self.network, parse_udp_ports(self.udp_ports))
+        return TargetSpec(self.root, self.image, address, self.network, parse_udp_ports(self.udp_ports),
+                          self.platform)
 
 
 @dataclass(frozen=True)
@@ -123,19 +129,20 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
         from hostaudit.disk_image import attached_disk
 
         with attached_disk(spec.image) as (root, disk):
-            # The image's own filesystems, mounted read-only: no index, the disk is the truth.
+            # The image's own filesystems, mounted read-only: no index, the disk is the truth,
+            # and it carries what a root directory does (inode flags, quota files, fstab).
             host = ImageHost(root)
+            host.format_name = "a disk image"
             yield _described(host, mode="image", image=os.path.abspath(spec.image), disk=disk,
                              **run_by)
     elif spec.image is not None:
-        from hostaudit.image import unpacked_image
+        from hostaudit.image import open_image
 
-        with unpacked_image(spec.image) as (root, summary, index):
-            # What was written to disk is defanged; the index has the image's modes and owners.
-            host = ImageHost(root, index)
-            unpack = {k: v for k, v in summary.items() if k != "skipped"}
-            yield _described(host, mode="image", image=os.path.abspath(spec.image), unpack=unpack,
-                            **run_by)
+        with open_image(spec.image, platform=spec.platform) as (host, image):
+            # The image is read from its index; only files probes read were written out.
+            yield _described(host, mode="image", image=os.path.abspath(spec.image),
+                             image_format=image,
+                             **run_by)
     elif spec.root is not None:
         # Not unpacked by us, so no index: the tree's own modes and owners on disk are the truth.
         yield _described(ImageHost(spec.root), mode="image", **run_by)

@@ -18,6 +18,9 @@ def _immutable(info: dict, mode: str) -> Result:
     if not info["exists"]:
         return Result.failed(f"{info['path']} does not exist",
                              evidence=[ev(where, "no such file")], expected=expected)
+    if "not_carried" in info:
+        return Result.not_applicable(f"{where}: {info['not_carried']}, so whether it is immutable "
+                                     "is unknown", evidence=[ev(where, info["not_carried"])])
     if "error" in info:
         return Result.error(f"cannot read the attributes of {where}: {info['error']}",
                             evidence=[ev(where, info["error"])], expected=expected)

@@ -150,9 +150,13 @@ for _name in ("boot", "home", "var"):
 
 @check("fs.quota.enabled", needs=["fstab", "quota"], params={"mount_point": {"$ref": "#/$defs/mount_point"}})
 def quota_enabled(facts, params) -> Result:
-    """User quota is requested for the mount point, initialised, and (live) switched on."""
+    """User quota is requested for the mount point and will be on: live, initialised and
+    switched on now; in an image, what is configured to happen at boot (usrquota plus the
+    quota tools that run quotacheck and quotaon), a quota file being evidence, not a need."""
     mount_point = _mount_point(params)
-    expected = f"usrquota on {mount_point}, quota file at its root, quota on"
+    live = facts.mode == "live"
+    expected = (f"usrquota on {mount_point}, quota file at its root, quota on" if live else
+                f"usrquota on {mount_point} and quotacheck/quotaon run at boot")
     persistent = _persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
         failed = _no_persistent_mount(facts["fstab"], mount_point)
@@ -165,27 +169,50 @@ def quota_enabled(facts, params) -> Result:
         problems.append("the persistent options do not ask for user quota (usrquota)")
     if state["files"]:
         evidence += [ev(path, "quota file present") for path in state["files"]]
-    elif facts.mode != "live" or not (state["state"] or {}).get("on"):
+    elif not live:
+        evidence.append(ev(mount_point, "no aquota.user yet (quotacheck creates it at boot)"))
+    elif not (state["state"] or {}).get("on"):
         # Live, an ext4 filesystem with the quota feature keeps quota in hidden inodes.
         problems.append(f"no aquota.user or quota.user at {mount_point} (quotacheck never ran)")
         evidence.append(ev(mount_point, "no aquota.user or quota.user"))
-    if facts.mode == "live":
-        live = state["state"]
-        if live is None:
+    if live:
+        running = state["state"]
+        if running is None:
             problems.append(f"{mount_point} is not a mounted quota-capable filesystem")
-        elif "error" in live:
-            return Result.error(f"cannot tell whether quota is on: {live['error']}",
-                                evidence=evidence + [ev(live["command"], live["error"])],
+        elif "error" in running:
+            return Result.error(f"cannot tell whether quota is on: {running['error']}",
+                                evidence=evidence + [ev(running["command"], running["error"])],
                                 expected=expected)
         else:
-            evidence.append(ev(live["command"], live["text"]))
-            if not live["on"]:
+            evidence.append(ev(running["command"], running["text"]))
+            if not running["on"]:
                 problems.append("user quota is off")
+    else:
+        problems += _boot_problems(facts["quota"].get("boot"), evidence)
     if problems:
         return Result.failed(f"{mount_point}: " + "; ".join(problems),
                              evidence=evidence, expected=expected)
-    return Result.passed(f"user quota is enabled on {mount_point}",
-                         evidence=evidence, expected=expected)
+    how = "enabled" if live else "asked for and switched on at boot"
+    return Result.passed(f"user quota is {how} on {mount_point}", evidence=evidence, expected=expected)
+
+
+def _boot_problems(boot: dict | None, evidence: list) -> list[str]:
+    """What is missing for quota to be checked and switched on at boot (evidence added)."""
+    if boot is None:
+        return ["what runs quotacheck and quotaon at boot was not looked at"]
+    problems = []
+    missing = [name for name, path in boot["programs"].items() if path is None]
+    evidence += [ev(path, f"{name} installed") for name, path in boot["programs"].items() if path]
+    if missing:
+        problems.append(f"{' and '.join(missing)} not installed (the quota package)")
+        evidence.append(ev(", ".join(f"/sbin/{m}" for m in missing), "not found in /sbin or /usr/sbin"))
+    if boot["hooks"]:
+        evidence += [ev(path, "runs at boot") for path in boot["hooks"]]
+    else:
+        problems.append("nothing runs quotacheck/quotaon at boot (no quotaon.service, "
+                        "systemd-quotacheck.service or quota init script)")
+        evidence.append(ev("quotaon.service", "no unit or init script found"))
+    return problems
 
 
 @check("fs.rc-permissions", needs=["rc_scripts"])

@@ -286,24 +286,30 @@ def stunnel_cert(facts, params) -> Result:
     if not cert["files"]:
         return Result.failed("no stunnel certificate found", evidence=[ev(p, "absent") for p in cert["looked"]],
                              expected=expected)
-    evidence, problems, unknown = [], [], []
+    evidence, problems, unknown, not_carried = [], [], [], []
     for f in cert["files"]:
         issues = []
         if (f["uid"], f["gid"]) != (0, 0):
             issues.append(f"owner {f['uid']}:{f['gid']}")
         if f["mode"] & 0o077:
             issues.append(f"mode {f['mode']:04o} gives group/other access")
-        if "attr_error" in f:
+        if "attr_not_carried" in f:
+            not_carried.append(f"{f['path']}: {f['attr_not_carried']}")
+        elif "attr_error" in f:
             unknown.append(f"{f['path']}: {f['attr_error']}")
         elif not f["immutable"]:
             issues.append("not immutable")
-        state = "immutable" if f.get("immutable") else f.get("attr_error", "not immutable")
+        state = "immutable" if f.get("immutable") else \
+            f.get("attr_error", f.get("attr_not_carried", "not immutable"))
         evidence.append(ev(f["path"], f"{_mode(f)}, {state} ({f['named_by']})"))
         problems += [f"{f['path']} {i}" for i in issues]
     if problems:
         return Result.failed("; ".join(problems), evidence=evidence, expected=expected)
     if unknown:
         return Result.error("; ".join(unknown), evidence=evidence, expected=expected)
+    if not_carried:
+        return Result.not_applicable("owner and mode are right, immutability is unknown: "
+                                     + "; ".join(not_carried), evidence=evidence)
     return Result.passed("stunnel certificate is root-only and immutable", evidence=evidence)
 
 

@@ -20,6 +20,7 @@ packages=(
   openssh-server                      # a real sshd for ssh.* checks
   nmap iptables nftables iproute2     # network view and firewall rules (in namespaces only)
   lynis debootstrap                   # benchmark peer and image fixtures (bench/)
+  isal gzip xz-utils bzip2 zstd       # --image decompressors (igzip: 4x gzip -d); in-process if missing
   chromium chromium-driver            # report.html in a real browser (test_report_html_browser.py)
   fonts-dejavu-core fonts-liberation  # fonts it lays the page out with (recommends are not installed)
 )

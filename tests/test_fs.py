@@ -170,9 +170,18 @@ def test_live_mount_options_on_root_filesystem_directory_fail():
 
 # -- fs.quota.enabled --------------------------------------------------------------------------
 
+def _quota_tools(root, *, hook="/lib/systemd/system/quotaon.service"):
+    """What the quota package installs: the programs and what runs them at boot."""
+    root.write("/usr/sbin/quotacheck", "\x7fELF", mode=0o755)
+    root.write("/usr/sbin/quotaon", "\x7fELF", mode=0o755)
+    if hook:
+        root.write(hook, "[Service]\nExecStart=/sbin/quotaon -aug\n")
+
+
 def test_quota_requested_and_initialised_passes_on_image(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     tmp_root.write("/home/aquota.user", "", mode=0o600)
+    _quota_tools(tmp_root)
     result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
     assert result.status is Status.PASS
     assert "/home/aquota.user: quota file present" in evidence_lines(result)
@@ -181,17 +190,36 @@ def test_quota_requested_and_initialised_passes_on_image(tmp_root):
 def test_quota_file_without_usrquota_option_fails(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB.replace(",usrquota", ""))
     tmp_root.write("/home/quota.user", "", mode=0o600)
+    _quota_tools(tmp_root)
     result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
     assert result.status is Status.FAIL
     assert "do not ask for user quota" in result.message
 
 
-def test_usrquota_without_quota_file_fails(tmp_root):
+def test_usrquota_and_boot_tools_without_quota_file_pass_on_image(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     tmp_root.mkdir("/home")
+    _quota_tools(tmp_root)
+    result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+    assert "/home: no aquota.user yet (quotacheck creates it at boot)" in evidence_lines(result)
+    assert "/lib/systemd/system/quotaon.service: runs at boot" in evidence_lines(result)
+
+
+def test_usrquota_without_quota_tools_fails_on_image(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    tmp_root.write("/home/aquota.user", "", mode=0o600)
     result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
     assert result.status is Status.FAIL
-    assert "quotacheck never ran" in result.message
+    assert "quotacheck and quotaon not installed" in result.message
+
+
+def test_quota_tools_that_nothing_runs_at_boot_fail_on_image(tmp_root):
+    tmp_root.write("/etc/fstab", DOC_FSTAB)
+    _quota_tools(tmp_root, hook=None)
+    result = run_check("fs.quota.enabled", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "nothing runs quotacheck/quotaon at boot" in result.message
 
 
 def _quota_facts(state):

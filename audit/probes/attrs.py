@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 
+from hostaudit.errors import NotCarried
 from hostaudit.host import ABSENT, FS_APPEND_FL, FS_IMMUTABLE_FL, Host
 from hostaudit.registry import probe
 
@@ -22,7 +23,9 @@ _NO_ATTRIBUTES = (errno.ENOTTY, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS)
 
 
 def file_attrs(host: Host, path: str) -> dict:
-    """Immutable and append-only flags of ``path`` (links followed), or why they are unknown."""
+    """Immutable and append-only flags of ``path`` (links followed), or why they are unknown:
+    ``error`` when the auditor could not read them, ``not_carried`` when the target's format
+    cannot hold them (a tar archive)."""
     target = host.canonical(path)
     info: dict = {"path": path, "target": target if target != path else None}
     try:
@@ -36,6 +39,9 @@ def file_attrs(host: Host, path: str) -> dict:
         return info
     try:
         flags = host.attr_flags(target)
+    except NotCarried as exc:
+        info["not_carried"] = exc.strerror
+        return info
     except OSError as exc:
         if exc.errno in _NO_ATTRIBUTES:
             info["error"] = f"the filesystem keeps no inode attributes ({exc.strerror})"

@@ -26,6 +26,15 @@ NOT_LOCAL_DATA = frozenset({
 QUOTA_CAPABLE = frozenset({"ext2", "ext3", "ext4", "xfs", "reiserfs", "jfs", "f2fs",
                            "ocfs2", "gfs2"})
 QUOTA_FILES = ("aquota.user", "quota.user")
+# What checks and switches quota on at boot: the quota tools, and what runs them (systemd's
+# generator pulls in systemd-quotacheck.service and quotaon.service for usrquota mounts;
+# sysvinit runs the quota package's init script).
+QUOTA_PROGRAMS = ("quotacheck", "quotaon")
+QUOTA_PROGRAM_DIRS = ("/sbin", "/usr/sbin")
+QUOTA_BOOT_HOOKS = tuple(f"{d}/{u}" for d in ("/etc/systemd/system", "/usr/lib/systemd/system",
+                                              "/lib/systemd/system")
+                         for u in ("systemd-quotacheck.service", "quotaon.service")) + (
+    "/etc/init.d/quota", "/etc/init.d/quotaon", "/etc/rc.d/init.d/quota")
 
 
 def _local_mounts(mountinfo: dict) -> list[dict]:
@@ -84,12 +93,23 @@ def quota_state(host: Host, mount_point: str) -> dict:
     return {"command": " ".join(argv), "error": reason.splitlines()[-1]}
 
 
+def quota_boot(host: Host) -> dict:
+    """The quota tools that will check and switch quota on at boot: ``{"programs": {name:
+    path | None}, "hooks": [unit or init script paths], "looked": [...]}``."""
+    programs = {name: next((f"{d}/{name}" for d in QUOTA_PROGRAM_DIRS if host.is_file(f"{d}/{name}")), None)
+                for name in QUOTA_PROGRAMS}
+    hooks = [p for p in QUOTA_BOOT_HOOKS if host.is_file(p)]
+    return {"programs": programs, "hooks": hooks,
+            "looked": [f"{d}/{n}" for n in QUOTA_PROGRAMS for d in QUOTA_PROGRAM_DIRS] + list(QUOTA_BOOT_HOOKS)}
+
+
 @probe("quota", needs=["fstab", "mountinfo"])
 def quota(host: Host, facts) -> dict:
-    """User quota per mount point (fstab's, and live the mounted quota-capable ones).
+    """User quota per mount point (fstab's, and live the mounted quota-capable ones), and
+    what will switch it on at boot.
 
     ``{"mount_points": {mp: {"files": [quota files at its root], "state": {command, on,
-    text} | {command, error} | None (image)}}}``
+    text} | {command, error} | None (image)}}, "boot": quota_boot(host)}``
     """
     fstab, mountinfo = facts["fstab"], facts["mountinfo"]
     points = [e["mount_point"] for e in fstab["entries"]
@@ -101,9 +121,9 @@ def quota(host: Host, facts) -> dict:
     for point in dict.fromkeys(points + live_points):
         files = [posixpath.join(point, name) for name in QUOTA_FILES
                  if host.is_file(posixpath.join(point, name))]
-        state = quota_state(host, point) if point in live_points else None
+        state = quota_state(host, point) if host.carries("quota_state") and point in live_points else None
         result[point] = {"files": files, "state": state}
-    return {"mount_points": result}
+    return {"mount_points": result, "boot": quota_boot(host)}
 
 
 # The paths whose users' quota limits are read (the baseline's fs.quota.users mount_point).

@@ -48,8 +48,8 @@ def mountinfo(host: Host) -> dict:
 
     An image has nothing mounted: ``{"available": False, "reason"}``.
     """
-    if host.kind != "live":
-        return {"available": False, "reason": f"a {host.kind} target has no mount table"}
+    if not host.carries("mount_table"):
+        return {"available": False, "reason": host.not_carried_reason("mount_table")}
     return {"available": True, "path": MOUNTINFO,
             "mounts": parse_mountinfo(host.read_text(MOUNTINFO))}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import posixpath
 import stat
 
+from hostaudit.errors import NotCarried
 from hostaudit.host import FS_IMMUTABLE_FL, Host
 from hostaudit.parsers.systemd_unit import parse_unit
 from hostaudit.parsers.tcprules import parse_tcprules
@@ -153,6 +154,8 @@ def stunnel_cert(host: Host) -> dict:
         if info["present"]:
             try:
                 info["immutable"] = bool(host.attr_flags(path) & FS_IMMUTABLE_FL)
+            except NotCarried as exc:
+                info["attr_not_carried"] = exc.strerror
             except OSError as exc:
                 info["attr_error"] = f"cannot read attributes: {exc.strerror or exc}"
         files.append(info)
