@@ -36,14 +36,22 @@ import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import IO, NamedTuple, cast
 
 import zstandard
 
 from hostaudit.errors import AuditError, InputError
 from hostaudit.host import _COMMAND_ENV
-from hostaudit.imagetree import (ARCHIVE_CARRIES, MAX_KEPT_FILE, TOO_LARGE, WHITEOUT, ImageTree, TreeHost,
-                                 safe_parts, shown)
+from hostaudit.imagetree import (
+    ARCHIVE_CARRIES,
+    MAX_KEPT_FILE,
+    TOO_LARGE,
+    WHITEOUT,
+    ImageTree,
+    TreeHost,
+    safe_parts,
+    shown,
+)
 from hostaudit.interrupt import deferred
 from hostaudit.probes.reads import may_be_read
 
@@ -190,7 +198,8 @@ def _inflated(raw, compression: str, *, external: bool = True):
     the block ends normally; on any exception the program is killed."""
     hashing = _Hashing(raw)
     program, argv = None, ()
-    for program_name, *argv in _PROGRAMS[compression] if external else ():
+    # The loop keeps the first installed program and its arguments for after the loop.
+    for program_name, *argv in _PROGRAMS[compression] if external else ():  # noqa: B007
         program = shutil.which(program_name, path=_COMMAND_ENV["PATH"])
         if program:
             break
@@ -203,22 +212,24 @@ def _inflated(raw, compression: str, *, external: bool = True):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_COMMAND_ENV,
                             close_fds=True, bufsize=_CHUNK)
     failures: list[BaseException] = []
+    # Both pipes exist: Popen was asked for them.
+    feed, out = cast(IO[bytes], proc.stdin), cast(IO[bytes], proc.stdout)
 
     def pump() -> None:
         try:
             while chunk := hashing.read(_CHUNK):
-                proc.stdin.write(chunk)
+                feed.write(chunk)
         except BrokenPipeError:
             pass  # the program ended (or was killed): its exit status tells
         except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
             failures.append(exc)
         finally:
             with contextlib.suppress(OSError):
-                proc.stdin.close()
+                feed.close()
 
     feeder = threading.Thread(target=pump, name=f"{compression} feeder", daemon=True)
     feeder.start()
-    stream = _Hashing(proc.stdout)
+    stream = _Hashing(out)
     try:
         yield hashing, stream
         stream.drain()
@@ -234,7 +245,13 @@ def _inflated(raw, compression: str, *, external: bool = True):
             proc.kill()
             proc.wait()
         feeder.join(timeout=10)
-        proc.stdout.close()
+        out.close()
+
+
+def _member_bytes(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    """A regular member's bytes (tarfile gives no reader only for non-regular members)."""
+    reader = archive.extractfile(member)
+    return reader.read() if reader is not None else b""
 
 
 def _marker(parts: tuple[str, ...], member: tarfile.TarInfo) -> str | None:
@@ -535,7 +552,7 @@ class _StreamedSource:
     as layers while they stream by (their records wait for the manifest, which comes last
     in a docker save archive); a blob that is no tar is only an error if a manifest uses it."""
 
-    def __init__(self, path: str, compression: str, work: "_Pass"):
+    def __init__(self, path: str, compression: str, work: _Pass):
         self.path = path
         self.small: dict[str, bytes] = {}
         self.recorded: dict[str, _Recorded | str] = {}
@@ -559,7 +576,7 @@ class _StreamedSource:
                             if kept > _MAX_SMALL_TOTAL:
                                 raise InputError(f"more than {_MAX_SMALL_TOTAL} bytes of small "
                                                  "files: not an image archive", where=path)
-                            self.small[name] = outer.extractfile(member).read()
+                            self.small[name] = _member_bytes(outer, member)
                         elif member.isreg():
                             self.recorded[name] = _record_layer(outer.extractfile(member), work,
                                                                 f"{path}: {name}")
@@ -594,7 +611,7 @@ class _StreamedSource:
         pass
 
 
-def _record_layer(reader, work: "_Pass", where: str) -> _Recorded | str:
+def _record_layer(reader, work: _Pass, where: str) -> _Recorded | str:
     head = reader.read(8)
     compression = _compression(head)
     source = _Prefixed(head, reader)

@@ -14,17 +14,16 @@ bytes were not kept is refused with ``NotMaterialised``, never reported absent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import contextlib
 import errno
 import os
 import stat as _stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 
 from hostaudit.errors import FileTooLarge, InputError, NotCarried, NotMaterialised
-from hostaudit.host import WalkNotes, _MAX_SYMLINK_HOPS, ImageHost, _refuse_special
+from hostaudit.host import _MAX_SYMLINK_HOPS, ImageHost, WalkNotes, _refuse_special
 
 # Linux limits (linux/limits.h): a name the kernel could not hold is not a real image.
 PATH_MAX = 4096
@@ -142,9 +141,9 @@ class ImageTree:
             self.root.mode = _stat.S_IFDIR | _stat.S_IMODE(member.mode)
             self.root.uid, self.root.gid, self.root.mtime = member.uid, member.gid, member.mtime
             return self.root
-        parent = self.parent_of(parts, member.name, layer, where)
+        parent = _directory(self.parent_of(parts, member.name, layer, where))
         name = parts[-1]
-        existing = parent.children.get(name)
+        existing = _entries(parent).get(name)
         if member.islnk():
             source = self.hard_link_source(member, where)
             source.nlink += 1
@@ -172,10 +171,10 @@ class ImageTree:
 
     @staticmethod
     def _replace(parent: Node, name: str, node: Node) -> None:
-        old = parent.children.get(name)
+        old = _entries(parent).get(name)
         if old is not None and old is not node:
             old.nlink -= 1
-        parent.children[name] = node
+        _entries(parent)[name] = node
 
     def hard_link_source(self, member: tarfile.TarInfo, where: str) -> Node:
         """The regular file a hard link names: a path already in the tree, no link followed."""
@@ -200,25 +199,41 @@ class ImageTree:
         (hide everything lower layers put in DIR)."""
         marker = parts[-1]
         if marker == OPAQUE:
-            _prune_below(self.parent_of(parts, name, layer, where), layer)
+            _prune_below(_directory(self.parent_of(parts, name, layer, where)), layer)
             return
         hidden = marker[len(WHITEOUT):]
         if hidden in ("", ".", "..") or hidden.startswith(WHITEOUT):
             raise InputError(f"unsafe member {shown(name)}: whiteout of {hidden!r} is not a "
                              "name in its directory", where=where)
         parent = self.parent_of(parts, name, layer, where, create=False)
-        old = parent.children.get(hidden) if parent is not None else None
+        if parent is None:
+            return
+        old = _entries(parent).get(hidden)
         if old is not None and old.layer < layer:
             old.nlink -= 1
-            del parent.children[hidden]
+            del _entries(parent)[hidden]
+
+
+def _directory(node: Node | None) -> Node:
+    """``parent_of`` with ``create`` always gives a directory; None there is a bug."""
+    if node is None:
+        raise RuntimeError("parent_of(create=True) found no directory")
+    return node
+
+
+def _entries(node: Node) -> dict[str, Node]:
+    """A directory node's entries; asking a file for entries is a bug, not input."""
+    if node.children is None:
+        raise RuntimeError("entries of a node that is not a directory")
+    return node.children
 
 
 def _prune_below(directory: Node, layer: int) -> None:
     """Drop what layers below ``layer`` put in ``directory``, at any depth."""
-    for name, child in list(directory.children.items()):
+    for name, child in list(_entries(directory).items()):
         if child.layer < layer:
             child.nlink -= 1
-            del directory.children[name]
+            del _entries(directory)[name]
         elif child.children is not None:
             _prune_below(child, layer)
 
@@ -283,7 +298,7 @@ class TreeHost(ImageHost):
 
     def readlink(self, path: str) -> str:
         node = self._resolve(path, follow=False)
-        if not _stat.S_ISLNK(node.mode):
+        if not _stat.S_ISLNK(node.mode) or node.target is None:
             raise OSError(errno.EINVAL, os.strerror(errno.EINVAL), path)
         return node.target
 

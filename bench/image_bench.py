@@ -76,7 +76,8 @@ def measure(argv: list[str], *, runs: int, stdout=subprocess.DEVNULL) -> dict:
             cpus.append(usage.ru_utime + usage.ru_stime)
             rss = max(rss, usage.ru_maxrss * KIB)
             disk = max(disk, peak[0])
-    return {"wall_s": round(statistics.median(walls), 3), "min_wall_s": round(min(walls), 3), "cpu_s": round(statistics.median(cpus), 3),
+    return {"wall_s": round(statistics.median(walls), 3), "min_wall_s": round(min(walls), 3),
+            "cpu_s": round(statistics.median(cpus), 3),
             "peak_rss_mib": round(rss / KIB / KIB, 1), "peak_tmp_bytes": disk}
 
 
@@ -146,7 +147,8 @@ def main() -> int:
         shutil.rmtree(untar, ignore_errors=True)
     base = rows["gzip -dc minbase.tar.gz"]
     print(f"tree: {unpacked / 1e6:.1f} MB unpacked; gzip tarball {os.path.getsize(flat) / 1e6:.1f} MB; "
-          f"docker-save archive {os.path.getsize(saved) / 1e6:.1f} MB; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"docker-save archive {os.path.getsize(saved) / 1e6:.1f} MB; "
+          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'command':45} {'wall s':>7} {'x gzip':>7} {'min s':>7} {'x gzip':>7} {'cpu s':>7} "
           f"{'rss MiB':>8} {'tmp % tree':>10}")
     for name, row in rows.items():

@@ -48,6 +48,10 @@ ROOT_FILES = {
     "etc/passwd": "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/bash\n",
     "etc/shadow": "root:*:19000:0:99999:7:::\nalice:!:19000:0:99999:7:::\n",
     "etc/group": "root:x:0:\nalice:x:1000:\n",
+    # The quota package: its programs and the unit that checks and switches quota on at boot.
+    "usr/sbin/quotacheck": "\x7fELF",
+    "usr/sbin/quotaon": "\x7fELF",
+    "lib/systemd/system/quotaon.service": "[Service]\nExecStart=/sbin/quotaon -aug\n",
 }
 
 

@@ -245,7 +245,9 @@ def test_compressed_tarballs_are_read_whatever_their_name(tmp_path, dest, compre
         import zstandard
         packed = zstandard.ZstdCompressor().compress(data)
     else:
-        import bz2, gzip, lzma
+        import bz2
+        import gzip
+        import lzma
         packed = {"gz": gzip.compress, "xz": lzma.compress, "bz2": bz2.compress}[compression](data)
     image = tmp_path / "image.bin"  # the name says nothing: the content decides
     image.write_bytes(packed)

@@ -12,7 +12,7 @@ from support import collect_fact, evidence_lines, run_check
 
 from hostaudit import host as host_module
 from hostaudit.facts import collect
-from hostaudit.host import ImageHost, LiveHost, WalkNotes
+from hostaudit.host import LiveHost, WalkNotes
 from hostaudit.model import Status
 from hostaudit.probes import filewalk
 from hostaudit.probes.filewalk import display_path, plan_walk
@@ -65,17 +65,24 @@ def test_walk_ends_on_a_symlink_loop(image):
     assert sorted(paths) == ["/loop", "/loop/a", "/loop/b", "/loop/up"]
 
 
-def test_walk_passes_every_stat_through_as_target(image):
-    class Unpacked(ImageHost):
-        def as_target(self, path, disk):
-            if path == "/usr/bin/true":
-                return os.stat_result((disk.st_mode | 0o4000, *tuple(disk)[1:4], 4242,
-                                       *tuple(disk)[5:]))
-            return disk
+def test_walk_of_an_image_archive_reports_its_owners_and_setuid_bits_from_the_index(tmp_path):
+    """On disk an archive's files are defanged; the walk must see the image's own metadata."""
+    from test_image import directory, regular
+    from test_image_formats import tar_bytes
 
-    paths = _walk(Unpacked(str(image.path)))
-    assert paths["/usr/bin/true"].st_uid == 4242
-    assert paths["/usr/bin/true"].st_mode & 0o4000
+    from hostaudit.image import open_image
+
+    image = tmp_path / "img.tar"
+    image.write_bytes(tar_bytes(
+        directory("etc"), regular("etc/passwd", PASSWD.encode()), regular("etc/group", b"root:x:0:\n"),
+        directory("usr"), directory("usr/bin"), regular("usr/bin/su", b"\x7fELF", mode=0o4755),
+        regular("usr/bin/orphan", b"", uid=4242, gid=0)))
+    with open_image(str(image)) as (host, _):
+        paths = _walk(host)
+    assert paths["/usr/bin/su"].st_mode & 0o4000
+    assert paths["/usr/bin/orphan"].st_uid == 4242
+    assert set(paths) == {"/", "/etc", "/etc/passwd", "/etc/group", "/usr", "/usr/bin", "/usr/bin/su",
+                          "/usr/bin/orphan"}
 
 
 def test_walk_notes_a_directory_it_cannot_list_and_goes_on(image, monkeypatch):
