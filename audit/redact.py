@@ -22,8 +22,9 @@ from collections.abc import Callable
 
 MARK = "<redacted>"
 
-# A quoted value, or one word. Quotes keep a password with spaces whole.
-_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+# One shell word: bare and quoted pieces run together (``ab"c d"``, ``'x'y``), so a quote
+# inside a password ends neither the word nor the redaction. Quotes keep spaces inside.
+_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)+"""
 _SQL_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`;]+)"""
 
 # Words that make a name (a flag, an option, a variable) name a secret when the name ends
@@ -41,7 +42,9 @@ _SECRET_NAME = (
     r"(?:[\w.-]*(?:password|passwd|passphrase|secret|token)"
     r"|(?:[\w.]+[_.-])?(?:pass|(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key"
     r"|apikey|credential)"
-    r"|[\w.]+[_.-]pwd)(?![\w-])"
+    r"|[\w.]+[_.-]pwd"
+    # pam_ldap/nslcd bindpw, slapd/kickstart rootpw, a bare pw=
+    r"|[\w.-]*pw)(?![\w-])"
 )
 
 # Mount and similar option lists: after ``password=x`` a comma followed by another option
@@ -109,6 +112,12 @@ _RULES: list[_Rule] = [
                 + _VALUE), _keep()),
     # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
     (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
+    # OpenSSL pass phrase arguments: -passin pass:x, -passout pass:x, -pass pass:x
+    (re.compile(r"(?i)((?<![\w-])pass:)[^\s'\"]+"), _keep()),
+    # ldap.conf, nslcd.conf, slapd.conf: ``bindpw x`` and ``rootpw x`` without '='
+    (re.compile(r"(?i)((?<![\w-])(?:bind|root)pw[ \t]+)" + _VALUE), _keep()),
+    # ``echo 'user:x' | chpasswd``: the password comes before the program that takes it
+    (re.compile(r"(?i)((?<![\w.-])[\w.-]+:)[^\s'\":]+(?=['\"]?\s*\|\s*(?:sudo\s+)?chpasswd\b)"), _keep()),
     # .netrc: machine m login u password p
     (re.compile(r"(?i)\b(login\s+\S+\s+(?:password|passwd)\s+)\S+"), _keep()),
 ]
@@ -124,7 +133,13 @@ _TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
     (re.compile(r"\bsshpass\b"), [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
     (re.compile(r"\bredis-cli\b"), [(re.compile(r"((?<!\S)-a\s+)" + _VALUE), _keep())]),
     (re.compile(r"\b(?:curl|wget)\b"),
-     [(re.compile(r"((?<!\S)(?:-u|--user|--proxy-user)(?:\s+|=)[^\s:'\"]*:)[^\s'\"]+"), _keep())]),
+     [(re.compile(r"((?<!\S)(?:-[uU]\s*|--user(?:\s+|=)|--proxy-user(?:\s+|=))[^\s:'\"]*:)[^\s'\"]+"),
+       _keep())]),
+    # htpasswd -b[other flags] FILE USER PASSWORD, or with -n (no file) USER PASSWORD
+    (re.compile(r"\bhtpasswd\b"),
+     [(re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)[a-zA-Z]*n[a-zA-Z]*\s+(?:-\S+\s+)*\S+\s+)" + _VALUE), _keep()),
+      (re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)(?![a-zA-Z]*n)[a-zA-Z]+\s+(?:-\S+\s+)*\S+\s+\S+\s+)" + _VALUE),
+       _keep())]),
     (re.compile(r"\b(?:smbclient|rpcclient|smbget|net)\b"),
      [(re.compile(r"((?<!\S)(?:-U|--user)(?:\s+|=)[^\s%'\"]*%)[^\s'\"]+"), _keep())]),
 ]
@@ -153,7 +168,7 @@ def _tool_flags(text: str) -> str:
 # Something every rule above needs to find; most strings of a report (paths, names,
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
 # (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
-_MAYBE = re.compile(r"[:$%]|p(?:ass|wd|bkdf2)|secret|token|key|credential|auth|identified"
+_MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified"
                     r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
 
 

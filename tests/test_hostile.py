@@ -1,0 +1,79 @@
+"""A hostile user against hostaudit's promises: no false verdicts, no leaks, no hangs.
+
+Each test is one way an attacker-written target (or a careless admin's file) tried to get
+a secret into a report, a wrong verdict past the checks, or control of the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+
+import pytest
+
+from hostaudit.cli import main
+from hostaudit.redact import redact_text
+
+SECRET = "S3CRETMARK"
+
+
+def _run(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("line, shown", [
+    # a quote inside the value does not end the redaction
+    (f'mysqldump --password=ab"{SECRET} db', "mysqldump --password=<redacted>"),
+    (f"mysqldump --password=a'b{SECRET}' db", "mysqldump --password=<redacted> db"),
+    # OpenSSL pass phrase arguments
+    (f"openssl enc -aes256 -passin pass:{SECRET} -in x", "openssl enc -aes256 -passin pass:<redacted> -in x"),
+    (f"openssl rsa -passout 'pass:{SECRET}' -in k", "openssl rsa -passout 'pass:<redacted>' -in k"),
+    # curl's user flag with the value attached, and its proxy user
+    (f"curl -uadmin:{SECRET} http://example.org/", "curl -uadmin:<redacted> http://example.org/"),
+    (f"curl -U proxy:{SECRET} http://example.org/", "curl -U proxy:<redacted> http://example.org/"),
+    # the password before the program that takes it
+    (f"echo 'root:{SECRET}' | chpasswd", "echo 'root:<redacted>' | chpasswd"),
+    # htpasswd's batch mode takes the password as its last argument
+    (f"htpasswd -b /etc/htpasswd alice {SECRET}", "htpasswd -b /etc/htpasswd alice <redacted>"),
+    (f"htpasswd -nbB alice {SECRET}", "htpasswd -nbB alice <redacted>"),
+    # LDAP bind passwords in PAM arguments and ldap.conf, a bare pw=
+    (f"auth sufficient pam_ldap.so bindpw={SECRET}", "auth sufficient pam_ldap.so bindpw=<redacted>"),
+    (f"bindpw {SECRET}", "bindpw <redacted>"),
+    (f"rootpw {SECRET}", "rootpw <redacted>"),
+    (f'-A INPUT -m comment --comment "pw={SECRET}" -j ACCEPT',
+     '-A INPUT -m comment --comment "pw=<redacted>" -j ACCEPT'),
+])
+def test_credentials_in_common_shell_idioms_are_redacted(line, shown):
+    assert redact_text(line) == shown
+
+
+@pytest.mark.parametrize("line", [
+    "password required pam_unix.so obscure sha512",
+    "PASS_MAX_DAYS 99999",
+    "cd $OLDPWD",
+    "127.0.0.1:allow",
+])
+def test_redaction_of_shell_idioms_leaves_ordinary_configuration_alone(line):
+    assert redact_text(line) == line
+
+
+def test_no_report_carries_a_credential_from_a_cron_line_in_a_shell_idiom(tmp_root, tmp_path):
+    tmp_root.write("/etc/crontab", "".join(f"{n} * * * * root {command}\n" for n, command in enumerate([
+        f'mysqldump --password=ab"{SECRET} db',
+        f"openssl enc -aes256 -passin pass:{SECRET} -in x",
+        f"curl -uadmin:{SECRET} http://example.org/",
+        f"echo 'root:{SECRET}' | chpasswd",
+        f"htpasswd -b /etc/htpasswd alice {SECRET}",
+    ])))
+    tmp_root.write("/etc/pam.d/su", f"auth required pam_wheel.so use_uid\nauth sufficient pam_ldap.so bindpw={SECRET}\n")
+    code, out, err = _run("scan", "--root", str(tmp_root.path), "-o", str(tmp_path), "--no-color")
+    assert code == 0, err
+    report = (tmp_path / "report.json").read_text()
+    assert json.loads(report)["facts"]["schedules"]["cron"], "the cron lines reached the report's facts"
+    for where, text in {"report.json": report, "report.html": (tmp_path / "report.html").read_text(),
+                        "stdout": out, "stderr": err}.items():
+        assert SECRET not in text, where
