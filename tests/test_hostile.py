@@ -13,7 +13,9 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 
 from hostaudit.cli import main
+from hostaudit.model import Status
 from hostaudit.redact import redact_text
+from support import run_check
 
 SECRET = "S3CRETMARK"
 
@@ -77,3 +79,21 @@ def test_no_report_carries_a_credential_from_a_cron_line_in_a_shell_idiom(tmp_ro
     for where, text in {"report.json": report, "report.html": (tmp_path / "report.html").read_text(),
                         "stdout": out, "stderr": err}.items():
         assert SECRET not in text, where
+
+
+# Unreadable is never absent: a package database that is there but cannot be read (here a
+# directory where dpkg's status file belongs; as a user, a 0600 file) may hide the package.
+
+def test_tripwire_coverage_is_an_error_when_an_unreadable_package_database_may_hide_tripwire(tmp_root):
+    tmp_root.mkdir("/var/lib/dpkg/status")
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "whether tripwire is installed cannot be told" in result.message
+    assert "/var/lib/dpkg/status" in result.message
+
+
+def test_tripwire_plaintext_check_is_an_error_when_an_unreadable_package_database_may_hide_tripwire(tmp_root):
+    tmp_root.mkdir("/var/lib/dpkg/status")
+    result = run_check("integrity.tripwire-plaintext-removed", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "whether tripwire is installed cannot be told" in result.message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host, LiveHost
 from hostaudit.parsers.twpol import PolicyError, parse_policy
+from hostaudit.probes.packages import DPKG_STATUS, RPM_BDB, RPM_SQLITE
 from hostaudit.registry import probe
 
 BINARIES = ("/usr/sbin/tripwire", "/usr/local/sbin/tripwire")
@@ -17,8 +18,8 @@ DATABASE_GLOB = "/var/lib/tripwire/*.twd"
 @probe("tripwire", needs=["packages"])
 def tripwire(host: Host, facts) -> dict:
     """``{"binaries": [path...], "binaries_looked", "package": {"version", "source", "line"} | None,
-    "package_error", "signed": {name: bool}, "local_keys": [path...], "databases": [path...],
-    "plaintext": [path...]}`` (paths under /etc/tripwire and /var/lib/tripwire)."""
+    "package_error", "package_unknown": bool (a database is there but unreadable),
+    "signed": {name: bool}, "local_keys": [path...], "databases": [path...], "plaintext": [path...]}`` (paths under /etc/tripwire and /var/lib/tripwire)."""
     package_error = facts.error_of("packages")
     package = None if package_error else facts["packages"]["installed"].get("tripwire")
     return {
@@ -26,6 +27,7 @@ def tripwire(host: Host, facts) -> dict:
         "binaries_looked": list(BINARIES),
         "package": package,
         "package_error": package_error,
+        "package_unknown": _package_unknown(host, package_error),
         "signed": {name: host.is_file(f"{CONFIG_DIR}/{name}") for name in SIGNED_FILES},
         "local_keys": host.glob(f"{CONFIG_DIR}/*-local.key"),
         "databases": host.glob(DATABASE_GLOB),
@@ -87,20 +89,34 @@ def _print_polfile(host: Host) -> tuple[str, str]:
     return command, done.stdout
 
 
+def _package_unknown(host: Host, package_error: str | None) -> bool:
+    """Whether a package database is there but could not be read, so a tripwire package may
+    be installed unseen (an image with no database at all has no package to miss)."""
+    if not package_error:
+        return False
+    try:
+        return any(host.exists(path) for path in (DPKG_STATUS, *RPM_SQLITE, *RPM_BDB))
+    except OSError:
+        return True
+
+
 @probe("tripwire_policy", needs=["tripwire"])
 def tripwire_policy(host: Host, facts) -> dict:
     """The rules of tripwire's policy, from the compiled tw.pol when there is one, else from
     the plain-text twpol.txt it would be compiled from.
 
-    ``{"installed": bool, "source": command or path | None, "compiled": bool, "hostname",
-    "rules": [see parse_policy] | None, "error": reason | None, "plaintext_present": bool}``.
-    A policy that cannot be printed or parsed is an ``error`` (never an empty policy).
+    ``{"installed": bool | None, "installed_error": reason | None, "source": command or path | None,
+    "compiled": bool, "hostname", "rules": [see parse_policy] | None, "error": reason | None,
+    "plaintext_present": bool}``. ``installed`` is None when no binary is there and the package
+    database could not be read: then a policy found is still judged. A policy that cannot be
+    printed or parsed is an ``error`` (never an empty policy).
     """
     tw = facts["tripwire"]
-    result = {"installed": bool(tw["binaries"] or tw["package"]), "source": None, "compiled": False,
-              "hostname": None, "rules": None, "error": None,
+    installed = bool(tw["binaries"] or tw["package"]) or (None if tw["package_unknown"] else False)
+    result = {"installed": installed, "installed_error": None if installed is not None else tw["package_error"],
+              "source": None, "compiled": False, "hostname": None, "rules": None, "error": None,
               "plaintext_present": host.exists(PLAINTEXT_POLICY)}
-    if not result["installed"]:
+    if installed is False:
         return result
     result["hostname"] = hostname = _target_hostname(host)
     try:
