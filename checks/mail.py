@@ -145,9 +145,13 @@ def aliases(facts, params) -> Result:
             issues.append("empty: mail piles up in the alias Maildir unread")
         evidence.append(ev(f["path"], "; ".join(issues) or f"mode 0644, delivers to {f['first_line']!r}", 1))
         problems += [f"{name} {i}" for i in issues]
+    expected = ".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: mode 0644, naming a real user"
+    if aliases.get("home_unknown"):
+        # The alias user's home is in passwd; the default home may not be the one qmail uses.
+        return Result.error(f"cannot tell the alias user's home: {aliases['home_unknown']}",
+                            evidence=evidence, expected=expected)
     if problems:
-        return Result.failed("; ".join(problems), evidence=evidence,
-                             expected=".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: mode 0644, naming a real user")
+        return Result.failed("; ".join(problems), evidence=evidence, expected=expected)
     return Result.passed("system aliases redirect to a user", evidence=evidence)
 
 

@@ -97,3 +97,11 @@ def test_tripwire_plaintext_check_is_an_error_when_an_unreadable_package_databas
     result = run_check("integrity.tripwire-plaintext-removed", root=tmp_root)
     assert result.status is Status.ERROR
     assert "whether tripwire is installed cannot be told" in result.message
+
+
+def test_aliases_are_an_error_not_a_failure_when_passwd_cannot_tell_the_alias_home(tmp_root):
+    tmp_root.mkdir("/etc/passwd")  # unreadable: an alias user there may live anywhere
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert result.message.startswith("cannot tell the alias user's home: ")
+    assert "/etc/passwd" in result.message

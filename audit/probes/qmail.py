@@ -95,12 +95,14 @@ def qmail_delivery(host: Host) -> dict:
 def qmail_aliases(host: Host, facts) -> dict:
     """The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
     "files": [file..., "first_line"]}``; the qmail default home is used when passwd has no
-    ``alias`` user or is unreadable, and ``home_from`` says so.
+    ``alias`` user or is unreadable, and ``home_from`` says so; ``home_unknown`` is then the
+    reason passwd could not be read (an alias user there may have another home).
     """
     home = DEFAULT_ALIAS_HOME
     home_from = {"where": "/etc/passwd", "line": None, "text": f"no alias user: qmail default {home}"}
-    if facts.error_of("passwd") is not None:
-        home_from["text"] = f"{facts.error_of('passwd')}: qmail default {home}"
+    home_unknown = facts.error_of("passwd")
+    if home_unknown is not None:
+        home_from["text"] = f"{home_unknown}: qmail default {home}"
     else:
         alias = next((u for u in facts["passwd"]["users"] if u.get("name") == "alias" and "home" in u), None)
         if alias:
@@ -112,7 +114,7 @@ def qmail_aliases(host: Host, facts) -> dict:
         if info["present"] and info["is_file"]:
             info["first_line"] = _first_line(host, info["path"])
         files.append(info)
-    return {"home": home, "home_from": home_from, "files": files}
+    return {"home": home, "home_from": home_from, "home_unknown": home_unknown, "files": files}
 
 
 @probe("pop_tcprules")
