@@ -105,3 +105,16 @@ def test_aliases_are_an_error_not_a_failure_when_passwd_cannot_tell_the_alias_ho
     assert result.status is Status.ERROR
     assert result.message.startswith("cannot tell the alias user's home: ")
     assert "/etc/passwd" in result.message
+
+
+# Read-only: the audited tree keeps its access times, directories included (a forensic
+# timeline reads them; relatime would stamp a directory listed once a day).
+
+def test_listing_a_directory_leaves_its_access_time_alone(tmp_root):
+    import os
+
+    directory = tmp_root.mkdir("/etc/cron.d")
+    tmp_root.write("/etc/cron.d/job", "0 * * * * root true\n")
+    os.utime(directory, ns=(10**9, os.stat(directory).st_mtime_ns))
+    assert tmp_root.host.listdir("/etc/cron.d") == ["job"]
+    assert os.stat(directory).st_atime_ns == 10**9
