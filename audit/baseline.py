@@ -25,6 +25,8 @@ from hostaudit.errors import InputError
 if TYPE_CHECKING:
     from hostaudit.registry import CheckSpec
 
+# Values in one baseline file with its aliases expanded: the shipped one has under 2,000.
+MAX_YAML_NODES = 100_000
 MAX_EXTENDS_DEPTH = 8
 
 
@@ -225,6 +227,25 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+def _past_node_limit(node):
+    """The node at which ``node``'s tree, every alias expanded, passes MAX_YAML_NODES values,
+    or None. Aliases share nodes, so a few lines ("billion laughs") can stand for 10**9
+    values that validation and error messages would walk; the count stops at the limit."""
+    import yaml
+
+    count, stack = 0, [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            return current
+        if isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in current.value for part in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
 def _read_document(path: str) -> tuple[dict, str, bytes]:
     import yaml
 
@@ -234,6 +255,10 @@ def _read_document(path: str) -> tuple[dict, str, bytes]:
         raise InputError(f"cannot read baseline: {exc.strerror}", where=path) from exc
     text = raw.decode("utf-8", errors="replace")
     try:
+        too_big = _past_node_limit(yaml.compose(text, Loader=_yaml_loader()))
+        if too_big is not None:
+            raise InputError(f"the document expands to more than {MAX_YAML_NODES} values (YAML aliases "
+                             "repeating a structure?)", where=f"{path}:{too_big.start_mark.line + 1}")
         data = yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

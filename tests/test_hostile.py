@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -118,3 +120,28 @@ def test_listing_a_directory_leaves_its_access_time_alone(tmp_root):
     os.utime(directory, ns=(10**9, os.stat(directory).st_mtime_ns))
     assert tmp_root.host.listdir("/etc/cron.d") == ["job"]
     assert os.stat(directory).st_atime_ns == 10**9
+
+
+# Baseline input: a few lines of YAML aliases must not become 10**9 values to validate.
+
+BILLION_LAUGHS = """\
+name: laughs
+extends: gcux-qmail
+overrides:
+  mail.databytes:
+    parameters:
+      databytes_max: &i [&h [&g [&f [&e [&d [&c [&b [&a [x, x, x, x, x, x, x, x, x, x], *a, *a, *a, *a, *a, *a, \
+*a, *a, *a], *b, *b, *b, *b, *b, *b, *b, *b, *b], *c, *c, *c, *c, *c, *c, *c, *c, *c], *d, *d, *d, *d, *d, *d, *d, \
+*d, *d], *e, *e, *e, *e, *e, *e, *e, *e, *e], *f, *f, *f, *f, *f, *f, *f, *f, *f], *g, *g, *g, *g, *g, *g, *g, *g, \
+*g], *h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+def test_a_baseline_of_billion_laughs_aliases_is_bad_input_naming_its_line(tmp_path):
+    path = tmp_path / "laughs.yaml"
+    path.write_text(BILLION_LAUGHS)
+    # In a child with a deadline: without the limit this validation runs for hours.
+    done = subprocess.run([sys.executable, "-m", "hostaudit", "baseline", "validate", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {path}:6: the document expands to more than 100000 values")
