@@ -9,6 +9,7 @@ import textwrap
 
 from hostaudit.baseline import Control
 from hostaudit.registry import CHECKS, PROBES, load_all
+from hostaudit.visible import terminal_text
 
 _VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
 
@@ -66,4 +67,5 @@ def render_text(data: dict, width: int = 79) -> str:
         lines += ["", "Remediation"] + ["  " + line for line in data["remediation"].splitlines()]
     if data["reference"]:
         lines += ["", "Reference", f"  {data['reference']}"]
-    return "\n".join(lines)
+    # A site baseline's words reach the terminal: each line with its controls as escapes.
+    return "\n".join(terminal_text(line) for line in lines)

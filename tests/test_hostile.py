@@ -145,3 +145,21 @@ def test_a_baseline_of_billion_laughs_aliases_is_bad_input_naming_its_line(tmp_p
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {path}:6: the document expands to more than 100000 values")
+
+
+# Terminal injection: a site baseline handed to the auditor is text, never terminal control.
+
+HOSTILE_WORDS = "\x1b]0;pwned\x07\x1b[2J \u202eevil \x9b31m [bold]x[/bold]"
+
+
+def test_explain_prints_a_site_baselines_control_characters_as_escapes(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text(json.dumps({
+        "name": "site", "extends": "gcux-qmail",
+        "overrides": {"mail.databytes": {"title": f"T {HOSTILE_WORDS}", "remediation": f"R {HOSTILE_WORDS}"}},
+    }))
+    code, out, err = _run("explain", "--baseline", str(site), "mail.databytes")
+    assert code == 0, err
+    for raw in ("\x1b", "\x07", "\u202e", "\x9b"):
+        assert raw not in out
+    assert "R \\x1b]0;pwned\\x07\\x1b[2J \\u202eevil \\x9b31m [bold]x[/bold]" in out
