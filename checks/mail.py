@@ -6,6 +6,7 @@ import posixpath
 
 from hostaudit.model import Result, ev
 from hostaudit.parsers.tcprules import effective_rule
+from hostaudit.probes.qmail import MAILDIR
 from hostaudit.registry import check
 
 # qmail's INSTALL.ids: user -> (primary group, home).
@@ -19,7 +20,6 @@ QMAIL_USERS = {
     "qmails": ("qmail", "/var/qmail"),
 }
 DOCUMENT_TYPO_HOME = "/var/qamil"  # the 2002 document's useradd line for qmailp
-MAILDIR = "./Maildir/"
 
 
 def _mode(info: dict) -> str:
@@ -196,8 +196,8 @@ def skel_maildir(facts, params) -> Result:
     evidence = [ev(p, "missing") for p in missing]
     qmail = delivery["skel_qmail"]
     lines = qmail.get("lines", [])
-    if MAILDIR in lines:
-        evidence.append(ev(qmail["path"], MAILDIR, lines.index(MAILDIR) + 1))
+    if qmail.get("maildir_line"):
+        evidence.append(ev(qmail["path"], MAILDIR, qmail["maildir_line"]))
     else:
         missing.append(qmail["path"])
         found = "absent" if not qmail["present"] else f"no {MAILDIR} line (found: {'; '.join(lines[:3]) or 'empty'})"

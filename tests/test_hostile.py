@@ -191,3 +191,37 @@ def test_an_image_a_thousand_directories_deep_is_removed_after_the_audit(tmp_pat
     finally:
         # rm(1) removes any depth; pytest's own cleanup would hit the same recursion limit.
         subprocess.run(["rm", "-rf", "--one-file-system", str(scratch)], check=True, timeout=60)
+
+
+# No silent truncation: a verdict is never read from the first 120 characters of a line.
+
+def test_databytes_padded_with_leading_zeros_is_judged_on_the_whole_number(tmp_root):
+    tmp_root.write("/var/qmail/control/databytes", "0" * 115 + "999999999\n")
+    result = run_check("mail.databytes", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "databytes 999999999 exceeds 5242880"
+
+
+def test_qmail_start_argument_past_120_characters_is_judged_whole(tmp_root):
+    prefix = 'exec env - PATH="/var/qmail/bin:'
+    padding = "x" * (120 - len(prefix) - len('" qmail-start ./Maildir/'))
+    tmp_root.write("/var/qmail/rc", f'#!/bin/sh\n{prefix}{padding}" qmail-start ./Maildir/mbox splogger qmail\n')
+    result = run_check("mail.maildir", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "qmail delivers to ./Maildir/mbox, not ./Maildir/"
+
+
+def test_a_line_too_long_to_judge_is_an_error_not_a_cut(tmp_root):
+    tmp_root.write("/var/qmail/control/databytes", "0" * 5000 + "1\n")
+    result = run_check("mail.databytes", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "/var/qmail/control/databytes:1: a line of 5001 characters; not judged from part of it" in result.message
+
+
+def test_skeleton_qmail_delivering_below_ten_comment_lines_passes(tmp_root):
+    for sub in ("cur", "new", "tmp"):
+        tmp_root.mkdir(f"/etc/skel/Maildir/{sub}")
+    tmp_root.write("/etc/skel/.qmail", "# comment\n" * 12 + "./Maildir/\n")
+    result = run_check("mail.skel-maildir", root=tmp_root)
+    assert result.status is Status.PASS
+    assert "/etc/skel/.qmail:13: ./Maildir/" in [str(e) for e in result.evidence]
