@@ -225,3 +225,23 @@ def test_skeleton_qmail_delivering_below_ten_comment_lines_passes(tmp_root):
     result = run_check("mail.skel-maildir", root=tmp_root)
     assert result.status is Status.PASS
     assert "/etc/skel/.qmail:13: ./Maildir/" in [str(e) for e in result.evidence]
+
+
+def test_a_tripwire_check_past_the_first_200_characters_of_a_cron_line_is_seen(tmp_root):
+    from schedulers import cron_enabled
+
+    cron_enabled(tmp_root, "tripwire")
+    tmp_root.write("/usr/sbin/tripwire", "\x7fELF", mode=0o755)
+    tmp_root.write("/var/lib/tripwire/mail.twd", "db")
+    padding = "RUN_BY=" + "x" * 200
+    tmp_root.write("/etc/cron.d/integrity", f"0 3 * * * root env {padding} /usr/sbin/tripwire --check --quiet\n")
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert result.evidence[0].text.endswith("/usr/sbin/tripwire --check --quiet [run by cron]")
+
+
+def test_a_cron_command_too_long_to_judge_is_an_error_not_a_cut(tmp_root):
+    tmp_root.write("/etc/crontab", "0 3 * * * root true " + "x" * 5000 + " tripwire --check\n")
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "/etc/crontab:1: a command of " in result.message
