@@ -22,9 +22,12 @@ from collections.abc import Callable
 
 MARK = "<redacted>"
 
-# One shell word: bare and quoted pieces run together (``ab"c d"``, ``'x'y``), so a quote
-# inside a password ends neither the word nor the redaction. Quotes keep spaces inside.
-_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)+"""
+# One shell word: a quoted value (unterminated: to the end of the line) or a bare one, then
+# more bare or quoted pieces run together (``ab"c d"``, ``'x'y``), a lone quote counting as a
+# character: a quote inside a password ends neither the word nor the redaction, and the
+# closing quote of a quoted message (``'--password=x': ...``) does not swallow the rest.
+_VALUE = (r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+          r"""(?:"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`]+|["'`](?=\S))*""")
 _SQL_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`;]+)"""
 
 # Words that make a name (a flag, an option, a variable) name a secret when the name ends

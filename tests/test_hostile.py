@@ -31,7 +31,7 @@ def _run(*argv):
 
 @pytest.mark.parametrize("line, shown", [
     # a quote inside the value does not end the redaction
-    (f'mysqldump --password=ab"{SECRET} db', "mysqldump --password=<redacted>"),
+    (f'mysqldump --password=ab"{SECRET} db', "mysqldump --password=<redacted> db"),
     (f"mysqldump --password=a'b{SECRET}' db", "mysqldump --password=<redacted> db"),
     # OpenSSL pass phrase arguments
     (f"openssl enc -aes256 -passin pass:{SECRET} -in x", "openssl enc -aes256 -passin pass:<redacted> -in x"),
@@ -245,3 +245,17 @@ def test_a_cron_command_too_long_to_judge_is_an_error_not_a_cut(tmp_root):
     result = run_check("integrity.tripwire-scheduled", root=tmp_root)
     assert result.status is Status.ERROR
     assert "/etc/crontab:1: a command of " in result.message
+
+
+def test_an_error_message_quoting_an_image_member_redacts_the_credential_in_its_name(tmp_path):
+    import tarfile
+
+    image = tmp_path / "image.tar"
+    with tarfile.open(image, "w") as archive:
+        member = tarfile.TarInfo(f"/etc/backup --password={SECRET}")
+        member.size = 1
+        archive.addfile(member, io.BytesIO(b"x"))
+    code, out, err = _run("scan", "--image", str(image), "-o", str(tmp_path))
+    assert code == 2
+    assert "unsafe member '/etc/backup --password=<redacted>'" in err
+    assert SECRET not in out + err
