@@ -275,3 +275,17 @@ def test_quiet_unless_changed_names_the_previous_runs_coverage(tmp_root, tmp_pat
     code, printed, err = _run(*args)
     assert code == 0, err
     assert "coverage n/a%" not in printed
+
+
+# Unreadable is never absent: a boot rules script that cannot be read may load IPv6 rules.
+
+def test_a_boot_rules_script_too_large_to_read_is_an_error_not_a_script_without_ipv6(tmp_root):
+    from test_fw import doc_boot
+    from test_parsers_iptables import DOC_SCRIPT
+
+    doc_boot(tmp_root, "/etc/iptables/rules")
+    padding = "# " + "x" * 78 + "\n"
+    tmp_root.write("/etc/iptables/rules", DOC_SCRIPT + padding * 14000 + "/sbin/ip6tables -P INPUT DROP\n", mode=0o744)
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "/etc/iptables/rules" in result.message and "too large" in result.message
