@@ -289,3 +289,25 @@ def test_a_boot_rules_script_too_large_to_read_is_an_error_not_a_script_without_
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.ERROR
     assert "/etc/iptables/rules" in result.message and "too large" in result.message
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="audit/image.py hands PAX headers to tarfile unchecked: Python 3.11.7's "
+                   "tarfile reads a PAX header of any size into memory and searches it with a backtracking "
+                   "regex (CVE-2024-6232), quadratic in its size; a 900 KB .tar.gz holding a 200 MiB header "
+                   "runs for hours in C code, where neither SIGINT nor SIGTERM nor a deadline can stop it")
+def test_an_image_with_a_huge_malformed_pax_header_is_refused_quickly(tmp_path):
+    import tarfile
+
+    size = 300 * 1024
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, size
+    image = tmp_path / "pax.tar"
+    image.write_bytes(header.tobuf(format=tarfile.USTAR_FORMAT) + b"0" * size
+                      + b"\0" * (-size % 512) + b"\0" * 1024)
+    # TMPDIR in tmp_path: a killed child leaves its half-unpacked root there, not in /tmp.
+    done = subprocess.run([sys.executable, "-m", "hostaudit", "scan", "--image", str(image), "-o", str(tmp_path)],
+                          capture_output=True, text=True, timeout=15,
+                          env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
+    assert done.returncode == 2
+    assert "pax" in done.stderr.lower()
