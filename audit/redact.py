@@ -88,12 +88,17 @@ _CRYPT = re.compile(
     r"(\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5|apr1|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?)\$)"
     r"(?:[^\s$:'\"]*\$){1,3}[./A-Za-z0-9+=-]{3,}"
 )
+# A key's base64 body without its BEGIN line (a line of a pasted key quoted as a malformed
+# config line): DER keys start "MII" (a SEQUENCE), OpenSSH's format "openssh-key-v1".
+# Certificates start "MII" too; hiding one is the lesser harm.
+_KEY_BODY = re.compile(r"(?<![A-Za-z0-9+/])(?:MII|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/]{40,}={0,2}")
 _GRUB_PBKDF2 = re.compile(r"(grub\.pbkdf2\.sha\d+\.)\S+")
 # A traditional DES hash (13 characters) in a passwd/shadow-like line: ``name:HASH:``.
 _DES_LINE = re.compile(r"(?m)^(\s*[A-Za-z_][\w.-]*\$?:)[./A-Za-z0-9]{13}(?=:|\s*$)")
 
 _RULES: list[_Rule] = [
     (_PEM, _pem),
+    (_KEY_BODY, lambda m: MARK),
     (_CRYPT, _keep()),
     (_GRUB_PBKDF2, _keep()),
     (_DES_LINE, _keep()),
@@ -171,7 +176,7 @@ def _tool_flags(text: str) -> str:
 # Something every rule above needs to find; most strings of a report (paths, names,
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
 # (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
-_MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified"
+_MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
                     r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
 
 

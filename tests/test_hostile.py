@@ -311,3 +311,14 @@ def test_an_image_with_a_huge_malformed_pax_header_is_refused_quickly(tmp_path):
                           env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)})
     assert done.returncode == 2
     assert "pax" in done.stderr.lower()
+
+
+def test_a_pasted_private_keys_body_quoted_without_its_begin_line_is_redacted(tmp_root, tmp_path):
+    body = "MIIEowIBAAKCAQEA" + SECRET + "abcdefghijklmnopqrstuvwxyz0123456789"
+    tmp_root.write("/etc/iptables/rules.v4", f"*filter\n:INPUT DROP [0:0]\n{body}\nCOMMIT\n")
+    code, out, err = _run("scan", "--root", str(tmp_root.path), "-o", str(tmp_path), "--no-color",
+                          "--only", "fw.default-policy")
+    assert code == 0, err
+    report = (tmp_path / "report.json").read_text()
+    assert "<redacted>: not an iptables command" in report
+    assert SECRET not in report + out
