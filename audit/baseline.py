@@ -253,7 +253,13 @@ def _read_document(path: str) -> tuple[dict, str, bytes]:
         raw = open(path, "rb").read()
     except OSError as exc:
         raise InputError(f"cannot read baseline: {exc.strerror}", where=path) from exc
-    text = raw.decode("utf-8", errors="replace")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Replacing the byte would load a title or parameter the author never wrote.
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)",
+                         where=f"{path}:{line}") from exc
     try:
         too_big = _past_node_limit(yaml.compose(text, Loader=_yaml_loader()))
         if too_big is not None:

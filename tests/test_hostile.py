@@ -322,3 +322,11 @@ def test_a_pasted_private_keys_body_quoted_without_its_begin_line_is_redacted(tm
     report = (tmp_path / "report.json").read_text()
     assert '"text": "<redacted>"' in report
     assert SECRET not in report + out
+
+
+def test_a_baseline_that_is_not_utf8_is_bad_input_naming_the_line(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_bytes(b"name: site\nextends: gcux-qmail\noverrides:\n  ssh.port:\n    title: \"caf\xe9\"\n")
+    code, _, err = _run("baseline", "validate", str(site))
+    assert code == 2
+    assert err == f"error: {site}:5: not UTF-8: byte 0xe9 cannot be decoded (save the file as UTF-8)\n"
