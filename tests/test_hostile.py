@@ -330,3 +330,13 @@ def test_a_baseline_that_is_not_utf8_is_bad_input_naming_the_line(tmp_path):
     code, _, err = _run("baseline", "validate", str(site))
     assert code == 2
     assert err == f"error: {site}:5: not UTF-8: byte 0xe9 cannot be decoded (save the file as UTF-8)\n"
+
+
+def test_a_baseline_larger_than_64_mib_is_bad_input_without_being_read_whole(tmp_path):
+    site = tmp_path / "site.yaml"
+    with open(site, "wb") as handle:
+        handle.write(b"name: site\nextends: gcux-qmail\n")
+        handle.truncate(64 * 1024 * 1024 + 1)  # sparse: the test costs no disk
+    code, _, err = _run("baseline", "validate", str(site))
+    assert code == 2
+    assert err == f"error: {site}: larger than 67108864 bytes; not a baseline\n"
