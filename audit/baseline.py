@@ -422,7 +422,14 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
     data, text, raw = _read_document(path)
 
     if "extends" in data:
-        parent = _load_file(resolve_reference(data["extends"], relative_to=path), trail + (path,))
+        extends_at = f"{path}:{_line_of(text, ['extends'])}"
+        try:
+            parent_path = resolve_reference(data["extends"], relative_to=path)
+        except InputError as exc:
+            raise InputError(exc.message, where=extends_at, hint=exc.hint) from None
+        if parent_path in trail + (path,):
+            raise InputError("extends cycle: " + " -> ".join(trail + (path, parent_path)), where=extends_at)
+        parent = _load_file(parent_path, trail + (path,))
         controls = {c.id: c for c in parent.controls}
         order = list(parent.ids)
         files = parent.files + (path,)

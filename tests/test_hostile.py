@@ -340,3 +340,11 @@ def test_a_baseline_larger_than_64_mib_is_bad_input_without_being_read_whole(tmp
     code, _, err = _run("baseline", "validate", str(site))
     assert code == 2
     assert err == f"error: {site}: larger than 67108864 bytes; not a baseline\n"
+
+
+def test_a_baseline_extending_itself_is_bad_input_naming_its_extends_line(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("name: site\n\nextends: ./site.yaml\n")
+    code, _, err = _run("baseline", "validate", str(site))
+    assert code == 2
+    assert err == f"error: {site}:3: extends cycle: {site} -> {site}\n"
