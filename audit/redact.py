@@ -140,6 +140,9 @@ _TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
      [(re.compile(r"((?<!\S)-[PQ]\s*)" + _VALUE), _keep())]),
     (re.compile(r"\bsshpass\b"), [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
     (re.compile(r"\bredis-cli\b"), [(re.compile(r"((?<!\S)-a\s+)" + _VALUE), _keep())]),
+    # OpenLDAP clients: -w bind password (-W prompts, -y names a file)
+    (re.compile(r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop|url)\b"),
+     [(re.compile(r"((?<!\S)-w\s*)" + _VALUE), _keep())]),
     (re.compile(r"\b(?:curl|wget)\b"),
      [(re.compile(r"((?<!\S)(?:-[uU]\s*|--user(?:\s+|=)|--proxy-user(?:\s+|=))[^\s:'\"]*:)[^\s'\"]+"),
        _keep())]),
@@ -177,7 +180,7 @@ def _tool_flags(text: str) -> str:
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
 # (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
 _MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
-                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
+                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap")
 
 
 def redact_text(text: str) -> str:

@@ -48,6 +48,9 @@ def _run(*argv):
     (f"auth sufficient pam_ldap.so bindpw={SECRET}", "auth sufficient pam_ldap.so bindpw=<redacted>"),
     (f"bindpw {SECRET}", "bindpw <redacted>"),
     (f"rootpw {SECRET}", "rootpw <redacted>"),
+    # OpenLDAP clients' simple bind password
+    (f"ldapsearch -x -D cn=admin,dc=example -w {SECRET} -b dc=example",
+     "ldapsearch -x -D cn=admin,dc=example -w <redacted> -b dc=example"),
     (f'-A INPUT -m comment --comment "pw={SECRET}" -j ACCEPT',
      '-A INPUT -m comment --comment "pw=<redacted>" -j ACCEPT'),
 ])
