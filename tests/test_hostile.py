@@ -370,3 +370,23 @@ def test_a_hard_link_to_itself_is_bad_input(tmp_path):
     code, _, err = _run("scan", "--image", str(image), "-o", str(tmp_path), "--only", "mail.databytes")
     assert code == 2, err
     assert "hostaudit-image-" not in err
+
+
+# Read-only: printing an image's signed tripwire policy leaves the image's access times alone
+# (the auditor's twadmin reads private copies).
+
+def test_printing_an_images_tripwire_policy_leaves_its_access_times_alone(tmp_root, tmp_path_factory):
+    import os
+    import shutil
+
+    from test_integrity import COVERING_POLICY, _Signer
+
+    if not shutil.which("twadmin"):
+        pytest.skip("twadmin (tripwire) is not installed")
+    _Signer(tmp_path_factory.mktemp("twkeys")).image(tmp_root, COVERING_POLICY)
+    files = [tmp_root.path / "etc/tripwire" / name for name in ("tw.cfg", "tw.pol", "site.key")]
+    for path in files:
+        os.utime(path, ns=(10**9, os.stat(path).st_mtime_ns))
+    result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
+    assert result.status is Status.PASS, result.message
+    assert [os.stat(path).st_atime_ns for path in files] == [10**9] * 3

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import posixpath
+import tempfile
+
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host, LiveHost
 from hostaudit.parsers.twpol import PolicyError, parse_policy
@@ -74,13 +79,27 @@ def _print_polfile(host: Host) -> tuple[str, str]:
         # A device or FIFO in place of the key would hold twadmin until its timeout.
         if host.exists(SITE_KEY) and not host.is_file(SITE_KEY):
             raise ProbeError(f"{SITE_KEY} is not a regular file in the image")
-        argv = ["twadmin", "--print-polfile", "-c", host.real_path(CONFIG_FILE), "-p", host.real_path(POLICY_FILE)]
-        shown = ["twadmin", "--print-polfile", "-c", CONFIG_FILE, "-p", POLICY_FILE]
-        # A missing site key is named anyway: the auditor's own key must never stand in.
-        argv += ["-S", host.real_path(SITE_KEY)]
-        shown += ["-S", SITE_KEY]
-        # The auditor's binary, run on the vantage point like nmap: never the image's.
-        done = LiveHost.run(host, argv, timeout=PRINT_TIMEOUT)
+        shown = ["twadmin", "--print-polfile", "-c", CONFIG_FILE, "-p", POLICY_FILE, "-S", SITE_KEY]
+        # twadmin reads private copies, made the way every target file is read: the audited
+        # tree keeps its access times, and a file swapped after the checks above (a FIFO, a
+        # link out of the root) is never what twadmin opens.
+        with tempfile.TemporaryDirectory(prefix="hostaudit-tw-") as private:
+            copies = {}
+            for path in (CONFIG_FILE, POLICY_FILE, SITE_KEY):
+                copies[path] = os.path.join(private, posixpath.basename(path))
+                if path == SITE_KEY and not host.exists(SITE_KEY):
+                    continue  # named anyway: the auditor's own key must never stand in
+                with open(copies[path], "wb") as out:
+                    host.copy_file(path, out, limit=_POLICY_LIMIT)
+            argv = ["twadmin", "--print-polfile", "-c", copies[CONFIG_FILE], "-p", copies[POLICY_FILE],
+                    "-S", copies[SITE_KEY]]
+            # The auditor's binary, run on the vantage point like nmap: never the image's.
+            done = LiveHost.run(host, argv, timeout=PRINT_TIMEOUT)
+        # twadmin names the files it read: name them as the image does.
+        stderr = done.stderr
+        for path, copy in copies.items():
+            stderr = stderr.replace(copy, path)
+        done = dataclasses.replace(done, argv=tuple(shown), stderr=stderr)
     command = " ".join(shown)
     if done.returncode != 0:
         errors = [ln.strip("# ").strip() for ln in done.stderr.splitlines() if ln.startswith("### Error")]
