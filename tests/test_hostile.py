@@ -390,3 +390,19 @@ def test_printing_an_images_tripwire_policy_leaves_its_access_times_alone(tmp_ro
     result = run_check("integrity.tripwire-covers-qmail", root=tmp_root)
     assert result.status is Status.PASS, result.message
     assert [os.stat(path).st_atime_ns for path in files] == [10**9] * 3
+
+
+# Per-probe deadlines are the last resort: a few sshd_config files including each other
+# (within sshd's depth limit) are refused at once rather than read 8**16 times.
+
+def test_sshd_include_fan_out_is_an_error_at_once(tmp_root):
+    import time
+
+    tmp_root.write("/etc/ssh/sshd_config", "Port 22\nInclude /etc/ssh/sshd_config.d/*.conf\n")
+    for name in ("a", "b"):
+        tmp_root.write(f"/etc/ssh/sshd_config.d/{name}.conf", "Include /etc/ssh/sshd_config.d/*.conf\n" * 4)
+    started = time.monotonic()
+    result = run_check("ssh.port", root=tmp_root)
+    assert result.status is Status.ERROR
+    assert "Include expands to more than 1000 files" in result.message
+    assert time.monotonic() - started < 20
