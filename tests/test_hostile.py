@@ -406,3 +406,27 @@ def test_sshd_include_fan_out_is_an_error_at_once(tmp_root):
     assert result.status is Status.ERROR
     assert "Include expands to more than 1000 files" in result.message
     assert time.monotonic() - started < 20
+
+
+# diff's inputs: a report file that is not one is bad input (exit 2), never a hang or a crash.
+
+def test_diff_of_deeply_nested_json_is_bad_input(tmp_path):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text("[" * 100000 + "]" * 100000)
+    new.write_text('{"schema_version": 1}')
+    code, _, err = _run("diff", str(old), str(new), "-o", str(tmp_path))
+    assert code == 2
+    assert err == f"error: {old}: not a hostaudit report (JSON nested too deeply to read)\n"
+
+
+def test_diff_of_a_fifo_is_bad_input_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    os.mkfifo(old)
+    new.write_text('{"schema_version": 1}')
+    # In a child with a deadline: opening a FIFO for reading blocks until a writer comes.
+    done = subprocess.run([sys.executable, "-m", "hostaudit", "diff", str(old), str(new), "-o", str(tmp_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == f"error: {old}: not a regular file\n"
