@@ -28,6 +28,10 @@ from hostaudit.waivers import Waiver, parse_date
 if TYPE_CHECKING:
     from hostaudit.registry import CheckSpec
 
+# Values in one baseline file with its aliases expanded: the shipped one has under 2,000.
+MAX_YAML_NODES = 100_000
+# The shipped baseline is 73 KB; a file a thousand times that is a mistake, and is not read.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
 MAX_EXTENDS_DEPTH = 8
 
 
@@ -240,15 +244,47 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+def _past_node_limit(node):
+    """The node at which ``node``'s tree, every alias expanded, passes MAX_YAML_NODES values,
+    or None. Aliases share nodes, so a few lines ("billion laughs") can stand for 10**9
+    values that validation and error messages would walk; the count stops at the limit."""
+    import yaml
+
+    count, stack = 0, [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        count += 1
+        if count > MAX_YAML_NODES:
+            return current
+        if isinstance(current, yaml.MappingNode):
+            stack.extend(part for pair in current.value for part in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return None
+
+
 def _read_document(path: str) -> tuple[dict, str, bytes]:
     import yaml
 
     try:
-        raw = open(path, "rb").read()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BASELINE_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read baseline: {exc.strerror}", where=path) from exc
-    text = raw.decode("utf-8", errors="replace")
+    if len(raw) > MAX_BASELINE_BYTES:
+        raise InputError(f"larger than {MAX_BASELINE_BYTES} bytes; not a baseline", where=path)
     try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Replacing the byte would load a title or parameter the author never wrote.
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)",
+                         where=f"{path}:{line}") from exc
+    try:
+        too_big = _past_node_limit(yaml.compose(text, Loader=_yaml_loader()))
+        if too_big is not None:
+            raise InputError(f"the document expands to more than {MAX_YAML_NODES} values (YAML aliases "
+                             "repeating a structure?)", where=f"{path}:{too_big.start_mark.line + 1}")
         data = yaml.load(text, Loader=_yaml_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -401,7 +437,14 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
     data, text, raw = _read_document(path)
 
     if "extends" in data:
-        parent = _load_file(resolve_reference(data["extends"], relative_to=path), trail + (path,))
+        extends_at = f"{path}:{_line_of(text, ['extends'])}"
+        try:
+            parent_path = resolve_reference(data["extends"], relative_to=path)
+        except InputError as exc:
+            raise InputError(exc.message, where=extends_at, hint=exc.hint) from None
+        if parent_path in trail + (path,):
+            raise InputError("extends cycle: " + " -> ".join(trail + (path, parent_path)), where=extends_at)
+        parent = _load_file(parent_path, trail + (path,))
         controls = {c.id: c for c in parent.controls}
         order = list(parent.ids)
         files = parent.files + (path,)

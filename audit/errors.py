@@ -27,13 +27,15 @@ class HostauditError(Exception):
 
     def __str__(self) -> str:
         """``where: message (hint)``, fit for a terminal: messages quote paths and names
-        of the target, so any control character in them is shown escaped (``\\x1b``)."""
+        of the target, so any control character in them is shown escaped (``\\x1b``), and
+        a credential in them (an image member named ``--password=x``) is redacted."""
+        from hostaudit.redact import redact_text
         from hostaudit.visible import terminal_text
 
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
             text += f" ({self.hint})"
-        return terminal_text(text)
+        return terminal_text(redact_text(text))
 
 
 class InputError(HostauditError):

@@ -10,6 +10,7 @@ import textwrap
 from hostaudit.baseline import Control
 from hostaudit.references import References
 from hostaudit.registry import CHECKS, PROBES, load_all
+from hostaudit.visible import terminal_text
 
 _VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
 
@@ -71,4 +72,5 @@ def render_text(data: dict, width: int = 79) -> str:
     if refs.lines():
         lines += ["", "References"]
         lines += [w for label, text in refs.lines() for w in para(f"{label}: {text}", "  ", "      ")]
-    return "\n".join(lines)
+    # A site baseline's words reach the terminal: each line with its controls as escapes.
+    return "\n".join(terminal_text(line) for line in lines)

@@ -22,8 +22,12 @@ from collections.abc import Callable
 
 MARK = "<redacted>"
 
-# A quoted value, or one word. Quotes keep a password with spaces whole.
-_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+# One shell word: a quoted value (unterminated: to the end of the line) or a bare one, then
+# more bare or quoted pieces run together (``ab"c d"``, ``'x'y``), a lone quote counting as a
+# character: a quote inside a password ends neither the word nor the redaction, and the
+# closing quote of a quoted message (``'--password=x': ...``) does not swallow the rest.
+_VALUE = (r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`]+)"""
+          r"""(?:"[^"\n]*"|'[^'\n]*'|`[^`\n]*`|[^\s"'`]+|["'`](?=\S))*""")
 _SQL_VALUE = r"""(?:"[^"\n]*"?|'[^'\n]*'?|`[^`\n]*`?|[^\s"'`;]+)"""
 
 # Words that make a name (a flag, an option, a variable) name a secret when the name ends
@@ -41,7 +45,9 @@ _SECRET_NAME = (
     r"(?:[\w.-]*(?:password|passwd|passphrase|secret|token)"
     r"|(?:[\w.]+[_.-])?(?:pass|(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key"
     r"|apikey|credential)"
-    r"|[\w.]+[_.-]pwd)(?![\w-])"
+    r"|[\w.]+[_.-]pwd"
+    # pam_ldap/nslcd bindpw, slapd/kickstart rootpw, a bare pw=
+    r"|[\w.-]*pw)(?![\w-])"
 )
 
 # Mount and similar option lists: after ``password=x`` a comma followed by another option
@@ -82,12 +88,17 @@ _CRYPT = re.compile(
     r"(\$(?:1|2[abxy]?|5|6|7|y|gy|sha1|md5|apr1|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?)\$)"
     r"(?:[^\s$:'\"]*\$){1,3}[./A-Za-z0-9+=-]{3,}"
 )
+# A key's base64 body without its BEGIN line (a line of a pasted key quoted as a malformed
+# config line): DER keys start "MII" (a SEQUENCE), OpenSSH's format "openssh-key-v1".
+# Certificates start "MII" too; hiding one is the lesser harm.
+_KEY_BODY = re.compile(r"(?<![A-Za-z0-9+/])(?:MII|b3BlbnNzaC1rZXktdjE)[A-Za-z0-9+/]{40,}={0,2}")
 _GRUB_PBKDF2 = re.compile(r"(grub\.pbkdf2\.sha\d+\.)\S+")
 # A traditional DES hash (13 characters) in a passwd/shadow-like line: ``name:HASH:``.
 _DES_LINE = re.compile(r"(?m)^(\s*[A-Za-z_][\w.-]*\$?:)[./A-Za-z0-9]{13}(?=:|\s*$)")
 
 _RULES: list[_Rule] = [
     (_PEM, _pem),
+    (_KEY_BODY, lambda m: MARK),
     (_CRYPT, _keep()),
     (_GRUB_PBKDF2, _keep()),
     (_DES_LINE, _keep()),
@@ -109,6 +120,12 @@ _RULES: list[_Rule] = [
                 + _VALUE), _keep()),
     # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
     (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
+    # OpenSSL pass phrase arguments: -passin pass:x, -passout pass:x, -pass pass:x
+    (re.compile(r"(?i)((?<![\w-])pass:)[^\s'\"]+"), _keep()),
+    # ldap.conf, nslcd.conf, slapd.conf: ``bindpw x`` and ``rootpw x`` without '='
+    (re.compile(r"(?i)((?<![\w-])(?:bind|root)pw[ \t]+)" + _VALUE), _keep()),
+    # ``echo 'user:x' | chpasswd``: the password comes before the program that takes it
+    (re.compile(r"(?i)((?<![\w.-])[\w.-]+:)[^\s'\":]+(?=['\"]?\s*\|\s*(?:sudo\s+)?chpasswd\b)"), _keep()),
     # .netrc: machine m login u password p
     (re.compile(r"(?i)\b(login\s+\S+\s+(?:password|passwd)\s+)\S+"), _keep()),
 ]
@@ -123,8 +140,17 @@ _TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
      [(re.compile(r"((?<!\S)-[PQ]\s*)" + _VALUE), _keep())]),
     (re.compile(r"\bsshpass\b"), [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
     (re.compile(r"\bredis-cli\b"), [(re.compile(r"((?<!\S)-a\s+)" + _VALUE), _keep())]),
+    # OpenLDAP clients: -w bind password (-W prompts, -y names a file)
+    (re.compile(r"\bldap(?:search|modify|add|delete|passwd|whoami|compare|modrdn|exop|url)\b"),
+     [(re.compile(r"((?<!\S)-w\s*)" + _VALUE), _keep())]),
     (re.compile(r"\b(?:curl|wget)\b"),
-     [(re.compile(r"((?<!\S)(?:-u|--user|--proxy-user)(?:\s+|=)[^\s:'\"]*:)[^\s'\"]+"), _keep())]),
+     [(re.compile(r"((?<!\S)(?:-[uU]\s*|--user(?:\s+|=)|--proxy-user(?:\s+|=))[^\s:'\"]*:)[^\s'\"]+"),
+       _keep())]),
+    # htpasswd -b[other flags] FILE USER PASSWORD, or with -n (no file) USER PASSWORD
+    (re.compile(r"\bhtpasswd\b"),
+     [(re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)[a-zA-Z]*n[a-zA-Z]*\s+(?:-\S+\s+)*\S+\s+)" + _VALUE), _keep()),
+      (re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)(?![a-zA-Z]*n)[a-zA-Z]+\s+(?:-\S+\s+)*\S+\s+\S+\s+)" + _VALUE),
+       _keep())]),
     (re.compile(r"\b(?:smbclient|rpcclient|smbget|net)\b"),
      [(re.compile(r"((?<!\S)(?:-U|--user)(?:\s+|=)[^\s%'\"]*%)[^\s'\"]+"), _keep())]),
 ]
@@ -153,8 +179,8 @@ def _tool_flags(text: str) -> str:
 # Something every rule above needs to find; most strings of a report (paths, names,
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
 # (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
-_MAYBE = re.compile(r"[:$%]|p(?:ass|wd|bkdf2)|secret|token|key|credential|auth|identified"
-                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis")
+_MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
+                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap")
 
 
 def redact_text(text: str) -> str:

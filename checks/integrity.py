@@ -59,6 +59,10 @@ def tripwire_plaintext_removed(facts, params) -> Result:
                              evidence=[ev(p, "present") for p in plaintext],
                              expected="twpol.txt and twcfg.txt deleted")
     if not tw["binaries"] and not tw["package"]:
+        if tw["package_unknown"]:
+            return Result.error(f"no plain-text files, but whether tripwire is installed cannot be told: "
+                                f"{tw['package_error']}",
+                                evidence=[ev(p, "absent") for p in tw["binaries_looked"]])
         # Nothing was ever signed, so "no plain text left" would be a pass by default.
         return Result.not_applicable("tripwire is not installed (see integrity.tripwire-installed)",
                                      evidence=[ev(p, "absent") for p in tw["binaries_looked"]])
@@ -134,9 +138,12 @@ def tripwire_covers_qmail(facts, params) -> Result:
     pol = facts["tripwire_policy"]
     paths = params["tripwire_paths"]
     expected = "; ".join(f"{p} -> $(SEC_CONFIG) (recurse=1) with a content hash" for p in paths)
-    if not pol["installed"]:
+    if pol["installed"] is False:
         return Result.not_applicable("tripwire is not installed (see integrity.tripwire-installed)")
     where = pol["source"] or "/etc/tripwire/tw.pol"
+    if pol["installed"] is None and pol["rules"] is None and not pol["error"]:
+        return Result.error(f"no tripwire policy, and whether tripwire is installed cannot be told: "
+                            f"{pol['installed_error']}", expected=expected)
     if pol["error"]:
         plaintext = " (the plain-text twpol.txt is not a substitute for the policy tripwire uses)" \
             if pol["compiled"] and pol["plaintext_present"] else ""

@@ -6,6 +6,7 @@ import posixpath
 
 from hostaudit.model import Result, ev
 from hostaudit.parsers.tcprules import effective_rule
+from hostaudit.probes.qmail import MAILDIR
 from hostaudit.registry import check
 
 # qmail's INSTALL.ids: user -> (primary group, home).
@@ -19,7 +20,6 @@ QMAIL_USERS = {
     "qmails": ("qmail", "/var/qmail"),
 }
 DOCUMENT_TYPO_HOME = "/var/qamil"  # the 2002 document's useradd line for qmailp
-MAILDIR = "./Maildir/"
 
 
 def _mode(info: dict) -> str:
@@ -146,10 +146,13 @@ def aliases(facts, params) -> Result:
             issues.append("empty: mail piles up in the alias Maildir unread")
         evidence.append(ev(f["path"], "; ".join(issues) or f"mode 0644, delivers to {f['first_line']!r}", 1))
         problems += [f"{name} {i}" for i in issues]
+    expected = ".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: mode 0644, naming a real user"
+    if aliases.get("home_unknown"):
+        # The alias user's home is in passwd; the default home may not be the one qmail uses.
+        return Result.error(f"cannot tell the alias user's home: {aliases['home_unknown']}",
+                            evidence=evidence, expected=expected)
     if problems:
-        return Result.failed("; ".join(problems), evidence=evidence,
-                             expected=".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: "
-                                      "mode 0644, naming a real user")
+        return Result.failed("; ".join(problems), evidence=evidence, expected=expected)
     return Result.passed("system aliases redirect to a user", evidence=evidence)
 
 
@@ -195,8 +198,8 @@ def skel_maildir(facts, params) -> Result:
     evidence = [ev(p, "missing") for p in missing]
     qmail = delivery["skel_qmail"]
     lines = qmail.get("lines", [])
-    if MAILDIR in lines:
-        evidence.append(ev(qmail["path"], MAILDIR, lines.index(MAILDIR) + 1))
+    if qmail.get("maildir_line"):
+        evidence.append(ev(qmail["path"], MAILDIR, qmail["maildir_line"]))
     else:
         missing.append(qmail["path"])
         found = "absent" if not qmail["present"] else f"no {MAILDIR} line (found: {'; '.join(lines[:3]) or 'empty'})"

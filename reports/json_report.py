@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from functools import lru_cache
 from importlib import resources
 
@@ -85,14 +86,21 @@ def load(path: str) -> dict:
     from hostaudit.reports.model import SCHEMA_VERSION
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
+        # O_NONBLOCK and a type check: a FIFO or device named by mistake is refused, not
+        # waited on or read forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("not a regular file", where=path)
+            report = json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         raise InputError("no such report file", where=path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read report: {exc}", where=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"line {exc.lineno}: not JSON: {exc.msg}", where=path) from None
+    except RecursionError:
+        raise InputError("not a hostaudit report (JSON nested too deeply to read)", where=path) from None
     if not isinstance(report, dict) or "schema_version" not in report:
         raise InputError("not a hostaudit report ($.schema_version missing)", where=path)
     if report["schema_version"] != SCHEMA_VERSION:

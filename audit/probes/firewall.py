@@ -210,12 +210,14 @@ def _runs_ip6tables(host: Host, path: str) -> bool:
     ip6tables-save file (its name says so: the format is the same as iptables-save's)."""
     if path in V6_RULE_FILES.values():
         return True
+    # A rules file that is there but cannot be read (denied, a link loop, too large) raises:
+    # what it loads cannot be told, and "no IPv6 rules" would be a guess.
     try:
         if not host.is_file(path):  # never open a FIFO or device an image planted there
             return False
-        text = host.read_text(path, limit=1024 * 1024)
-    except OSError:
+    except ABSENT:
         return False
+    text = host.read_text(path, limit=1024 * 1024)
     return any(re.match(r"^\s*(?:\S*/)?ip6tables(?:-legacy|-nft)?(?:-restore)?\s", line) for line in text.splitlines())
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 import stat
 
-from hostaudit.errors import NotCarried
+from hostaudit.errors import NotCarried, ProbeError
 from hostaudit.host import FS_IMMUTABLE_FL, Host
 from hostaudit.parsers.systemd_unit import parse_unit
 from hostaudit.parsers.tcprules import parse_tcprules
@@ -27,13 +27,28 @@ PROGRAM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
 # Byte strings that identify whose sendmail wrapper a regular file is, checked in this order.
 MTA_MARKERS = (("qmail", b"/var/qmail"), ("postfix", b"postfix"), ("exim", b"exim"), ("sendmail", b"sendmail.cf"))
 _EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
+# A line a verdict is read from is kept whole: cut to _EVIDENCE_CHARS, "0...0999999999" would
+# read as 99999 and "qmail-start ./Maildir/mbox" as ./Maildir/. Longer ones are refused.
+_JUDGED_LINE_CHARS = 4096
+MAILDIR = "./Maildir/"
 # A sendmail wrapper is small; exim's is the whole MTA (a few MiB). Larger is refused, not cut.
 _PROGRAM_LIMIT = 64 << 20
 
 
-def _first_line(host: Host, path: str) -> str | None:
+def _first_line(host: Host, path: str, *, judged: bool = True) -> str | None:
+    """The first line of ``path``: whole when a verdict reads it (ProbeError past
+    _JUDGED_LINE_CHARS), else cut to _EVIDENCE_CHARS for display."""
     lines = host.read_text(path).splitlines()
-    return lines[0][:_EVIDENCE_CHARS] if lines else None
+    if not lines:
+        return None
+    return _whole(path, 1, lines[0]) if judged else lines[0][:_EVIDENCE_CHARS]
+
+
+def _whole(path: str, number: int, line: str) -> str:
+    if len(line) > _JUDGED_LINE_CHARS:
+        raise ProbeError(f"{path}:{number}: a line of {len(line)} characters; not judged from part of it "
+                         f"(limit {_JUDGED_LINE_CHARS})")
+    return line
 
 
 def _file(host: Host, path: str) -> dict:
@@ -66,7 +81,7 @@ def qmail_control(host: Host) -> dict:
 
 def _matching_lines(host: Host, path: str, needle: str) -> list[dict]:
     lines = host.read_text(path).splitlines()
-    return [{"line": n, "text": t.strip()[:_EVIDENCE_CHARS]} for n, t in enumerate(lines, start=1)
+    return [{"line": n, "text": _whole(path, n, t.strip())} for n, t in enumerate(lines, start=1)
             if needle in t and not t.lstrip().startswith("#")]
 
 
@@ -83,7 +98,10 @@ def qmail_delivery(host: Host) -> dict:
     skel_qmail = _file(host, "/etc/skel/.qmail")
     if skel_qmail["present"] and skel_qmail["is_file"]:
         text = host.read_text(skel_qmail["path"])
-        skel_qmail["lines"] = [line.strip()[:_EVIDENCE_CHARS] for line in text.splitlines()[:10]]
+        lines = [line.strip() for line in text.splitlines()]
+        skel_qmail["lines"] = [line[:_EVIDENCE_CHARS] for line in lines[:10]]
+        # Judged on every line, not the ten shown: a template may deliver below its comments.
+        skel_qmail["maildir_line"] = next((n for n, line in enumerate(lines, start=1) if line == MAILDIR), None)
     return {
         "rc": rc,
         "defaultdelivery": default,
@@ -96,12 +114,14 @@ def qmail_delivery(host: Host) -> dict:
 def qmail_aliases(host: Host, facts) -> dict:
     """The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
     "files": [file..., "first_line"]}``; the qmail default home is used when passwd has no
-    ``alias`` user or is unreadable, and ``home_from`` says so.
+    ``alias`` user or is unreadable, and ``home_from`` says so; ``home_unknown`` is then the
+    reason passwd could not be read (an alias user there may have another home).
     """
     home = DEFAULT_ALIAS_HOME
     home_from = {"where": "/etc/passwd", "line": None, "text": f"no alias user: qmail default {home}"}
-    if facts.error_of("passwd") is not None:
-        home_from["text"] = f"{facts.error_of('passwd')}: qmail default {home}"
+    home_unknown = facts.error_of("passwd")
+    if home_unknown is not None:
+        home_from["text"] = f"{home_unknown}: qmail default {home}"
     else:
         alias = next((u for u in facts["passwd"]["users"] if u.get("name") == "alias" and "home" in u), None)
         if alias:
@@ -111,9 +131,9 @@ def qmail_aliases(host: Host, facts) -> dict:
     for name in ALIAS_FILES:
         info = _file(host, posixpath.join(home, name))
         if info["present"] and info["is_file"]:
-            info["first_line"] = _first_line(host, info["path"])
+            info["first_line"] = _first_line(host, info["path"], judged=False)
         files.append(info)
-    return {"home": home, "home_from": home_from, "files": files}
+    return {"home": home, "home_from": home_from, "home_unknown": home_unknown, "files": files}
 
 
 @probe("pop_tcprules")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.errors import ProbeError
 from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.apt_conf import parse_apt_conf
 from hostaudit.parsers.crontab import parse_crontab
@@ -24,8 +25,19 @@ _BACKUP = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$")
 # Whole scripts are not copied into the fact.
 WATCHED = re.compile(r"(?<![\w-])(tripwire|df|check_disk|diskmon|rpm|yum|dnf|apt-get|unattended-upgrades?|"
                      r"yum-cron|dnf-automatic)(?![\w-])")
-_MAX_SCRIPT_LINES = 10
-_EVIDENCE_CHARS = 200
+# Checks match programs and flags anywhere in a command or watched line, so these are kept
+# whole (a cut ``tripwire -m cx`` would read as ``-m c``); past these limits the fact is an
+# error rather than a part taken for the whole.
+_MAX_SCRIPT_LINES = 1000
+_JUDGED_CHARS = 4096
+
+
+def _whole(text: str, path: str, line: int | None) -> str:
+    if len(text) > _JUDGED_CHARS:
+        where = f"{path}:{line}" if line else path
+        raise ProbeError(f"{where}: a command of {len(text)} characters; not judged from part of it "
+                         f"(limit {_JUDGED_CHARS})")
+    return text
 
 
 def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
@@ -54,7 +66,7 @@ def _cron_entries(host: Host, unreadable: list[str]) -> tuple[list[dict], list[d
             parsed = parse_crontab(text, system=system)
             owner = None if system else path.rsplit("/", 1)[1]
             entries += [{**e, "path": path, "user": e["user"] or owner,
-                         "command": e["command"][:_EVIDENCE_CHARS]} for e in parsed["entries"]]
+                         "command": _whole(e["command"], path, e.get("line"))} for e in parsed["entries"]]
             malformed += [{"path": path, "line": n} for n in parsed["malformed"]]
     return entries, malformed
 
@@ -68,9 +80,12 @@ def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
             except PermissionError:
                 unreadable.append(path)
                 continue
-            lines = [{"line": n, "text": t.strip()[:_EVIDENCE_CHARS]} for n, t in enumerate(text.splitlines(), start=1)
+            lines = [{"line": n, "text": _whole(t.strip(), path, n)} for n, t in enumerate(text.splitlines(), start=1)
                      if WATCHED.search(t) and not t.lstrip().startswith("#")]
-            scripts.append({"path": path, "period": period, "lines": lines[:_MAX_SCRIPT_LINES]})
+            if len(lines) > _MAX_SCRIPT_LINES:
+                raise ProbeError(f"{path}: {len(lines)} lines run watched programs; not judged from the "
+                                 f"first {_MAX_SCRIPT_LINES}")
+            scripts.append({"path": path, "period": period, "lines": lines})
     return scripts
 
 
@@ -88,7 +103,8 @@ def _timers(host: Host) -> list[dict]:
         service = find_unit(host, unit)
         commands = []
         if service:
-            commands = [{"command": e["value"].lstrip("-@+!:")[:_EVIDENCE_CHARS], "path": e["path"], "line": e["line"]}
+            commands = [{"command": _whole(e["value"].lstrip("-@+!:"), e["path"], e["line"]), "path": e["path"],
+                         "line": e["line"]}
                         for e in list_setting(read_unit(host, service), "Service", "ExecStart")]
         timers.append({
             "unit": name, "path": path, "enabled_via": enabled[0] if enabled else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 
+from hostaudit.errors import ProbeError
 from hostaudit.host import Host
 from hostaudit.parsers.openssh_version import version_in_binary
 from hostaudit.parsers.sshd_config import effective_settings, parse_sshd_config
@@ -18,10 +19,17 @@ PACKAGES = ("openssh-server", "openssh")
 PRIVSEP_DIRS = ("/var/empty", "/var/empty/sshd", "/run/sshd", "/usr/share/empty.sshd")
 SERVICE_UNITS = ("ssh.service", "sshd.service")
 _MAX_INCLUDE_DEPTH = 16  # sshd's own limit on nested Include
+# Files read while expanding Include: a few files that each include their whole directory
+# several times stay within the depth limit and still make 8**16 reads; past this many the
+# fact is an error at once, not a probe that burns its deadline.
+_MAX_INCLUDED_FILES = 1000
 
 
 def _flatten(host: Host, path: str, base: str, depth: int, in_match: bool, out: dict) -> None:
     """Append ``path``'s directives to ``out`` with Include files expanded in place."""
+    if len(out["files"]) >= _MAX_INCLUDED_FILES:
+        raise ProbeError(f"{path}: Include expands to more than {_MAX_INCLUDED_FILES} files (files including "
+                         "each other); not read further")
     out["files"].append(path)
     for d in parse_sshd_config(host.read_text(path)):
         d = {**d, "path": path, "in_match": d["in_match"] or in_match}
