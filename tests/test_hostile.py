@@ -13,11 +13,11 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
+from support import run_check
 
 from hostaudit.cli import main
 from hostaudit.model import Status
 from hostaudit.redact import redact_text
-from support import run_check
 
 SECRET = "S3CRETMARK"
 

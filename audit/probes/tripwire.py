@@ -25,7 +25,8 @@ DATABASE_GLOB = "/var/lib/tripwire/*.twd"
 def tripwire(host: Host, facts) -> dict:
     """``{"binaries": [path...], "binaries_looked", "package": {"version", "source", "line"} | None,
     "package_error", "package_unknown": bool (a database is there but unreadable),
-    "signed": {name: bool}, "local_keys": [path...], "databases": [path...], "plaintext": [path...]}`` (paths under /etc/tripwire and /var/lib/tripwire)."""
+    "signed": {name: bool}, "local_keys": [path...], "databases": [path...], "plaintext": [path...]}``
+    (paths under /etc/tripwire and /var/lib/tripwire)."""
     package_error = facts.error_of("packages")
     package = None if package_error else facts["packages"]["installed"].get("tripwire")
     return {
@@ -133,7 +134,8 @@ def tripwire_policy(host: Host, facts) -> dict:
     """
     tw = facts["tripwire"]
     installed = bool(tw["binaries"] or tw["package"]) or (None if tw["package_unknown"] else False)
-    result: dict[str, Any] = {"installed": installed, "installed_error": None if installed is not None else tw["package_error"],
+    result: dict[str, Any] = {
+              "installed": installed, "installed_error": None if installed is not None else tw["package_error"],
               "source": None, "compiled": False, "hostname": None, "rules": None, "error": None,
               "plaintext_present": host.exists(PLAINTEXT_POLICY)}
     if installed is False:
