@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from hostaudit.errors import ProbeError
@@ -99,6 +99,7 @@ def collect(
     vantages: frozenset = frozenset(),
     workers: int = 8,
     on_done: Callable[[str], None] | None = None,
+    requests: Mapping[str, dict] | None = None,
 ) -> Facts:
     """Run the probes for ``names`` (and their dependencies) against ``host``.
 
@@ -106,7 +107,9 @@ def collect(
     with its message; one still running at its deadline (``ProbeSpec.timeout`` seconds after
     it started) as a FactError "timed out after N s", and its late answer is ignored. The
     run goes on either way. A KeyboardInterrupt (Ctrl-C, or a signal the CLI turns into
-    one) ends the collection at once, without waiting for running probes.
+    one) ends the collection at once, without waiting for running probes. ``requests``
+    (fact -> merged request, from the plan) goes to the probes registered with
+    ``takes_request``; one nothing asks of gets ``{}``.
     """
     import hostaudit.probes  # noqa: F401  (registers the probes this run may need)
 
@@ -118,11 +121,12 @@ def collect(
     def run_one(name: str) -> None:
         spec = PROBES[name]
         started = time.perf_counter()
+        extra = {"request": dict((requests or {}).get(name) or {})} if spec.takes_request else {}
         try:
             if spec.needs:
-                value = spec.func(host, facts)
+                value = spec.func(host, facts, **extra)
             else:
-                value = spec.func(host)
+                value = spec.func(host, **extra)
         except ProbeError as exc:
             value = FactError(str(exc))
         except OSError as exc:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Callable
 
@@ -11,7 +12,7 @@ from hostaudit.baseline import Control
 from hostaudit.facts import Facts, closure, collect
 from hostaudit.host import Host
 from hostaudit.model import ControlResult, Result, Severity
-from hostaudit.registry import CHECKS, CheckSpec, load_all
+from hostaudit.registry import CheckSpec, load_all, merge_requests, spec_for
 from hostaudit.scoring import score
 from hostaudit.waivers import Outcome, Waiver, not_selected
 from hostaudit.waivers import apply as apply_waivers
@@ -23,7 +24,7 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     if missing:
         return Result.error(f"the baseline gives no value for parameter(s) {', '.join(missing)}")
     params = {**spec.param_defaults, **params}
-    for name in spec.needs_in(facts.vantages):
+    for name in spec.needs_for(params, facts.vantages):
         reason = facts.error_of(name)
         if reason is not None:
             return Result.error(f"cannot decide: {reason}")
@@ -44,9 +45,10 @@ def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, C
         modes = ", ".join(control.modes) or "none"
         seen = "+".join(sorted(vantages))
         return Result.not_applicable(f"applies in {modes} mode; this audit is {seen} mode"), None
-    spec = CHECKS.get(control.id)
+    spec = spec_for(control)
     if spec is None:
-        return Result.error(f"no check is registered for {control.id}"), None
+        what = f"kind {control.kind!r}" if control.kind else control.id
+        return Result.error(f"no check is registered for {what}"), None
     return None, spec
 
 
@@ -61,6 +63,8 @@ class AuditPlan:
     steps: tuple  # (Control, Result | None, CheckSpec | None)
     facts: tuple[str, ...]
     waivers: tuple[Waiver, ...] = ()
+    # fact -> what the selected controls ask of its probe, merged (registry.merge_requests)
+    requests: Mapping[str, dict] = field(default_factory=dict)
 
 
 def plan_audit(controls: list[Control], vantages: frozenset,
@@ -69,12 +73,19 @@ def plan_audit(controls: list[Control], vantages: frozenset,
     load_all()
     steps = []
     needs: list[str] = []
+    asked: dict[str, list] = {}
     for control in controls:
         result, spec = _result_for(control, vantages)
         steps.append((control, result, spec))
         if spec:
-            needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
-    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers))
+            needed = spec.needs_for(control.parameters, vantages)
+            needs.extend(n for n in needed if n not in needs)
+            for fact, request in spec.requests(control.parameters).items():
+                if request is not None and fact in needed:
+                    asked.setdefault(fact, []).append(request)
+    requests = {fact: merge_requests(each) for fact, each in asked.items()}
+    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers),
+                     requests)
 
 
 def run_audit(
@@ -93,7 +104,8 @@ def run_audit(
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     vantages = plan.vantages
-    facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact)
+    facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact,
+                    requests=plan.requests)
     collected = time.perf_counter()
 
     today = today or started_at.date()
@@ -126,7 +138,8 @@ def run_audit(
     for left_out in waivers_of.values():
         outcomes.update((id(w), not_selected(w, today)) for w in left_out)
     finished = time.perf_counter()
-    used = sorted({n for _, _, spec in plan.steps if spec for n in spec.needs_in(vantages)})
+    used = sorted({n for control, _, spec in plan.steps if spec
+                   for n in spec.needs_for(control.parameters, vantages)})
     all_facts = facts.serialisable()
     return {
         "results": results,

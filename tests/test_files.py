@@ -6,7 +6,7 @@ from support import RootBuilder, evidence_lines, run_check
 
 from hostaudit.host import ImageHost
 from hostaudit.model import Status
-from hostaudit.probes.attrs import critical_file_attrs
+from hostaudit.probes.attrs import file_attrs_probe
 from hostaudit.probes.boot import BOOT_PACKAGES
 
 
@@ -59,7 +59,7 @@ def test_filesystem_without_attributes_is_an_error(tmp_root):
             raise OSError(errno.ENOTTY, "Inappropriate ioctl for device", path)
 
     _accounts(tmp_root)
-    facts = {"critical_file_attrs": critical_file_attrs(NoAttributes(str(tmp_root.path)))}
+    facts = {"file_attrs": file_attrs_probe(NoAttributes(str(tmp_root.path)), request={"paths": ["/etc/group"]})}
     result = run_check("files.immutable.group", facts=facts)
     assert result.status is Status.ERROR
     assert "keeps no inode attributes" in result.message

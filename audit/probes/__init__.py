@@ -10,6 +10,7 @@ from hostaudit.probes import (  # noqa: F401
     auth,
     boot,
     disk,
+    filestate,
     filewalk,
     firewall,
     init,
