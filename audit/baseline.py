@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
 from hostaudit.references import References
+from hostaudit.schemas import inline_local_refs
+from hostaudit.schemas import json_path as _json_path
 from hostaudit.waivers import Waiver, parse_date
 
 if TYPE_CHECKING:
@@ -217,21 +218,6 @@ def _line_of(text: str, path: list) -> int | None:
     return line
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _json_path(path) -> str:
-    out = "$"
-    for key in path:
-        if isinstance(key, int):
-            out += f"[{key}]"
-        elif _PLAIN_KEY.match(str(key)):
-            out += f".{key}"
-        else:  # a control ID has dots: $.overrides['ssh.port'], not $.overrides.ssh.port
-            out += f"[{str(key)!r}]"
-    return out
-
-
 @lru_cache(maxsize=1)
 def _validator():
     import jsonschema
@@ -239,7 +225,7 @@ def _validator():
     from hostaudit.baselines import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text())
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(inline_local_refs(schema))
 
 
 def _read_document(path: str) -> tuple[dict, str, bytes]:

@@ -2,6 +2,8 @@
 decided like a built-in check, with evidence naming path and line. Each kind: pass and fail,
 in each mode it supports."""
 
+import os
+
 import pytest
 from schedulers import boots_systemd
 from support import evidence_lines, run_check
@@ -409,3 +411,17 @@ def test_the_plan_merges_what_every_selected_control_asks_of_a_probe():
         c.parameters["key"] for c in baseline.controls if c.id.startswith("sysctl.")]
     assert plan.requests["file_attrs"]["paths"][:4] == ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
     assert "file_state" not in plan.facts  # immutable-only file controls ask the attribute probe alone
+
+
+def test_file_kind_live_reads_this_host():
+    mode = os.stat("/etc/passwd").st_mode & 0o7777
+    result = run_check("site.files.passwd", kind="file", live=True, params={
+        "path": "/etc/passwd", "owner": "root", "mode_max": "0644", "must_match": ["^root:"]})
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[0] == f"/etc/passwd: regular file, owner root (0), mode {mode:04o}"
+
+
+def test_account_kind_live_finds_root():
+    result = run_check("site.acct.root", kind="account", live=True, params={"user": "root"})
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[0].startswith("/etc/passwd:1: root shell ")
