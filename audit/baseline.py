@@ -271,11 +271,11 @@ def load(ref: str) -> Baseline:
 
 def load_checked(ref: str) -> Baseline:
     """Load a baseline and ``verify`` it against this hostaudit's checks: what every command
-    that audits with a baseline (scan, baseline validate, ...) loads. Raises InputError."""
-    from hostaudit.registry import CHECKS, KINDS, load_all
+    that audits with a baseline (scan, baseline validate, ...) loads. Raises InputError.
+    The checks must be registered first (``registry.load_all``, by the composition root)."""
+    from hostaudit.registry import CHECKS, KINDS
 
     baseline = load(ref)
-    load_all()
     verify(baseline, CHECKS, KINDS)
     return baseline
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hostaudit.errors import ProbeError
+from hostaudit.errors import ProbeError, one_line
 from hostaudit.host import Host
 from hostaudit.registry import PROBES
 
@@ -25,6 +26,8 @@ class FactError:
     """Why a fact could not be collected; checks that need it report ``error`` with this."""
 
     reason: str
+    # A crashed probe's traceback: shown with --debug, never part of the report's facts.
+    traceback: str = field(default="", compare=False, repr=False)
 
 
 @dataclass
@@ -60,6 +63,11 @@ class Facts:
         if value is None and name not in self.values:
             return f"fact {name} was not collected"
         return value.reason if isinstance(value, FactError) else None
+
+    def tracebacks(self) -> dict[str, str]:
+        """``{fact: traceback}`` of the probes that crashed (not those that failed cleanly)."""
+        return {name: v.traceback for name, v in sorted(self.values.items())
+                if isinstance(v, FactError) and v.traceback}
 
     def serialisable(self) -> dict:
         """Facts as JSON data: collected values, and ``{"error": reason}`` for failures."""
@@ -111,8 +119,6 @@ def collect(
     (fact -> merged request, from the plan) goes to the probes registered with
     ``takes_request``; one nothing asks of gets ``{}``.
     """
-    import hostaudit.probes  # noqa: F401  (registers the probes this run may need)
-
     facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
     pending = closure(names)
     answers: queue.SimpleQueue = queue.SimpleQueue()
@@ -133,7 +139,7 @@ def collect(
             where = f" {exc.filename}" if exc.filename else ""
             value = FactError(f"cannot read{where}: {exc.strerror or exc}")
         except BaseException as exc:  # a probe bug must not sink the audit; it shows as error
-            value = FactError(f"probe {name} failed: {type(exc).__name__}: {exc}")
+            value = FactError(f"probe {name} failed: {one_line(exc)}", traceback.format_exc())
         answers.put((name, value, time.perf_counter() - started))
 
     def record(name: str, value, seconds: float) -> None:

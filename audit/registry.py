@@ -231,6 +231,8 @@ def probe(name: str, *, needs: list[str] | tuple[str, ...] = (),
 
 
 def load_all() -> None:
-    """Import every probe and check module so their decorators run."""
+    """Import every probe and check module so their decorators run. Called by the
+    composition root (the CLI, ``scan.plan``, the test session), never by the library
+    layers (runner, facts, baseline) as a side effect."""
     import hostaudit.checks  # noqa: F401  (registers checks)
     import hostaudit.probes  # noqa: F401  (registers probes)

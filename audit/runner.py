@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Callable
 
 from hostaudit.baseline import Control
+from hostaudit.errors import one_line
 from hostaudit.facts import Facts, closure, collect
 from hostaudit.host import Host
 from hostaudit.model import ControlResult, Result, Severity
-from hostaudit.registry import CheckSpec, load_all, merge_requests, spec_for
+from hostaudit.registry import CheckSpec, merge_requests, spec_for
 from hostaudit.scoring import score
 from hostaudit.waivers import Outcome, Waiver, not_selected
 from hostaudit.waivers import apply as apply_waivers
@@ -31,7 +33,8 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     try:
         result = spec.func(facts, params)
     except Exception as exc:  # one broken check must not sink the run, nor pass silently
-        return Result.error(f"check crashed: {type(exc).__name__}: {exc}")
+        crashed = Result.error(f"check crashed: {one_line(exc)}")
+        return replace(crashed, traceback=traceback.format_exc())
     if not isinstance(result, Result):
         return Result.error(f"check returned {type(result).__name__}, not a Result")
     return result
@@ -69,8 +72,9 @@ class AuditPlan:
 
 def plan_audit(controls: list[Control], vantages: frozenset,
                waivers: tuple[Waiver, ...] = ()) -> AuditPlan:
-    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect."""
-    load_all()
+    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect.
+    The checks and probes must be registered first (``registry.load_all``, done by the
+    composition root: the CLI, ``scan.plan``)."""
     steps = []
     needs: list[str] = []
     asked: dict[str, list] = {}
@@ -141,7 +145,10 @@ def run_audit(
     used = sorted({n for control, _, spec in plan.steps if spec
                    for n in spec.needs_for(control.parameters, vantages)})
     all_facts = facts.serialisable()
+    tracebacks = {f"probe {name}": text for name, text in facts.tracebacks().items()}
+    tracebacks.update((f"check of {r.id}", r.result.traceback) for r in results if r.result.traceback)
     return {
+        "tracebacks": tracebacks,  # for --debug; build_report leaves them out of the report
         "results": results,
         "summary": score(results),
         "waivers": [outcomes[id(w)].to_dict() for w in plan.waivers],

@@ -106,7 +106,10 @@ def main() -> None:
                 raise SystemExit(f"scan exited {done.returncode}: {done.stderr[-2000:]}")
 
         from hostaudit.baseline import load_checked
+        from hostaudit.registry import load_all
         from hostaudit.scan import TargetSpec, open_target, scan
+
+        load_all()
 
         started = time.process_time()
         baseline = load_checked(str(site))
