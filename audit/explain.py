@@ -32,7 +32,7 @@ def describe(control: Control) -> dict:
     spec = spec_for(control)
     if spec is not None and not control.manual:
         asked = spec.requests(control.parameters)  # facts these parameters ask nothing of are left out
-        data["checked"] = {
+        checked: dict = {
             "summary": _first_paragraph(spec.func),
             "facts": {
                 vantage: [{"fact": name, "probe": _first_paragraph(PROBES[name].func) if name in PROBES else ""}
@@ -41,7 +41,8 @@ def describe(control: Control) -> dict:
             },
         }
         if control.kind:
-            data["checked"]["kind"] = control.kind
+            checked["kind"] = control.kind
+        data["checked"] = checked
     return data
 
 

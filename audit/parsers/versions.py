@@ -13,19 +13,27 @@ def _order(char: str) -> int:
     return ord(char) + 256
 
 
+_TEXT = re.compile(r"[^0-9]*")
+_DIGITS = re.compile(r"[0-9]*")
+
+
+def _run(pattern: re.Pattern, text: str) -> str:
+    """The run of ``pattern`` at the start of ``text`` (both patterns match the empty string)."""
+    match = pattern.match(text)
+    return match.group(0) if match else ""
+
+
 def _compare_part(a: str, b: str) -> int:
     """dpkg's verrevcmp: alternating non-digit and digit runs."""
     while a or b:
-        a_text = re.match(r"[^0-9]*", a).group(0)
-        b_text = re.match(r"[^0-9]*", b).group(0)
+        a_text, b_text = _run(_TEXT, a), _run(_TEXT, b)
         for i in range(max(len(a_text), len(b_text))):
             x = _order(a_text[i]) if i < len(a_text) else 0
             y = _order(b_text[i]) if i < len(b_text) else 0
             if x != y:
                 return -1 if x < y else 1
         a, b = a[len(a_text):], b[len(b_text):]
-        a_num = re.match(r"[0-9]*", a).group(0)
-        b_num = re.match(r"[0-9]*", b).group(0)
+        a_num, b_num = _run(_DIGITS, a), _run(_DIGITS, b)
         if int(a_num or 0) != int(b_num or 0):
             return -1 if int(a_num or 0) < int(b_num or 0) else 1
         a, b = a[len(a_num):], b[len(b_num):]
