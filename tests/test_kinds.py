@@ -188,7 +188,7 @@ def test_service_kind_masked_unit_passes(tmp_root):
     result = run_check("site.svc.rpcbind", kind="service", root=tmp_root,
                        params={"name": "rpcbind", "state": "masked"})
     assert result.status is Status.PASS
-    assert evidence_lines(result) == ["/etc/systemd/system/rpcbind.service: -> /dev/null"]
+    assert evidence_lines(result) == ["/etc/systemd/system/rpcbind.service: -> /dev/null (masked)"]
 
 
 def test_service_kind_enabled_unit_fails_disabled_naming_the_wants_link(tmp_root):
@@ -207,6 +207,33 @@ def test_service_kind_sysv_start_link_counts_as_enabled(tmp_root):
                        params={"name": "telnetd", "state": "enabled"})
     assert result.status is Status.PASS
     assert evidence_lines(result) == ["/etc/rc2.d/S20telnetd: runlevel 2: -> ../init.d/telnetd"]
+
+
+def test_service_kind_vendor_static_link_counts_as_enabled(tmp_root):
+    tmp_root.symlink("/usr/lib/systemd/system/sockets.target.wants/rpcbind.socket", "../rpcbind.socket")
+    result = run_check("site.svc.rpcbind", kind="service", root=tmp_root,
+                       params={"name": "rpcbind.socket", "state": "disabled"})
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == ["/usr/lib/systemd/system/sockets.target.wants/rpcbind.socket: -> ../rpcbind.socket"]
+
+
+def test_service_kind_masked_unit_is_not_enabled_even_with_a_link(tmp_root):
+    tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/rpcbind.service",
+                     "/lib/systemd/system/rpcbind.service")
+    tmp_root.symlink("/etc/systemd/system/rpcbind.service", "/dev/null")
+    result = run_check("site.svc.rpcbind", kind="service", root=tmp_root,
+                       params={"name": "rpcbind", "state": "disabled"})
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == ["/etc/systemd/system/rpcbind.service: -> /dev/null (masked)"]
+
+
+def test_service_kind_without_any_link_passes_disabled_naming_where_it_looked(tmp_root):
+    tmp_root.mkdir("/etc/systemd/system")
+    result = run_check("site.svc.rpcbind", kind="service", root=tmp_root,
+                       params={"name": "rpcbind", "state": "disabled"})
+    assert result.status is Status.PASS
+    assert "/usr/lib/systemd/system/*.wants" in result.evidence[0].where
+    assert result.evidence[0].text == "no start link for rpcbind"
 
 
 def test_service_kind_not_masked_fails(tmp_root):
@@ -425,3 +452,30 @@ def test_account_kind_live_finds_root():
     result = run_check("site.acct.root", kind="account", live=True, params={"user": "root"})
     assert result.status is Status.PASS
     assert evidence_lines(result)[0].startswith("/etc/passwd:1: root shell ")
+
+
+def test_file_kind_too_large_to_search_is_an_error_not_a_failure(tmp_root):
+    tmp_root.write("/etc/big.conf", "x" * (4 * 1024 * 1024 + 1))
+    result = run_check("site.files.big", kind="file", root=tmp_root,
+                       params={"path": "/etc/big.conf", "must_not_match": ["^secret"]})
+    assert result.status is Status.ERROR
+    assert result.message.startswith("/etc/big.conf: cannot search for '^secret': ")
+
+
+def test_file_kind_fifo_where_a_file_should_be_is_not_read(tmp_root):
+    os.mkfifo(tmp_root.path / "issue.net")
+    tmp_root.mkdir("/etc")
+    os.rename(tmp_root.path / "issue.net", tmp_root.path / "etc" / "issue.net")
+    result = run_check("site.files.issue", kind="file", root=tmp_root,
+                       params={"path": "/etc/issue.net", "must_not_match": ["Debian"]})
+    assert result.status is Status.ERROR
+    assert evidence_lines(result) == ["/etc/issue.net: FIFO",
+                                      "/etc/issue.net: cannot search: a FIFO, not a regular file"]
+
+
+def test_file_kind_numeric_owner_needs_no_account_file(tmp_root):
+    tmp_root.write("/etc/cron.allow", "root\n")
+    result = run_check("site.files.cron-allow", kind="file", root=tmp_root,
+                       params={"path": "/etc/cron.allow", "owner": os.getuid()})
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == [f"/etc/cron.allow: regular file, owner {os.getuid()}"]

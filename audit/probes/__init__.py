@@ -27,4 +27,5 @@ from hostaudit.probes import (  # noqa: F401
     ssh,
     sysctl,
     tripwire,
+    unitstate,
 )

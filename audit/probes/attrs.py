@@ -47,8 +47,13 @@ def file_attrs_probe(host: Host, request: dict | None = None) -> dict:
     ``{pattern: {"path": pattern, "matches": [one such entry per file]}}``."""
     found: dict = {}
     for path in (request or {}).get("paths", []):
-        if _is_glob(path):
-            found[path] = {"path": path, "matches": [file_attrs(host, p) for p in host.glob(path)]}
-        else:
-            found[path] = file_attrs(host, path)
+        try:
+            if _is_glob(path):
+                found[path] = {"path": path, "matches": [file_attrs(host, p) for p in host.glob(path)]}
+            else:
+                found[path] = file_attrs(host, path)
+        except OSError as exc:  # one unreadable path must not cost the other controls their fact
+            # Unreadable is never absent: "exists" stays unknown-but-not-false, with the reason.
+            found[path] = {"path": path, "target": None, "exists": True,
+                           "error": f"cannot look: {exc.strerror or exc}"}
     return found

@@ -66,27 +66,33 @@ def _name_of(table: list[dict], number: int, id_field: str) -> str | None:
 
 
 def _ownership(kind_name: str, wanted, number: int, table: list[dict], id_field: str) -> tuple[str, str | None]:
+    """``owner root (0)`` and the problem, if ``number`` is not the ``wanted`` name or number."""
     name = _name_of(table, number, id_field)
     shown = f"{name} ({number})" if name else str(number)
     holds = number == wanted if isinstance(wanted, int) else name == wanted
     return f"{kind_name} {shown}", None if holds else f"{kind_name} is {shown}, not {wanted}"
 
 
-def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str], list[Evidence]]:
-    """Problems and evidence for one existing file."""
+def _names(facts, fact: str, table: str, wanted) -> list[dict]:
+    """The account table a name is looked up in; a number needs none (and no account file)."""
+    return facts[fact][table] if isinstance(wanted, str) else []
+
+
+def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str], list[str], list[Evidence]]:
+    """Problems, reasons it cannot be decided, and evidence for one existing file."""
     path = match["path"]
     where = f"{path} -> {match['link']}" if match.get("link") else path
     if match["type"] == "dangling link":
-        return [f"{where} is a dangling link"], [ev(where, "dangling link")]
-    problems, seen = [], [match["type"]]
+        return [f"{where} is a dangling link"], [], [ev(where, "dangling link")]
+    problems, unknown, seen = [], [], [match["type"]]
     if params.get("owner") is not None:
         text, problem = _ownership("owner", params["owner"], match["uid"],
-                                   facts["passwd"]["users"], "uid")
+                                   _names(facts, "passwd", "users", params["owner"]), "uid")
         seen.append(text)
         problems += [f"{path}: {problem}"] if problem else []
     if params.get("group") is not None:
         text, problem = _ownership("group", params["group"], match["gid"],
-                                   facts["group"]["groups"], "gid")
+                                   _names(facts, "group", "groups", params["group"]), "gid")
         seen.append(text)
         problems += [f"{path}: {problem}"] if problem else []
     if params.get("mode_max") is not None:
@@ -99,9 +105,10 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
     evidence = [ev(where, ", ".join(seen))]
     for regex in params.get("must_match") or []:
         found = lines.get(regex, {}).get(path)
-        if found is None or "error" in (found or {}):
-            why = (found or {}).get("error", "not a regular file")
-            problems.append(f"{path}: cannot search for {regex!r}: {why}")
+        if found is None or "error" in found:
+            why = (found or {}).get("error", f"a {match['type']}, not a regular file")
+            unknown.append(f"{path}: cannot search for {regex!r}: {why}")
+            evidence.append(ev(path, f"cannot search: {why}"))
             continue
         if found["count"]:
             first = found["lines"][0]
@@ -111,15 +118,16 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
             evidence.append(ev(path, f"no line matches {regex!r}"))
     for regex in params.get("must_not_match") or []:
         found = lines.get(regex, {}).get(path)
-        if found is None or "error" in (found or {}):
-            why = (found or {}).get("error", "not a regular file")
-            problems.append(f"{path}: cannot search for {regex!r}: {why}")
+        if found is None or "error" in found:
+            why = (found or {}).get("error", f"a {match['type']}, not a regular file")
+            unknown.append(f"{path}: cannot search for {regex!r}: {why}")
+            evidence.append(ev(path, f"cannot search: {why}"))
             continue
         if found["count"]:
             problems.append(f"{path}: {found['count']} line(s) match {regex!r}")
             evidence += [ev(path, f"matches {regex!r}: {hit['text']}", hit["line"])
                          for hit in found["lines"]]
-    return problems, evidence
+    return problems, unknown, evidence
 
 
 def _expected(params: dict) -> str:
@@ -136,8 +144,9 @@ def _expected(params: dict) -> str:
 
 @kind("file", needs=["file_state", "file_attrs", "passwd", "group"],
       wants={"file_state": _want_state, "file_attrs": _want_attrs,
-             "passwd": lambda p: {} if p.get("owner") is not None and _needs_state(p) else None,
-             "group": lambda p: {} if p.get("group") is not None and _needs_state(p) else None},
+             # names are looked up in the target's own account files; a number needs none
+             "passwd": lambda p: {} if isinstance(p.get("owner"), str) else None,
+             "group": lambda p: {} if isinstance(p.get("group"), str) else None},
       params={
           "path": {"type": "string", "pattern": _PATH,
                    "description": "an absolute path or glob without '..', e.g. /etc/cron.d/*"},
@@ -178,15 +187,21 @@ def file_control(facts, params) -> Result:
         return Result.failed(what, evidence=[ev(path, "no such file")], expected=expected)
     lines = facts["file_state"]["lines"].get(path, {})
     problems: list[str] = []
+    unknown: list[str] = []
     evidence: list[Evidence] = []
     for match in matches:
-        more_problems, more_evidence = _judge_file(match, params, facts, lines)
+        more_problems, more_unknown, more_evidence = _judge_file(match, params, facts, lines)
         problems += more_problems
+        unknown += more_unknown
         evidence += more_evidence
     held = f"all {len(matches)} files hold" if _is_glob(path) else "holds"
-    verdicts = [Result.failed("; ".join(problems), evidence=evidence, expected=expected)
-                if problems else
-                Result.passed(f"{path}: {held}", evidence=evidence, expected=expected)]
+    if problems:  # a definite failure stands, whatever else could not be read
+        verdict = Result.failed("; ".join(problems + unknown), evidence=evidence, expected=expected)
+    elif unknown:
+        verdict = Result.error("; ".join(unknown), evidence=evidence, expected=expected)
+    else:
+        verdict = Result.passed(f"{path}: {held}", evidence=evidence, expected=expected)
+    verdicts = [verdict]
     if params.get("immutable"):
         attrs = facts["file_attrs"][path]
         verdicts += [immutable_result(a, facts.mode) for a in attrs.get("matches", [attrs])]
