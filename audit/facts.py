@@ -47,6 +47,8 @@ class Facts:
     values: dict = field(default_factory=dict)
     vantages: frozenset = frozenset()
     timings: dict = field(default_factory=dict)
+    # fact -> the request its probe was given (probes registered with takes_request only)
+    requests: dict = field(default_factory=dict)
 
     def __getitem__(self, name: str):
         value = self.values[name]
@@ -128,6 +130,8 @@ def collect(
         spec = PROBES[name]
         started = time.perf_counter()
         extra = {"request": dict((requests or {}).get(name) or {})} if spec.takes_request else {}
+        if spec.takes_request:
+            facts.requests[name] = extra["request"]
         try:
             if spec.needs:
                 value = spec.func(host, facts, **extra)

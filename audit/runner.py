@@ -30,6 +30,11 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
         reason = facts.error_of(name)
         if reason is not None:
             return Result.error(f"cannot decide: {reason}")
+    unasked = _not_asked(spec, facts, params)
+    if unasked:
+        # A probe that audits what it is asked holds nothing about the rest: a missing key
+        # there is no verdict (this happens only when a caller collects without the plan).
+        return Result.error(f"cannot decide: {unasked}")
     try:
         result = spec.func(facts, params)
     except Exception as exc:  # one broken check must not sink the run, nor pass silently
@@ -38,6 +43,19 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     if not isinstance(result, Result):
         return Result.error(f"check returned {type(result).__name__}, not a Result")
     return result
+
+
+def _not_asked(spec: CheckSpec, facts: Facts, params: dict) -> str | None:
+    """What this control asks of a probe that its probe was not given, or None."""
+    for fact, wanted in spec.requests(params).items():
+        given = facts.requests.get(fact)
+        if wanted is None or given is None:
+            continue
+        for key, values in merge_requests([wanted]).items():
+            missing = [v for v in values if v not in given.get(key, [])]
+            if missing:
+                return f"fact {fact} was collected without this control's request ({key}: {missing})"
+    return None
 
 
 def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, CheckSpec | None]:

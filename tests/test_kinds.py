@@ -479,3 +479,17 @@ def test_file_kind_numeric_owner_needs_no_account_file(tmp_root):
                        params={"path": "/etc/cron.allow", "owner": os.getuid()})
     assert result.status is Status.PASS
     assert evidence_lines(result) == [f"/etc/cron.allow: regular file, owner {os.getuid()}"]
+
+
+def test_a_fact_collected_without_the_controls_request_is_no_verdict(tmp_root):
+    from hostaudit.facts import collect
+    from hostaudit.registry import KINDS
+    from hostaudit.runner import evaluate
+
+    tmp_root.write("/etc/sysctl.conf", "kernel.kptr_restrict = 2\n")
+    facts = collect(tmp_root.host, ["sysctl_persistent", "sysctl_runtime", "kernels", "init_system"],
+                    mode="image")  # no requests: a caller that bypassed the plan
+    result = evaluate(KINDS["sysctl"], facts, dict(KPTR))
+    assert result.status is Status.ERROR
+    assert result.message == ("cannot decide: fact sysctl_persistent was collected without this "
+                              "control's request (keys: ['kernel.kptr_restrict'])")
