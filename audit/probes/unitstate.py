@@ -29,7 +29,7 @@ def _links(host: Host, pattern: str, name: str) -> list[dict]:
     return found
 
 
-def _state(host: Host, name: str, sysv_dirs: list[str]) -> dict:
+def _state(host: Host, name: str, sysv_dirs: list[tuple[str, str]]) -> dict:
     unit = unit_name(name)
     script = unit.removesuffix(".service")
     masked = next((f"{d}/{unit}" for d in MASK_DIRS if host.link_target(f"{d}/{unit}") == "/dev/null"), None)
