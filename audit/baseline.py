@@ -15,7 +15,6 @@ import difflib
 import hashlib
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -23,6 +22,8 @@ from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
 from hostaudit.references import References
+from hostaudit.schemas import inline_local_refs
+from hostaudit.schemas import json_path as _json_path
 from hostaudit.waivers import Waiver, parse_date
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class Control:
     manual: str = ""
     parameters: dict = field(default_factory=dict)
     references: References = field(default_factory=References)
+    kind: str = ""  # a generic kind (registry.KINDS) deciding it, or "" for its own check
 
     @property
     def reference(self) -> str:
@@ -68,6 +70,7 @@ class Control:
             manual=data.get("manual", "").strip(),
             parameters=dict(data.get("parameters") or {}),
             references=References.from_control(data),
+            kind=data.get("kind", ""),
         )
 
 
@@ -219,21 +222,6 @@ def _line_of(text: str, path: list) -> int | None:
     return line
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def _json_path(path) -> str:
-    out = "$"
-    for key in path:
-        if isinstance(key, int):
-            out += f"[{key}]"
-        elif _PLAIN_KEY.match(str(key)):
-            out += f".{key}"
-        else:  # a control ID has dots: $.overrides['ssh.port'], not $.overrides.ssh.port
-            out += f"[{str(key)!r}]"
-    return out
-
-
 @lru_cache(maxsize=1)
 def _validator():
     import jsonschema
@@ -241,7 +229,7 @@ def _validator():
     from hostaudit.baselines import SCHEMA_PATH
 
     schema = json.loads(SCHEMA_PATH.read_text())
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(inline_local_refs(schema))
 
 
 def _past_node_limit(node):
@@ -319,17 +307,19 @@ def load(ref: str) -> Baseline:
 
 def load_checked(ref: str) -> Baseline:
     """Load a baseline and ``verify`` it against this hostaudit's checks: what every command
-    that audits with a baseline (scan, baseline validate, ...) loads. Raises InputError."""
-    from hostaudit.registry import CHECKS, load_all
+    that audits with a baseline (scan, baseline validate, ...) loads. Raises InputError.
+    The checks must be registered first (``registry.load_all``, by the composition root)."""
+    from hostaudit.registry import CHECKS, KINDS
 
     baseline = load(ref)
-    load_all()
-    verify(baseline, CHECKS)
+    verify(baseline, CHECKS, KINDS)
     return baseline
 
 
-def verify(baseline: Baseline, checks: Mapping[str, CheckSpec]) -> None:
-    """Every automated control of ``baseline`` has a check in ``checks``, and its parameters
+def verify(baseline: Baseline, checks: Mapping[str, CheckSpec],
+           kinds: Mapping[str, CheckSpec] | None = None) -> None:
+    """Every automated control of ``baseline`` has a check in ``checks`` (or, with
+    ``kind:``, a generic kind in ``kinds`` that can decide in its modes), and its parameters
     are exactly those the check declares, each of its declared type.
 
     Raises InputError at the first problem (file:line where the value was written, which may
@@ -342,6 +332,26 @@ def verify(baseline: Baseline, checks: Mapping[str, CheckSpec]) -> None:
         if control.manual:
             continue
         origin = baseline.origins.get(control.id) or Origin(Spot(baseline.files[-1], ""), {})
+        if control.kind:
+            spec = (kinds or {}).get(control.kind)
+            if spec is None:
+                problems.append(InputError(
+                    f"{origin.control.json_path('kind')}: control {control.id!r}: no generic kind "
+                    f"{control.kind!r} (kinds: {', '.join(sorted(kinds or {}))})",
+                    where=origin.control.where("kind"),
+                    hint=did_you_mean(control.kind, kinds or {}),
+                ))
+                continue
+            beyond = [m for m in control.modes if m not in spec.modes]
+            if beyond:
+                problems.append(InputError(
+                    f"{origin.control.json_path('modes')}: control {control.id!r}: kind "
+                    f"{control.kind!r} cannot decide in {', '.join(beyond)} mode (it can in "
+                    f"{', '.join(spec.modes)})",
+                    where=origin.control.where("modes"),
+                ))
+            problems.extend(_parameter_problems(control, spec, origin))
+            continue
         spec = checks.get(control.id)
         if spec is None:
             problems.append(InputError(
@@ -390,7 +400,11 @@ def _expectation(schema) -> str:
 def _parameter_problems(control: Control, spec: CheckSpec, origin: Origin) -> list[InputError]:
     """The control's parameters held against the schema its check declares."""
     params, declared = control.parameters, spec.params
-    validator = _params_validator_class()(spec.params_schema())
+    import jsonschema
+
+    # "format": "regex" is asserted: a pattern that does not compile is refused here.
+    validator = _params_validator_class()(spec.params_schema(),
+                                          format_checker=jsonschema.FormatChecker(["regex"]))
     problems = []
     # Missing and unknown names are told here, by name; jsonschema then judges the values.
     for name in spec.required_params:
@@ -410,7 +424,17 @@ def _parameter_problems(control: Control, spec: CheckSpec, origin: Origin) -> li
                 where=spot.where(),
                 hint=did_you_mean(str(name), declared),
             ))
-    errors = [e for e in validator.iter_errors(params) if e.absolute_path]
+    errors = list(validator.iter_errors(params))
+    for err in [e for e in errors if not e.absolute_path and e.validator not in
+                ("required", "additionalProperties")]:
+        # A constraint between parameters (a kind's "anyOf"...): told at the parameters.
+        spot = origin.control
+        what = spec.constraints.get("description") or err.message
+        problems.append(InputError(
+            f"{spot.json_path('parameters')}: control {control.id!r}: {what}",
+            where=spot.where("parameters"),
+        ))
+    errors = [e for e in errors if e.absolute_path]
     for err in sorted(errors, key=lambda e: [str(k) for k in e.absolute_path]):
         name, *rest = list(err.absolute_path)
         hint = None

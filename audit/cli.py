@@ -16,12 +16,13 @@ import textwrap
 from hostaudit import __version__
 from hostaudit.errors import AuditError, ExitCode, HostauditError, InputError
 from hostaudit.interrupt import Interrupted, signals_unwind, stop_children
+from hostaudit.model import Severity
 
 FORMATS = ("json", "html", "terminal", "junit", "sarif")
 # What each file format writes into the output directory, beside report.json.
 FILES = {"json": "report.json", "html": "report.html", "junit": "report.junit.xml",
          "sarif": "report.sarif"}
-SEVERITIES = ("high", "medium", "low", "info")
+SEVERITIES = Severity.order()
 
 
 def _split_list(values: list[str] | None) -> list[str]:
@@ -248,7 +249,9 @@ def _completion_parser(sub) -> argparse.ArgumentParser:
 def _load_baseline(ref: str):
     """Load a baseline checked against this version's checks (see ``baseline.load_checked``)."""
     from hostaudit import baseline as baselines
+    from hostaudit.registry import load_all
 
+    load_all()  # the composition root registers every check and probe, once
     return baselines.load_checked(ref)
 
 
@@ -357,8 +360,11 @@ def cmd_scan(args) -> int:
 
                 bar = probe_progress(_console(args, stderr=True), len(audit_plan.facts))
                 advance = progress_stack.enter_context(bar)
-            report = scan(target, baseline, only=only, skip=skip, audit_plan=audit_plan,
-                          on_fact=advance).report
+            finished = scan(target, baseline, only=only, skip=skip, audit_plan=audit_plan,
+                            on_fact=advance)
+            report = finished.report
+        if args.debug:
+            _print_tracebacks(finished.tracebacks)
         if state is not None:
             _record_drift(state, report)
     written = _write_reports(report, formats, output, metrics=args.prometheus)
@@ -386,6 +392,12 @@ def cmd_scan(args) -> int:
         for reason in reasons:
             print(f"gate failed: {reason}", file=sys.stderr)
     return code
+
+
+def _print_tracebacks(tracebacks) -> None:
+    """--debug: each crashed probe's and check's traceback (the report has one line each)."""
+    for what, text in tracebacks.items():
+        print(f"debug: {what} crashed:\n{text.rstrip()}", file=sys.stderr)
 
 
 def _gate_verdict(args, reasons: list[str]):

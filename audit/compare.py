@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hostaudit.model import Severity
+
 # Fields that change from run to run without the host changing: a process id, a timing, a
 # line number that moved because a line above it was added. They never count as a change.
 VOLATILE_FIELDS = frozenset({"line", "pid", "duration_s", "duration_ms", "mount_id", "parent_id",
@@ -35,7 +37,7 @@ _CLASSES = {
     "manual": "became_manual",
     "waived": "waived",
 }
-_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
+_SEVERITY_ORDER = {name: rank for rank, name in enumerate(Severity.order())}
 _CHANGE_ORDER = {"new_failure": 0, "new_error": 1, "added": 2, "status_changed": 3, "fixed": 4,
                  "error_cleared": 5, "became_not_applicable": 6, "became_manual": 7, "waived": 8,
                  "removed": 9, "reason_changed": 10}

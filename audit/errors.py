@@ -50,6 +50,13 @@ class AuditError(HostauditError):
     exit_code = ExitCode.AUDIT_FAILED
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first line of the message``: what a report says of a crash (the traceback
+    goes to --debug)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
 class ProbeError(Exception):
     """A probe could not collect its fact; the message says why and reaches the report."""
 

@@ -9,7 +9,7 @@ import textwrap
 
 from hostaudit.baseline import Control
 from hostaudit.references import References
-from hostaudit.registry import CHECKS, PROBES, load_all
+from hostaudit.registry import PROBES, spec_for
 from hostaudit.visible import terminal_text
 
 _VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
@@ -21,8 +21,8 @@ def _first_paragraph(func) -> str:
 
 
 def describe(control: Control) -> dict:
-    """A control as plain data: metadata, parameters, and per-mode facts with their probes."""
-    load_all()
+    """A control as plain data: metadata, parameters, and per-mode facts with their probes
+    (the checks registered by the composition root, ``registry.load_all``)."""
     data = {
         "id": control.id, "title": control.title, "section": control.section,
         "severity": control.severity, "modes": list(control.modes), "rationale": control.rationale,
@@ -30,16 +30,20 @@ def describe(control: Control) -> dict:
         "references": control.references.to_dict(),
         "parameters": dict(control.parameters), "manual": control.manual or None, "checked": None,
     }
-    spec = CHECKS.get(control.id)
+    spec = spec_for(control)
     if spec is not None and not control.manual:
-        data["checked"] = {
+        asked = spec.requests(control.parameters)  # facts these parameters ask nothing of are left out
+        checked: dict = {
             "summary": _first_paragraph(spec.func),
             "facts": {
                 vantage: [{"fact": name, "probe": _first_paragraph(PROBES[name].func) if name in PROBES else ""}
-                          for name in names]
+                          for name in names if asked.get(name, {}) is not None]
                 for vantage, names in spec.needs_by_vantage.items()
             },
         }
+        if control.kind:
+            checked["kind"] = control.kind
+        data["checked"] = checked
     return data
 
 
@@ -57,6 +61,9 @@ def render_text(data: dict, width: int = 79) -> str:
     if data["manual"]:
         lines += [wrapped for line in data["manual"].splitlines() for wrapped in para(line, "  ", "     ")]
     elif data["checked"]:
+        if data["checked"].get("kind"):
+            lines += para(f"Generic kind {data['checked']['kind']} (no Python of its own; the parameters "
+                          "below say what to look at).")
         lines += para(data["checked"]["summary"])
         for vantage, facts in data["checked"]["facts"].items():
             lines.append(f"  {_VANTAGE_NAMES.get(vantage, vantage)}: reads")

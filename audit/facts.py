@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hostaudit.errors import ProbeError
+from hostaudit.errors import ProbeError, one_line
 from hostaudit.host import Host
 from hostaudit.registry import PROBES
 
@@ -25,6 +26,8 @@ class FactError:
     """Why a fact could not be collected; checks that need it report ``error`` with this."""
 
     reason: str
+    # A crashed probe's traceback: shown with --debug, never part of the report's facts.
+    traceback: str = field(default="", compare=False, repr=False)
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Facts:
     values: dict = field(default_factory=dict)
     vantages: frozenset = frozenset()
     timings: dict = field(default_factory=dict)
+    # fact -> the request its probe was given (probes registered with takes_request only)
+    requests: dict = field(default_factory=dict)
 
     def __getitem__(self, name: str):
         value = self.values[name]
@@ -60,6 +65,11 @@ class Facts:
         if value is None and name not in self.values:
             return f"fact {name} was not collected"
         return value.reason if isinstance(value, FactError) else None
+
+    def tracebacks(self) -> dict[str, str]:
+        """``{fact: traceback}`` of the probes that crashed (not those that failed cleanly)."""
+        return {name: v.traceback for name, v in sorted(self.values.items())
+                if isinstance(v, FactError) and v.traceback}
 
     def serialisable(self) -> dict:
         """Facts as JSON data: collected values, and ``{"error": reason}`` for failures."""
@@ -99,6 +109,7 @@ def collect(
     vantages: frozenset = frozenset(),
     workers: int = 8,
     on_done: Callable[[str], None] | None = None,
+    requests: Mapping[str, dict] | None = None,
 ) -> Facts:
     """Run the probes for ``names`` (and their dependencies) against ``host``.
 
@@ -106,10 +117,10 @@ def collect(
     with its message; one still running at its deadline (``ProbeSpec.timeout`` seconds after
     it started) as a FactError "timed out after N s", and its late answer is ignored. The
     run goes on either way. A KeyboardInterrupt (Ctrl-C, or a signal the CLI turns into
-    one) ends the collection at once, without waiting for running probes.
+    one) ends the collection at once, without waiting for running probes. ``requests``
+    (fact -> merged request, from the plan) goes to the probes registered with
+    ``takes_request``; one nothing asks of gets ``{}``.
     """
-    import hostaudit.probes  # noqa: F401  (registers the probes this run may need)
-
     facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
     pending = closure(names)
     answers: queue.SimpleQueue = queue.SimpleQueue()
@@ -118,18 +129,21 @@ def collect(
     def run_one(name: str) -> None:
         spec = PROBES[name]
         started = time.perf_counter()
+        extra = {"request": dict((requests or {}).get(name) or {})} if spec.takes_request else {}
+        if spec.takes_request:
+            facts.requests[name] = extra["request"]
         try:
             if spec.needs:
-                value = spec.func(host, facts)
+                value = spec.func(host, facts, **extra)
             else:
-                value = spec.func(host)
+                value = spec.func(host, **extra)
         except ProbeError as exc:
             value = FactError(str(exc))
         except OSError as exc:
             where = f" {exc.filename}" if exc.filename else ""
             value = FactError(f"cannot read{where}: {exc.strerror or exc}")
         except BaseException as exc:  # a probe bug must not sink the audit; it shows as error
-            value = FactError(f"probe {name} failed: {type(exc).__name__}: {exc}")
+            value = FactError(f"probe {name} failed: {one_line(exc)}", traceback.format_exc())
         answers.put((name, value, time.perf_counter() - started))
 
     def record(name: str, value, seconds: float) -> None:

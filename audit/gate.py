@@ -9,9 +9,10 @@ when it fails). Old failures stay visible in the reports, they just do not break
 from __future__ import annotations
 
 from hostaudit.compare import compare
+from hostaudit.model import Severity
 
 _BAD = ("fail", "error")
-SEVERITIES = ("high", "medium", "low", "info")
+SEVERITIES = Severity.order()
 
 
 def new_failures(reference: dict, report: dict) -> tuple[list[dict], list[str]]:

@@ -36,13 +36,16 @@ class Severity(str, enum.Enum):
     def weight(self) -> int:
         return {"high": 10, "medium": 5, "low": 1, "info": 0}[self.value]
 
+    @property
+    def rank(self) -> int:
+        """0 for the most severe: sorting by rank puts high first."""
+        return list(Severity).index(self)
 
-class Mode(str, enum.Enum):
-    """Where the audit looks from: the running host, an offline root, or the wire."""
-
-    LIVE = "live"
-    IMAGE = "image"
-    NET = "net"
+    @classmethod
+    def order(cls) -> tuple[str, ...]:
+        """The severity names, most severe first: the one order every option, gate and
+        report uses (defined here, by the order of the members above)."""
+        return tuple(s.value for s in cls)
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class Result:
     message: str
     evidence: tuple[Evidence, ...] = ()
     expected: str = ""
+    # A crashed check's traceback: shown with --debug, never written into a report.
+    traceback: str = field(default="", compare=False, repr=False)
 
     @classmethod
     def passed(cls, message: str, *, evidence=(), expected: str = "") -> Result:

@@ -51,6 +51,10 @@ DEFS: dict[str, dict[str, Any]] = {
         "type": "string", "pattern": r"^[0-9]+(\.[0-9]+)+(p[0-9]+)?$",
         "description": 'a dotted version in quotes, e.g. "3.4": YAML reads an unquoted 3.10 as 3.1',
     },
+    "regex": {
+        "type": "string", "format": "regex",
+        "description": "a Python regular expression, searched in each line, e.g. ^PermitRootLogin\\s+no",
+    },
     "ipv4_network": {
         "type": "string", "pattern": rf"^({_OCTET}\.){{3}}{_OCTET}(/(3[0-2]|[12]?[0-9]))?$",
         "description": "an IPv4 address or network, e.g. 192.168.1.0/24",

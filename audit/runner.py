@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Callable
 
 from hostaudit.baseline import Control
+from hostaudit.errors import one_line
 from hostaudit.facts import Facts, closure, collect
 from hostaudit.host import Host
 from hostaudit.model import ControlResult, Result, Severity
-from hostaudit.registry import CHECKS, CheckSpec, load_all
+from hostaudit.registry import CheckSpec, merge_requests, spec_for
 from hostaudit.scoring import score
 from hostaudit.waivers import Outcome, Waiver, not_selected
 from hostaudit.waivers import apply as apply_waivers
@@ -23,17 +26,36 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     if missing:
         return Result.error(f"the baseline gives no value for parameter(s) {', '.join(missing)}")
     params = {**spec.param_defaults, **params}
-    for name in spec.needs_in(facts.vantages):
+    for name in spec.needs_for(params, facts.vantages):
         reason = facts.error_of(name)
         if reason is not None:
             return Result.error(f"cannot decide: {reason}")
+    unasked = _not_asked(spec, facts, params)
+    if unasked:
+        # A probe that audits what it is asked holds nothing about the rest: a missing key
+        # there is no verdict (this happens only when a caller collects without the plan).
+        return Result.error(f"cannot decide: {unasked}")
     try:
         result = spec.func(facts, params)
     except Exception as exc:  # one broken check must not sink the run, nor pass silently
-        return Result.error(f"check crashed: {type(exc).__name__}: {exc}")
+        crashed = Result.error(f"check crashed: {one_line(exc)}")
+        return replace(crashed, traceback=traceback.format_exc())
     if not isinstance(result, Result):
         return Result.error(f"check returned {type(result).__name__}, not a Result")
     return result
+
+
+def _not_asked(spec: CheckSpec, facts: Facts, params: dict) -> str | None:
+    """What this control asks of a probe that its probe was not given, or None."""
+    for fact, wanted in spec.requests(params).items():
+        given = facts.requests.get(fact)
+        if wanted is None or given is None:
+            continue
+        for key, values in merge_requests([wanted]).items():
+            missing = [v for v in values if v not in given.get(key, [])]
+            if missing:
+                return f"fact {fact} was collected without this control's request ({key}: {missing})"
+    return None
 
 
 def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, CheckSpec | None]:
@@ -44,9 +66,10 @@ def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, C
         modes = ", ".join(control.modes) or "none"
         seen = "+".join(sorted(vantages))
         return Result.not_applicable(f"applies in {modes} mode; this audit is {seen} mode"), None
-    spec = CHECKS.get(control.id)
+    spec = spec_for(control)
     if spec is None:
-        return Result.error(f"no check is registered for {control.id}"), None
+        what = f"kind {control.kind!r}" if control.kind else control.id
+        return Result.error(f"no check is registered for {what}"), None
     return None, spec
 
 
@@ -61,20 +84,30 @@ class AuditPlan:
     steps: tuple  # (Control, Result | None, CheckSpec | None)
     facts: tuple[str, ...]
     waivers: tuple[Waiver, ...] = ()
+    # fact -> what the selected controls ask of its probe, merged (registry.merge_requests)
+    requests: Mapping[str, dict] = field(default_factory=dict)
 
 
 def plan_audit(controls: list[Control], vantages: frozenset,
                waivers: tuple[Waiver, ...] = ()) -> AuditPlan:
-    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect."""
-    load_all()
+    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect.
+    The checks and probes must be registered first (``registry.load_all``, done by the
+    composition root: the CLI, ``scan.plan``)."""
     steps = []
     needs: list[str] = []
+    asked: dict[str, list] = {}
     for control in controls:
         result, spec = _result_for(control, vantages)
         steps.append((control, result, spec))
         if spec:
-            needs.extend(n for n in spec.needs_in(vantages) if n not in needs)
-    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers))
+            needed = spec.needs_for(control.parameters, vantages)
+            needs.extend(n for n in needed if n not in needs)
+            for fact, request in spec.requests(control.parameters).items():
+                if request is not None and fact in needed:
+                    asked.setdefault(fact, []).append(request)
+    requests = {fact: merge_requests(each) for fact, each in asked.items()}
+    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers),
+                     requests)
 
 
 def run_audit(
@@ -93,7 +126,8 @@ def run_audit(
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
     vantages = plan.vantages
-    facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact)
+    facts = collect(host, plan.facts, mode=host.kind, vantages=vantages, on_done=on_fact,
+                    requests=plan.requests)
     collected = time.perf_counter()
 
     today = today or started_at.date()
@@ -126,9 +160,13 @@ def run_audit(
     for left_out in waivers_of.values():
         outcomes.update((id(w), not_selected(w, today)) for w in left_out)
     finished = time.perf_counter()
-    used = sorted({n for _, _, spec in plan.steps if spec for n in spec.needs_in(vantages)})
+    used = sorted({n for control, _, spec in plan.steps if spec
+                   for n in spec.needs_for(control.parameters, vantages)})
     all_facts = facts.serialisable()
+    tracebacks = {f"probe {name}": text for name, text in facts.tracebacks().items()}
+    tracebacks.update((f"check of {r.id}", r.result.traceback) for r in results if r.result.traceback)
     return {
+        "tracebacks": tracebacks,  # for --debug; build_report leaves them out of the report
         "results": results,
         "summary": score(results),
         "waivers": [outcomes[id(w)].to_dict() for w in plan.waivers],

@@ -18,14 +18,15 @@ import ipaddress
 import os
 import pwd
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from hostaudit.baseline import Baseline, Control, select
 from hostaudit.errors import InputError
 from hostaudit.host import Host, ImageHost, LiveHost, NetHost
 from hostaudit.model import ControlResult
 from hostaudit.redact import redact
+from hostaudit.registry import load_all
 from hostaudit.runner import AuditPlan, plan_audit, run_audit
 
 # The loopback a live audit with --network sweeps: this host's own, never another address.
@@ -78,6 +79,8 @@ class ScanResult:
 
     report: dict
     results: tuple[ControlResult, ...]
+    # What crashed, by "probe NAME" / "check of ID", with its traceback (shown by --debug)
+    tracebacks: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_address(text: str) -> str:
@@ -183,6 +186,7 @@ def select_controls(baseline: Baseline, target: Target, only: Sequence[str] = ()
 def plan(baseline: Baseline, target: Target, only: Sequence[str] = (),
          skip: Sequence[str] = ()) -> AuditPlan:
     """The audit of ``target`` that ``scan`` would run: selected controls and facts needed."""
+    load_all()  # the composition root registers every check and probe, once
     return plan_audit(select_controls(baseline, target, only, skip), target.host.vantages,
                       baseline.waivers)
 
@@ -211,4 +215,5 @@ def scan(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: 
     ]
     report = build_report(audit=audit, baseline=baseline, target=description,
                           selection={"only": list(only), "skip": list(skip)})
-    return ScanResult(report=report, results=tuple(audit["results"]))
+    return ScanResult(report=report, results=tuple(audit["results"]),
+                      tracebacks=audit.get("tracebacks", {}))

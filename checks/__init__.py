@@ -11,6 +11,7 @@ from hostaudit.checks import (  # noqa: F401
     fs,
     fw,
     integrity,
+    kinds,
     logs,
     mail,
     mail_services,
@@ -18,5 +19,4 @@ from hostaudit.checks import (  # noqa: F401
     net,
     operating_system,
     ssh,
-    sysctl,
 )

@@ -11,7 +11,8 @@ import textwrap
 from functools import lru_cache
 from importlib import resources
 
-from hostaudit.reports.json_report import ReportInvalid, _json_path
+from hostaudit.reports.json_report import ReportInvalid
+from hostaudit.schemas import json_path
 from hostaudit.visible import terminal_text
 
 CHANGE_LABELS = {
@@ -35,7 +36,7 @@ def validate(diff: dict) -> None:
     """Raise ReportInvalid naming the JSON path unless ``diff`` matches diff.schema.json."""
     errors = sorted(_validator().iter_errors(diff), key=lambda e: [str(k) for k in e.absolute_path])
     if errors:
-        raise ReportInvalid(errors[0].message, json_path=_json_path(errors[0].absolute_path))
+        raise ReportInvalid(errors[0].message, json_path=json_path(errors[0].absolute_path))
 
 
 def render_json(diff: dict) -> str:

@@ -10,6 +10,7 @@ from importlib import resources
 
 from hostaudit.errors import InputError
 from hostaudit.reports.atomic import write_atomic
+from hostaudit.schemas import inline_local_refs, json_path
 from hostaudit.visible import ACTING_BEYOND_C0
 
 
@@ -31,11 +32,7 @@ def schema() -> dict:
 def _validator():
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema())
-
-
-def _json_path(path) -> str:
-    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
+    return jsonschema.Draft202012Validator(inline_local_refs(schema()))
 
 
 def validate(report: dict, *, source: str | None = None) -> None:
@@ -48,7 +45,7 @@ def validate(report: dict, *, source: str | None = None) -> None:
     if errors:
         err = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        path = _json_path(err.absolute_path)
+        path = json_path(err.absolute_path)
         raise ReportInvalid(err.message + more, json_path=path, where=source)
 
 

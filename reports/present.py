@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import shlex
 
+from hostaudit.model import Severity
+
 STATUS_ORDER = ("fail", "error", "waived", "manual", "not_applicable", "pass")
-SEVERITY_ORDER = ("high", "medium", "low", "info")
+SEVERITY_ORDER = Severity.order()
 STATUS_LABELS = {
     "pass": "pass",
     "fail": "fail",

@@ -3,6 +3,14 @@ import os
 import pytest
 from support import RootBuilder
 
+from hostaudit.registry import load_all
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _registered():
+    """The test session is a composition root: every check and probe registered once."""
+    load_all()
+
 
 @pytest.fixture
 def tmp_root(tmp_path):

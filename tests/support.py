@@ -9,7 +9,7 @@ from hostaudit.baseline import load
 from hostaudit.facts import Facts, collect
 from hostaudit.host import ImageHost, LiveHost
 from hostaudit.model import Result
-from hostaudit.registry import CHECKS, load_all
+from hostaudit.registry import CHECKS, KINDS, load_all, merge_requests
 from hostaudit.runner import evaluate
 
 
@@ -76,22 +76,40 @@ def shipped_parameters(control_id: str) -> dict:
         return {}
 
 
+def _shipped_kind(control_id: str) -> str:
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = load("gcux-qmail")
+    try:
+        return _SHIPPED.control(control_id).kind
+    except KeyError:
+        return ""
+
+
 def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict | None = None,
               params: dict | None = None, mode: str = "image", live: bool = False,
-              vantages: set | None = None) -> Result:
-    """Evaluate one registered check.
+              vantages: set | None = None, kind: str | None = None) -> Result:
+    """Evaluate one registered check, or one shipped control decided by a generic kind.
 
     With ``root``, its facts are collected from that tree as an image; with ``facts``, the
     given fact values are used as they are (a pure unit test; ``vantages`` adds ``net``);
-    with ``live=True``, from this machine. Parameters are the shipped baseline's, updated by ``params``.
+    with ``live=True``, from this machine. Parameters are the shipped baseline's, updated by
+    ``params``. ``kind`` evaluates a generic kind with ``params`` alone (``control_id`` is
+    then only a label); the probes are asked exactly what the parameters request.
     """
     load_all()
-    spec = CHECKS[control_id]
-    merged = {**shipped_parameters(control_id), **(params or {})}
+    if kind is not None:
+        spec, merged = KINDS[kind], dict(params or {})
+    else:
+        shipped_kind = _shipped_kind(control_id)
+        spec = KINDS[shipped_kind] if shipped_kind else CHECKS[control_id]
+        merged = {**shipped_parameters(control_id), **(params or {})}
     if facts is not None:
         return evaluate(spec, Facts(mode=mode, values=dict(facts), vantages=frozenset(vantages or {mode})), merged)
     host = LiveHost() if live else root.host
-    collected = collect(host, spec.needs_in(host.vantages), mode=host.kind, vantages=host.vantages)
+    needed = spec.needs_for(merged, host.vantages)
+    requests = {fact: merge_requests([r]) for fact, r in spec.requests(merged).items() if r is not None}
+    collected = collect(host, needed, mode=host.kind, vantages=host.vantages, requests=requests)
     return evaluate(spec, collected, merged)
 
 
@@ -100,7 +118,21 @@ def evidence_lines(result: Result) -> list[str]:
     return [str(e) for e in result.evidence]
 
 
-def collect_fact(name: str, root: RootBuilder, mode: str = "image"):
-    """Collect one fact (and its dependencies) from a fixture root; returns the value."""
+def shipped_requests() -> dict:
+    """What the shipped baseline's controls ask of each probe, as a full audit plans it."""
+    from hostaudit.runner import plan_audit
+
     load_all()
-    return collect(root.host, [name], mode=mode)[name]
+    if _SHIPPED is None:
+        shipped_parameters("")
+    return dict(plan_audit(list(_SHIPPED.controls), frozenset({"live", "image"})).requests)
+
+
+def collect_fact(name: str, root: RootBuilder, mode: str = "image", request: dict | None = None):
+    """Collect one fact (and its dependencies) from a fixture root; returns the value. A
+    probe that takes requests is asked what the shipped baseline asks, or ``request``."""
+    load_all()
+    requests = shipped_requests()
+    if request is not None:
+        requests[name] = request
+    return collect(root.host, [name], mode=mode, requests=requests)[name]

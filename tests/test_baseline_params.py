@@ -13,7 +13,7 @@ from hostaudit.cli import main
 from hostaudit.errors import ExitCode, InputError
 from hostaudit.facts import Facts
 from hostaudit.model import Result
-from hostaudit.registry import CHECKS, CheckSpec, check, load_all
+from hostaudit.registry import CHECKS, KINDS, CheckSpec, check, load_all
 from hostaudit.runner import evaluate
 
 
@@ -103,9 +103,9 @@ def test_every_shipped_parameter_is_declared_by_its_check():
 
 def test_every_declared_parameter_type_is_a_valid_json_schema():
     load_all()
-    for spec in CHECKS.values():
+    for spec in [*CHECKS.values(), *KINDS.values()]:
         jsonschema.Draft202012Validator.check_schema(spec.params_schema())
-    assert CHECKS["sysctl.net.ipv4.tcp_syncookies"].required_params == ("expected",)
+    assert KINDS["sysctl"].required_params == ("key", "expected")
 
 
 def test_wrong_type_in_a_parent_is_reported_where_it_was_written(tmp_path):

@@ -6,7 +6,7 @@ from support import RootBuilder, evidence_lines, run_check
 
 from hostaudit.host import ImageHost
 from hostaudit.model import Status
-from hostaudit.probes.attrs import critical_file_attrs
+from hostaudit.probes.attrs import file_attrs_probe
 from hostaudit.probes.boot import BOOT_PACKAGES
 
 
@@ -43,7 +43,7 @@ def test_mutable_shadow_fails(tmp_root, immutable):
     result = run_check("files.immutable.shadow", root=tmp_root)
     assert result.status is Status.FAIL
     assert [str(e) for e in result.evidence] == ["/etc/shadow: flags: not immutable"]
-    assert "archives do not keep it" in result.message
+    assert "image mode reads the flag of the image's own files" in result.message
 
 
 def test_missing_gshadow_fails_naming_it(tmp_root):
@@ -59,7 +59,7 @@ def test_filesystem_without_attributes_is_an_error(tmp_root):
             raise OSError(errno.ENOTTY, "Inappropriate ioctl for device", path)
 
     _accounts(tmp_root)
-    facts = {"critical_file_attrs": critical_file_attrs(NoAttributes(str(tmp_root.path)))}
+    facts = {"file_attrs": file_attrs_probe(NoAttributes(str(tmp_root.path)), request={"paths": ["/etc/group"]})}
     result = run_check("files.immutable.group", facts=facts)
     assert result.status is Status.ERROR
     assert "keeps no inode attributes" in result.message

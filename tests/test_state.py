@@ -203,7 +203,7 @@ def test_a_lost_immutable_bit_is_one_fact_change_and_one_new_failure(tree, tmp_p
     drift = json.loads((tmp_path / "out" / "report.json").read_text())["drift"]
     assert [(c["id"], c["change"]) for c in drift["controls"]] == [("files.immutable.passwd", "new_failure")]
     assert [(f["fact"], f["key"], f["before"], f["after"]) for f in drift["facts"]] == [
-        ("critical_file_attrs", "/etc/passwd.immutable", True, False)]
+        ("file_attrs", "/etc/passwd.immutable", True, False)]
 
 
 def test_two_concurrent_runs_on_one_state_directory_both_land(tree, tmp_path):

@@ -161,7 +161,9 @@ def test_live_key_missing_from_kernel_is_not_applicable_and_flags_dead_setting()
 
 def test_live_runtime_probe_reads_this_kernel():
     load_all()
-    values = collect(LiveHost(), ["sysctl_runtime"], mode="live")["sysctl_runtime"]["values"]
+    keys = ["net.ipv4.tcp_syncookies", "net.ipv4.ip_always_defrag"]
+    values = collect(LiveHost(), ["sysctl_runtime"], mode="live",
+                     requests={"sysctl_runtime": {"keys": keys}})["sysctl_runtime"]["values"]
     with open("/proc/sys/net/ipv4/tcp_syncookies") as handle:
         assert values["net.ipv4.tcp_syncookies"]["value"] == handle.read().strip()
     assert values["net.ipv4.ip_always_defrag"]["missing"] is True

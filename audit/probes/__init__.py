@@ -10,6 +10,7 @@ from hostaudit.probes import (  # noqa: F401
     auth,
     boot,
     disk,
+    filestate,
     filewalk,
     firewall,
     init,
@@ -26,4 +27,5 @@ from hostaudit.probes import (  # noqa: F401
     ssh,
     sysctl,
     tripwire,
+    unitstate,
 )

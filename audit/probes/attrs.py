@@ -1,4 +1,4 @@
-"""Inode flags (``chattr +i``) of the files the baseline wants immutable."""
+"""Inode flags (``chattr +i``) of the files the selected controls name."""
 
 from __future__ import annotations
 
@@ -8,17 +8,6 @@ from hostaudit.errors import NotCarried
 from hostaudit.host import ABSENT, FS_APPEND_FL, FS_IMMUTABLE_FL, Host
 from hostaudit.registry import probe
 
-# The document's list (2002) and where the same files live today.
-CRITICAL_FILES = (
-    "/etc/passwd",
-    "/etc/shadow",
-    "/etc/group",
-    "/etc/gshadow",
-    "/etc/grub.conf",
-    "/boot/grub/grub.conf",
-    "/boot/grub/grub.cfg",
-    "/boot/grub2/grub.cfg",
-)
 _NO_ATTRIBUTES = (errno.ENOTTY, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS)
 
 
@@ -53,7 +42,24 @@ def file_attrs(host: Host, path: str) -> dict:
     return info
 
 
-@probe("critical_file_attrs")
-def critical_file_attrs(host: Host) -> dict:
-    """``{path: {path, target, exists, immutable, append_only} or {.., error}}`` per file."""
-    return {path: file_attrs(host, path) for path in CRITICAL_FILES}
+def _is_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[")
+
+
+@probe("file_attrs", takes_request=True)
+def file_attrs_probe(host: Host, request: dict | None = None) -> dict:
+    """``{path: {path, target, exists, immutable, append_only} or {.., error}}`` for exactly
+    the paths the selected controls ask for (``request["paths"]``). A glob pattern gives
+    ``{pattern: {"path": pattern, "matches": [one such entry per file]}}``."""
+    found: dict = {}
+    for path in (request or {}).get("paths", []):
+        try:
+            if _is_glob(path):
+                found[path] = {"path": path, "matches": [file_attrs(host, p) for p in host.glob(path)]}
+            else:
+                found[path] = file_attrs(host, path)
+        except OSError as exc:  # one unreadable path must not cost the other controls their fact
+            # Unreadable is never absent: "exists" stays unknown-but-not-false, with the reason.
+            found[path] = {"path": path, "target": None, "exists": True,
+                           "error": f"cannot look: {exc.strerror or exc}"}
+    return found

@@ -13,22 +13,12 @@ from hostaudit.parsers.sysctl import (
     SYSCTL_CONF,
     SYSCTL_D_DIRS,
     load_order,
+    normalize_key,
     parse_sysctl_conf,
     proc_path,
 )
 from hostaudit.registry import probe
 
-# The network parameters the document sets in /etc/sysctl.conf (one control each).
-AUDITED_KEYS = (
-    "net.ipv4.icmp_echo_ignore_all",
-    "net.ipv4.icmp_echo_ignore_broadcasts",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.conf.all.accept_source_route",
-    "net.ipv4.conf.all.accept_redirects",
-    "net.ipv4.ip_always_defrag",
-    "net.ipv4.conf.all.rp_filter",
-    "net.ipv4.conf.all.log_martians",
-)
 _KERNEL_VERSION = re.compile(r"^(\d+(?:\.\d+)*)")
 # /proc/sys refuses reads of the Host's default 4 MiB size with ENOMEM.
 _PROC_SYS_READ = 4096
@@ -39,14 +29,20 @@ def _masked(host: Host, path: str) -> bool:
     return host.link_target(path) == "/dev/null"
 
 
-@probe("sysctl_persistent")
-def sysctl_persistent(host: Host) -> dict:
-    """The winning persistent setting of each audited key, and the files read in order.
+def _requested_keys(request: dict | None) -> list[str]:
+    return [normalize_key(str(k)) for k in (request or {}).get("keys", [])]
+
+
+@probe("sysctl_persistent", takes_request=True)
+def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
+    """The winning persistent setting of each requested key (``request["keys"]``, from the
+    selected controls), and the files read in order.
 
     ``{"looked_in": [...], "files": [paths in load order], "settings": {key: {value, path,
     line, ignore_failure, pattern?}}}``. A glob key (``net.ipv4.conf.*.rp_filter``, as in
-    systemd's 50-default.conf) counts for every audited key it matches.
+    systemd's 50-default.conf) counts for every requested key it matches.
     """
+    wanted = _requested_keys(request)
     found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
     files = [p for p in load_order(found) if not _masked(host, p) and host.is_file(p)]
     if host.is_file(SYSCTL_CONF):
@@ -56,7 +52,7 @@ def sysctl_persistent(host: Host) -> dict:
         for entry in parse_sysctl_conf(host.read_text(path)):
             if entry.get("malformed"):
                 continue
-            for key in AUDITED_KEYS:
+            for key in wanted:
                 if entry["key"] == key or fnmatch.fnmatchcase(key, entry["key"]):
                     settings[key] = {
                         "value": entry["value"], "path": path, "line": entry["line"],
@@ -67,15 +63,16 @@ def sysctl_persistent(host: Host) -> dict:
     return {"looked_in": looked_in, "files": files, "settings": settings}
 
 
-@probe("sysctl_runtime")
-def sysctl_runtime(host: Host) -> dict:
+@probe("sysctl_runtime", takes_request=True)
+def sysctl_runtime(host: Host, request: dict | None = None) -> dict:
     """Live: ``{"available": True, "values": {key: {"path", "value"} or {"path",
-    "missing": True} or {"path", "error"}}}``; an image has no running kernel.
+    "missing": True} or {"path", "error"}}}`` for exactly the requested keys (one read of
+    /proc/sys each, never a scan of the tree); an image has no running kernel.
     """
     if host.kind != "live":
         return {"available": False, "reason": f"a {host.kind} target has no running kernel"}
     values: dict[str, dict[str, Any]] = {}
-    for key in AUDITED_KEYS:
+    for key in _requested_keys(request):
         path = proc_path(key)
         try:
             text = host.read_text(path, limit=_PROC_SYS_READ)

@@ -1,13 +1,27 @@
-"""sysctl: kernel network parameters, persistent (sysctl.d order) and, live, in force."""
+"""Generic kind ``sysctl``: a kernel parameter, persistent (sysctl.d order) and, live, in force.
+
+    - id: site.sysctl.kptr_restrict
+      kind: sysctl
+      parameters: {key: kernel.kptr_restrict, expected: "2"}        # or compare: ">="
+"""
 
 from __future__ import annotations
 
 from hostaudit.checks.scheduling import noting_init
 from hostaudit.model import Result, ev
-from hostaudit.probes.sysctl import AUDITED_KEYS
-from hostaudit.registry import check
+from hostaudit.registry import kind
 
 NEEDS = ["sysctl_persistent", "sysctl_runtime", "kernels", "init_system"]
+# A dotted key; each part as /proc/sys names it (no "/", so no path of another tree).
+_KEY = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$"
+_COMPARE = {
+    "=": lambda have, want: have == want,
+    "!=": lambda have, want: have != want,
+    ">=": lambda have, want: have >= want,
+    "<=": lambda have, want: have <= want,
+    ">": lambda have, want: have > want,
+    "<": lambda have, want: have < want,
+}
 
 
 def _version(text: str) -> list[int]:
@@ -36,9 +50,21 @@ def _evaluate(key: str, facts, params) -> Result:
     return noting_init(_judge(key, facts, params), facts, "persistent settings")
 
 
+def _holds(value: str, wanted: str, compare: str) -> bool:
+    """``value compare wanted``; an order comparison holds only between integers."""
+    if compare in ("=", "!="):
+        return _COMPARE[compare](value, wanted)
+    try:
+        return _COMPARE[compare](int(value), int(wanted))
+    except ValueError:
+        return False  # "abc" >= 2 is not a setting that holds
+
+
 def _judge(key: str, facts, params) -> Result:
     wanted = " ".join(str(params["expected"]).split())
-    expected = f"{key} = {wanted}"
+    compare = params.get("compare", "=")
+    op = "=" if compare == "=" else f"{compare}"
+    expected = f"{key} {op} {wanted}"
     persistent = facts["sysctl_persistent"]
     setting = persistent["settings"].get(key)
     evidence, runtime = [], None
@@ -69,26 +95,33 @@ def _judge(key: str, facts, params) -> Result:
         problems.append("not set persistently (looked in "
                         + ", ".join(persistent["looked_in"]) + ")")
         evidence.insert(0, ev(", ".join(persistent["files"]) or "no sysctl file", "no setting"))
-    elif setting["value"] != wanted:
+    elif not _holds(setting["value"], wanted, compare):
         problems.append(f"set persistently to {setting['value']}")
-    if runtime and runtime["value"] != wanted:
+    if runtime and not _holds(runtime["value"], wanted, compare):
         problems.append(f"in force: {runtime['value']}")
     if problems:
         return Result.failed(f"{key}: " + "; ".join(problems), evidence=evidence,
                              expected=expected)
-    return Result.passed(f"{key} = {wanted}", evidence=evidence, expected=expected)
+    if compare == "=":
+        return Result.passed(f"{key} = {wanted}", evidence=evidence, expected=expected)
+    shown = runtime["value"] if runtime else setting["value"]
+    return Result.passed(f"{key} = {shown} ({op} {wanted})", evidence=evidence, expected=expected)
 
 
-def _register(key: str) -> None:
-    def setting(facts, params) -> Result:
-        """The kernel parameter has the expected value, persistently and (live) in force."""
-        return _evaluate(key, facts, params)
-
-    check(f"sysctl.{key}", needs=NEEDS, params={
-        "expected": {"type": ["string", "integer"], "pattern": r"\S",
-                     "description": 'the value as sysctl prints it, e.g. "1"'},
-        "removed_in_kernel": {"$ref": "#/$defs/version", "default": None}})(setting)
+def _keys(params: dict) -> dict:
+    return {"keys": [params["key"]]}
 
 
-for _key in AUDITED_KEYS:
-    _register(_key)
+@kind("sysctl", needs=NEEDS, wants={"sysctl_persistent": _keys, "sysctl_runtime": _keys},
+      params={
+          "key": {"type": "string", "pattern": _KEY,
+                  "description": "a dotted sysctl key, e.g. net.ipv4.tcp_syncookies"},
+          "expected": {"type": ["string", "integer"], "pattern": r"\S",
+                       "description": 'the value as sysctl prints it, e.g. "1"'},
+          "compare": {"enum": list(_COMPARE), "default": "=",
+                      "description": 'how the value must relate to expected: "=" (default), '
+                                     '"!=", or an integer order ">=", "<=", ">", "<"'},
+          "removed_in_kernel": {"$ref": "#/$defs/version", "default": None}})
+def sysctl_setting(facts, params) -> Result:
+    """The kernel parameter has the expected value, persistently and (live) in force."""
+    return _evaluate(params["key"], facts, params)
