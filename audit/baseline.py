@@ -265,9 +265,9 @@ def _read_document(path: str) -> tuple[dict, str, bytes]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         # Replacing the byte would load a title or parameter the author never wrote.
-        line = raw[:exc.start].count(b"\n") + 1
+        byte_line = raw[:exc.start].count(b"\n") + 1
         raise InputError(f"not UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)",
-                         where=f"{path}:{line}") from exc
+                         where=f"{path}:{byte_line}") from exc
     try:
         too_big = _past_node_limit(yaml.compose(text, Loader=_yaml_loader()))
         if too_big is not None:
