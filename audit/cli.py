@@ -486,7 +486,7 @@ def _drift_as_diff(report: dict) -> dict:
     drift = report["drift"]
     before = drift["previous"] or {"started": "(none)", "target": _run_summary(report)["target"]}
     return {"before": before, "after": _run_summary(report), "context": drift["context"],
-            "score": drift["score"], "coverage": {"before": None, "after": report["coverage"]},
+            "score": drift["score"], "coverage": drift["coverage"],
             "changed": drift["changed"], "controls": drift["controls"], "facts": drift["facts"]}
 
 

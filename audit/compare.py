@@ -242,8 +242,9 @@ def drift(previous: dict | None, report: dict, *, previous_file: str | None = No
     notes = [f"skipped unreadable history entry {entry}" for entry in skipped]
     if previous is None:
         return {"previous": None, "changed": True, "context": notes + ["first run: history starts"],
-                "controls": [], "facts": [], "score": {"before": None, "after": report.get("score")}}
+                "controls": [], "facts": [], "score": {"before": None, "after": report.get("score")},
+                "coverage": {"before": None, "after": report.get("coverage")}}
     diff = compare(previous, report)
     return {"previous": {"file": previous_file, **diff["before"]}, "changed": diff["changed"],
             "context": notes + diff["context"], "controls": diff["controls"], "facts": diff["facts"],
-            "score": diff["score"]}
+            "score": diff["score"], "coverage": diff["coverage"]}

@@ -302,7 +302,34 @@ class _BoundedTarInfo(tarfile.TarInfo):
 
     def _proc_pax(self, tarfile_):
         self._bounded()
-        return super()._proc_pax(tarfile_)
+        # Python's pax parser searches the header with a backtracking regex (CVE-2024-6232),
+        # quadratic in its size and uninterruptible: check the records' syntax in one linear
+        # pass first, then let tarfile parse bytes known to be well-formed.
+        raw = tarfile_.fileobj.read(self._block(self.size))
+        _check_pax_records(raw[:self.size], self.offset)
+        inner = tarfile_.fileobj
+        tarfile_.fileobj = _Prefixed(raw, inner)
+        try:
+            return super()._proc_pax(tarfile_)
+        finally:
+            tarfile_.fileobj = inner
+
+
+def _check_pax_records(data: bytes, offset: int) -> None:
+    """Raise ReadError unless ``data`` is a run of pax records ``LEN KEY=VALUE\n`` (each LEN
+    the record's own length), NUL padding after the last. Linear in ``len(data)``."""
+    pos = 0
+    while pos < len(data) and data[pos] != 0:
+        space = data.find(b" ", pos, pos + 21)
+        digits = data[pos:space] if space > pos else b""
+        if not digits.isdigit():
+            raise tarfile.ReadError(f"malformed pax header at offset {offset}: no record length "
+                                    f"at byte {pos}")
+        end = pos + int(digits)
+        if end <= space + 2 or end > len(data) or data[end - 1] != 0x0A or b"=" not in data[space + 1:end]:
+            raise tarfile.ReadError(f"malformed pax header at offset {offset}: record at byte {pos} "
+                                    "is not LEN KEY=VALUE")
+        pos = end
 
 
 # -- the one streaming pass over a tar (a flat rootfs or one layer) ---------------------------
@@ -528,7 +555,8 @@ class _Recorded(NamedTuple):
 
 
 class _Prefixed:
-    """A reader giving ``head`` back before the rest of ``reader`` (a stream cannot seek)."""
+    """A reader giving ``head`` back before the rest of ``reader`` (a stream cannot seek);
+    anything else (``tell``...) is the reader's."""
 
     def __init__(self, head: bytes, reader):
         self.head, self.reader = head, reader
@@ -540,10 +568,15 @@ class _Prefixed:
             data, self.head = self.head + self.reader.read(), b""
             return data
         data, self.head = self.head[:size], self.head[size:]
+        if len(data) < size:  # tarfile takes a short header read for a truncated archive
+            data += self.reader.read(size - len(data))
         return data
 
     def readable(self) -> bool:
         return True
+
+    def __getattr__(self, name):
+        return getattr(self.reader, name)
 
 
 class _StreamedSource:

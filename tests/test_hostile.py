@@ -171,14 +171,11 @@ def test_explain_prints_a_site_baselines_control_characters_as_escapes(tmp_path)
 # Image tarballs: whatever an image holds, its temporary copy is removed afterwards.
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="audit/image.py removes the temporary root with shutil.rmtree, which "
-                   "recurses once per directory level (Python 3.11): a member 1000 directories deep "
-                   "raises RecursionError, the run exits 3 and the unpacked image stays in /tmp")
 def test_an_image_a_thousand_directories_deep_is_removed_after_the_audit(tmp_path, monkeypatch):
     import tarfile
     import tempfile
 
-    from hostaudit.image import unpacked_image
+    from hostaudit.image import open_image
 
     image = tmp_path / "deep.tar"
     with tarfile.open(image, "w") as archive:
@@ -188,8 +185,8 @@ def test_an_image_a_thousand_directories_deep_is_removed_after_the_audit(tmp_pat
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     try:
-        with unpacked_image(str(image)) as unpacked:
-            assert unpacked.summary["members"] == 1
+        with open_image(str(image)) as (host, _):
+            assert host.exists("/" + "a/" * 1000 + "f")
         assert list(scratch.iterdir()) == []
     finally:
         # rm(1) removes any depth; pytest's own cleanup would hit the same recursion limit.
@@ -264,9 +261,6 @@ def test_an_error_message_quoting_an_image_member_redacts_the_credential_in_its_
     assert SECRET not in out + err
 
 
-@pytest.mark.xfail(strict=True, reason="audit/cli.py _drift_as_diff passes coverage before=None (the drift "
-                   "section does not keep the previous run's coverage), so --quiet-unless-changed prints "
-                   "'coverage n/a% -> 77.8%' although the previous run's coverage is known")
 def test_quiet_unless_changed_names_the_previous_runs_coverage(tmp_root, tmp_path):
     tmp_root.write("/var/qmail/control/databytes", "1000000\n")
     state, out = tmp_path / "state", tmp_path / "out"
@@ -295,10 +289,6 @@ def test_a_boot_rules_script_too_large_to_read_is_an_error_not_a_script_without_
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="audit/image.py hands PAX headers to tarfile unchecked: Python 3.11.7's "
-                   "tarfile reads a PAX header of any size into memory and searches it with a backtracking "
-                   "regex (CVE-2024-6232), quadratic in its size; a 900 KB .tar.gz holding a 200 MiB header "
-                   "runs for hours in C code, where neither SIGINT nor SIGTERM nor a deadline can stop it")
 def test_an_image_with_a_huge_malformed_pax_header_is_refused_quickly(tmp_path):
     import tarfile
 
@@ -353,10 +343,7 @@ def test_a_baseline_extending_itself_is_bad_input_naming_its_extends_line(tmp_pa
     assert err == f"error: {site}:3: extends cycle: {site} -> {site}\n"
 
 
-@pytest.mark.xfail(strict=True, reason="audit/image.py clears a hard link's own path before linking, so a hard "
-                   "link to itself (or to a file inside the directory it replaces) fails with ENOENT, "
-                   "reported as exit 3 'cannot unpack member' naming the auditor's temporary path")
-def test_a_hard_link_to_itself_is_bad_input(tmp_path):
+def test_a_hard_link_to_itself_is_the_file_it_names(tmp_path):
     import tarfile
 
     image = tmp_path / "image.tar"
@@ -368,7 +355,8 @@ def test_a_hard_link_to_itself_is_bad_input(tmp_path):
         link.type, link.linkname = tarfile.LNKTYPE, "f"
         archive.addfile(link)
     code, _, err = _run("scan", "--image", str(image), "-o", str(tmp_path), "--only", "mail.databytes")
-    assert code == 2, err
+    # The image's tree records the link as the same inode: harmless, audited, nothing leaks.
+    assert code in (0, 1), err
     assert "hostaudit-image-" not in err
 
 
