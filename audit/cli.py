@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     bsub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
     validate = bsub.add_parser("validate", help="validate a baseline file (schema, extends, control IDs)")
     validate.add_argument("file", metavar="FILE")
+
+    from hostaudit import cli_fleet  # collect, evaluate, fleet: their own module
+
+    cli_fleet.add_parsers(sub, severities=SEVERITIES)
     return parser
 
 
@@ -359,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain}
+    from hostaudit.cli_fleet import COMMANDS as fleet_commands
+
+    commands.update(fleet_commands)
     if args.command == "baseline":
         handler = cmd_baseline_validate
     elif args.command in commands:
