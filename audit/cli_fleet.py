@@ -40,7 +40,8 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
     evaluate.add_argument("bundle", metavar="BUNDLE")
     evaluate.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                           help="shipped baseline name or YAML file (default: gcux-qmail)")
-    evaluate.add_argument("--only", action="append", metavar="IDS", help="only these control IDs or prefixes")
+    evaluate.add_argument("--only", action="append", metavar="IDS",
+                          help="only these control IDs or prefixes (default: the bundle's --only/--skip)")
     evaluate.add_argument("--skip", action="append", metavar="IDS", help="skip these control IDs or prefixes")
     evaluate.add_argument("--output", "-o", default=".", metavar="DIR",
                           help="directory for report.json and report.html (default: current directory)")
@@ -52,6 +53,29 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
                           help="exit 1 when a control of this severity or higher fails or cannot be decided")
     evaluate.add_argument("--quiet", "-q", action="store_true", help="no terminal summary")
     evaluate.add_argument("--no-color", action="store_true", help="plain terminal output")
+
+    fleet = sub.add_parser(
+        "fleet", help="sum up many hosts' reports or bundles in one fleet report",
+        description="Read DIR/<host>/report.json (or DIR/<host>/facts.json[.gz], evaluated here "
+        "in parallel, or DIR/<host>/not-audited.json for a host that could not be audited) and "
+        "write fleet.json and fleet.html: hosts x sections by score, the controls failing on "
+        "most hosts, per-host score and coverage with links to each host's report.",
+        epilog="example: hostaudit fleet fetched/ -o /srv/www/fleet --state-dir /var/lib/hostaudit")
+    fleet.add_argument("directory", metavar="DIR")
+    fleet.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
+                       help="baseline for hosts that sent a bundle (default: gcux-qmail)")
+    fleet.add_argument("--output", "-o", default=".", metavar="DIR",
+                       help="directory for fleet.json, fleet.html and hosts/<name>/ reports of bundles")
+    fleet.add_argument("--format", default="json,html,terminal", metavar="LIST",
+                       help="comma-separated: json, html, terminal (default: all three)")
+    fleet.add_argument("--host-format", default="json,html", metavar="LIST",
+                       help="reports written for each evaluated bundle: json or json,html (default)")
+    fleet.add_argument("--workers", type=int, metavar="N",
+                       help="processes evaluating bundles (default: one per core)")
+    fleet.add_argument("--state-dir", metavar="DIR",
+                       help="keep this fleet run in DIR and say which hosts changed since the last one")
+    fleet.add_argument("--keep", type=int, default=30, metavar="N",
+                       help="fleet runs kept in --state-dir (default: 30)")
 
 
 def cmd_collect(args) -> int:
@@ -102,7 +126,10 @@ def cmd_evaluate(args) -> int:
     baseline = _load_baseline(args.baseline)
     output = _output_directory(args.output, formats)
     bundle = bundles.load(args.bundle)
-    report = evaluate(bundle, baseline, only=_split_list(args.only), skip=_split_list(args.skip)).report
+    only, skip = _split_list(args.only), _split_list(args.skip)
+    # Neither given: the selection the bundle was collected for.
+    report = evaluate(bundle, baseline, only=only if args.only or args.skip else None,
+                      skip=skip if args.only or args.skip else None).report
     _write_reports(report, formats, output)
     if "terminal" in formats and not args.quiet:
         from hostaudit.reports import terminal
@@ -114,4 +141,50 @@ def cmd_evaluate(args) -> int:
     return ExitCode.GATE_FAILED if reasons else ExitCode.OK
 
 
-COMMANDS = {"collect": cmd_collect, "evaluate": cmd_evaluate}
+def cmd_fleet(args) -> int:
+    """Sum up a directory of per-host reports, bundles and not-audited markers."""
+    from hostaudit import fleet as fleets
+    from hostaudit.cli import _output_directory, _parse_formats, _split_list
+    from hostaudit.errors import AuditError
+    from hostaudit.reports import fleet_view
+    from hostaudit.reports.atomic import write_set
+
+    formats = _parse_formats(args.format)
+    host_formats = _split_list([args.host_format])
+    if "json" not in host_formats or not set(host_formats) <= {"json", "html"}:
+        raise InputError(f"{args.host_format!r}: choose json or json,html", where="--host-format")
+    if args.workers is not None and args.workers < 1:
+        raise InputError("must be at least 1", where="--workers")
+    output = _output_directory(args.output, formats + ["json"])
+    state = None
+    if args.state_dir:
+        from hostaudit.state import StateDir
+
+        state = StateDir(args.state_dir, keep=args.keep)
+        state.prepare()
+    entries = fleets.gather(args.directory, output=output, baseline_ref=args.baseline,
+                            formats=host_formats, workers=args.workers)
+    if state is not None:
+        key = fleets.state_key(args.directory)
+        with state.locked():
+            previous = state.previous(key)
+            fleet = fleets.build(args.directory, entries, previous=previous.report or {})
+            state.record(key, fleets.state_record(fleet, entries))
+    else:
+        fleet = fleets.build(args.directory, entries)
+    try:
+        fleet_view.validate(fleet)
+    except fleet_view.ReportInvalid as exc:
+        raise AuditError(f"internal: the fleet report does not match its schema: {exc}") from exc
+    rendered = {}
+    if "json" in formats:
+        rendered[os.path.join(output, "fleet.json")] = fleet_view.render_json(fleet)
+    if "html" in formats:
+        rendered[os.path.join(output, "fleet.html")] = fleet_view.render_html(fleet)
+    write_set(rendered)
+    if "terminal" in formats:
+        print("\n".join(fleet_view.text_lines(fleet)))
+    return ExitCode.OK
+
+
+COMMANDS = {"collect": cmd_collect, "evaluate": cmd_evaluate, "fleet": cmd_fleet}

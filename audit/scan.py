@@ -191,12 +191,18 @@ def collect(target: Target, baseline: Baseline, *, only: Sequence[str] = (), ski
                           selection={"only": list(only), "skip": list(skip)}, on_fact=on_fact)
 
 
-def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] = (),
-             skip: Sequence[str] = ()) -> ScanResult:
+def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] | None = None,
+             skip: Sequence[str] | None = None) -> ScanResult:
     """Judge a fact bundle against ``baseline`` and build the report, with no access to the
-    host. A fact the bundle lacks makes the checks needing it ``error`` naming the fact."""
+    host. A fact the bundle lacks makes the checks needing it ``error`` naming the fact.
+
+    ``only``/``skip`` default to the selection the bundle was collected for."""
     from hostaudit.bundle import facts_of
     from hostaudit.reports.model import build_report
+
+    if only is None and skip is None:
+        only, skip = bundle["selection"]["only"], bundle["selection"]["skip"]
+    only, skip = list(only or ()), list(skip or ())
 
     described = Target(host=None, description=bundle["target"])
     audit_plan = plan_audit(select_controls(baseline, described, only, skip),

@@ -183,3 +183,11 @@ def test_without_psutil_the_socket_table_is_an_error_naming_psutil(monkeypatch):
     monkeypatch.setattr(sockets, "psutil", None)
     with pytest.raises(Exception, match="psutil, which is not installed"):
         sockets.listeners(LiveHost())
+
+
+def test_evaluate_judges_the_controls_the_bundle_was_collected_for(tmp_root, tmp_path):
+    _mail_root(tmp_root)
+    bundle = _collect_to(tmp_path / "facts.json", tmp_root, "--only", "mail.databytes")
+    assert _run("evaluate", bundle, "--format", "json", "-o", tmp_path)[0] == 0
+    results = json.loads((tmp_path / "report.json").read_text())["results"]
+    assert [(r["id"], r["status"]) for r in results] == [("mail.databytes", "fail")]
