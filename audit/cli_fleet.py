@@ -70,6 +70,9 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
                        help="comma-separated: json, html, terminal (default: all three)")
     fleet.add_argument("--host-format", default="json,html", metavar="LIST",
                        help="reports written for each evaluated bundle: json or json,html (default)")
+    fleet.add_argument("--hosts", metavar="NAMES",
+                       help="only these hosts (comma-separated; e.g. the play's hosts); one without "
+                       "a directory is listed as not audited")
     fleet.add_argument("--workers", type=int, metavar="N",
                        help="processes evaluating bundles (default: one per core)")
     fleet.add_argument("--state-dir", metavar="DIR",
@@ -163,7 +166,8 @@ def cmd_fleet(args) -> int:
         state = StateDir(args.state_dir, keep=args.keep)
         state.prepare()
     entries = fleets.gather(args.directory, output=output, baseline_ref=args.baseline,
-                            formats=host_formats, workers=args.workers)
+                            formats=host_formats, workers=args.workers,
+                            hosts=_split_list([args.hosts]) if args.hosts is not None else None)
     if state is not None:
         key = fleets.state_key(args.directory)
         with state.locked():

@@ -141,21 +141,27 @@ def _from_report(name: str, path: str, fleet_out: str) -> dict:
 
 
 def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str] = ("json", "html"),
-           workers: int | None = None) -> list[dict]:
+           workers: int | None = None, hosts: Iterable[str] | None = None) -> list[dict]:
     """One entry per host directory of ``source``: its summary, or why it was not audited.
 
     A host with a report is read; one with only a bundle is evaluated against
     ``baseline_ref`` (in ``workers`` processes, default one per core) and its reports written
     to ``output/hosts/<name>/``; a marker says why a host was not audited. Sorted by name.
+
+    ``hosts`` (the hosts of this run, e.g. Ansible's play hosts) limits the report to them,
+    and a host among them without a directory is listed as not audited.
     """
     if not os.path.isdir(source):
         raise InputError("no such fleet directory", where=source)
     entries: list[dict] = []
     jobs: list[tuple[str, str, str, str]] = []
-    for name in sorted(os.listdir(source)):
+    present = {n for n in os.listdir(source) if os.path.isdir(os.path.join(source, n)) and not n.startswith(".")}
+    wanted = set(hosts) if hosts is not None else present
+    for name in sorted(wanted - present):
+        entries.append(_not_audited(name, "failed", "no results: the run stopped before this host's "
+                                    "audit was collected"))
+    for name in sorted(wanted & present):
         path = os.path.join(source, name)
-        if not os.path.isdir(path) or name.startswith("."):
-            continue
         if not _HOST_NAME.fullmatch(name):
             entries.append(_not_audited(name, "failed", "directory name is not a host name"))
             continue
@@ -168,7 +174,8 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
         elif bundle:
             jobs.append((name, bundle, os.path.join(output, "hosts", name), output))
         else:
-            entries.append(_not_audited(name, "failed", f"no {REPORT}, bundle or {MARKER} in its directory"))
+            entries.append(_not_audited(name, "failed", f"no {REPORT}, bundle or {MARKER} in its directory "
+                                        "(did the run stop before this host was done?)"))
     entries.extend(_evaluate_all(jobs, baseline_ref, tuple(formats), workers))
     return sorted(entries, key=lambda e: e["name"])
 

@@ -164,3 +164,9 @@ def test_with_a_state_dir_the_hosts_changed_since_the_last_run_are_named(fleet_d
 def test_a_missing_fleet_directory_is_bad_input(tmp_path):
     code, _, err = _run("fleet", tmp_path / "nope", "-o", tmp_path)
     assert code == 2 and "no such fleet directory" in err
+
+
+def test_hosts_limits_the_report_and_names_a_host_without_results(fleet_dir, tmp_path):
+    fleet, _ = _fleet(fleet_dir, tmp_path / "out", "--hosts", "drifted,lost,vanished")
+    assert [h["name"] for h in fleet["hosts"]] == ["drifted"]
+    assert {e["name"]: e["state"] for e in fleet["not_audited"]} == {"lost": "unreachable", "vanished": "failed"}
