@@ -114,7 +114,7 @@ class _Evaluator:
         except Exception as exc:  # one host's broken facts must not sink the fleet
             return _not_audited(name, "failed", f"evaluation failed: {type(exc).__name__}: {exc}")
         os.makedirs(out_dir, mode=0o700, exist_ok=True)
-        rendered = {os.path.join(out_dir, REPORT): json_report.render(report)}
+        rendered = {os.path.join(out_dir, REPORT): json_report.render(report, compact=True)}
         html_path = None
         if "html" in cls.formats:
             from hostaudit.reports import html
