@@ -15,11 +15,13 @@ not audited with the reason: one bad host never hides the others.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
+import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 from hostaudit import __version__
@@ -176,27 +178,53 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
         else:
             entries.append(_not_audited(name, "failed", f"no {REPORT}, bundle or {MARKER} in its directory "
                                         "(did the run stop before this host was done?)"))
-    entries.extend(_evaluate_all(jobs, baseline_ref, tuple(formats), workers))
-    return sorted(entries, key=lambda e: e["name"])
+    # Summaries are made compact as they arrive, so at no time are all full copies held.
+    evaluated = _evaluate_all(jobs, baseline_ref, tuple(formats), workers)
+    return sorted(_shared(itertools.chain(entries, evaluated)), key=lambda e: e["name"])
 
 
-def _evaluate_all(jobs, baseline_ref: str, formats: tuple[str, ...], workers: int | None) -> list[dict]:
+def _shared(entries: Iterable[dict]) -> list[dict]:
+    """``entries`` with what hosts have in common held once: control and section titles in
+    one catalogue all entries point to, control IDs and statuses interned. Each summary
+    arrives from a worker as its own copy; kept as they are, a 5,000-host fleet would hold
+    5,000 copies of the baseline's titles."""
+    controls: dict[str, dict] = {}
+    titles: dict[str, str] = {}
+    out = []
+    for entry in entries:
+        if entry["state"] == "audited":
+            for cid, meta in entry["controls"].items():
+                controls.setdefault(cid, meta)
+            for name, title in entry["section_titles"].items():
+                titles.setdefault(name, title)
+            entry["controls"], entry["section_titles"] = controls, titles
+            entry["statuses"] = {sys.intern(k): sys.intern(v) for k, v in entry["statuses"].items()}
+            entry["failed"] = [sys.intern(i) for i in entry["failed"]]
+            entry["errors"] = [sys.intern(i) for i in entry["errors"]]
+            entry["sections"] = {sys.intern(k): v for k, v in entry["sections"].items()}
+        out.append(entry)
+    return out
+
+
+def _evaluate_all(jobs, baseline_ref: str, formats: tuple[str, ...], workers: int | None) -> Iterator[dict]:
+    """Each job's summary, in the order they finish."""
     if not jobs:
-        return []
+        return
     from hostaudit.cli import _load_baseline
 
     _load_baseline(baseline_ref)  # a bad baseline is bad input once, here, not per host
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     if workers == 1:
         _Evaluator.init(baseline_ref, formats)
-        return [_Evaluator.run(job) for job in jobs]
+        yield from (_Evaluator.run(job) for job in jobs)
+        return
     import multiprocessing
 
     # fork: workers inherit the loaded modules; each loads the baseline once.
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_Evaluator.init, initargs=(baseline_ref, formats),
                       maxtasksperchild=200) as pool:
-        return list(pool.imap_unordered(_Evaluator.run, jobs, chunksize=4))
+        yield from pool.imap_unordered(_Evaluator.run, jobs, chunksize=4)
 
 
 def top_failures(hosts: list[dict], limit: int = TOP_FAILURES) -> list[dict]:
@@ -216,8 +244,8 @@ def top_failures(hosts: list[dict], limit: int = TOP_FAILURES) -> list[dict]:
 
 def _sections(hosts: list[dict]) -> list[dict]:
     seen: dict[str, str] = {}
-    for host in hosts:
-        for name, title in host["section_titles"].items():
+    for catalogue in {id(h["section_titles"]): h["section_titles"] for h in hosts}.values():
+        for name, title in catalogue.items():
             seen.setdefault(name, title)
     return [{"name": name, "title": title} for name, title in seen.items()]
 

@@ -95,6 +95,7 @@ def fleet_run(tmp_path_factory, request):
             hosts[name]["hostaudit_collect_args"] = ["--root", str(trees[name])]
     hosts["broken"]["hostaudit_collect_args"] = ["--root", str(work / "trees/missing")]
     hosts["default"]["hostaudit_cleanup"] = True
+    hosts["default"]["hostaudit_evaluate_per_host"] = False  # the fleet step evaluates its bundle
     inventory = {"all": {"hosts": hosts, "vars": {
         "ansible_user": "root",
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -177,6 +178,9 @@ def test_each_host_report_is_linked_and_the_page_names_the_unreachable_host(flee
     page = (fleet_run["work"] / "fleet" / "fleet.html").read_text()
     assert 'href="../fetched/drifted/report.html"' in page
     assert (fleet_run["work"] / "fetched" / "drifted" / "report.html").is_file()
+    # Not evaluated per host: the fleet step evaluated its bundle and wrote its reports.
+    assert 'href="hosts/default/report.html"' in page
+    assert (fleet_run["work"] / "fleet" / "hosts" / "default" / "report.html").is_file()
     assert '<td class="name">lost</td><td class="poor">unreachable</td>' in page
 
 
