@@ -95,8 +95,17 @@ class _Evaluator:
     baseline = None
 
     @classmethod
-    def init(cls, baseline_ref: str, formats: tuple[str, ...]) -> None:
+    def init(cls, baseline_ref: str, formats: tuple[str, ...], worker: bool = True) -> None:
+        import signal
+
         from hostaudit.baseline import load_checked
+
+        if worker:
+            # The parent alone unwinds on a signal and ends the pool; a worker just stops
+            # (a forked copy of the parent's handlers would print a traceback per worker).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
         cls.baseline = load_checked(baseline_ref)
         cls.formats = formats
@@ -215,7 +224,7 @@ def _evaluate_all(jobs, baseline_ref: str, formats: tuple[str, ...], workers: in
     _load_baseline(baseline_ref)  # a bad baseline is bad input once, here, not per host
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     if workers == 1:
-        _Evaluator.init(baseline_ref, formats)
+        _Evaluator.init(baseline_ref, formats, worker=False)
         yield from (_Evaluator.run(job) for job in jobs)
         return
     import multiprocessing

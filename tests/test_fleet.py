@@ -170,3 +170,36 @@ def test_hosts_limits_the_report_and_names_a_host_without_results(fleet_dir, tmp
     fleet, _ = _fleet(fleet_dir, tmp_path / "out", "--hosts", "drifted,lost,vanished")
     assert [h["name"] for h in fleet["hosts"]] == ["drifted"]
     assert {e["name"]: e["state"] for e in fleet["not_audited"]} == {"lost": "unreachable", "vanished": "failed"}
+
+
+def test_sigterm_ends_the_fleet_and_its_workers_quietly(fleet_dir, tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    for index in range(200):
+        shutil.copytree(fleet_dir / "drifted", fleet_dir / f"copy{index:03d}")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "hostaudit", "fleet", str(fleet_dir), "-o", str(out),
+                             "--workers", "2", "--format", "json"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / "hosts").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        workers = psutil.Process(proc.pid).children()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 143
+    assert err.strip() == "interrupted by SIGTERM"
+    assert workers and not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+    assert not (out / "fleet.json").exists()
