@@ -14,8 +14,8 @@ refused (exit 2) rather than judged by checks that may read its facts differentl
 from __future__ import annotations
 
 import gzip
+import io
 import json
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -74,13 +74,14 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
 def facts_of(bundle: dict) -> Facts:
     """The bundle's facts as checks read them: ``{"error": reason}`` becomes a FactError."""
     values = {
-        name: FactError(value["error"]) if _is_error(value) else value
+        name: FactError(value["error"]) if is_error(value) else value
         for name, value in bundle["facts"].items()
     }
     return Facts(mode=bundle["mode"], values=values, vantages=frozenset(bundle["vantages"]))
 
 
-def _is_error(value) -> bool:
+def is_error(value) -> bool:
+    """Whether a fact value is the ``{"error": reason}`` of a fact that could not be collected."""
     return isinstance(value, dict) and len(value) == 1 and "error" in value
 
 
@@ -154,7 +155,7 @@ def load(path: str) -> dict:
         raise InputError(f"cannot read bundle: {exc.strerror or exc}", where=path) from None
     if data[:2] == b"\x1f\x8b":
         try:
-            with gzip.GzipFile(fileobj=_Bytes(data)) as unzipped:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
                 data = unzipped.read(MAX_BUNDLE_BYTES + 1)
         except (OSError, EOFError) as exc:
             raise InputError(f"truncated or corrupt gzip: {exc}", where=path) from None
@@ -170,12 +171,6 @@ def load(path: str) -> dict:
     return check(bundle, path)
 
 
-def _Bytes(data: bytes):
-    import io
-
-    return io.BytesIO(data)
-
-
 def write(bundle: dict, path: str) -> None:
     """Write ``bundle`` atomically, 0600: its facts describe the host's weak points."""
     from hostaudit.reports.atomic import write_atomic
@@ -185,9 +180,3 @@ def write(bundle: dict, path: str) -> None:
         write_atomic(path, gzip.compress(text.encode("utf-8", "surrogatepass"), mtime=0), mode=0o600)
     else:
         write_atomic(path, text.encode("utf-8", "surrogatepass"), mode=0o600)
-
-
-def is_bundle_file(path: str) -> bool:
-    """Whether ``path`` names a bundle by its name (``*.facts.json[.gz]``, ``facts.json[.gz]``)."""
-    name = os.path.basename(path)
-    return name.endswith((".facts.json", ".facts.json.gz")) or name in ("facts.json", "facts.json.gz")

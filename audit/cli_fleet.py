@@ -110,7 +110,7 @@ def cmd_collect(args) -> int:
                              on_fact=advance)
     bundles.write(bundle, output)
     if not args.quiet:
-        failed = sum(1 for v in bundle["facts"].values() if bundles._is_error(v))
+        failed = sum(1 for v in bundle["facts"].values() if bundles.is_error(v))
         print(f"collected {len(bundle['facts'])} facts ({failed} could not be read) into {output}",
               file=sys.stderr)
     return ExitCode.OK

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
@@ -338,8 +337,3 @@ def changes(previous: dict, audited: list[dict], not_audited: list[dict]) -> dic
         "gone": sorted(set(before) - now),
         "no_longer_audited": sorted(set(before) & {h["name"] for h in not_audited}),
     }
-
-
-def elapsed(since: float) -> float:
-    """Seconds since ``since`` (a perf_counter reading), rounded for a report."""
-    return round(time.perf_counter() - since, 3)

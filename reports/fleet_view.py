@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from hostaudit.reports.json_report import ReportInvalid, _json_path
 from hostaudit.reports.present import coverage_text, percent, score_class
-from hostaudit.visible import terminal_text, visible
+from hostaudit.visible import terminal_text
 
 
 @lru_cache(maxsize=1)
@@ -84,8 +84,3 @@ def text_lines(fleet: dict, *, limit: int = 10) -> list[str]:
             out.append(f"  {terminal_text(host['name'])}: score {percent(host['score_before'])} -> "
                        f"{percent(host['score_after'])}" + (f"; {ids}" if ids else ""))
     return out
-
-
-def cell_text(value) -> str:
-    """A matrix cell as text (used by tests and the terminal)."""
-    return visible(percent(value))
