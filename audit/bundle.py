@@ -25,7 +25,7 @@ from importlib import resources
 
 from hostaudit import __version__
 from hostaudit.errors import InputError
-from hostaudit.facts import FactError, Facts, collect
+from hostaudit.facts import Facts, collect
 from hostaudit.redact import redact
 
 FORMAT = "hostaudit-facts"
@@ -73,11 +73,7 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
 
 def facts_of(bundle: dict) -> Facts:
     """The bundle's facts as checks read them: ``{"error": reason}`` becomes a FactError."""
-    values = {
-        name: FactError(value["error"]) if is_error(value) else value
-        for name, value in bundle["facts"].items()
-    }
-    return Facts(mode=bundle["mode"], values=values, vantages=frozenset(bundle["vantages"]))
+    return Facts.from_serialisable(bundle["facts"], mode=bundle["mode"], vantages=bundle["vantages"])
 
 
 def is_error(value) -> bool:

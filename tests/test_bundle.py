@@ -191,3 +191,11 @@ def test_evaluate_judges_the_controls_the_bundle_was_collected_for(tmp_root, tmp
     assert _run("evaluate", bundle, "--format", "json", "-o", tmp_path)[0] == 0
     results = json.loads((tmp_path / "report.json").read_text())["results"]
     assert [(r["id"], r["status"]) for r in results] == [("mail.databytes", "fail")]
+
+
+def test_facts_survive_serialisation_both_ways_errors_included():
+    from hostaudit.facts import Facts
+
+    facts = Facts(mode="image", values={"passwd": {"users": []}, "fstab": FactError("cannot read /etc/fstab")})
+    again = Facts.from_serialisable(facts.serialisable(), mode="image")
+    assert again.values == facts.values and again.error_of("fstab") == "cannot read /etc/fstab"
