@@ -55,15 +55,19 @@ def render_html(fleet: dict) -> str:
     return env.get_template("fleet.html.j2").render(fleet=fleet)
 
 
-def text_lines(fleet: dict, *, limit: int = 10) -> list[str]:
-    """A plain summary for a terminal or a mail: hosts by score, not audited, top failures."""
+def text_lines(fleet: dict, *, limit: int = 10, hosts_shown: int = 25) -> list[str]:
+    """A plain summary for a terminal or a mail: the ``hosts_shown`` lowest-scoring hosts,
+    every host not audited, the ``limit`` controls failing on most hosts, what changed."""
     s = fleet["summary"]
     out = [f"fleet {terminal_text(fleet['source'])}: {s['audited']} of {s['hosts']} hosts audited, "
            f"mean score {percent(s['mean_score'])}, lowest {percent(s['min_score'])}"]
-    for host in sorted(fleet["hosts"], key=lambda h: (h["score"] is None, h["score"] or 0)):
+    ranked = sorted(fleet["hosts"], key=lambda h: (h["score"] is None, h["score"] or 0, h["name"]))
+    for host in ranked[:hosts_shown]:
         out.append(f"  {percent(host['score']):>5}  {terminal_text(host['name'])}  "
                    f"({host['coverage']['decided']}/{host['coverage']['selected']} decided, "
                    f"{len(host['failed'])} failed, {len(host['errors'])} error)")
+    if len(ranked) > hosts_shown:
+        out.append(f"  ... {len(ranked) - hosts_shown} more hosts (highest scores) in fleet.json and fleet.html")
     if fleet["not_audited"]:
         out.append(f"not audited ({len(fleet['not_audited'])}):")
         out += [f"  {e['state']:<11}  {terminal_text(e['name'])}: {terminal_text(e['reason'])}"

@@ -203,3 +203,13 @@ def test_sigterm_ends_the_fleet_and_its_workers_quietly(fleet_dir, tmp_path):
     assert err.strip() == "interrupted by SIGTERM"
     assert workers and not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
     assert not (out / "fleet.json").exists()
+
+
+def test_the_terminal_summary_shows_the_lowest_scores_and_counts_the_rest():
+    hosts = [{"name": f"h{i:02d}", "score": float(i), "failed": [], "errors": [],
+              "coverage": {"decided": 1, "selected": 1}} for i in range(30)]
+    fleet = {"source": "/f", "hosts": hosts, "not_audited": [], "top_failures": [], "changes": None,
+             "summary": {"audited": 30, "hosts": 30, "mean_score": 14.5, "min_score": 0.0}}
+    lines = fleet_view.text_lines(fleet, hosts_shown=3)
+    assert [line.split()[1] for line in lines[1:4]] == ["h00", "h01", "h02"]
+    assert lines[4] == "  ... 27 more hosts (highest scores) in fleet.json and fleet.html"
