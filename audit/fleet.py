@@ -146,8 +146,8 @@ def _from_report(name: str, path: str, fleet_out: str) -> dict:
                             report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None)
     except HostauditError as exc:
         return _not_audited(name, "failed", f"bad report: {exc}")
-    except (KeyError, TypeError) as exc:
-        return _not_audited(name, "failed", f"bad report: missing or malformed {exc}")
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return _not_audited(name, "failed", f"bad report: missing or malformed field ({type(exc).__name__}: {exc})")
 
 
 def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str] = ("json", "html"),

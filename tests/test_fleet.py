@@ -213,3 +213,15 @@ def test_the_terminal_summary_shows_the_lowest_scores_and_counts_the_rest():
     lines = fleet_view.text_lines(fleet, hosts_shown=3)
     assert [line.split()[1] for line in lines[1:4]] == ["h00", "h01", "h02"]
     assert lines[4] == "  ... 27 more hosts (highest scores) in fleet.json and fleet.html"
+
+
+def test_a_malformed_report_marks_its_host_failed(fleet_dir, tmp_path):
+    first, _ = _fleet(fleet_dir, tmp_path / "first")
+    report = json.loads((tmp_path / "first/hosts/drifted/report.json").read_text())
+    report["sections"] = ["not", "an", "object"]
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet, _ = _fleet(fleet_dir, tmp_path / "out")
+    failed = {e["name"]: e for e in fleet["not_audited"]}["drifted"]
+    assert failed["state"] == "failed" and failed["reason"].startswith("bad report: missing or malformed field")
+    assert [h["name"] for h in fleet["hosts"]] == ["default", "hardened"]
