@@ -88,6 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     _diff_parser(sub)
     _baseline_parser(sub)
     _completion_parser(sub)
+    from hostaudit import cli_fleet  # collect, evaluate, fleet: their own module
+
+    cli_fleet.add_parsers(sub, severities=SEVERITIES)
     return parser
 
 
@@ -679,6 +682,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain,
                 "completion": cmd_completion}
+    from hostaudit.cli_fleet import COMMANDS as fleet_commands
+
+    commands.update(fleet_commands)
     if args.command == "baseline":
         handler = cmd_baseline_validate
     elif args.command in commands:

@@ -78,6 +78,16 @@ class Facts:
             for name, v in sorted(self.values.items())
         }
 
+    @classmethod
+    def from_serialisable(cls, data: dict, *, mode: str, vantages=frozenset()) -> Facts:
+        """The inverse of ``serialisable``: ``{"error": reason}`` (that key alone) becomes a
+        FactError again, anything else is the fact's value."""
+        values = {
+            name: FactError(v["error"]) if isinstance(v, dict) and len(v) == 1 and "error" in v else v
+            for name, v in data.items()
+        }
+        return cls(mode=mode, values=values, vantages=frozenset(vantages))
+
 
 def closure(names: Iterable[str]) -> list[str]:
     """The facts ``names`` need, with the facts their probes need, dependencies first."""

@@ -6,8 +6,10 @@
     run.report   # the report model every renderer reads (reports/report.schema.json)
 
 ``open_target`` turns what the user asked for into a Host (unpacking an image safely and
-removing it afterwards); ``scan`` plans the audit once, collects the facts the selected
-checks need, evaluates, scores and builds the report.
+removing it afterwards); ``scan`` plans the audit once, then ``collect`` gathers the facts the
+selected checks need into a redacted bundle (what ``hostaudit collect`` writes) and
+``evaluate`` judges the bundle, scores it and builds the report (what ``hostaudit evaluate``
+does centrally, with no access to the host).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from hostaudit.host import Host, ImageHost, LiveHost, NetHost
 from hostaudit.model import ControlResult
 from hostaudit.redact import redact
 from hostaudit.registry import load_all
-from hostaudit.runner import AuditPlan, plan_audit, run_audit
+from hostaudit.runner import AuditPlan, evaluate_plan, plan_audit
 
 # The loopback a live audit with --network sweeps: this host's own, never another address.
 _OWN_LOOPBACK = "127.0.0.1"
@@ -195,17 +197,49 @@ def scan(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: 
          audit_plan: AuditPlan | None = None,
          on_fact: Callable[[str], None] | None = None,
          today: datetime.date | None = None) -> ScanResult:
-    """Audit ``target`` against ``baseline`` and build the report.
+    """Audit ``target`` against ``baseline`` and build the report: ``collect`` then ``evaluate``.
 
     ``audit_plan`` (from ``plan``) lets a caller size a progress bar without planning twice;
     ``on_fact`` is called as each fact is collected; ``today`` (default: the UTC date) is
     the day the baseline's waivers are judged on.
     """
-    from hostaudit.reports.model import build_report
+    audit_plan = audit_plan or plan(baseline, target, only, skip)
+    bundle = collect(target, baseline, only=only, skip=skip, audit_plan=audit_plan, on_fact=on_fact)
+    return evaluate(bundle, baseline, only=only, skip=skip, today=today)
+
+
+def collect(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: Sequence[str] = (),
+            audit_plan: AuditPlan | None = None,
+            on_fact: Callable[[str], None] | None = None) -> dict:
+    """The fact bundle of ``target``: exactly the facts ``baseline``'s selected checks need,
+    redacted, with the target's description (``hostaudit.bundle``)."""
+    from hostaudit.bundle import collect_bundle
 
     audit_plan = audit_plan or plan(baseline, target, only, skip)
-    audit = run_audit(target.host, audit_plan, on_fact=on_fact, today=today)
-    description = dict(target.description)
+    return collect_bundle(target, audit_plan, baseline=baseline,
+                          selection={"only": list(only), "skip": list(skip)}, on_fact=on_fact)
+
+
+def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] | None = None,
+             skip: Sequence[str] | None = None, today: datetime.date | None = None) -> ScanResult:
+    """Judge a fact bundle against ``baseline`` and build the report, with no access to the
+    host. A fact the bundle lacks makes the checks needing it ``error`` naming the fact.
+
+    ``only``/``skip`` default to the selection the bundle was collected for; ``today``
+    (default: the UTC date) is the day the baseline's waivers are judged on."""
+    from hostaudit.bundle import facts_of
+    from hostaudit.reports.model import build_report
+
+    if only is None and skip is None:
+        only, skip = bundle["selection"]["only"], bundle["selection"]["skip"]
+    only, skip = list(only or ()), list(skip or ())
+
+    load_all()  # the composition root registers every check and probe, once
+    described = Target(host=None, description=bundle["target"])
+    audit_plan = plan_audit(select_controls(baseline, described, only, skip),
+                            frozenset(bundle["vantages"]), baseline.waivers)
+    audit = evaluate_plan(audit_plan, facts_of(bundle), timing=bundle["timing"], today=today)
+    description = {**bundle["target"], "collector": bundle["collector"]}
     # Which sweeps were made, so a reader knows what "no open port" covered.
     description["sweeps"] = [
         {"fact": name, "command": fact["command"], "covered": fact["covered"],

@@ -49,7 +49,7 @@ def validate(report: dict, *, source: str | None = None) -> None:
         raise ReportInvalid(err.message + more, json_path=path, where=source)
 
 
-def render(report: dict) -> str:
+def render(report: dict, *, compact: bool = False) -> str:
     """The report as stable JSON text: sorted keys, two-space indent, UTF-8 kept readable.
 
     Characters that act rather than show (the C1 controls, bidi overrides, zero-width and
@@ -63,8 +63,11 @@ def render(report: dict) -> str:
     ``json.loads`` gives the same string back, so ``s.encode("utf-8", "surrogateescape")``
     recovers the bytes on disk. Decoders that refuse unpaired surrogates, or show U+FFFD as
     jq does, are the price of keeping those bytes recoverable.
+
+    ``compact`` leaves out the indentation (one line; same content): Python's JSON encoder
+    is several times faster without it, which a fleet of a thousand reports notices.
     """
-    text = json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False)
+    text = json.dumps(report, indent=None if compact else 2, sort_keys=True, ensure_ascii=False)
     # Outside JSON strings there is only ASCII, so every match sits inside a string.
     return ACTING_BEYOND_C0.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 

@@ -17,7 +17,7 @@ packages=(
   ucspi-tcp                           # tcprules builds the POP3 rules database
   stunnel4 openssl                    # TLS wrappers and test certificates
   tripwire                            # the integrity checker the baseline requires
-  openssh-server                      # a real sshd for ssh.* checks
+  openssh-server openssh-client      # a real sshd for ssh.* checks; ssh for the Ansible fleet test
   nmap iptables nftables iproute2     # network view and firewall rules (in namespaces only)
   lynis debootstrap                   # benchmark peer and image fixtures (bench/)
   isal gzip xz-utils bzip2 zstd       # --image decompressors (igzip: 4x gzip -d); in-process if missing

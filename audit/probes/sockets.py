@@ -1,15 +1,21 @@
 """Probes: listening sockets and the mail-related processes of the live host (psutil).
 
 Only a live host has a socket table and processes; on an image or a network target these
-probes raise, so the checks that need them say why instead of guessing.
+probes raise, so the checks that need them say why instead of guessing. Where psutil is not
+installed (a collector on a bare Python) they raise too, naming it: the rest of the audit
+runs, and only the controls reading sockets or processes say ``error``.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 
-import psutil
+try:
+    import psutil
+except ImportError:  # the probes below say so; every other fact is still collected
+    psutil = None
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host
@@ -20,8 +26,12 @@ _DAEMONS = {"tcpserver", "stunnel", "stunnel4", "sshd"}
 
 
 def _require_live(host: Host, what: str) -> None:
+    """ProbeError naming what cannot be read and why, unless ``host`` is live and psutil here."""
     if host.kind != "live":
         raise ProbeError(f"{what} can only be read on a live host (this is a {host.kind} target)")
+    if psutil is None:
+        raise ProbeError(f"{what} is read with psutil, which is not installed for this Python "
+                         f"({sys.executable}); install psutil>=5.9 on the target")
 
 
 def _unknown_owner(pid: int | None, note: str) -> dict:

@@ -1,0 +1,339 @@
+"""A fleet at a glance: many hosts' reports (or fact bundles) summed up in one fleet report.
+
+The input is one directory per host, named after the host (the Ansible playbook in
+``contrib/ansible`` fetches into such a tree)::
+
+    DIR/mail1/report.json           a host's report (hostaudit scan or evaluate wrote it)
+    DIR/mail2/facts.json[.gz]       or its fact bundle (hostaudit collect): evaluated here
+    DIR/mail3/not-audited.json      or why it could not be audited: {"state": "unreachable"|"failed", "reason": ...}
+
+Bundles are evaluated in parallel, one process per core; each worker writes the host's own
+report set and hands back only the summary the fleet report needs, so memory stays flat
+however many hosts there are. A host whose files are unreadable or malformed is listed as
+not audited with the reason: one bad host never hides the others.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+
+from hostaudit import __version__
+from hostaudit.errors import HostauditError, InputError
+
+FLEET_SCHEMA_VERSION = 1
+MARKER = "not-audited.json"
+REPORT = "report.json"
+BUNDLE_NAMES = ("facts.json", "facts.json.gz")
+TOP_FAILURES = 20
+_MARKER_STATES = ("unreachable", "failed")
+# How a host directory may be named: inventory names, FQDNs, addresses.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,252}")
+
+
+def _relative(path: str, start: str) -> str:
+    return os.path.relpath(path, start).replace(os.sep, "/")
+
+
+def host_summary(name: str, report: dict, *, report_html: str | None, report_json: str) -> dict:
+    """What the fleet report keeps of one host's report (never its facts or evidence)."""
+    from hostaudit.reports.present import section_score
+
+    results = report["results"]
+    target = report["target"]
+    return {
+        "name": name,
+        "state": "audited",
+        "score": report["score"],
+        "coverage": report["coverage"],
+        "counts": report["counts"],
+        "sections": {section: section_score(data) for section, data in report["sections"].items()},
+        "section_titles": {section: data.get("title", section) for section, data in report["sections"].items()},
+        "failed": [r["id"] for r in results if r["status"] == "fail"],
+        "errors": [r["id"] for r in results if r["status"] == "error"],
+        "statuses": {r["id"]: r["status"] for r in results},
+        "controls": {r["id"]: {"title": r["title"], "severity": r["severity"], "section": r["section"]}
+                     for r in results if r["status"] in ("fail", "error")},
+        "target": {key: target.get(key) for key in ("mode", "hostname", "root", "image", "address")
+                   if target.get(key) is not None},
+        "baseline": {"name": report["baseline"]["name"], "digest": report["baseline"]["digest"]},
+        "tool_version": report["tool"]["version"],
+        "started": report["timing"]["started"],
+        "report_json": report_json,
+        "report_html": report_html,
+    }
+
+
+def _not_audited(name: str, state: str, reason: str) -> dict:
+    return {"name": name, "state": state, "reason": reason}
+
+
+def _read_marker(path: str, name: str) -> dict:
+    """A host the playbook could not audit, as its marker file says (or why that is unclear)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            marker = json.loads(handle.read(64 * 1024))
+    except (OSError, ValueError) as exc:
+        return _not_audited(name, "failed", f"unreadable {MARKER}: {exc}")
+    if not isinstance(marker, dict):
+        return _not_audited(name, "failed", f"{MARKER} is not an object")
+    state = marker.get("state") if marker.get("state") in _MARKER_STATES else "failed"
+    reason = marker.get("reason")
+    reason = reason if isinstance(reason, str) and reason else f"{MARKER} gives no reason"
+    return _not_audited(name, state, reason[:2000])
+
+
+class _Evaluator:
+    """Evaluates one host's bundle in a worker process and writes its report set."""
+
+    baseline = None
+
+    @classmethod
+    def init(cls, baseline_ref: str, formats: tuple[str, ...], worker: bool = True) -> None:
+        import signal
+
+        from hostaudit.baseline import load_checked
+
+        if worker:
+            # The parent alone unwinds on a signal and ends the pool; a worker just stops
+            # (a forked copy of the parent's handlers would print a traceback per worker).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+        cls.baseline = load_checked(baseline_ref)
+        cls.formats = formats
+
+    @classmethod
+    def run(cls, job: tuple[str, str, str, str]) -> dict:
+        name, bundle_path, out_dir, fleet_out = job
+        from hostaudit import bundle as bundles
+        from hostaudit.reports import json_report
+        from hostaudit.reports.atomic import write_set
+        from hostaudit.scan import evaluate
+
+        try:
+            report = evaluate(bundles.load(bundle_path), cls.baseline).report
+        except HostauditError as exc:
+            return _not_audited(name, "failed", f"bad bundle: {exc}")
+        except Exception as exc:  # one host's broken facts must not sink the fleet
+            return _not_audited(name, "failed", f"evaluation failed: {type(exc).__name__}: {exc}")
+        os.makedirs(out_dir, mode=0o700, exist_ok=True)
+        rendered = {os.path.join(out_dir, REPORT): json_report.render(report, compact=True)}
+        html_path = None
+        if "html" in cls.formats:
+            from hostaudit.reports import html
+
+            html_path = os.path.join(out_dir, "report.html")
+            rendered[html_path] = html.render(report)
+        write_set(rendered, mode=0o600)
+        return host_summary(name, report, report_json=_relative(os.path.join(out_dir, REPORT), fleet_out),
+                            report_html=_relative(html_path, fleet_out) if html_path else None)
+
+
+def _from_report(name: str, path: str, fleet_out: str) -> dict:
+    from hostaudit.reports import json_report
+
+    try:
+        report = json_report.load(path)
+        html_path = os.path.join(os.path.dirname(path), "report.html")
+        return host_summary(name, report, report_json=_relative(path, fleet_out),
+                            report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None)
+    except HostauditError as exc:
+        return _not_audited(name, "failed", f"bad report: {exc}")
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        return _not_audited(name, "failed", f"bad report: missing or malformed field ({type(exc).__name__}: {exc})")
+
+
+def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str] = ("json", "html"),
+           workers: int | None = None, hosts: Iterable[str] | None = None) -> list[dict]:
+    """One entry per host directory of ``source``: its summary, or why it was not audited.
+
+    A host with a report is read; one with only a bundle is evaluated against
+    ``baseline_ref`` (in ``workers`` processes, default one per core) and its reports written
+    to ``output/hosts/<name>/``; a marker says why a host was not audited. Sorted by name.
+
+    ``hosts`` (the hosts of this run, e.g. Ansible's play hosts) limits the report to them,
+    and a host among them without a directory is listed as not audited.
+    """
+    if not os.path.isdir(source):
+        raise InputError("no such fleet directory", where=source)
+    entries: list[dict] = []
+    jobs: list[tuple[str, str, str, str]] = []
+    present = {n for n in os.listdir(source) if os.path.isdir(os.path.join(source, n)) and not n.startswith(".")}
+    wanted = set(hosts) if hosts is not None else present
+    for name in sorted(wanted - present):
+        entries.append(_not_audited(name, "failed", "no results: the run stopped before this host's "
+                                    "audit was collected"))
+    for name in sorted(wanted & present):
+        path = os.path.join(source, name)
+        if not _HOST_NAME.fullmatch(name):
+            entries.append(_not_audited(name, "failed", "directory name is not a host name"))
+            continue
+        report = os.path.join(path, REPORT)
+        bundle = next((os.path.join(path, b) for b in BUNDLE_NAMES if os.path.isfile(os.path.join(path, b))), None)
+        if os.path.isfile(os.path.join(path, MARKER)):
+            entries.append(_read_marker(os.path.join(path, MARKER), name))
+        elif os.path.isfile(report):
+            entries.append(_from_report(name, report, output))
+        elif bundle:
+            jobs.append((name, bundle, os.path.join(output, "hosts", name), output))
+        else:
+            entries.append(_not_audited(name, "failed", f"no {REPORT}, bundle or {MARKER} in its directory "
+                                        "(did the run stop before this host was done?)"))
+    # Summaries are made compact as they arrive, so at no time are all full copies held.
+    evaluated = _evaluate_all(jobs, baseline_ref, tuple(formats), workers)
+    return sorted(_shared(itertools.chain(entries, evaluated)), key=lambda e: e["name"])
+
+
+def _shared(entries: Iterable[dict]) -> list[dict]:
+    """``entries`` with what hosts have in common held once: control and section titles in
+    one catalogue all entries point to, control IDs and statuses interned. Each summary
+    arrives from a worker as its own copy; kept as they are, a 5,000-host fleet would hold
+    5,000 copies of the baseline's titles."""
+    controls: dict[str, dict] = {}
+    titles: dict[str, str] = {}
+    out = []
+    for entry in entries:
+        if entry["state"] == "audited":
+            for cid, meta in entry["controls"].items():
+                controls.setdefault(cid, meta)
+            for name, title in entry["section_titles"].items():
+                titles.setdefault(name, title)
+            entry["controls"], entry["section_titles"] = controls, titles
+            entry["statuses"] = {sys.intern(k): sys.intern(v) for k, v in entry["statuses"].items()}
+            entry["failed"] = [sys.intern(i) for i in entry["failed"]]
+            entry["errors"] = [sys.intern(i) for i in entry["errors"]]
+            entry["sections"] = {sys.intern(k): v for k, v in entry["sections"].items()}
+        out.append(entry)
+    return out
+
+
+def _evaluate_all(jobs, baseline_ref: str, formats: tuple[str, ...], workers: int | None) -> Iterator[dict]:
+    """Each job's summary, in the order they finish."""
+    if not jobs:
+        return
+    from hostaudit.cli import _load_baseline
+
+    _load_baseline(baseline_ref)  # a bad baseline is bad input once, here, not per host
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    if workers == 1:
+        _Evaluator.init(baseline_ref, formats, worker=False)
+        yield from (_Evaluator.run(job) for job in jobs)
+        return
+    import multiprocessing
+
+    # fork: workers inherit the loaded modules; each loads the baseline once.
+    context = multiprocessing.get_context("fork")
+    with context.Pool(workers, initializer=_Evaluator.init, initargs=(baseline_ref, formats),
+                      maxtasksperchild=200) as pool:
+        yield from pool.imap_unordered(_Evaluator.run, jobs, chunksize=4)
+
+
+def top_failures(hosts: list[dict], limit: int = TOP_FAILURES) -> list[dict]:
+    """The controls that fail (or cannot be decided) on most audited hosts, most first."""
+    tally: dict[str, dict] = {}
+    for host in hosts:
+        for status, ids in (("fail", host["failed"]), ("error", host["errors"])):
+            for control_id in ids:
+                entry = tally.setdefault(control_id, {"id": control_id, **host["controls"][control_id],
+                                                      "failed_on": [], "error_on": []})
+                entry["failed_on" if status == "fail" else "error_on"].append(host["name"])
+    severity = ("high", "medium", "low", "info")
+    ranked = sorted(tally.values(), key=lambda e: (-len(e["failed_on"]), -len(e["error_on"]),
+                                                  severity.index(e["severity"]), e["id"]))
+    return ranked[:limit]
+
+
+def _sections(hosts: list[dict]) -> list[dict]:
+    seen: dict[str, str] = {}
+    for catalogue in {id(h["section_titles"]): h["section_titles"] for h in hosts}.values():
+        for name, title in catalogue.items():
+            seen.setdefault(name, title)
+    return [{"name": name, "title": title} for name, title in seen.items()]
+
+
+def build(source: str, entries: list[dict], *, previous: dict | None = None) -> dict:
+    """The fleet report (reports/fleet.schema.json) from ``gather``'s entries; with
+    ``previous`` (the last run's ``state_record``), which hosts changed since."""
+    audited = [e for e in entries if e["state"] == "audited"]
+    not_audited = [e for e in entries if e["state"] != "audited"]
+    scores = [h["score"] for h in audited if h["score"] is not None]
+    report = {
+        "fleet_schema_version": FLEET_SCHEMA_VERSION,
+        "tool": {"name": "hostaudit", "version": __version__},
+        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": os.path.abspath(source),
+        "summary": {
+            "hosts": len(entries),
+            "audited": len(audited),
+            "not_audited": len(not_audited),
+            "unreachable": sum(1 for e in not_audited if e["state"] == "unreachable"),
+            "mean_score": round(sum(scores) / len(scores), 1) if scores else None,
+            "min_score": min(scores) if scores else None,
+            "baselines": sorted({f"{h['baseline']['name']} {h['baseline']['digest'][:12]}" for h in audited}),
+        },
+        "sections": _sections(audited),
+        "hosts": [{k: v for k, v in h.items() if k not in ("statuses", "controls", "section_titles")}
+                  for h in audited],
+        "not_audited": not_audited,
+        "top_failures": top_failures(audited),
+        "changes": changes(previous, audited, not_audited) if previous is not None else None,
+    }
+    return report
+
+
+def state_record(report: dict, entries: list[dict]) -> dict:
+    """What a state directory keeps of a fleet run to say next time which hosts changed:
+    each audited host's score and control statuses (``results``, so ``StateDir`` reads it)."""
+    return {
+        "fleet_schema_version": FLEET_SCHEMA_VERSION,
+        "timing": {"started": report["generated"]},
+        "score": report["summary"]["mean_score"],
+        "results": [{"host": e["name"], "score": e["score"], "statuses": e["statuses"]}
+                    for e in entries if e["state"] == "audited"],
+    }
+
+
+def state_key(source: str) -> str:
+    """The state directory entry of a fleet: one history per fleet directory."""
+    import hashlib
+
+    path = os.path.abspath(source)
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(path.rstrip("/"))).lstrip(".")[:60] or "fleet"
+    return f"fleet-{base}-{digest}"
+
+
+def changes(previous: dict, audited: list[dict], not_audited: list[dict]) -> dict:
+    """Which hosts changed since the ``previous`` run (``state_record``): controls whose status moved,
+    score before and after; hosts new to the fleet, gone from it, or no longer audited."""
+    kept = [r for r in previous.get("results", []) if isinstance(r, dict) and isinstance(r.get("host"), str)]
+    before = {r["host"]: r.get("statuses") or {} for r in kept}
+    before_scores = {r["host"]: r.get("score") for r in kept}
+    changed, new = [], []
+    for host in audited:
+        old = before.get(host["name"])
+        if old is None:
+            new.append(host["name"])
+            continue
+        moved = [{"id": cid, "before": old.get(cid), "after": status}
+                 for cid, status in sorted(host["statuses"].items()) if old.get(cid) != status]
+        moved += [{"id": cid, "before": status, "after": None}
+                  for cid, status in sorted(old.items()) if cid not in host["statuses"]]
+        if moved or before_scores.get(host["name"]) != host["score"]:
+            changed.append({"name": host["name"], "score_before": before_scores.get(host["name"]),
+                            "score_after": host["score"], "controls": moved})
+    now = {h["name"] for h in audited} | {h["name"] for h in not_audited}
+    return {
+        "previous": (previous.get("timing") or {}).get("started"),
+        "changed": changed,
+        "new": new,
+        "gone": sorted(set(before) - now),
+        "no_longer_audited": sorted(set(before) & {h["name"] for h in not_audited}),
+    }
