@@ -19,7 +19,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 
@@ -27,6 +27,7 @@ from hostaudit import __version__
 from hostaudit.errors import InputError
 from hostaudit.facts import Facts, collect
 from hostaudit.redact import redact
+from hostaudit.schemas import json_path
 
 FORMAT = "hostaudit-facts"
 BUNDLE_VERSION = 1
@@ -47,7 +48,7 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
     plain JSON data (a tuple a probe returned is a list, as it will be when read back), so
     evaluating the bundle in memory and from a file gives the same results.
     """
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     host = target.host
     facts = collect(host, audit_plan.facts, mode=host.kind, vantages=audit_plan.vantages,
@@ -103,10 +104,6 @@ def _validator():
     return jsonschema.Draft202012Validator(schema())
 
 
-def _json_path(path) -> str:
-    return "$" + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path)
-
-
 def check(bundle, where: str) -> dict:
     """``bundle`` if it is one this version evaluates; else InputError naming ``where`` and why.
 
@@ -116,7 +113,8 @@ def check(bundle, where: str) -> dict:
     if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
         raise InputError(f"not a hostaudit fact bundle ($.format is not {FORMAT!r})", where=where)
     version = bundle.get("bundle_version")
-    collector = bundle.get("collector") if isinstance(bundle.get("collector"), dict) else {}
+    collector = bundle.get("collector")
+    collector = collector if isinstance(collector, dict) else {}
     by = collector.get("version")
     if version != BUNDLE_VERSION or by != __version__:
         raise InputError(
@@ -128,7 +126,7 @@ def check(bundle, where: str) -> dict:
     if errors:
         err = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(f"{_json_path(err.absolute_path)}: {err.message}{more}", where=where)
+        raise InputError(f"{json_path(err.absolute_path)}: {err.message}{more}", where=where)
     import hostaudit.probes  # noqa: F401  (registers the probes, whose names are the facts)
     from hostaudit.registry import PROBES
 

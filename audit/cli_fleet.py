@@ -37,7 +37,7 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
         description="Judge a bundle from `hostaudit collect` against a baseline and write the "
         "usual reports; the options and exit codes are those of `hostaudit scan`.",
         epilog="example: hostaudit evaluate mail1.facts.json --baseline site.yaml -o out/mail1")
-    evaluate.add_argument("bundle", metavar="BUNDLE")
+    evaluate.add_argument("bundle", metavar="BUNDLE", help="a fact bundle written by `hostaudit collect`")
     evaluate.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                           help="shipped baseline name or YAML file (default: gcux-qmail)")
     evaluate.add_argument("--only", action="append", metavar="IDS",
@@ -61,7 +61,8 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
         "write fleet.json and fleet.html: hosts x sections by score, the controls failing on "
         "most hosts, per-host score and coverage with links to each host's report.",
         epilog="example: hostaudit fleet fetched/ -o /srv/www/fleet --state-dir /var/lib/hostaudit")
-    fleet.add_argument("directory", metavar="DIR")
+    fleet.add_argument("directory", metavar="DIR",
+                       help="one subdirectory per host, holding its report.json, bundle or not-audited marker")
     fleet.add_argument("--baseline", default="gcux-qmail", metavar="NAME|PATH",
                        help="baseline for hosts that sent a bundle (default: gcux-qmail)")
     fleet.add_argument("--output", "-o", default=".", metavar="DIR",
@@ -119,8 +120,15 @@ def cmd_collect(args) -> int:
 def cmd_evaluate(args) -> int:
     """Turn a fact bundle into reports against a baseline; gate as ``scan`` does."""
     from hostaudit import bundle as bundles
-    from hostaudit.cli import (_console, _load_baseline, _output_directory, _parse_formats,
-                               _split_list, _write_reports, gate_failures)
+    from hostaudit.cli import (
+        _console,
+        _load_baseline,
+        _output_directory,
+        _parse_formats,
+        _split_list,
+        _write_reports,
+        gate_failures,
+    )
     from hostaudit.scan import evaluate
 
     formats = _parse_formats(args.format)

@@ -17,8 +17,8 @@ from hostaudit.model import Severity
 
 # Fields that change from run to run without the host changing: a process id, a timing, a
 # line number that moved because a line above it was added. They never count as a change.
-VOLATILE_FIELDS = frozenset({"line", "pid", "duration_s", "duration_ms", "mount_id", "parent_id",
-                             "used_percent", "avail_bytes", "as_uid"})
+VOLATILE_FIELDS = frozenset({"line", "pid", "duration_s", "duration_ms", "seconds", "mount_id",
+                             "parent_id", "used_percent", "avail_bytes", "as_uid"})
 
 # The fields that name a record, tried in order; the first that every record of a list has,
 # with values unique in both runs, is that list's identity.

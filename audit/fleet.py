@@ -15,13 +15,18 @@ not audited with the reason: one bad host never hides the others.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hostaudit.baseline import Baseline
+
 import itertools
 import json
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hostaudit import __version__
 from hostaudit.errors import HostauditError, InputError
@@ -82,7 +87,7 @@ def _read_marker(path: str, name: str) -> dict:
         return _not_audited(name, "failed", f"unreadable {MARKER}: {exc}")
     if not isinstance(marker, dict):
         return _not_audited(name, "failed", f"{MARKER} is not an object")
-    state = marker.get("state") if marker.get("state") in _MARKER_STATES else "failed"
+    state = str(marker["state"]) if marker.get("state") in _MARKER_STATES else "failed"
     reason = marker.get("reason")
     reason = reason if isinstance(reason, str) and reason else f"{MARKER} gives no reason"
     return _not_audited(name, state, reason[:2000])
@@ -91,13 +96,15 @@ def _read_marker(path: str, name: str) -> dict:
 class _Evaluator:
     """Evaluates one host's bundle in a worker process and writes its report set."""
 
-    baseline = None
+    baseline: Baseline | None = None
+    formats: tuple[str, ...] = ()
 
     @classmethod
     def init(cls, baseline_ref: str, formats: tuple[str, ...], worker: bool = True) -> None:
         import signal
 
         from hostaudit.baseline import load_checked
+        from hostaudit.registry import load_all
 
         if worker:
             # The parent alone unwinds on a signal and ends the pool; a worker just stops
@@ -106,6 +113,7 @@ class _Evaluator:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
+        load_all()  # a worker is a composition root of its own
         cls.baseline = load_checked(baseline_ref)
         cls.formats = formats
 
@@ -117,6 +125,8 @@ class _Evaluator:
         from hostaudit.reports.atomic import write_set
         from hostaudit.scan import evaluate
 
+        if cls.baseline is None:
+            raise RuntimeError("_Evaluator.run before _Evaluator.init")
         try:
             report = evaluate(bundles.load(bundle_path), cls.baseline).report
         except HostauditError as exc:
@@ -267,7 +277,7 @@ def build(source: str, entries: list[dict], *, previous: dict | None = None) -> 
     report = {
         "fleet_schema_version": FLEET_SCHEMA_VERSION,
         "tool": {"name": "hostaudit", "version": __version__},
-        "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": os.path.abspath(source),
         "summary": {
             "hosts": len(entries),

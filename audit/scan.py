@@ -168,9 +168,10 @@ def _described(host: Host, *, mode: str, **extra) -> Target:
     return Target(host, description)
 
 
-def select_controls(baseline: Baseline, target: Target, only: Sequence[str] = (),
+def select_controls(baseline: Baseline, mode: str, only: Sequence[str] = (),
                     skip: Sequence[str] = ()) -> list[Control]:
-    """The controls to audit: the baseline's, narrowed by ``only``/``skip`` (IDs or prefixes).
+    """The controls to audit in a target of ``mode``: the baseline's, narrowed by
+    ``only``/``skip`` (IDs or prefixes).
 
     From the wire alone only net-mode controls can be decided, so a network target selects
     just those rather than padding the report with not_applicable rows.
@@ -178,7 +179,7 @@ def select_controls(baseline: Baseline, target: Target, only: Sequence[str] = ()
     controls = select(baseline, list(only), list(skip))
     if not controls:
         raise InputError("--only/--skip leave no control to audit")
-    if target.description["mode"] == "net":
+    if mode == "net":
         controls = [c for c in controls if "net" in c.modes]
         if not controls:
             raise InputError("no selected control can be checked over the network")
@@ -189,7 +190,7 @@ def plan(baseline: Baseline, target: Target, only: Sequence[str] = (),
          skip: Sequence[str] = ()) -> AuditPlan:
     """The audit of ``target`` that ``scan`` would run: selected controls and facts needed."""
     load_all()  # the composition root registers every check and probe, once
-    return plan_audit(select_controls(baseline, target, only, skip), target.host.vantages,
+    return plan_audit(select_controls(baseline, target.description["mode"], only, skip), target.host.vantages,
                       baseline.waivers)
 
 
@@ -235,8 +236,7 @@ def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] | None = N
     only, skip = list(only or ()), list(skip or ())
 
     load_all()  # the composition root registers every check and probe, once
-    described = Target(host=None, description=bundle["target"])
-    audit_plan = plan_audit(select_controls(baseline, described, only, skip),
+    audit_plan = plan_audit(select_controls(baseline, bundle["target"]["mode"], only, skip),
                             frozenset(bundle["vantages"]), baseline.waivers)
     audit = evaluate_plan(audit_plan, facts_of(bundle), timing=bundle["timing"], today=today)
     description = {**bundle["target"], "collector": bundle["collector"]}

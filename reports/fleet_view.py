@@ -11,8 +11,9 @@ from functools import lru_cache
 from importlib import resources
 from urllib.parse import quote
 
-from hostaudit.reports.json_report import ReportInvalid, _json_path
+from hostaudit.reports.json_report import ReportInvalid
 from hostaudit.reports.present import coverage_text, percent, score_class
+from hostaudit.schemas import json_path
 from hostaudit.visible import terminal_text
 
 
@@ -28,7 +29,7 @@ def validate(fleet: dict) -> None:
     """Raise ReportInvalid naming the JSON path unless ``fleet`` matches fleet.schema.json."""
     errors = sorted(_validator().iter_errors(fleet), key=lambda e: [str(k) for k in e.absolute_path])
     if errors:
-        raise ReportInvalid(errors[0].message, json_path=_json_path(errors[0].absolute_path))
+        raise ReportInvalid(errors[0].message, json_path=json_path(errors[0].absolute_path))
 
 
 def render_json(fleet: dict) -> str:

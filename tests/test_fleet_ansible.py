@@ -19,9 +19,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from support import RootBuilder
-
 from fleet_lab import FleetLab, host_address, tools_missing
+from support import RootBuilder
 
 REPO = Path(__file__).resolve().parent.parent
 PLAYBOOK = REPO / "contrib" / "ansible" / "fleet-audit.yml"

@@ -300,7 +300,7 @@ def _walk_fact(**overrides):
                          "duplicate": False},
                         {"mount_point": "/srv", "fstype": "xfs", "reason": "overmounted, hidden",
                          "duplicate": True}],
-            "entries": 10, "seconds": 0.1, "owners_unknown": None,
+            "entries": 10, "owners_unknown": None,
             "unowned": {"count": 0, "files": []}, "unknown_ids": [], "unknown_ids_total": 0,
             "setid": {"count": 0, "files": []}, "world_writable": {"count": 0, "files": []},
             "unreadable": {"count": 0, "paths": []}, "other_device": {"count": 0, "paths": []}}

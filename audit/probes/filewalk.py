@@ -226,7 +226,6 @@ def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) 
     return {
         "entries": entries,
         "entries_per_top": per_top,
-        "seconds": round(time.monotonic() - started, 3),
         "unowned": unowned.as_fact(),
         "unknown_ids": [{"kind": k, "id": i, "files": n} for (k, i), n in ids[:LISTED_IDS]],
         "unknown_ids_total": len(ids),
@@ -245,7 +244,7 @@ def file_walk(host: Host, facts) -> dict:
     """Walk the local filesystems once (live: from the mount table; image: the whole root).
 
     ``{"mode", "filesystems": [{mount_point, fstype, source, entries}], "skipped":
-    [{mount_point, fstype, reason, duplicate}], "entries", "seconds", "owners_unknown": reason|None,
+    [{mount_point, fstype, reason, duplicate}], "entries", "owners_unknown": reason|None,
     "unowned": {count, files: [{path, uid, gid, no_user, no_group}]}, "unknown_ids": [{kind,
     id, files}], "setid": {count, files: [{path, mode, uid, gid, setuid, setgid}]},
     "world_writable": {count, files: [{path, mode, uid, gid, type}]}, "unreadable": {count,

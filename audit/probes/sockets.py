@@ -15,7 +15,7 @@ import sys
 try:
     import psutil
 except ImportError:  # the probes below say so; every other fact is still collected
-    psutil = None
+    psutil = None  # type: ignore[assignment]
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host
