@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
+from hostaudit.fixes import Fix
 from hostaudit.references import References
 from hostaudit.waivers import Waiver, parse_date
 
@@ -45,6 +46,7 @@ class Control:
     manual: str = ""
     parameters: dict = field(default_factory=dict)
     references: References = field(default_factory=References)
+    fix: Fix | None = None
 
     @property
     def reference(self) -> str:
@@ -64,6 +66,7 @@ class Control:
             manual=data.get("manual", "").strip(),
             parameters=dict(data.get("parameters") or {}),
             references=References.from_control(data),
+            fix=Fix.from_dict(data.get("fix")),
         )
 
 
