@@ -1,8 +1,9 @@
 """Which fixes a report asks for: the failed controls' steps, for the target's OS family.
 
 A plan is plain data (``Plan``) that a renderer (hostaudit.plan_sh, hostaudit.plan_ansible)
-writes out. Steps keep the baseline's order, except that file attributes come last: an
-immutable /etc/passwd would stop the account and group fixes before it.
+writes out. Steps keep the baseline's order, except that package installs come first (a
+package brings files that later steps edit, and init scripts whose mode a later step sets)
+and file attributes come last (an immutable /etc/passwd would stop the account fixes).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def build(report: dict, baseline, *, family: str, source: str, skip: list[str] |
 
     failed = [r["id"] for r in report["results"] if r.get("status") == "fail" and not skipped(r["id"])]
     known = set(baseline.ids)
-    steps, last, controls, titles, partial, manual = [], [], [], {}, {}, {}
+    first, steps, last, controls, titles, partial, manual = [], [], [], [], {}, {}, {}
     for control_id in failed:
         if control_id not in known:
             manual[control_id] = f"not in baseline {baseline.name}: no fix known"
@@ -80,8 +81,10 @@ def build(report: dict, baseline, *, family: str, source: str, skip: list[str] |
         if fix.partial:
             partial[control_id] = fix.partial
         for step in rendered:
-            (last if step.kind == "attribute" else steps).append(PlannedStep(control_id, step))
+            bucket = (last if step.kind == "attribute" else
+                      first if step.kind == "package" and step.args["state"] == "present" else steps)
+            bucket.append(PlannedStep(control_id, step))
     target = (report.get("target") or {})
     name = target.get("root") or target.get("address") or target.get("hostname") or target.get("kind") or "?"
-    return Plan(target=str(name), family=family, source=source, steps=tuple(steps + last),
+    return Plan(target=str(name), family=family, source=source, steps=tuple(first + steps + last),
                 controls=tuple(controls), titles=titles, partial=partial, manual=manual, failed=len(failed))
