@@ -10,7 +10,7 @@ itself never applies them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KINDS = ("line", "sysctl", "package", "service", "attribute", "mode", "owner", "group_member", "shell")
 FAMILIES = ("debian", "rhel")

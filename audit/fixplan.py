@@ -60,7 +60,13 @@ def build(report: dict, baseline, *, family: str, source: str, skip: list[str] |
 
     failed = [r["id"] for r in report["results"] if r.get("status") == "fail" and not skipped(r["id"])]
     known = set(baseline.ids)
-    first, steps, last, controls, titles, partial, manual = [], [], [], [], {}, {}, {}
+    first: list[PlannedStep] = []
+    steps: list[PlannedStep] = []
+    last: list[PlannedStep] = []
+    controls: list[str] = []
+    titles: dict[str, str] = {}
+    partial: dict[str, str] = {}
+    manual: dict[str, str] = {}
     for control_id in failed:
         if control_id not in known:
             manual[control_id] = f"not in baseline {baseline.name}: no fix known"

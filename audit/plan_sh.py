@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import shlex
 
-from hostaudit.fixplan import Plan
 from hostaudit.fixes import DEFAULT_SYSCTL_FILE
+from hostaudit.fixplan import Plan
 
 LIBRARY = r'''
 DRY_RUN=${DRY_RUN:-0}
@@ -40,7 +40,10 @@ ha_write() {
 # ha_line FILE REGEXP LINE INSERTAFTER CREATE MODE STATE: like Ansible's lineinfile.
 ha_line() {
   if [ ! -e "$1" ] && [ "$5" != 1 ]; then
-    if [ "$DRY_RUN" = 1 ]; then ha_say "would change [$ha_control]: $1 (missing now; an earlier step may install it)"; ha_changes=$((ha_changes + 1)); return 0; fi
+    if [ "$DRY_RUN" = 1 ]; then
+      ha_changes=$((ha_changes + 1))
+      ha_say "would change [$ha_control]: $1 (missing now; an earlier step may install it)"; return 0
+    fi
     ha_say "error [$ha_control]: $1 does not exist" >&2; return 1
   fi
   if [ ! -e "$1" ] && [ "$7" = absent ]; then return 0; fi
@@ -93,7 +96,12 @@ ha_package() {
   ha_change "package $ha_state:$ha_todo" || return 0
   if command -v apt-get >/dev/null 2>&1; then
     if [ "$ha_state" = present ]; then
-      [ "$ha_apt_updated" = 1 ] || { apt-get -q update; ha_apt_updated=1; }
+      # Lists fetched in the last hour are fresh enough (as the playbook's cache_valid_time).
+      if [ "$ha_apt_updated" = 0 ] &&
+         ! find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -60 | grep -q .; then
+        apt-get -q update
+      fi
+      ha_apt_updated=1
       # shellcheck disable=SC2086
       DEBIAN_FRONTEND=noninteractive apt-get -q -y --no-install-recommends install $ha_todo
     else
