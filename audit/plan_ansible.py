@@ -7,6 +7,7 @@ ansible-core); it takes effect at the next boot or ``sysctl --system``.
 from __future__ import annotations
 
 import re
+import shlex
 
 import yaml
 
@@ -67,8 +68,11 @@ def _tasks(index: int, control: str, step, family: str) -> list[dict]:
                      "disabled": {"enabled": False}}[a["state"]])
         return [{"name": name + f"{a['unit']} {a['state']}", "ansible.builtin.systemd_service": args}]
     if kind == "attribute":
-        return [{"name": name + f"{a['path']} immutable",
-                 "ansible.builtin.file": {"path": a["path"], "attributes": "+i"}}]
+        # ansible.builtin.file with attributes "+i" reports a change on every run (ansible-core
+        # 2.14): a looked-before shell task keeps a second run at 0 changed.
+        path = shlex.quote(a["path"])
+        return _shell_task(index, name + f"{a['path']} immutable",
+                           f"lsattr -d -- {path} | cut -d' ' -f1 | grep -q i", f"chattr +i -- {path}")
     if kind == "mode":
         path = a["path"]
         if not re.search(r"[*?\[]", path):
@@ -96,14 +100,17 @@ def _tasks(index: int, control: str, step, family: str) -> list[dict]:
                           "ansible.builtin.user": {"name": a["user"], "groups": [a["group"]], "append": True}})
         return tasks
     if kind == "shell":
-        result = f"hostaudit_shell_{index}"
-        script = (f"if (\n{a['check'].rstrip()}\n) >/dev/null 2>&1; then exit 0; fi\n"
-                  f"(\nset -eu\n{a['apply'].rstrip()}\n)\necho {CHANGED}\n")
-        return [{"name": name + a["name"],
-                 "ansible.builtin.shell": {"cmd": _raw(script), "executable": "/bin/sh"},
-                 "register": result,
-                 "changed_when": f"'{CHANGED}' in {result}.stdout"}]
+        return _shell_task(index, name + a["name"], a["check"], a["apply"])
     raise ValueError(kind)
+
+
+def _shell_task(index: int, name: str, check: str, apply: str) -> list[dict]:
+    """A shell task that runs ``apply`` only when ``check`` fails, and says changed only then."""
+    result = f"hostaudit_shell_{index}"
+    script = (f"if (\n{check.rstrip()}\n) >/dev/null 2>&1; then exit 0; fi\n"
+              f"(\nset -eu\n{apply.rstrip()}\n)\necho {CHANGED}\n")
+    return [{"name": name, "ansible.builtin.shell": {"cmd": _raw(script), "executable": "/bin/sh"},
+             "register": result, "changed_when": f"'{CHANGED}' in {result}.stdout"}]
 
 
 def render(plan: Plan) -> str:

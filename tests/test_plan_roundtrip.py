@@ -100,11 +100,13 @@ class Copy(type(Path())):  # type: ignore[misc]  # PosixPath: Path itself cannot
 
 
 @contextmanager
-def overlay_copy(tree: str, *, apt_cache: bool = False):
+def overlay_copy(tree: str, *, apt_cache: bool = False, keep: Path | None = None):
     """A writable copy of ``tree`` (overlayfs over it); removed on exit, also on failure.
 
-    With ``apt_cache`` the copy's .deb archive and package lists are a directory kept under
-    /var/tmp, so packages are fetched from the mirror once, not on every run."""
+    ``tree`` may be an overlayfs lowerdir list ("changes:base"). With ``apt_cache`` the copy's
+    .deb archive and package lists are a directory kept under /var/tmp, so packages are fetched
+    from the mirror once, not on every run. With ``keep`` the copy's changes are moved there
+    (to be a lower layer of later copies) instead of removed."""
     work = Path(tempfile.mkdtemp(prefix="hostaudit-plan.", dir="/var/tmp"))
     root, mounts = Copy(work / "root"), []
     root.cache_mounts = []
@@ -123,6 +125,8 @@ def overlay_copy(tree: str, *, apt_cache: bool = False):
             subprocess.run(["umount", str(mount)], capture_output=True, timeout=60)
         # chattr +i files in the copy would stop rmtree
         subprocess.run(["chattr", "-R", "-f", "-i", str(work / "upper")], capture_output=True, timeout=60)
+        if keep is not None and not os.path.ismount(root):
+            (work / "upper").rename(keep)
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -235,22 +239,35 @@ def test_full_plan_with_packages_round_trip(stock, tmp_path):
     assert again.strip().splitlines()[-1] == "hostaudit plan: 0 change(s) would be made", again
 
 
-@pytest.mark.slow
-def test_full_plan_on_a_systemd_host_round_trip(stock, tmp_path):
-    """A Debian 12 tree with systemd as init (as a VM has): the cron jobs are seen to run and
-    Ctrl-Alt-Del is judged, so those fixes are proven too."""
+@pytest.fixture(scope="module")
+def systemd_tree(stock, tmp_path_factory):
+    """The stock tree with systemd as init (as a Debian 12 VM has) and ansible-core to run
+    the playbook with a local connection inside the chroot: an overlayfs lowerdir list."""
     tree, _ = stock
-    with overlay_copy(tree, apt_cache=True) as root:
-        (root / "seed.sh").write_text("set -eu\napt-get -q update\n"
-                                      "DEBIAN_FRONTEND=noninteractive apt-get -q -y --no-install-recommends "
-                                      "install systemd-sysv\n")
-        try:
-            apply(root, timeout=900, script="/seed.sh")
-        except AssertionError as exc:
-            if mirror_unreachable(exc):
-                pytest.skip(f"Debian's mirror is unreachable: {exc}")
-            raise
-        root.release_cache()
+    layer = Path(tempfile.mkdtemp(prefix="hostaudit-plan-layer.", dir="/var/tmp"))
+    changes = layer / "changes"
+    try:
+        with overlay_copy(tree, apt_cache=True, keep=changes) as root:
+            (root / "seed.sh").write_text(
+                "set -eu\napt-get -q update\nDEBIAN_FRONTEND=noninteractive apt-get -q -y "
+                "--no-install-recommends install systemd-sysv ansible-core python3-apt\n")
+            try:
+                apply(root, timeout=900, script="/seed.sh")
+            except AssertionError as exc:
+                if mirror_unreachable(exc):
+                    pytest.skip(f"Debian's mirror is unreachable: {exc}")
+                raise
+            (root / "seed.sh").unlink()
+        yield f"{changes}:{tree}"
+    finally:
+        shutil.rmtree(layer, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_full_plan_on_a_systemd_host_round_trip(systemd_tree, tmp_path):
+    """With systemd as init the cron jobs are seen to run and Ctrl-Alt-Del is judged, so
+    those fixes are proven too."""
+    with overlay_copy(systemd_tree) as root:
         before = scan(root, tmp_path / "before")
         assert before["os.ctrl-alt-del"]["status"] == "fail"
         report = tmp_path / "before" / "report.json"
@@ -267,3 +284,46 @@ def test_full_plan_on_a_systemd_host_round_trip(stock, tmp_path):
     assert still == {}
     assert worse(before, after) == []
     assert again.strip().splitlines()[-1] == "hostaudit plan: 0 change(s) would be made", again
+
+
+def ansible_playbook(root: Path, playbook: str) -> str:
+    """ansible-playbook with a local connection, run inside ``root`` (chroot): the tasks
+    change the copy and nothing else. ``community.general.chroot`` would need a collection
+    that ansible-core lacks; the copy's own ansible-core (Debian's) needs nothing more."""
+    policy = root / "usr/sbin/policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    try:
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "HOME": "/root",
+               "ANSIBLE_NOCOLOR": "1"}
+        run = subprocess.run(["chroot", str(root), "ansible-playbook", "-c", "local", "-i", "localhost,", playbook],
+                             capture_output=True, text=True, env=env, timeout=900)
+    finally:
+        policy.unlink()
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    return run.stdout
+
+
+def recap(output: str) -> dict:
+    line = next(x for x in output.splitlines() if x.startswith("localhost") and "changed=" in x)
+    return {k: int(v) for k, v in (pair.split("=") for pair in line.split(":", 1)[1].split())}
+
+
+@pytest.mark.slow
+def test_ansible_plan_round_trip_and_second_run_changes_nothing(systemd_tree, tmp_path):
+    with overlay_copy(systemd_tree) as root:
+        before = scan(root, tmp_path / "before")
+        report = tmp_path / "before" / "report.json"
+        _run([HOSTAUDIT, "plan", str(report), "--format", "ansible", "-o", str(root / "plan.yml")])
+        root.bind_cache()
+        first = recap(ansible_playbook(root, "/plan.yml"))
+        second = recap(ansible_playbook(root, "/plan.yml"))
+        root.release_cache()
+        after = scan(root, tmp_path / "after")
+    assert first["changed"] > 20 and first["failed"] == 0
+    assert second["changed"] == 0
+    controls = planned_controls(report)
+    still = {c: after[c]["status"] + ": " + after[c]["message"] for c in controls
+             if after[c]["status"] not in FIXED and c != "integrity.tripwire-scheduled"}
+    assert still == {}
+    assert worse(before, after) == []
