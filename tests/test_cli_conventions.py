@@ -235,7 +235,7 @@ def test_completion_script_is_valid_bash():
 
 def test_completion_offers_subcommands():
     assert _complete("ex") == ["explain"]
-    assert _complete("") == ["baseline", "completion", "controls", "diff", "explain", "scan"]
+    assert _complete("") == ["baseline", "completion", "controls", "diff", "explain", "plan", "scan"]
 
 
 def test_completion_offers_options_of_the_subcommand():
