@@ -129,7 +129,7 @@ def render(plan: Plan) -> str:
                          ("Fixed controls that still need a person:", plan.partial)):
         if items:
             header.append("# " + title)
-            header += [f"#   {cid}: {_comment(why)}" for cid, why in items.items()]
+            header += [f"#   {_comment(cid)}: {_comment(why)}" for cid, why in items.items()]
     body = yaml.safe_dump([play], sort_keys=False, width=1000, allow_unicode=True)
     return "\n".join(header) + "\n---\n" + body
 

@@ -238,10 +238,10 @@ def render(plan: Plan) -> str:
             "fi"]
     if plan.manual:
         out += ["", "# Failed controls this plan does not fix (a person's job):"]
-        out += [f"#   {cid}: {_comment(why)}" for cid, why in plan.manual.items()]
+        out += [f"#   {_comment(cid)}: {_comment(why)}" for cid, why in plan.manual.items()]
     if plan.partial:
         out += ["", "# Fixed controls that still need a person:"]
-        out += [f"#   {cid}: {_comment(why)}" for cid, why in plan.partial.items()]
+        out += [f"#   {_comment(cid)}: {_comment(why)}" for cid, why in plan.partial.items()]
     return "\n".join(out) + "\n"
 
 

@@ -185,3 +185,11 @@ def test_full_ansible_plan_passes_ansible_syntax_check(tmp_path, shipped):
                                  env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                                       "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp")})
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_control_id_unknown_to_the_baseline_cannot_break_out_of_its_comment(tmp_path):
+    crafted = "x.y\ntouch /tmp/owned"
+    for fmt in ("sh", "ansible"):
+        _, text = plan_cli(tmp_path, report({crafted: "fail"}), "--format", fmt, out=f"plan.{fmt}")
+        assert "\ntouch /tmp/owned" not in text
+        assert "#   x.y touch /tmp/owned: not in baseline gcux-qmail" in text
