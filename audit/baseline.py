@@ -444,6 +444,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             severity=change.get("severity", current.severity),
             title=change.get("title", current.title),
             remediation=change.get("remediation", current.remediation),
+            fix=Fix.from_dict(change["fix"]) if "fix" in change else current.fix,
             parameters={**current.parameters, **(change.get("parameters") or {})},
         )
         if control_id in origins:

@@ -193,3 +193,13 @@ def test_a_control_id_unknown_to_the_baseline_cannot_break_out_of_its_comment(tm
         _, text = plan_cli(tmp_path, report({crafted: "fail"}), "--format", fmt, out=f"plan.{fmt}")
         assert "\ntouch /tmp/owned" not in text
         assert "#   x.y touch /tmp/owned: not in baseline gcux-qmail" in text
+
+
+def test_site_baseline_can_replace_a_fix(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("name: site\nextends: gcux-qmail\noverrides:\n  maint.disk-monitor:\n"
+                    "    fix: {manual: \"our monitoring system watches the disks\"}\n")
+    data = report({"maint.disk-monitor": "fail"})
+    _, text = plan_cli(tmp_path, data, "--baseline", str(site))
+    assert "#   maint.disk-monitor: our monitoring system watches the disks" in text
+    assert "ha_control=maint.disk-monitor" not in text
