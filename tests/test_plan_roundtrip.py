@@ -327,3 +327,22 @@ def test_ansible_plan_round_trip_and_second_run_changes_nothing(systemd_tree, tm
              if after[c]["status"] not in FIXED and c != "integrity.tripwire-scheduled"}
     assert still == {}
     assert worse(before, after) == []
+
+
+def test_shadow_fix_moves_a_hash_out_of_passwd_and_closes_shadow(stock, tmp_path):
+    tree, _ = stock
+    with overlay_copy(tree) as root:
+        passwd = root / "etc/passwd"
+        passwd.write_text(passwd.read_text().replace("nobody:x:", "nobody:$6$salt$notarealhash:", 1))
+        (root / "etc/shadow").chmod(0o644)
+        before = scan(root, tmp_path / "before")
+        assert before["auth.shadow"]["status"] == "fail"
+        report = tmp_path / "before" / "report.json"
+        write_plan(report, root, "--skip", ",".join(["files.immutable.", *package_controls(report)]))
+        apply(root)
+        again = apply(root, dry_run=True)
+        after = scan(root, tmp_path / "after")
+        assert "notarealhash" not in passwd.read_text()
+    assert after["auth.shadow"]["status"] == "pass", after["auth.shadow"]["message"]
+    assert worse(before, after) == []
+    assert again.strip().splitlines()[-1] == "hostaudit plan: 0 change(s) would be made", again
