@@ -275,7 +275,10 @@ def cmd_plan(args) -> int:
     from hostaudit.reports.atomic import write_set
 
     report = json_report.load(args.report)
-    ref = args.baseline or (report.get("baseline") or {}).get("name") or "gcux-qmail"
+    recorded = report.get("baseline") or {}
+    files = [f for f in recorded.get("files") or [] if isinstance(f, str) and os.path.isfile(f)]
+    # The file the scan read (a site baseline is no shipped name), else the shipped name.
+    ref = args.baseline or (files[-1] if files else recorded.get("name")) or "gcux-qmail"
     loaded = _load_baseline(ref)
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),

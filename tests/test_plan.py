@@ -203,3 +203,14 @@ def test_site_baseline_can_replace_a_fix(tmp_path):
     _, text = plan_cli(tmp_path, data, "--baseline", str(site))
     assert "#   maint.disk-monitor: our monitoring system watches the disks" in text
     assert "ha_control=maint.disk-monitor" not in text
+
+
+def test_plan_uses_the_baseline_file_the_report_was_scanned_with(tmp_path):
+    site = tmp_path / "site.yaml"
+    site.write_text("name: site\nextends: gcux-qmail\noverrides:\n  maint.disk-monitor:\n"
+                    "    fix: {manual: \"watched elsewhere\"}\n")
+    data = report({"maint.disk-monitor": "fail"}, baseline="site")
+    data["baseline"]["files"] = [str(site)]
+    code, text = plan_cli(tmp_path, data)
+    assert code == 0
+    assert "#   maint.disk-monitor: watched elsewhere" in text
