@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from hostaudit.errors import InputError
+from hostaudit.fixes import Fix
 from hostaudit.references import References
 from hostaudit.schemas import inline_local_refs
 from hostaudit.schemas import json_path as _json_path
@@ -51,6 +52,7 @@ class Control:
     parameters: dict = field(default_factory=dict)
     references: References = field(default_factory=References)
     kind: str = ""  # a generic kind (registry.KINDS) deciding it, or "" for its own check
+    fix: Fix | None = None
 
     @property
     def reference(self) -> str:
@@ -71,6 +73,7 @@ class Control:
             parameters=dict(data.get("parameters") or {}),
             references=References.from_control(data),
             kind=data.get("kind", ""),
+            fix=Fix.from_dict(data.get("fix")),
         )
 
 
@@ -508,6 +511,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
             severity=change.get("severity", current.severity),
             title=change.get("title", current.title),
             remediation=change.get("remediation", current.remediation),
+            fix=Fix.from_dict(change["fix"]) if "fix" in change else current.fix,
             parameters={**current.parameters, **(change.get("parameters") or {})},
         )
         if control_id in origins:

@@ -88,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     _diff_parser(sub)
     _baseline_parser(sub)
     _completion_parser(sub)
+    _plan_parser(sub)
     from hostaudit import cli_fleet  # collect, evaluate, fleet: their own module
 
     cli_fleet.add_parsers(sub, severities=SEVERITIES)
@@ -247,6 +248,63 @@ def _completion_parser(sub) -> argparse.ArgumentParser:
                           """)
     completion.add_argument("shell", type=_lower, choices=("bash",), help="the shell (bash)")
     return completion
+
+
+def _plan_parser(sub) -> argparse.ArgumentParser:
+    plan = _command(sub, "plan", "write a remediation plan (shell or Ansible) for a report's failures",
+                    "Write a remediation plan for the failed controls of a report: a POSIX shell "
+                    "script (DRY_RUN=1 shows what it would change) or an Ansible playbook, each step "
+                    "named by its control ID, for the report's OS family. hostaudit changes nothing: "
+                    "review the plan, then run it. Controls that need a person are listed in it.",
+                    """
+                    hostaudit plan report.json -o fix.sh && DRY_RUN=1 sh fix.sh
+                    hostaudit plan report.json --format ansible -o fix.yml
+                    hostaudit plan report.json --skip logs.,maint.auto-patches -o fix.sh
+                    """)
+    plan.add_argument("report", metavar="REPORT.json", help="a report.json written by hostaudit scan")
+    plan.add_argument("--format", type=_lower, choices=("sh", "ansible"), default="sh",
+                      help="sh (POSIX shell script) or ansible (playbook) (default: sh)")
+    plan.add_argument("--output", "-o", metavar="FILE",
+                      help="write the plan here (atomically) instead of to standard output")
+    plan.add_argument("--baseline", metavar="NAME|PATH",
+                      help="baseline whose fixes to use (default: the report's, by name)")
+    plan.add_argument("--family", type=_lower, choices=("debian", "rhel"),
+                      help="OS family of the target (default: from the report's os-release)")
+    plan.add_argument("--skip", action="append", metavar="IDS",
+                      help="leave these control IDs or prefixes out (comma-separated)")
+    return plan
+
+
+def cmd_plan(args) -> int:
+    """Write a remediation plan for the failed controls of a report."""
+    from hostaudit import fixplan, plan_ansible, plan_sh
+    from hostaudit.reports import json_report
+    from hostaudit.reports.atomic import write_set
+
+    report = json_report.load(args.report)
+    recorded = report.get("baseline") or {}
+    files = [f for f in recorded.get("files") or [] if isinstance(f, str) and os.path.isfile(f)]
+    # The file the scan read (a site baseline is no shipped name), else the shipped name.
+    ref = args.baseline or (files[-1] if files else recorded.get("name")) or "gcux-qmail"
+    loaded = _load_baseline(ref)
+    family = fixplan.target_family(report, args.family)
+    plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
+                         skip=_split_list(args.skip or []))
+    text = (plan_ansible if args.format == "ansible" else plan_sh).render(plan)
+    where = args.output or "standard output"
+    if args.output:
+        write_set({args.output: text}, mode=0o600)
+    else:
+        sys.stdout.write(text)
+    if plan.failed == 0:
+        message = f"no failed controls: wrote an empty plan to {where}"
+    elif plan.empty:
+        message = f"none of the {plan.failed} failed controls has a mechanical fix: wrote an empty plan to {where}"
+    else:
+        message = (f"wrote a {args.format} plan for {len(plan.controls)} of {plan.failed} failed controls "
+                   f"({family}) to {where}; {len(plan.manual)} need a person (listed in it)")
+    print(message, file=sys.stderr)
+    return ExitCode.OK
 
 
 def _load_baseline(ref: str):
@@ -681,7 +739,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     commands = {"scan": cmd_scan, "controls": cmd_controls, "diff": cmd_diff, "explain": cmd_explain,
-                "completion": cmd_completion}
+                "completion": cmd_completion, "plan": cmd_plan}
     from hostaudit.cli_fleet import COMMANDS as fleet_commands
 
     commands.update(fleet_commands)

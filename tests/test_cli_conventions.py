@@ -236,7 +236,7 @@ def test_completion_script_is_valid_bash():
 def test_completion_offers_subcommands():
     assert _complete("ex") == ["explain"]
     assert _complete("") == ["baseline", "collect", "completion", "controls", "diff", "evaluate", "explain",
-                             "fleet", "scan"]
+                             "fleet", "plan", "scan"]
 
 
 def test_completion_offers_options_of_the_subcommand():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # Only the fields a report header shows; the rest of the file is the distribution's business.
-_FIELDS = ("NAME", "VERSION", "VERSION_ID", "ID", "PRETTY_NAME")
+_FIELDS = ("NAME", "VERSION", "VERSION_ID", "ID", "ID_LIKE", "PRETTY_NAME")
 _LINE = re.compile(r"([A-Z][A-Z0-9_]*)=(.*)")
 # A hostile image can write anything here; a header line has no use for more.
 _MAX_VALUE = 200
@@ -23,7 +23,7 @@ def _unquote(value: str) -> str:
 
 def parse_os_release(text: str) -> dict:
     """``NAME="Debian GNU/Linux"`` lines -> ``{"name": "Debian GNU/Linux", ...}`` (lower-case
-    keys; only name, version, version_id, id and pretty_name; each value at most 200
+    keys; only name, version, version_id, id, id_like and pretty_name; each value at most 200
     characters, control characters dropped)."""
     found: dict[str, str] = {}
     for line in text.splitlines():
