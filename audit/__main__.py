@@ -4,4 +4,6 @@ import sys
 
 from hostaudit.cli import main
 
-sys.exit(main())
+# Guarded: a worker process of the file walk (forkserver) imports the main module again.
+if __name__ == "__main__":
+    sys.exit(main())

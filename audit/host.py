@@ -252,6 +252,12 @@ class Host:
                 return None
             raise
 
+    def masked(self, path: str) -> bool:
+        """Whether ``path`` is a link to /dev/null: how systemd masks a unit and how a
+        sysctl.d or modprobe.d name shadows the vendor file of that name. A permission error
+        is raised, never read as "not masked"."""
+        return self.link_target(path) == "/dev/null"
+
     def canonical(self, path: str) -> str:
         """``path`` with every symlink resolved, as a path on the target (not the auditor's).
 

@@ -409,3 +409,23 @@ def _touch(path):
     with open(path, "w"):
         pass
     return path
+
+
+def test_a_walk_shared_by_worker_processes_finds_what_one_process_finds(tmp_root, monkeypatch):
+    for top in ("usr", "var", "srv"):
+        for sub in range(4):
+            for n in range(30):
+                tmp_root.write(f"/{top}/d{sub}/f{n}", "")
+            os.chown(tmp_root.path / top / f"d{sub}" / "f7", 4242, 4243)
+            os.chmod(tmp_root.path / top / f"d{sub}" / "f9", 0o4755)
+            os.chmod(tmp_root.path / top / f"d{sub}" / "f11", 0o666)
+    host = tmp_root.host
+    assert len(filewalk._subtrees(host, "/", frozenset())) >= 2
+
+    def walked(workers):
+        monkeypatch.setattr(filewalk, "_workers", lambda _host: workers)
+        return filewalk.walk_filesystems(host, ["/"], frozenset(), {0}, {0})
+
+    serial, shared = walked(1), walked(2)
+    assert shared == serial
+    assert serial["unowned"]["count"] == 12 and serial["setid"]["count"] == 12

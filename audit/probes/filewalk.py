@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import os
+import pickle
 import posixpath
 import stat
+import sys
 import time
 import unicodedata
+from concurrent.futures.process import BrokenProcessPool
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import Host, WalkNotes
@@ -167,76 +171,194 @@ class _Everyone:
         return True
 
 
-def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict:
-    """Walk each of ``tops`` (not entering ``prune``), judging owners against the known
-    ``uids``/``gids`` (None: unknown, nothing judged). Raises ProbeError past the bounds."""
-    notes = WalkNotes()
-    unowned, setid, writable = _Tally(LISTED), _Tally(LISTED_SETID), _Tally(LISTED)
-    unknown: dict[tuple[str, int], int] = {}
-    per_top = []
-    entries = 0
+class _Partial:
+    """What one walker found: counts, the first offenders by path, unknown ids, notes. Walkers
+    in other processes send theirs back; ``merge`` adds one to another exactly (the kept
+    offenders stay the first ``keep`` by path, whoever found them)."""
+
+    def __init__(self):
+        self.unowned, self.setid, self.writable = _Tally(LISTED), _Tally(LISTED_SETID), _Tally(LISTED)
+        self.unknown: dict[tuple[str, int], int] = {}
+        self.notes = WalkNotes()
+        self.entries = 0
+
+    def merge(self, other: _Partial) -> None:
+        for mine, theirs in ((self.unowned, other.unowned), (self.setid, other.setid),
+                             (self.writable, other.writable)):
+            for item in theirs.files:
+                mine.add(item)
+            mine.count += theirs.count - len(theirs.files)
+        for key, n in other.unknown.items():
+            self.unknown[key] = self.unknown.get(key, 0) + n
+        self.notes.unreadable += other.notes.unreadable
+        self.notes.other_device += other.notes.other_device
+        self.entries += other.entries
+
+
+def _walk_into(partial: _Partial, host: Host, top: str, prune: frozenset, uids, gids,
+               deadline: float) -> None:
+    """Walk ``top`` (not entering ``prune``) and add what it holds to ``partial``."""
     started = time.monotonic()
-    deadline = started + TIME_BUDGET_S
-    check_at = _CLOCK_EVERY
+    check_at = partial.entries + _CLOCK_EVERY
     is_reg, is_dir = stat.S_ISREG, stat.S_ISDIR
     # Unknown users or groups (no /etc/passwd): judge nobody rather than everybody.
     known_uids = uids if uids is not None else _Everyone()
     known_gids = gids if gids is not None else _Everyone()
+    unowned, setid, writable, unknown = partial.unowned, partial.setid, partial.writable, partial.unknown
+    # Another walk's top must not be pruned from its own walk.
+    try:
+        walk = iter(host.walk(top, prune=prune - {top}, notes=partial.notes))
+        item = next(walk)
+    except OSError as exc:  # a mount point we cannot reach: unknown, never empty
+        partial.notes.unreadable.append((top, exc.strerror or str(exc)))
+        return
+    count = partial.entries
+    for count, (path, st) in enumerate(itertools.chain((item,), walk), start=partial.entries + 1):
+        if count >= check_at:
+            check_at += _CLOCK_EVERY
+            if count > MAX_ENTRIES or time.monotonic() > deadline:
+                raise ProbeError(
+                    f"walk stopped after {count} entries/{time.monotonic() - started:.0f} s "
+                    f"(limits {MAX_ENTRIES} entries, {TIME_BUDGET_S:g} s): "
+                    "files past that point were not audited")
+        if st.st_uid not in known_uids or st.st_gid not in known_gids:
+            uid, gid = st.st_uid, st.st_gid
+            no_user, no_group = uid not in known_uids, gid not in known_gids
+            unowned.add({"path": display_path(path), "uid": uid, "gid": gid,
+                         "no_user": no_user, "no_group": no_group})
+            for kind, ident, missing in (("uid", uid, no_user), ("gid", gid, no_group)):
+                if missing:
+                    unknown[(kind, ident)] = unknown.get((kind, ident), 0) + 1
+        mode = st.st_mode
+        if mode & 0o6002:  # only set-id or world-writable entries cost any more work
+            if mode & 0o6000 and is_reg(mode):
+                setid.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
+                           "uid": st.st_uid, "gid": st.st_gid,
+                           "setuid": bool(mode & stat.S_ISUID),
+                           "setgid": bool(mode & stat.S_ISGID)})
+            # Symlinks are always 0777 and a sticky directory (/tmp) is meant to be shared.
+            if mode & 0o002 and (is_reg(mode) or (is_dir(mode) and not mode & stat.S_ISVTX)):
+                writable.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
+                              "uid": st.st_uid, "gid": st.st_gid,
+                              "type": "directory" if is_dir(mode) else "file"})
+    partial.entries = count
+
+
+def _walk_subtree(job: tuple) -> _Partial:
+    """A worker process's share: one subtree, walked as the serial walk would."""
+    host, top, prune, uids, gids, deadline = job
+    partial = _Partial()
+    _walk_into(partial, host, top, prune, uids, gids, deadline)
+    return partial
+
+
+# Subtrees handed to worker processes: the directories this deep below each top. Deep enough
+# that /usr is many pieces (so two workers finish together), shallow enough to list at once.
+_SPLIT_DEPTH = 2
+
+
+def _subtrees(host: Host, top: str, prune: frozenset) -> list[str]:
+    """Directories ``_SPLIT_DEPTH`` below ``top`` on its filesystem, not pruned: what workers
+    walk while this process walks the rest (which then prunes them)."""
+    device = host.lstat(top).st_dev
+    level = [top]
+    for _ in range(_SPLIT_DEPTH):
+        below = []
+        for directory in level:
+            try:
+                names = host.listdir(directory)
+            except OSError:
+                continue  # the serial part of the walk lists it again and notes why
+            for name in names:
+                path = posixpath.join(directory, name)
+                try:
+                    info = host.lstat(path)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode) and info.st_dev == device and path not in prune:
+                    below.append(path)
+        level = below
+    return level
+
+
+def _workers(host: Host) -> int:
+    """How many processes may share the walk: the cores, for a live host's filesystems. An
+    image is small next to them (starting workers would cost more than they save) or read
+    from its index in memory."""
+    if host.kind != "live" or type(host).walk is not Host.walk:
+        return 1
+    # A worker process imports the main module again by its path: a program read from stdin
+    # or given with -c has none, and is walked in this process alone.
+    main_path = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_path is not None and not os.path.isfile(main_path):
+        return 1
+    return min(os.cpu_count() or 1, 4)
+
+
+def walk_filesystems(host: Host, tops: list[str], prune: frozenset, uids, gids) -> dict:
+    """Walk each of ``tops`` (not entering ``prune``), judging owners against the known
+    ``uids``/``gids`` (None: unknown, nothing judged). Raises ProbeError past the bounds.
+
+    With more than one core the subtrees two levels down go to worker processes (forked from
+    a fresh, single-threaded server, not from this threaded process) while this one walks
+    the rest: the walk is one lstat per file, and the cores share them. Results are the
+    same either way (``_Partial.merge``)."""
+    deadline = time.monotonic() + TIME_BUDGET_S
+    total = _Partial()
+    per_top = []
+    workers = _workers(host)
     for top in tops:
-        first = entries
-        # Another walk's top must not be pruned from its own walk.
-        try:
-            walk = iter(host.walk(top, prune=prune - {top}, notes=notes))
-            item = next(walk)
-        except OSError as exc:  # a mount point we cannot reach: unknown, never empty
-            notes.unreadable.append((top, exc.strerror or str(exc)))
-            per_top.append(0)
-            continue
-        for count, (path, st) in enumerate(itertools.chain((item,), walk), start=entries + 1):
-            if count >= check_at:
-                check_at += _CLOCK_EVERY
-                if count > MAX_ENTRIES or time.monotonic() > deadline:
-                    raise ProbeError(
-                        f"walk stopped after {count} entries/{time.monotonic() - started:.0f} s "
-                        f"(limits {MAX_ENTRIES} entries, {TIME_BUDGET_S:g} s): "
-                        "files past that point were not audited")
-            if st.st_uid not in known_uids or st.st_gid not in known_gids:
-                uid, gid = st.st_uid, st.st_gid
-                no_user, no_group = uid not in known_uids, gid not in known_gids
-                unowned.add({"path": display_path(path), "uid": uid, "gid": gid,
-                             "no_user": no_user, "no_group": no_group})
-                for kind, ident, missing in (("uid", uid, no_user), ("gid", gid, no_group)):
-                    if missing:
-                        unknown[(kind, ident)] = unknown.get((kind, ident), 0) + 1
-            mode = st.st_mode
-            if mode & 0o6002:  # only set-id or world-writable entries cost any more work
-                if mode & 0o6000 and is_reg(mode):
-                    setid.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
-                               "uid": st.st_uid, "gid": st.st_gid,
-                               "setuid": bool(mode & stat.S_ISUID),
-                               "setgid": bool(mode & stat.S_ISGID)})
-                # Symlinks are always 0777 and a sticky directory (/tmp) is meant to be shared.
-                if mode & 0o002 and (is_reg(mode) or (is_dir(mode) and not mode & stat.S_ISVTX)):
-                    writable.add({"path": display_path(path), "mode": f"{stat.S_IMODE(mode):04o}",
-                                  "uid": st.st_uid, "gid": st.st_gid,
-                                  "type": "directory" if is_dir(mode) else "file"})
-        entries = count
-        per_top.append(entries - first)
-    ids = sorted(unknown.items(), key=lambda item: (-item[1], item[0]))
+        before = total.entries
+        subtrees = _subtrees(host, top, prune) if workers > 1 else []
+        if len(subtrees) >= 2:
+            shared = _Partial()
+            try:
+                _walk_shared(shared, host, top, prune, subtrees, uids, gids, deadline, workers)
+            except (BrokenProcessPool, OSError, pickle.PicklingError):
+                # No worker processes here (an embedding program whose main module cannot be
+                # imported again, no /dev/shm...): the walk is the same in this process alone.
+                _walk_into(total, host, top, prune, uids, gids, deadline)
+            else:
+                total.merge(shared)
+        else:
+            _walk_into(total, host, top, prune, uids, gids, deadline)
+        per_top.append(total.entries - before)
+    if total.entries > MAX_ENTRIES:
+        raise ProbeError(f"walk stopped after {total.entries} entries (limit {MAX_ENTRIES}): "
+                         "files past that point were not audited")
+    ids = sorted(total.unknown.items(), key=lambda item: (-item[1], item[0]))
+    notes = total.notes
     return {
-        "entries": entries,
+        "entries": total.entries,
         "entries_per_top": per_top,
-        "unowned": unowned.as_fact(),
+        "unowned": total.unowned.as_fact(),
         "unknown_ids": [{"kind": k, "id": i, "files": n} for (k, i), n in ids[:LISTED_IDS]],
         "unknown_ids_total": len(ids),
-        "setid": setid.as_fact(),
-        "world_writable": writable.as_fact(),
+        "setid": total.setid.as_fact(),
+        "world_writable": total.writable.as_fact(),
         "unreadable": {"count": len(notes.unreadable),
                        "paths": [{"path": display_path(p), "reason": r}
                                  for p, r in notes.unreadable[:LISTED]]},
         "other_device": {"count": len(notes.other_device),
                          "paths": [display_path(p) for p in notes.other_device[:LISTED]]},
     }
+
+
+def _walk_shared(total: _Partial, host: Host, top: str, prune: frozenset, subtrees: list[str],
+                 uids, gids, deadline: float, workers: int) -> None:
+    """Walk ``top`` with ``workers`` processes: they take ``subtrees``, this one the rest."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(host, subtree, prune, uids, gids, deadline) for subtree in subtrees]
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        results = pool.map(_walk_subtree, jobs, chunksize=1)
+        _walk_into(total, host, top, prune | frozenset(subtrees), uids, gids, deadline)
+        for partial in results:
+            total.merge(partial)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @probe("file_walk", needs=["passwd", "group", "mountinfo"])

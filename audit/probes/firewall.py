@@ -250,7 +250,7 @@ def _unit(host: Host, unit: str, configs: tuple) -> dict:
             continue  # an unreadable unit directory raises: enabled cannot be told from absent
         enabled_by += [f"{directory}/{e}/{unit}" for e in entries
                        if e.endswith((".wants", ".requires")) and host.exists(f"{directory}/{e}/{unit}")]
-    masked = host.link_target(f"/etc/systemd/system/{unit}") == "/dev/null"
+    masked = host.masked(f"/etc/systemd/system/{unit}")
     config = next((c for c in configs if host.is_file(c)), configs[0] if configs else None)
     return {"unit": unit, "enabled_by": sorted(set(enabled_by)), "masked": masked,
             "installed": any(host.exists(f"{d}/{unit}") for d in UNIT_DIRS),

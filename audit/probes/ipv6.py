@@ -111,7 +111,7 @@ def _boot(host: Host) -> dict:
 
 def _sysctl_off(host: Host, evidence: list) -> bool:
     found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
-    files = [p for p in load_order(found) if not _masked(host, p) and host.is_file(p)]
+    files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
     if host.is_file(SYSCTL_CONF):
         files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
     winner = None
@@ -126,12 +126,6 @@ def _sysctl_off(host: Host, evidence: list) -> bool:
     evidence.append(_ev(path, f"{entry['key']} = {entry['value']}", entry["line"]))
     return entry["value"] == "1"
 
-
-def _masked(host: Host, path: str) -> bool:
-    try:
-        return host.readlink(path) == "/dev/null"
-    except OSError:
-        return False
 
 
 def _cmdline_off(host: Host, evidence: list) -> bool:

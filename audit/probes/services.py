@@ -24,7 +24,7 @@ def find_unit(host: Host, name: str) -> str | None:
     for directory in UNIT_DIRS:
         path = f"{directory}/{name}"
         if host.exists(path):
-            return None if _masked(host, path) else path
+            return None if host.masked(path) else path
     return None
 
 
@@ -37,10 +37,6 @@ def read_unit(host: Host, path: str) -> list[dict]:
             entries += [{**e, "path": drop_in} for e in parse_unit(host.read_text(drop_in))]
     return entries
 
-
-def _masked(host: Host, path: str) -> bool:
-    """A link to /dev/null masks a unit; a permission error is raised, not read as unmasked."""
-    return host.link_target(path) == "/dev/null"
 
 
 def _sysv_links(host: Host) -> list[dict]:
@@ -79,5 +75,5 @@ def boot_services(host: Host) -> dict:
     ``{"sysv": [{"path", "runlevel", "service", "target"}], "systemd": [{"path", "unit",
     "wanted_by", "target"}], "masked": [path, ...]}`` (runlevels 2-5; /etc/systemd/system).
     """
-    masked = [p for p in host.glob("/etc/systemd/system/*") if _masked(host, p)]
+    masked = [p for p in host.glob("/etc/systemd/system/*") if host.masked(p)]
     return {"sysv": _sysv_links(host), "systemd": _wants_links(host), "masked": masked}

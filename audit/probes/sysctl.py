@@ -24,10 +24,6 @@ _KERNEL_VERSION = re.compile(r"^(\d+(?:\.\d+)*)")
 _PROC_SYS_READ = 4096
 
 
-def _masked(host: Host, path: str) -> bool:
-    """A sysctl.d name linked to /dev/null masks the vendor file of that name."""
-    return host.link_target(path) == "/dev/null"
-
 
 def _requested_keys(request: dict | None) -> list[str]:
     return [normalize_key(str(k)) for k in (request or {}).get("keys", [])]
@@ -44,7 +40,7 @@ def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
     """
     wanted = _requested_keys(request)
     found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
-    files = [p for p in load_order(found) if not _masked(host, p) and host.is_file(p)]
+    files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
     if host.is_file(SYSCTL_CONF):
         files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
     settings: dict = {}
