@@ -20,6 +20,18 @@ _PATH = r"^/(?!(.*/)?\.\.(/|$))"
 _STATE_KEYS = ("owner", "group", "mode_max", "must_match", "must_not_match")
 
 
+def _searched(lines: dict, regex: str, path: str, match: dict, unknown: list, evidence: list) -> dict | None:
+    """What searching ``path`` for ``regex`` found, or None when it could not be searched
+    (then why is added to ``unknown`` and ``evidence``: never taken as "no line matches")."""
+    found = lines.get(regex, {}).get(path)
+    if found is None or "error" in found:
+        why = (found or {}).get("error", f"a {match['type']}, not a regular file")
+        unknown.append(f"{path}: cannot search for {regex!r}: {why}")
+        evidence.append(ev(path, f"cannot search: {why}"))
+        return None
+    return found
+
+
 def immutable_result(info: dict, mode: str) -> Result:
     """The verdict on one file's immutable attribute (a ``file_attrs`` entry)."""
     expected = f"immutable attribute set (chattr +i {info['path']})"
@@ -108,11 +120,8 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
                             f"(extra bits {beyond:04o})")
     evidence = [ev(where, ", ".join(seen))]
     for regex in params.get("must_match") or []:
-        found = lines.get(regex, {}).get(path)
-        if found is None or "error" in found:
-            why = (found or {}).get("error", f"a {match['type']}, not a regular file")
-            unknown.append(f"{path}: cannot search for {regex!r}: {why}")
-            evidence.append(ev(path, f"cannot search: {why}"))
+        found = _searched(lines, regex, path, match, unknown, evidence)
+        if found is None:
             continue
         if found["count"]:
             first = found["lines"][0]
@@ -121,11 +130,8 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
             problems.append(f"{path}: no line matches {regex!r}")
             evidence.append(ev(path, f"no line matches {regex!r}"))
     for regex in params.get("must_not_match") or []:
-        found = lines.get(regex, {}).get(path)
-        if found is None or "error" in found:
-            why = (found or {}).get("error", f"a {match['type']}, not a regular file")
-            unknown.append(f"{path}: cannot search for {regex!r}: {why}")
-            evidence.append(ev(path, f"cannot search: {why}"))
+        found = _searched(lines, regex, path, match, unknown, evidence)
+        if found is None:
             continue
         if found["count"]:
             problems.append(f"{path}: {found['count']} line(s) match {regex!r}")
