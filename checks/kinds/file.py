@@ -100,7 +100,9 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
     where = f"{path} -> {match['link']}" if match.get("link") else path
     if match["type"] == "dangling link":
         return [f"{where} is a dangling link"], [], [ev(where, "dangling link")]
-    problems, unknown, seen = [], [], [match["type"]]
+    problems: list[str] = []
+    unknown: list[str] = []
+    seen = [match["type"]]
     if params.get("owner") is not None:
         text, problem = _ownership("owner", params["owner"], match["uid"],
                                    _names(facts, "passwd", "users", params["owner"]), "uid")
