@@ -7,6 +7,7 @@ must print on at most 15 A4 pages."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import shutil
 
@@ -39,16 +40,20 @@ SAMPLE_IDS = ["boot.loader-password", "mail.databytes", "os.shell-timeout", "boo
 
 
 @pytest.fixture(scope="module")
-def browser(request):
-    """One headless Chromium for the module, quit however the tests end."""
+def browser(request, tmp_path_factory):
+    """One headless Chromium for the module, quit however the tests end. Its profile and
+    the singleton socket it makes in TMPDIR stay in the test's own temporary directory."""
+    scratch = tmp_path_factory.mktemp("chromium")
     options = webdriver.ChromeOptions()
+    options.add_argument(f"--user-data-dir={scratch / 'profile'}")
     options.binary_location = CHROMIUM
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--disable-extensions", "--no-first-run"):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     try:
-        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(scratch)})
+        driver = webdriver.Chrome(service=service, options=options)
     except WebDriverException as exc:
         pytest.skip(f"headless Chromium did not start: {exc.msg}")
     request.addfinalizer(driver.quit)
