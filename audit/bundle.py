@@ -30,7 +30,7 @@ from hostaudit.redact import redact
 from hostaudit.schemas import json_path
 
 FORMAT = "hostaudit-facts"
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2
 # A bundle is a few hundred KiB; anything far larger is not one of ours.
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
@@ -51,7 +51,7 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     host = target.host
-    facts = collect(host, audit_plan.facts, mode=host.kind, vantages=audit_plan.vantages,
+    facts = collect(host, audit_plan.facts, mode=host.mode, modes=audit_plan.modes,
                     on_done=on_fact, requests=audit_plan.requests)
     values = json.loads(json.dumps(redact(facts.serialisable())))
     return {
@@ -59,8 +59,8 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
         "bundle_version": BUNDLE_VERSION,
         "collector": collector_identity(),
         "target": redact(dict(target.description)),
-        "mode": host.kind,
-        "vantages": sorted(audit_plan.vantages),
+        "mode": host.mode,
+        "modes": sorted(audit_plan.modes),
         "baseline": {"name": baseline.name, "digest": baseline.digest},
         "selection": {"only": list(selection.get("only", ())), "skip": list(selection.get("skip", ()))},
         "timing": {
@@ -74,7 +74,7 @@ def collect_bundle(target, audit_plan, *, baseline, selection: dict,
 
 def facts_of(bundle: dict) -> Facts:
     """The bundle's facts as checks read them: ``{"error": reason}`` becomes a FactError."""
-    return Facts.from_serialisable(bundle["facts"], mode=bundle["mode"], vantages=bundle["vantages"])
+    return Facts.from_serialisable(bundle["facts"], mode=bundle["mode"], modes=bundle["modes"])
 
 
 def is_error(value) -> bool:

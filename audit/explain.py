@@ -12,7 +12,7 @@ from hostaudit.references import References
 from hostaudit.registry import PROBES, spec_for
 from hostaudit.visible import terminal_text
 
-_VANTAGE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
+_MODE_NAMES = {"*": "every mode", "live": "live", "image": "image", "net": "net"}
 
 
 def _first_paragraph(func) -> str:
@@ -36,9 +36,9 @@ def describe(control: Control) -> dict:
         checked: dict = {
             "summary": _first_paragraph(spec.func),
             "facts": {
-                vantage: [{"fact": name, "probe": _first_paragraph(PROBES[name].func) if name in PROBES else ""}
-                          for name in names if asked.get(name, {}) is not None]
-                for vantage, names in spec.needs_by_vantage.items()
+                mode: [{"fact": name, "probe": _first_paragraph(PROBES[name].func) if name in PROBES else ""}
+                       for name in names if asked.get(name, {}) is not None]
+                for mode, names in spec.needs_by_mode.items()
             },
         }
         if control.kind:
@@ -65,8 +65,8 @@ def render_text(data: dict, width: int = 79) -> str:
             lines += para(f"Generic kind {data['checked']['kind']} (no Python of its own; the parameters "
                           "below say what to look at).")
         lines += para(data["checked"]["summary"])
-        for vantage, facts in data["checked"]["facts"].items():
-            lines.append(f"  {_VANTAGE_NAMES.get(vantage, vantage)}: reads")
+        for mode, facts in data["checked"]["facts"].items():
+            lines.append(f"  {_MODE_NAMES.get(mode, mode)}: reads")
             for fact in facts:
                 lines += para(f"{fact['fact']}: {fact['probe']}", "    - ", "      ")
     if data["parameters"]:

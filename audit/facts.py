@@ -35,17 +35,17 @@ class Facts:
     """The facts of one run, read by checks as ``facts["passwd"]``.
 
     ``mode`` tells a check whether it looks at a live host or an image (some controls want
-    both the running and the persistent state on a live host); ``vantages`` adds ``net``
+    both the running and the persistent state on a live host); ``modes`` adds ``net``
     when the audit also looks over the network.
     """
 
     def __post_init__(self):
-        if not self.vantages:
-            self.vantages = frozenset({self.mode})
+        if not self.modes:
+            self.modes = frozenset({self.mode})
 
     mode: str
     values: dict = field(default_factory=dict)
-    vantages: frozenset = frozenset()
+    modes: frozenset = frozenset()
     timings: dict = field(default_factory=dict)
     # fact -> the request its probe was given (probes registered with takes_request only)
     requests: dict = field(default_factory=dict)
@@ -79,14 +79,14 @@ class Facts:
         }
 
     @classmethod
-    def from_serialisable(cls, data: dict, *, mode: str, vantages=frozenset()) -> Facts:
+    def from_serialisable(cls, data: dict, *, mode: str, modes=frozenset()) -> Facts:
         """The inverse of ``serialisable``: ``{"error": reason}`` (that key alone) becomes a
         FactError again, anything else is the fact's value."""
         values = {
             name: FactError(v["error"]) if isinstance(v, dict) and len(v) == 1 and "error" in v else v
             for name, v in data.items()
         }
-        return cls(mode=mode, values=values, vantages=frozenset(vantages))
+        return cls(mode=mode, values=values, modes=frozenset(modes))
 
 
 def closure(names: Iterable[str]) -> list[str]:
@@ -116,7 +116,7 @@ def collect(
     names: Iterable[str],
     *,
     mode: str,
-    vantages: frozenset = frozenset(),
+    modes: frozenset = frozenset(),
     workers: int = 8,
     on_done: Callable[[str], None] | None = None,
     requests: Mapping[str, dict] | None = None,
@@ -131,7 +131,7 @@ def collect(
     (fact -> merged request, from the plan) goes to the probes registered with
     ``takes_request``; one nothing asks of gets ``{}``.
     """
-    facts = Facts(mode=mode, vantages=frozenset(vantages) or frozenset({mode}))
+    facts = Facts(mode=mode, modes=frozenset(modes) or frozenset({mode}))
     pending = closure(names)
     answers: queue.SimpleQueue = queue.SimpleQueue()
     deadlines: dict[str, float] = {}  # running probes: name -> monotonic deadline

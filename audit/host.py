@@ -99,7 +99,7 @@ PROPERTIES = {
 class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
-    kind = "abstract"
+    mode = "abstract"
     # Said in not_applicable reasons: "<format_name> does not carry inode flags".
     format_name = "this target"
     carried: frozenset = frozenset(PROPERTIES)
@@ -114,9 +114,9 @@ class Host:
         self.sweep_options: dict = {}
 
     @property
-    def vantages(self) -> frozenset:
-        """Where this audit looks from: its own kind, plus ``net`` when sweeping a target."""
-        return frozenset({self.kind, "net"} if self.network_target else {self.kind})
+    def modes(self) -> frozenset:
+        """Where this audit looks from: its own mode, plus ``net`` when sweeping a target."""
+        return frozenset({self.mode, "net"} if self.network_target else {self.mode})
 
     def carries(self, prop: str) -> bool:
         """Whether this target's format can hold ``prop`` (a key of ``PROPERTIES``).
@@ -443,11 +443,11 @@ class Host:
     # -- commands -----------------------------------------------------------------------------
     def run(self, argv: list[str], *, timeout: float = _DEFAULT_TIMEOUT) -> CommandResult:
         """Run a read-only program on the target. Only a live host can."""
-        raise CommandUnavailable(f"cannot run {argv[0]} on a {self.kind} target")
+        raise CommandUnavailable(f"cannot run {argv[0]} on a {self.mode} target")
 
     def describe(self) -> dict:
         """What the report says about the target."""
-        return {"kind": self.kind, "root": self.root}
+        return {"mode": self.mode, "root": self.root}
 
     def os_release(self) -> dict:
         """The target's os-release(5) (name, version, id, pretty_name), read through this
@@ -508,7 +508,7 @@ def _renamed(exc: OSError, path: str) -> OSError:
 class LiveHost(Host):
     """The machine hostaudit runs on. Paths map to themselves; commands may run."""
 
-    kind = "live"
+    mode = "live"
     format_name = "the live host"
 
     def __init__(self, *, network_target: str | None = None, sweep_options: dict | None = None):
@@ -549,7 +549,7 @@ class LiveHost(Host):
         )
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "root": "/", "hostname": os.uname().nodename,
+        return {"mode": self.mode, "root": "/", "hostname": os.uname().nodename,
                 "os": self.os_release(), "kernel": os.uname().release}
 
 
@@ -560,7 +560,7 @@ class ImageHost(Host):
     archive is read by ``hostaudit.imagetree.TreeHost``, a subclass answering from memory.
     """
 
-    kind = "image"
+    mode = "image"
     format_name = "an unpacked root directory"
     # A tree on disk has whatever its filesystem keeps; nothing is mounted from it.
     carried = frozenset(PROPERTIES) - {"mount_table", "quota_state"}
@@ -612,7 +612,7 @@ class ImageHost(Host):
 
     def describe(self) -> dict:
         # The image's kernel is not running: only the live host has a kernel to name.
-        return {"kind": self.kind, "root": self.root, "os": self.os_release()}
+        return {"mode": self.mode, "root": self.root, "os": self.os_release()}
 
 
 class NetHost(Host):
@@ -621,7 +621,7 @@ class NetHost(Host):
     It has no files to read; commands (nmap) run on the vantage point, never on the target.
     """
 
-    kind = "net"
+    mode = "net"
     format_name = "a network target"
     carried = frozenset()  # no files: nothing of a filesystem, no mount table, no quota
 
@@ -638,9 +638,9 @@ class NetHost(Host):
         return LiveHost.run(self, argv, timeout=timeout)
 
     @property
-    def vantages(self) -> frozenset:
+    def modes(self) -> frozenset:
         return frozenset({"net"})
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "root": None, "address": self.network_target,
+        return {"mode": self.mode, "root": None, "address": self.network_target,
                 "vantage": os.uname().nodename}

@@ -367,4 +367,4 @@ class TreeHost(ImageHost):
         raise OSError(errno.EOPNOTSUPP, f"{self.format_name} is not a mounted filesystem", path)
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "root": None, "os": self.os_release()}
+        return {"mode": self.mode, "root": None, "os": self.os_release()}

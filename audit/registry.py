@@ -44,13 +44,13 @@ from hostaudit.paramtypes import ParamSchema
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A registered check. ``needs_by_vantage`` maps a vantage (live, image, net) or ``*``
-    (any) to the facts the check reads when the audit has that vantage. ``params`` maps each
+    """A registered check. ``needs_by_mode`` maps a mode (live, image, net) or ``*``
+    (any) to the facts the check reads when the audit has that mode. ``params`` maps each
     baseline parameter the check reads to its JSON Schema fragment (see ``paramtypes``)."""
 
     control_id: str
     func: Callable
-    needs_by_vantage: dict
+    needs_by_mode: dict
     params: Mapping[str, ParamSchema] = field(default_factory=dict)
     wants: Mapping[str, Callable[[dict], dict | None]] = field(default_factory=dict)
     # A generic kind only: the modes it can decide in, and top-level schema constraints
@@ -85,23 +85,23 @@ class CheckSpec:
                 asked[fact] = None  # parameters the check will refuse with a reason anyway
         return asked
 
-    def needs_for(self, params: Mapping[str, Any], vantages) -> tuple[str, ...]:
-        """The facts one control with ``params`` needs: ``needs_in(vantages)`` less those
+    def needs_for(self, params: Mapping[str, Any], modes) -> tuple[str, ...]:
+        """The facts one control with ``params`` needs: ``needs_in(modes)`` less those
         its ``wants`` say these parameters ask nothing of."""
         asked = self.requests(params)
-        return tuple(n for n in self.needs_in(vantages) if asked.get(n, {}) is not None)
+        return tuple(n for n in self.needs_in(modes) if asked.get(n, {}) is not None)
 
-    def needs_in(self, vantages) -> tuple[str, ...]:
-        """The facts this check needs in an audit that has ``vantages``."""
+    def needs_in(self, modes) -> tuple[str, ...]:
+        """The facts this check needs in an audit that has ``modes``."""
         names: list[str] = []
-        for key in ("*", *sorted(vantages)):
-            names.extend(n for n in self.needs_by_vantage.get(key, ()) if n not in names)
+        for key in ("*", *sorted(modes)):
+            names.extend(n for n in self.needs_by_mode.get(key, ()) if n not in names)
         return tuple(names)
 
     @property
     def needs(self) -> tuple[str, ...]:
-        """Every fact the check may read, whatever the vantage."""
-        return self.needs_in(self.needs_by_vantage)
+        """Every fact the check may read, whatever the mode."""
+        return self.needs_in(self.needs_by_mode)
 
 
 # Seconds a probe may run before the collector stops waiting for it (see facts.collect).
@@ -153,7 +153,7 @@ def _declared(owner: str, params) -> dict:
     return {name: dict(schema) for name, schema in (params or {}).items()}
 
 
-def _by_vantage(needs) -> dict:
+def _by_mode(needs) -> dict:
     return {k: tuple(v) for k, v in needs.items()} if isinstance(needs, dict) else {"*": tuple(needs)}
 
 
@@ -173,7 +173,7 @@ def kind(name: str, *, needs: list[str] | tuple[str, ...] | dict,
     def register(func: Callable) -> Callable:
         if name in KINDS:
             raise RuntimeError(f"kind {name} is registered twice")
-        KINDS[name] = CheckSpec(f"kind:{name}", func, _by_vantage(needs), declared,
+        KINDS[name] = CheckSpec(f"kind:{name}", func, _by_mode(needs), declared,
                                 dict(wants or {}), name, tuple(modes), dict(constraints or {}))
         return func
 
@@ -190,18 +190,18 @@ def check(control_id: str, *, needs: list[str] | tuple[str, ...] | dict,
     lacks one, gives one of the wrong type, or gives one the check does not declare is
     refused when it is loaded, so the check can read ``params[name]`` directly.
 
-    ``needs`` lists the facts the check reads, or maps vantages to them when it reads
+    ``needs`` lists the facts the check reads, or maps modes to them when it reads
     different facts on a live host and over the network:
     ``needs={"live": ["listeners"], "net": ["nmap_tcp"]}``. ``wants`` maps facts whose
     probes take requests to what this check asks of them (see the module docstring).
     """
-    by_vantage = _by_vantage(needs)
+    by_mode = _by_mode(needs)
     declared = _declared(f"check {control_id}", params)
 
     def register(func: Callable) -> Callable:
         if control_id in CHECKS:
             raise RuntimeError(f"control {control_id} has two checks")
-        CHECKS[control_id] = CheckSpec(control_id, func, by_vantage, declared, dict(wants or {}))
+        CHECKS[control_id] = CheckSpec(control_id, func, by_mode, declared, dict(wants or {}))
         return func
 
     return register

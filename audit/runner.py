@@ -26,7 +26,7 @@ def evaluate(spec: CheckSpec, facts: Facts, params: dict) -> Result:
     if missing:
         return Result.error(f"the baseline gives no value for parameter(s) {', '.join(missing)}")
     params = {**spec.param_defaults, **params}
-    for name in spec.needs_for(params, facts.vantages):
+    for name in spec.needs_for(params, facts.modes):
         reason = facts.error_of(name)
         if reason is not None:
             return Result.error(f"cannot decide: {reason}")
@@ -58,14 +58,14 @@ def _not_asked(spec: CheckSpec, facts: Facts, params: dict) -> str | None:
     return None
 
 
-def _result_for(control: Control, vantages: frozenset) -> tuple[Result | None, CheckSpec | None]:
+def _result_for(control: Control, modes: frozenset) -> tuple[Result | None, CheckSpec | None]:
     """The result decided without facts (manual, out of mode), or the check to run."""
     if control.manual:
         return Result.manual(control.manual), None
-    if not vantages & set(control.modes):
-        modes = ", ".join(control.modes) or "none"
-        seen = "+".join(sorted(vantages))
-        return Result.not_applicable(f"applies in {modes} mode; this audit is {seen} mode"), None
+    if not modes & set(control.modes):
+        applies = ", ".join(control.modes) or "none"
+        seen = "+".join(sorted(modes))
+        return Result.not_applicable(f"applies in {applies} mode; this audit is {seen} mode"), None
     spec = spec_for(control)
     if spec is None:
         what = f"kind {control.kind!r}" if control.kind else control.id
@@ -80,7 +80,7 @@ class AuditPlan:
     collector both read it. ``waivers`` are the baseline's, selected controls or not (a
     waiver of a control left out of the run is still reported, expired or not)."""
 
-    vantages: frozenset
+    modes: frozenset
     steps: tuple  # (Control, Result | None, CheckSpec | None)
     facts: tuple[str, ...]
     waivers: tuple[Waiver, ...] = ()
@@ -88,25 +88,25 @@ class AuditPlan:
     requests: Mapping[str, dict] = field(default_factory=dict)
 
 
-def plan_audit(controls: list[Control], vantages: frozenset,
+def plan_audit(controls: list[Control], modes: frozenset,
                waivers: tuple[Waiver, ...] = ()) -> AuditPlan:
-    """Plan an audit of ``controls`` from ``vantages``: decided results and facts to collect.
+    """Plan an audit of ``controls`` from ``modes``: decided results and facts to collect.
     The checks and probes must be registered first (``registry.load_all``, done by the
     composition root: the CLI, ``scan.plan``)."""
     steps = []
     needs: list[str] = []
     asked: dict[str, list] = {}
     for control in controls:
-        result, spec = _result_for(control, vantages)
+        result, spec = _result_for(control, modes)
         steps.append((control, result, spec))
         if spec:
-            needed = spec.needs_for(control.parameters, vantages)
+            needed = spec.needs_for(control.parameters, modes)
             needs.extend(n for n in needed if n not in needs)
             for fact, request in spec.requests(control.parameters).items():
                 if request is not None and fact in needed:
                     asked.setdefault(fact, []).append(request)
     requests = {fact: merge_requests(each) for fact, each in asked.items()}
-    return AuditPlan(frozenset(vantages), tuple(steps), tuple(closure(needs)), tuple(waivers),
+    return AuditPlan(frozenset(modes), tuple(steps), tuple(closure(needs)), tuple(waivers),
                      requests)
 
 
@@ -127,7 +127,7 @@ def run_audit(
     """
     started_at = datetime.now(timezone.utc)
     started = time.perf_counter()
-    facts = collect(host, plan.facts, mode=host.kind, vantages=plan.vantages, on_done=on_fact,
+    facts = collect(host, plan.facts, mode=host.mode, modes=plan.modes, on_done=on_fact,
                     requests=plan.requests)
     timing = {"started": started_at.isoformat(timespec="seconds"),
               "collect_s": round(time.perf_counter() - started, 4), "probes_ms": facts.timings}
@@ -174,7 +174,7 @@ def evaluate_plan(plan: AuditPlan, facts: Facts, *, timing: dict, today: date | 
         outcomes.update((id(w), not_selected(w, today)) for w in left_out)
     evaluate_s = time.perf_counter() - started
     used = sorted({n for control, _, spec in plan.steps if spec
-                   for n in spec.needs_for(control.parameters, plan.vantages)})
+                   for n in spec.needs_for(control.parameters, plan.modes)})
     all_facts = facts.serialisable()
     tracebacks = {f"probe {name}": text for name, text in facts.tracebacks().items()}
     tracebacks.update((f"check of {r.id}", r.result.traceback) for r in results if r.result.traceback)

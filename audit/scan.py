@@ -129,7 +129,7 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
     sweep_options = {"udp_ports": spec.udp_ports}
     if spec.address is not None:
         host: Host = NetHost(spec.address, sweep_options=sweep_options)
-        yield _described(host, mode="net", **run_by)
+        yield _described(host, **run_by)
     elif spec.image is not None and _is_disk_image(spec.image):
         from hostaudit.disk_image import attached_disk
 
@@ -138,23 +138,23 @@ def open_target(spec: TargetSpec, *, invocation: Sequence[str] | None = None) ->
             # and it carries what a root directory does (inode flags, quota files, fstab).
             host = ImageHost(root)
             host.format_name = "a disk image"
-            yield _described(host, mode="image", image=os.path.abspath(spec.image), disk=disk,
+            yield _described(host, image=os.path.abspath(spec.image), disk=disk,
                              **run_by)
     elif spec.image is not None:
         from hostaudit.image import open_image
 
         with open_image(spec.image, platform=spec.platform) as (host, image):
             # The image is read from its index; only files probes read were written out.
-            yield _described(host, mode="image", image=os.path.abspath(spec.image),
+            yield _described(host, image=os.path.abspath(spec.image),
                              image_format=image,
                              **run_by)
     elif spec.root is not None:
         # Not unpacked by us, so no index: the tree's own modes and owners on disk are the truth.
-        yield _described(ImageHost(spec.root), mode="image", **run_by)
+        yield _described(ImageHost(spec.root), **run_by)
     else:
         host = LiveHost(network_target=_OWN_LOOPBACK if spec.network else None,
                         sweep_options=sweep_options)
-        yield _described(host, mode="live", euid=os.geteuid(), **run_by)
+        yield _described(host, euid=os.geteuid(), **run_by)
 
 
 def _is_disk_image(path: str) -> bool:
@@ -163,8 +163,8 @@ def _is_disk_image(path: str) -> bool:
     return is_disk_image(path) is not None
 
 
-def _described(host: Host, *, mode: str, **extra) -> Target:
-    description = {"mode": mode, **host.describe(), **extra, "vantages": sorted(host.vantages)}
+def _described(host: Host, **extra) -> Target:
+    description = {**host.describe(), **extra, "modes": sorted(host.modes)}
     return Target(host, description)
 
 
@@ -190,7 +190,7 @@ def plan(baseline: Baseline, target: Target, only: Sequence[str] = (),
          skip: Sequence[str] = ()) -> AuditPlan:
     """The audit of ``target`` that ``scan`` would run: selected controls and facts needed."""
     load_all()  # the composition root registers every check and probe, once
-    return plan_audit(select_controls(baseline, target.description["mode"], only, skip), target.host.vantages,
+    return plan_audit(select_controls(baseline, target.description["mode"], only, skip), target.host.modes,
                       baseline.waivers)
 
 
@@ -237,7 +237,7 @@ def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] | None = N
 
     load_all()  # the composition root registers every check and probe, once
     audit_plan = plan_audit(select_controls(baseline, bundle["target"]["mode"], only, skip),
-                            frozenset(bundle["vantages"]), baseline.waivers)
+                            frozenset(bundle["modes"]), baseline.waivers)
     audit = evaluate_plan(audit_plan, facts_of(bundle), timing=bundle["timing"], today=today)
     description = {**bundle["target"], "collector": bundle["collector"]}
     # Which sweeps were made, so a reader knows what "no open port" covered.

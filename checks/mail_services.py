@@ -48,11 +48,11 @@ def _handshake_text(entry: dict) -> str:
        params={"tls_ports": {"$ref": "#/$defs/ports", "minItems": 1}})
 def tls_wrappers(facts, params) -> Result:
     """POP3S and SMTPS complete a TLS handshake (protocol, cipher, certificate as evidence);
-    live without the network vantage, the socket table shows whether anything listens."""
+    live without the network mode, the socket table shows whether anything listens."""
     ports = sorted(int(p) for p in params["tls_ports"])
     if not ports:
         return Result.error("parameter tls_ports is empty")
-    if "net" in facts.vantages:
+    if "net" in facts.modes:
         return _handshakes(facts, ports)
     return _wrapper_sockets(facts, ports)
 

@@ -66,16 +66,16 @@ def _net_ports(sweep: dict, allowed: set) -> tuple[list, list]:
 
 
 def _ports_control(facts, params, *, proto: str, param: str, sweep_fact: str) -> Result:
-    """Shared logic of net.tcp-ports and net.udp-ports over whichever vantages the audit has."""
+    """Shared logic of net.tcp-ports and net.udp-ports over whichever modes the audit has."""
     allowed = {int(p) for p in params[param]}
     expected = f"only {proto.upper()} ports {sorted(allowed) or 'none'} open"
     bad, seen = [], []
-    if "live" in facts.vantages:
+    if "live" in facts.modes:
         live_bad, live_good = _live_ports(facts, proto, allowed)
         bad += live_bad
         seen.append(ev(SOCKETS, f"allowed {proto.upper()} ports listening: "
                                 f"{', '.join(map(str, live_good)) or 'none'}"))
-    if "net" in facts.vantages:
+    if "net" in facts.modes:
         sweep = facts[sweep_fact]
         net_bad, net_good = _net_ports(sweep, allowed)
         bad += net_bad
@@ -135,7 +135,7 @@ def ip_protocols(facts, params) -> Result:
 @check("net.hidden-listeners", needs={"live": ["listeners"], "net": ["nmap_tcp", "nmap_udp"]})
 def hidden_listeners(facts, params) -> Result:
     """Every port open in the sweep of this host has a socket in its own table."""
-    if not {"live", "net"} <= set(facts.vantages):
+    if not {"live", "net"} <= set(facts.modes):
         return Result.not_applicable("needs --network: a live audit that also sweeps this host")
     table = {(e["proto"], e["port"]) for e in facts["listeners"]["listeners"]}
     hidden, explained = [], []

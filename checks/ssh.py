@@ -94,7 +94,7 @@ def _views(facts, from_files, from_wire) -> Result:
     parts = []
     if facts.mode in ("live", "image"):
         parts.append(from_files())
-    if "net" in facts.vantages:
+    if "net" in facts.modes:
         parts.append(from_wire())
     return Result.combine(*parts)
 
@@ -189,7 +189,7 @@ def port(facts, params) -> Result:
             sockets = Result(config.status, f"{config.message}; {sockets.message}",
                              config.evidence + sockets.evidence, config.expected)
         parts.append(sockets)
-    if "net" in facts.vantages:
+    if "net" in facts.modes:
         parts.append(_port_from_wire(facts, params))
     return Result.combine(*parts)
 

@@ -50,7 +50,8 @@ def build_report(*, audit: dict, baseline: Baseline, target: dict, selection: di
             "digest": baseline.digest,
             "files": list(baseline.files),
         },
-        "target": redact(target),
+        # "kind" is schema 1's name for the mode, kept for its readers (see report.schema.json).
+        "target": redact({**target, "kind": target["mode"]}),
         "selection": selection,
         "score": summary["score"],
         "coverage": summary["coverage"],

@@ -320,14 +320,14 @@ from hostaudit.runner import evaluate
 import hostaudit.checks.mail_services, hostaudit.checks.net  # noqa: F401
 req = json.load(sys.stdin)
 load_all()
-if req["kind"] == "net":
+if req["mode"] == "net":
     host = NetHost(req["target"], sweep_options=req["sweep_options"])
 else:
     host = LiveHost(network_target=req["target"], sweep_options=req["sweep_options"])
 specs = [CHECKS[c] for c in req["controls"]]
-needs = list(dict.fromkeys(n for s in specs for n in s.needs_in(host.vantages)))
+needs = list(dict.fromkeys(n for s in specs for n in s.needs_in(host.modes)))
 needs += [n for n in req["facts"] if n not in needs]
-facts = collect(host, needs, mode=host.kind, vantages=host.vantages)
+facts = collect(host, needs, mode=host.mode, modes=host.modes)
 results = {}
 for spec in specs:
     r = evaluate(spec, facts, req["params"].get(spec.control_id, {}))
@@ -337,14 +337,14 @@ print(json.dumps({"results": results, "facts": facts.serialisable(), "timings": 
 """
 
 
-def run_audit(ns: Namespace, *, kind: str = "net", target: str | None = MAIL_ADDR,
+def run_audit(ns: Namespace, *, mode: str = "net", target: str | None = MAIL_ADDR,
               controls: list[str] = (), facts: list[str] = (), params: dict | None = None,
               sweep_options: dict | None = None, timeout: float = 180) -> dict:
-    """Collect facts and evaluate ``controls`` from inside ``ns`` (``kind`` net or live).
+    """Collect facts and evaluate ``controls`` from inside ``ns`` (``mode`` net or live).
 
     Returns ``{"results": {id: {status, message, evidence}}, "facts": ..., "timings": ...}``.
     """
-    request = {"kind": kind, "target": target, "controls": list(controls), "facts": list(facts),
+    request = {"mode": mode, "target": target, "controls": list(controls), "facts": list(facts),
                "params": params or {}, "sweep_options": sweep_options or {}}
     env_argv = ["env", f"PYTHONPATH={_REPO}", sys.executable, "-c", _AUDIT]
     done = ns.run(env_argv, input=json.dumps(request), timeout=timeout, check=False)

@@ -88,11 +88,11 @@ def _shipped_kind(control_id: str) -> str:
 
 def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict | None = None,
               params: dict | None = None, mode: str = "image", live: bool = False,
-              vantages: set | None = None, kind: str | None = None) -> Result:
+              modes: set | None = None, kind: str | None = None) -> Result:
     """Evaluate one registered check, or one shipped control decided by a generic kind.
 
     With ``root``, its facts are collected from that tree as an image; with ``facts``, the
-    given fact values are used as they are (a pure unit test; ``vantages`` adds ``net``);
+    given fact values are used as they are (a pure unit test; ``modes`` adds ``net``);
     with ``live=True``, from this machine. Parameters are the shipped baseline's, updated by
     ``params``. ``kind`` evaluates a generic kind with ``params`` alone (``control_id`` is
     then only a label); the probes are asked exactly what the parameters request.
@@ -105,11 +105,11 @@ def run_check(control_id: str, *, root: RootBuilder | None = None, facts: dict |
         spec = KINDS[shipped_kind] if shipped_kind else CHECKS[control_id]
         merged = {**shipped_parameters(control_id), **(params or {})}
     if facts is not None:
-        return evaluate(spec, Facts(mode=mode, values=dict(facts), vantages=frozenset(vantages or {mode})), merged)
+        return evaluate(spec, Facts(mode=mode, values=dict(facts), modes=frozenset(modes or {mode})), merged)
     host = LiveHost() if live else root.host
-    needed = spec.needs_for(merged, host.vantages)
+    needed = spec.needs_for(merged, host.modes)
     requests = {fact: merge_requests([r]) for fact, r in spec.requests(merged).items() if r is not None}
-    collected = collect(host, needed, mode=host.kind, vantages=host.vantages, requests=requests)
+    collected = collect(host, needed, mode=host.mode, modes=host.modes, requests=requests)
     return evaluate(spec, collected, merged)
 
 

@@ -150,10 +150,11 @@ def test_a_bundle_from_another_collector_version_is_refused_by_version(good_bund
 
 
 def test_a_bundle_of_a_newer_format_is_refused_by_version(good_bundle, tmp_path):
-    good_bundle["bundle_version"] = 2
+    newer = bundles.BUNDLE_VERSION + 1
+    good_bundle["bundle_version"] = newer
     good_bundle["facts"] = "a shape this version does not know"
     code, err = _bad_bundle(tmp_path, json.dumps(good_bundle))
-    assert code == 2 and "bundle format 2" in err
+    assert code == 2 and f"bundle format {newer}" in err
 
 
 def test_a_fact_of_the_wrong_shape_is_bad_input_naming_it(good_bundle, tmp_path):

@@ -325,11 +325,11 @@ def test_port_kind_listening_port_missing_fails_live():
 
 
 def test_port_kind_from_the_wire_names_what_the_sweep_saw():
-    closed = run_check("site.net.telnet", kind="port", mode="net", vantages={"net"},
+    closed = run_check("site.net.telnet", kind="port", mode="net", modes={"net"},
                        facts={"nmap_tcp": _sweep(25)}, params={"port": 23})
     assert closed.status is Status.PASS
     assert evidence_lines(closed) == [f"{SWEEP}: 23/tcp closed"]
-    opened = run_check("site.net.telnet", kind="port", mode="net", vantages={"net"},
+    opened = run_check("site.net.telnet", kind="port", mode="net", modes={"net"},
                        facts={"nmap_tcp": _sweep(23)}, params={"port": 23})
     assert opened.status is Status.FAIL
     assert evidence_lines(opened) == [f"{SWEEP}: 23/tcp open (syn-ack)"]

@@ -15,7 +15,7 @@ def test_port_kind_judges_the_sweep_of_a_real_host(mail_host):
     facts = {"nmap_tcp": sweep}
 
     def judge(params):
-        return run_check("site.net.port", kind="port", mode="net", vantages={"net"}, facts=facts, params=params)
+        return run_check("site.net.port", kind="port", mode="net", modes={"net"}, facts=facts, params=params)
 
     smtp_listening = judge({"port": 25, "state": "listening"})
     assert smtp_listening.status is Status.PASS

@@ -167,7 +167,7 @@ def test_apt_compat_cron_script_runs_unattended_upgrades_under_sysvinit_with_cro
 class _LiveFixture(ImageHost):
     """A fixture root read as if it were the running system (its /proc is the fixture's)."""
 
-    kind = "live"
+    mode = "live"
 
 
 def _live_scheduler(root):

@@ -119,10 +119,10 @@ def test_extra_open_port_on_the_wire_fails_with_nmap_command_as_source():
     assert f"{TCP_CMD}: 9999/tcp open (syn-ack), service abyss" in texts(result)
 
 
-def test_both_vantages_must_hold_for_tcp_ports():
+def test_both_modes_must_hold_for_tcp_ports():
     facts = {"listeners": clean_table(), "nmap_tcp": clean_tcp([port(8443)])}
     result = run_check("net.tcp-ports", facts=facts, params=ALLOWED_TCP, mode="live",
-                       vantages={"live", "net"})
+                       modes={"live", "net"})
     assert result.status is Status.FAIL
     assert "8443/tcp open (syn-ack)" in texts(result)
     assert "allowed TCP ports listening" in texts(result)
@@ -193,7 +193,7 @@ def test_unnamed_protocol_can_be_allowed_by_number():
 
 # -- net.hidden-listeners -------------------------------------------------------------------
 
-def test_hidden_listeners_needs_the_network_vantage():
+def test_hidden_listeners_needs_the_network_mode():
     result = run_check("net.hidden-listeners", facts={"listeners": clean_table()}, mode="live")
     assert result.status is Status.NOT_APPLICABLE
     assert "--network" in result.message
@@ -208,7 +208,7 @@ def test_hidden_listeners_needs_the_socket_table():
 def test_every_swept_port_with_a_socket_passes():
     facts = {"listeners": clean_table(), "nmap_tcp": clean_tcp(target="127.0.0.1"),
              "nmap_udp": udp_sweep(target="127.0.0.1")}
-    result = run_check("net.hidden-listeners", facts=facts, mode="live", vantages={"live", "net"})
+    result = run_check("net.hidden-listeners", facts=facts, mode="live", modes={"live", "net"})
     assert result.status is Status.PASS
     assert "25/tcp, 110/tcp, 465/tcp, 995/tcp, 2112/tcp" in texts(result)
 
@@ -216,7 +216,7 @@ def test_every_swept_port_with_a_socket_passes():
 def test_port_open_on_the_wire_without_a_socket_fails():
     facts = {"listeners": clean_table(), "nmap_tcp": clean_tcp([port(31337)], target="127.0.0.1"),
              "nmap_udp": udp_sweep([port(31337, "udp")], target="127.0.0.1")}
-    result = run_check("net.hidden-listeners", facts=facts, mode="live", vantages={"live", "net"})
+    result = run_check("net.hidden-listeners", facts=facts, mode="live", modes={"live", "net"})
     assert result.status is Status.FAIL
     assert "31337/tcp open (syn-ack) but no tcp socket on port 31337" in texts(result)
     assert "31337/udp open" in texts(result)
@@ -253,7 +253,7 @@ def test_cleartext_auth_does_not_judge_from_the_hosts_own_loopback():
     facts = {"nmap_tcp": clean_tcp(target="127.0.0.1"),
              "greetings": greetings(said(110, "+OK ready"), target="127.0.0.1")}
     result = run_check("net.cleartext-auth", facts=facts, params=CLEARTEXT, mode="live",
-                       vantages={"live", "net"})
+                       modes={"live", "net"})
     assert result.status is Status.NOT_APPLICABLE
     assert "loopback" in result.message
 
@@ -509,7 +509,7 @@ def test_listeners_keep_listening_tcp_and_unconnected_udp_with_owner_visibility(
 class _ProcWithHiddenFds:
     """A live host whose /proc lists pids 1 and 7; listing 7's fds is denied when ``deny``."""
 
-    kind = "live"
+    mode = "live"
 
     def __init__(self, deny):
         self.deny = deny

@@ -50,7 +50,7 @@ def test_clean_document_host_passes_every_net_control_with_default_sweeps(mail_h
 
 
 def test_live_audit_with_network_sees_owners_and_no_hidden_listener(mail_host):
-    report = run_audit(mail_host.ns, kind="live", target="127.0.0.1", sweep_options=QUICK_UDP,
+    report = run_audit(mail_host.ns, mode="live", target="127.0.0.1", sweep_options=QUICK_UDP,
                        controls=["net.tcp-ports", "net.udp-ports", "net.hidden-listeners"],
                        params=PARAMS)
     assert statuses(report) == {"net.tcp-ports": "pass", "net.udp-ports": "pass",
@@ -74,7 +74,7 @@ def test_extra_tcp_and_udp_listeners_fail_on_the_wire_with_their_ports(mail_host
 def test_extra_listeners_fail_live_naming_the_owning_process(mail_host):
     pid = mail_host.tcp_listener(9999).pid
     udp_pid = mail_host.udp_listener(5353).pid
-    report = run_audit(mail_host.ns, kind="live", target=None,
+    report = run_audit(mail_host.ns, mode="live", target=None,
                        controls=["net.tcp-ports", "net.udp-ports", "mail.tls-wrappers"],
                        params=PARAMS)
     # stunnel listens on both wrapper ports: without --network no handshake proves TLS.
@@ -111,7 +111,7 @@ def test_plaintext_server_on_pop3s_port_fails_tls_wrappers(net_lab):
 
 
 def test_smtpd_tcpserver_runs_with_the_ids_it_was_given(mail_host):
-    report = run_audit(mail_host.ns, kind="live", target=None, facts=["processes"])
+    report = run_audit(mail_host.ns, mode="live", target=None, facts=["processes"])
     smtpd = next(p for p in report["facts"]["processes"]["processes"]
                  if p["pid"] == mail_host.pids["smtp"])
     assert smtpd["name"] == "tcpserver" and "qmail-smtpd" in smtpd["cmdline"]
@@ -121,7 +121,7 @@ def test_smtpd_tcpserver_runs_with_the_ids_it_was_given(mail_host):
 def test_running_pop3_tcpserver_is_seen_enforcing_its_cdb(mail_host):
     from hostaudit.checks.mail import _pop3_server_uses_cdb
 
-    report = run_audit(mail_host.ns, kind="live", target=None, facts=["processes"])
+    report = run_audit(mail_host.ns, mode="live", target=None, facts=["processes"])
     mine = {"processes": [p for p in report["facts"]["processes"]["processes"]
                           if p["pid"] == mail_host.pids["pop3"]]}
     result = _pop3_server_uses_cdb(mine, str(mail_host.dir / "pop.tcp.cdb"))

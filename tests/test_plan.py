@@ -27,7 +27,7 @@ def report(statuses: dict, os_info=DEBIAN, baseline="gcux-qmail") -> dict:
     return {"schema_version": SCHEMA_VERSION,
             "results": [{"id": cid, "status": status, "severity": "medium"} for cid, status in statuses.items()],
             "facts": {}, "baseline": {"name": baseline}, "tool": {}, "timing": {}, "coverage": {},
-            "target": {"kind": "image", "root": "/srv/rootfs", "os": os_info}}
+            "target": {"mode": "image", "root": "/srv/rootfs", "os": os_info}}
 
 
 def write(tmp_path, data, name="report.json"):

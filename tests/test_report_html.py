@@ -100,7 +100,7 @@ def test_write_puts_the_page_on_disk(tmp_path):
 
 def test_network_target_is_named_by_its_address():
     report = sample_report()
-    report["target"] = {"mode": "net", "kind": "net", "root": None, "address": "192.0.2.25"}
+    report["target"] = {"mode": "net", "root": None, "address": "192.0.2.25"}
     page = html.render(report)
     assert "<h1>Audit of net 192.0.2.25</h1>" in page
     assert "None" not in page
@@ -196,7 +196,7 @@ def test_a_status_nothing_produced_gets_no_chip_but_zero_failures_does():
 def test_header_names_os_kernel_host_user_and_command():
     report = sample_report()
     report["target"].update({
-        "mode": "live", "kind": "live", "root": "/", "hostname": "mail1",
+        "mode": "live", "root": "/", "hostname": "mail1",
         "os": {"name": "Debian GNU/Linux", "version": "12 (bookworm)",
                "pretty_name": "Debian GNU/Linux 12 (bookworm)"},
         "kernel": "6.1.0-18-amd64", "user": "root",

@@ -85,13 +85,18 @@ def sample_report(results: list[ControlResult] | None = None) -> dict:
     return build_report(
         audit=audit,
         baseline=baseline,
-        target={"mode": "image", "kind": "image", "root": "/srv/golden", "image": "/srv/golden"},
+        target={"mode": "image", "root": "/srv/golden", "image": "/srv/golden"},
         selection={"only": None, "skip": ["fs."]},
     )
 
 
 def test_built_report_validates_against_schema():
     json_report.validate(sample_report())
+
+
+def test_target_kind_is_schema_1s_name_for_the_mode():
+    target = sample_report()["target"]
+    assert (target["mode"], target["kind"]) == ("image", "image")
 
 
 def test_report_with_nothing_scored_validates_with_null_score():
@@ -230,7 +235,7 @@ def test_build_report_redacts_facts_and_target():
                    "collect_s": 1.0, "evaluate_s": 0.0, "probes_ms": {}},
     }
     report = build_report(audit=audit, baseline=baseline, selection={"only": None, "skip": []},
-                          target={"mode": "image", "kind": "image", "root": "/srv",
+                          target={"mode": "image", "root": "/srv",
                                   "image": "https://u:S3CRETMARK@h/img.tar"})
     assert report["facts"]["fstab"]["entries"][0]["options"] == ["username=u", "password=<redacted>"]
     assert report["target"]["image"] == "https://u:<redacted>@h/img.tar"

@@ -241,7 +241,7 @@ def test_masked_ssh_service_fails(tmp_root):
     assert "/etc/systemd/system/ssh.service: masked (-> /dev/null)" in evidence_lines(result)
 
 
-# the wire (net vantage) and the socket table (live)
+# the wire (net mode) and the socket table (live)
 
 def _greetings(*banners):
     return {"target": "192.0.2.2", "timeout_s": 2.0,

@@ -236,7 +236,7 @@ def quota_limits(host: Host, facts) -> dict:
     """
     result = {}
     for path in QUOTA_LIMIT_PATHS:
-        if host.kind == "live":
+        if host.mode == "live":
             result[path] = _live_limits(host, facts["mountinfo"], path)
         else:
             result[path] = _image_limits(host, facts["fstab"], path)

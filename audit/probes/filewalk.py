@@ -285,7 +285,7 @@ def _workers(host: Host) -> int:
     """How many processes may share the walk: the cores, for a live host's filesystems. An
     image is small next to them (starting workers would cost more than they save) or read
     from its index in memory."""
-    if host.kind != "live" or type(host).walk is not Host.walk:
+    if host.mode != "live" or type(host).walk is not Host.walk:
         return 1
     # A worker process imports the main module again by its path: a program read from stdin
     # or given with -c has none, and is walked in this process alone.
@@ -386,7 +386,7 @@ def file_walk(host: Host, facts) -> dict:
                         "source": display_path(m["source"])} for m in mounts]
         prune = frozenset(posixpath.normpath(m["mount_point"])
                           for m in mountinfo["mounts"] if not m.get("malformed"))
-    elif host.kind == "image":
+    elif host.mode == "image":
         tops = ["/"]
         filesystems = [{"mount_point": "/", "fstype": "image", "source": display_path(host.root)}]
         skipped, prune = [], frozenset()
@@ -396,5 +396,5 @@ def file_walk(host: Host, facts) -> dict:
     for fs, count in zip(filesystems, walked.pop("entries_per_top")):
         fs["entries"] = count
     reasons = [r for r in (uid_reason, gid_reason) if r]
-    return {"mode": host.kind, "filesystems": filesystems, "skipped": skipped,
+    return {"mode": host.mode, "filesystems": filesystems, "skipped": skipped,
             "owners_unknown": "; ".join(reasons) or None, **walked}

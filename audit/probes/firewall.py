@@ -60,8 +60,8 @@ def firewall_rules(host: Host, facts) -> dict:
     IPv6 rules file read beside the IPv4 one.
     """
     reason = facts.error_of("ipv6")
-    state = {"mode": host.kind, "enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]
-    fact = _live_rules(host, state) if host.kind == "live" else _saved_rules(host)
+    state = {"mode": host.mode, "enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]
+    fact = _live_rules(host, state) if host.mode == "live" else _saved_rules(host)
     fact["ipv6"] = state
     return fact
 
@@ -160,8 +160,8 @@ def firewall_boot(host: Host, facts) -> dict:
     reason = facts.error_of("ipv6")
     return {"sysv": _sysv_scripts(host), "units": [_unit(host, name, configs) for name, configs in UNITS.items()],
             "rule_files_present": [p for p in (*RULE_FILES, *V6_RULE_FILES.values()) if host.is_file(p)],
-            "loaded": _loaded_now(facts) if host.kind == "live" else None,
-            "init": _init(host) if host.kind == "live" else None,
+            "loaded": _loaded_now(facts) if host.mode == "live" else None,
+            "init": _init(host) if host.mode == "live" else None,
             "ipv6": {"enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]}
 
 

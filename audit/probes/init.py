@@ -28,7 +28,7 @@ def _link_state(host: Host, path: str) -> dict | None:
 
 def _kernel_setting(host: Host) -> dict | None:
     """Live: kernel.ctrl-alt-del as /proc/sys shows it ({"path", "value"|"missing"|"error"})."""
-    if host.kind != "live":
+    if host.mode != "live":
         return None
     try:
         return {"path": KERNEL_SETTING, "value": host.read_text(KERNEL_SETTING, limit=64).strip()}
@@ -120,10 +120,10 @@ def init_system(host: Host) -> dict:
     image without an init (a container image: its runtime's entrypoint decides what runs).
     """
     try:
-        found = _running_init(host) if host.kind == "live" else _image_init(host)
+        found = _running_init(host) if host.mode == "live" else _image_init(host)
     except OSError as exc:
         # Checks that only annotate with the init must not fail with it: "unknown" says why.
-        where = "/proc/1" if host.kind == "live" else "/sbin/init"
+        where = "/proc/1" if host.mode == "live" else "/sbin/init"
         found = {"kind": "unknown", "program": None, "source": where,
                  "text": f"cannot tell the init: {exc.strerror or exc}"}
     return {**found, "boot_links": BOOT_LINKS.get(found["kind"])}

@@ -49,7 +49,7 @@ def _ev(where: str, text: str, line: int | None = None) -> dict:
 @probe("ipv6")
 def ipv6(host: Host) -> dict:
     """Whether IPv6 is on now (live) or will be at boot (image), and why."""
-    return _live(host) if host.kind == "live" else _boot(host)
+    return _live(host) if host.mode == "live" else _boot(host)
 
 
 def _live(host: Host) -> dict:

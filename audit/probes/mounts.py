@@ -57,6 +57,6 @@ def mountinfo(host: Host) -> dict:
 @probe("swaps")
 def swaps(host: Host) -> dict:
     """Live: ``{"available": True, "path", "areas": [{filename, type, line}]}``; image: not."""
-    if host.kind != "live":
-        return {"available": False, "reason": f"a {host.kind} target has no active swap"}
+    if host.mode != "live":
+        return {"available": False, "reason": f"a {host.mode} target has no active swap"}
     return {"available": True, "path": SWAPS, "areas": parse_swaps(host.read_text(SWAPS))}

@@ -293,7 +293,7 @@ def scheduler(host: Host, facts) -> dict:
     systemd is that init. ``unknown`` is an image whose init cannot be told.
     """
     init = facts["init_system"]
-    running = _running(host) if host.kind == "live" else None
+    running = _running(host) if host.mode == "live" else None
     cron = [_cron_state(host, facts, init, running, d) for d in CRON_DAEMONS]
     if init["kind"] == "systemd":
         timers = {"state": "runs", "why": f"systemd is the init ({init['text']})"}

@@ -27,8 +27,8 @@ _DAEMONS = {"tcpserver", "stunnel", "stunnel4", "sshd"}
 
 def _require_live(host: Host, what: str) -> None:
     """ProbeError naming what cannot be read and why, unless ``host`` is live and psutil here."""
-    if host.kind != "live":
-        raise ProbeError(f"{what} can only be read on a live host (this is a {host.kind} target)")
+    if host.mode != "live":
+        raise ProbeError(f"{what} can only be read on a live host (this is a {host.mode} target)")
     if psutil is None:
         raise ProbeError(f"{what} is read with psutil, which is not installed for this Python "
                          f"({sys.executable}); install psutil>=5.9 on the target")

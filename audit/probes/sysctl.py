@@ -65,8 +65,8 @@ def sysctl_runtime(host: Host, request: dict | None = None) -> dict:
     "missing": True} or {"path", "error"}}}`` for exactly the requested keys (one read of
     /proc/sys each, never a scan of the tree); an image has no running kernel.
     """
-    if host.kind != "live":
-        return {"available": False, "reason": f"a {host.kind} target has no running kernel"}
+    if host.mode != "live":
+        return {"available": False, "reason": f"a {host.mode} target has no running kernel"}
     values: dict[str, dict[str, Any]] = {}
     for key in _requested_keys(request):
         path = proc_path(key)
@@ -91,7 +91,7 @@ def kernels(host: Host) -> dict:
     source}]}`` from /proc (live), /lib/modules/* and /boot/vmlinuz-*.
     """
     running = None
-    if host.kind == "live":
+    if host.mode == "live":
         running = host.read_text("/proc/sys/kernel/osrelease", limit=_PROC_SYS_READ).strip()
     installed: list[dict[str, Any]] = []
     if host.is_dir("/lib/modules"):

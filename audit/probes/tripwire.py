@@ -52,7 +52,7 @@ _POLICY_LIMIT = 4 * 1024 * 1024
 
 def _target_hostname(host: Host) -> str | None:
     """The name tripwire on the target would see (its @@ifhost and $(HOSTNAME))."""
-    if host.kind == "live":
+    if host.mode == "live":
         return host.describe().get("hostname")
     try:
         name = host.read_text("/etc/hostname", limit=256).strip().splitlines()
@@ -68,7 +68,7 @@ def _print_polfile(host: Host) -> tuple[str, str]:
     image's files are named explicitly, so the auditor's twadmin reads them as data and
     nothing from the image runs. Raises ProbeError with twadmin's own words.
     """
-    if host.kind == "live":
+    if host.mode == "live":
         argv = ["twadmin", "--print-polfile"]
         shown = argv
         done = host.run(argv, timeout=PRINT_TIMEOUT)

@@ -42,11 +42,11 @@ def port_control(facts, params) -> Result:
     port, proto, state = params["port"], params["proto"], params["state"]
     label = f"{port}/{proto}"
     verdicts = []
-    if "live" in facts.vantages:
+    if "live" in facts.modes:
         entries = [e for e in facts["listeners"]["listeners"]
                    if e["proto"] == proto and e["port"] == port]
         verdicts.append(_judge(state, label, SOCKETS, [ev(SOCKETS, listener_text(e)) for e in entries]))
-    if "net" in facts.vantages:
+    if "net" in facts.modes:
         sweep = facts[f"nmap_{proto}"]
         opened = [ev(sweep["command"], port_text(p)) for p in sweep["open"] if p["port"] == port]
         verdict = _judge(state, label, sweep["command"], opened)
