@@ -61,6 +61,11 @@ class ProbeError(Exception):
     """A probe could not collect its fact; the message says why and reaches the report."""
 
 
+class LineTooLong(ProbeError):
+    """A line a verdict is read from is longer than a parser judges: refused, never judged
+    from a part of it (a cut ``0...0999999999`` would read as ``99999``)."""
+
+
 class CommandUnavailable(ProbeError):
     """The host cannot run commands (image mode) or the program is missing."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import posixpath
 
 from hostaudit.model import Result, ev
+from hostaudit.parsers.qmail import MAILDIR
 from hostaudit.parsers.tcprules import effective_rule
-from hostaudit.probes.qmail import MAILDIR
 from hostaudit.registry import check
 
 # qmail's INSTALL.ids: user -> (primary group, home).

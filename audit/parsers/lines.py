@@ -1,8 +1,11 @@
-"""Lines of a text file that match a regular expression, as evidence can cite them."""
+"""Lines of a text file that match a regular expression: cited as evidence (clipped), or
+judged by a check (whole, or refused)."""
 
 from __future__ import annotations
 
 import re
+
+from hostaudit.errors import LineTooLong
 
 # Enough to cite; a file matching on every line does not fill the report.
 MAX_CITED = 5
@@ -21,3 +24,25 @@ def matching_lines(text: str, pattern: str) -> dict:
             if len(cited) < MAX_CITED:
                 cited.append({"line": number, "text": line[:MAX_TEXT]})
     return {"count": count, "lines": cited}
+
+
+# Checks match programs and flags anywhere in a judged line, so it is kept whole: a cut
+# ``tripwire -m cx`` would read as ``-m c``. Past this a line is refused, not cut.
+JUDGED_CHARS = 4096
+
+
+def judged(text: str, where: str, what: str = "a line") -> str:
+    """``text`` unchanged, for a verdict to be read from; ``LineTooLong`` (naming ``where``,
+    e.g. ``path:line``) when it is longer than ``JUDGED_CHARS``."""
+    if len(text) > JUDGED_CHARS:
+        raise LineTooLong(f"{where}: {what} of {len(text)} characters; not judged from part of it "
+                          f"(limit {JUDGED_CHARS})")
+    return text
+
+
+def judged_lines(text: str, where: str, pattern: re.Pattern, what: str = "a line") -> list[dict]:
+    """``[{"line": 1-based, "text": stripped}]`` of every line of ``text`` that ``pattern``
+    searches and that is not a ``#`` comment, each whole (``judged``)."""
+    return [{"line": number, "text": judged(line.strip(), f"{where}:{number}", what)}
+            for number, line in enumerate(text.splitlines(), start=1)
+            if pattern.search(line) and not line.lstrip().startswith("#")]

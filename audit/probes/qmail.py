@@ -7,8 +7,9 @@ from __future__ import annotations
 import posixpath
 import stat
 
-from hostaudit.errors import NotCarried, ProbeError
+from hostaudit.errors import NotCarried
 from hostaudit.host import FS_IMMUTABLE_FL, Host
+from hostaudit.parsers.qmail import delivery_template, entry_count, first_line, qmail_start_lines
 from hostaudit.parsers.systemd_unit import parse_unit
 from hostaudit.parsers.tcprules import parse_tcprules
 from hostaudit.registry import probe
@@ -26,29 +27,8 @@ CHECKPASSWORD = ("/bin/checkpassword", "/usr/bin/checkpassword", "/usr/local/bin
 PROGRAM_DIRS = ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin")
 # Byte strings that identify whose sendmail wrapper a regular file is, checked in this order.
 MTA_MARKERS = (("qmail", b"/var/qmail"), ("postfix", b"postfix"), ("exim", b"exim"), ("sendmail", b"sendmail.cf"))
-_EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
-# A line a verdict is read from is kept whole: cut to _EVIDENCE_CHARS, "0...0999999999" would
-# read as 99999 and "qmail-start ./Maildir/mbox" as ./Maildir/. Longer ones are refused.
-_JUDGED_LINE_CHARS = 4096
-MAILDIR = "./Maildir/"
 # A sendmail wrapper is small; exim's is the whole MTA (a few MiB). Larger is refused, not cut.
 _PROGRAM_LIMIT = 64 << 20
-
-
-def _first_line(host: Host, path: str, *, judged: bool = True) -> str | None:
-    """The first line of ``path``: whole when a verdict reads it (ProbeError past
-    _JUDGED_LINE_CHARS), else cut to _EVIDENCE_CHARS for display."""
-    lines = host.read_text(path).splitlines()
-    if not lines:
-        return None
-    return _whole(path, 1, lines[0]) if judged else lines[0][:_EVIDENCE_CHARS]
-
-
-def _whole(path: str, number: int, line: str) -> str:
-    if len(line) > _JUDGED_LINE_CHARS:
-        raise ProbeError(f"{path}:{number}: a line of {len(line)} characters; not judged from part of it "
-                         f"(limit {_JUDGED_LINE_CHARS})")
-    return line
 
 
 def _file(host: Host, path: str) -> dict:
@@ -71,18 +51,11 @@ def qmail_control(host: Host) -> dict:
     """``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
     databytes = _file(host, f"{CONTROL_DIR}/databytes")
     if databytes["present"]:  # a FIFO or directory here is refused, never read as empty
-        databytes["first_line"] = _first_line(host, databytes["path"])
+        databytes["first_line"] = first_line(host.read_text(databytes["path"]), databytes["path"])
     badmailfrom = _file(host, f"{CONTROL_DIR}/badmailfrom")
     if badmailfrom["present"] and badmailfrom["is_file"]:
-        text = host.read_text(badmailfrom["path"])
-        badmailfrom["entries"] = sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
+        badmailfrom["entries"] = entry_count(host.read_text(badmailfrom["path"]))
     return {"databytes": databytes, "badmailfrom": badmailfrom}
-
-
-def _matching_lines(host: Host, path: str, needle: str) -> list[dict]:
-    lines = host.read_text(path).splitlines()
-    return [{"line": n, "text": _whole(path, n, t.strip())} for n, t in enumerate(lines, start=1)
-            if needle in t and not t.lstrip().startswith("#")]
 
 
 @probe("qmail_delivery")
@@ -91,17 +64,13 @@ def qmail_delivery(host: Host) -> dict:
     and the new-user template in /etc/skel (Maildir dirs and .qmail lines)."""
     rc = _file(host, "/var/qmail/rc")
     if rc["present"]:
-        rc["qmail_start"] = _matching_lines(host, rc["path"], "qmail-start")
+        rc["qmail_start"] = qmail_start_lines(host.read_text(rc["path"]), rc["path"])
     default = _file(host, f"{CONTROL_DIR}/defaultdelivery")
     if default["present"]:
-        default["first_line"] = _first_line(host, default["path"])
+        default["first_line"] = first_line(host.read_text(default["path"]), default["path"])
     skel_qmail = _file(host, "/etc/skel/.qmail")
     if skel_qmail["present"] and skel_qmail["is_file"]:
-        text = host.read_text(skel_qmail["path"])
-        lines = [line.strip() for line in text.splitlines()]
-        skel_qmail["lines"] = [line[:_EVIDENCE_CHARS] for line in lines[:10]]
-        # Judged on every line, not the ten shown: a template may deliver below its comments.
-        skel_qmail["maildir_line"] = next((n for n, line in enumerate(lines, start=1) if line == MAILDIR), None)
+        skel_qmail.update(delivery_template(host.read_text(skel_qmail["path"])))
     return {
         "rc": rc,
         "defaultdelivery": default,
@@ -131,7 +100,7 @@ def qmail_aliases(host: Host, facts) -> dict:
     for name in ALIAS_FILES:
         info = _file(host, posixpath.join(home, name))
         if info["present"] and info["is_file"]:
-            info["first_line"] = _first_line(host, info["path"], judged=False)
+            info["first_line"] = first_line(host.read_text(info["path"]), info["path"], judged_whole=False)
         files.append(info)
     return {"home": home, "home_from": home_from, "home_unknown": home_unknown, "files": files}
 

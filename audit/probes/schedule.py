@@ -11,6 +11,7 @@ from hostaudit.errors import ProbeError
 from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.apt_conf import parse_apt_conf
 from hostaudit.parsers.crontab import parse_crontab
+from hostaudit.parsers.lines import judged, judged_lines
 from hostaudit.parsers.systemd_unit import list_setting, parse_unit
 from hostaudit.probes.services import UNIT_DIRS, find_unit, read_unit
 from hostaudit.registry import probe
@@ -25,19 +26,12 @@ _BACKUP = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$")
 # Whole scripts are not copied into the fact.
 WATCHED = re.compile(r"(?<![\w-])(tripwire|df|check_disk|diskmon|rpm|yum|dnf|apt-get|unattended-upgrades?|"
                      r"yum-cron|dnf-automatic)(?![\w-])")
-# Checks match programs and flags anywhere in a command or watched line, so these are kept
-# whole (a cut ``tripwire -m cx`` would read as ``-m c``); past these limits the fact is an
-# error rather than a part taken for the whole.
+# Past this many watched lines a script is an error rather than a part taken for the whole.
 _MAX_SCRIPT_LINES = 1000
-_JUDGED_CHARS = 4096
 
 
 def _whole(text: str, path: str, line: int | None) -> str:
-    if len(text) > _JUDGED_CHARS:
-        where = f"{path}:{line}" if line else path
-        raise ProbeError(f"{where}: a command of {len(text)} characters; not judged from part of it "
-                         f"(limit {_JUDGED_CHARS})")
-    return text
+    return judged(text, f"{path}:{line}" if line else path, "a command")
 
 
 def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
@@ -80,8 +74,7 @@ def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
             except PermissionError:
                 unreadable.append(path)
                 continue
-            lines = [{"line": n, "text": _whole(t.strip(), path, n)} for n, t in enumerate(text.splitlines(), start=1)
-                     if WATCHED.search(t) and not t.lstrip().startswith("#")]
+            lines = judged_lines(text, path, WATCHED, "a command")
             if len(lines) > _MAX_SCRIPT_LINES:
                 raise ProbeError(f"{path}: {len(lines)} lines run watched programs; not judged from the "
                                  f"first {_MAX_SCRIPT_LINES}")

@@ -1,0 +1,43 @@
+"""qmail's own files: control files (one value a line, the first line the setting), the
+``qmail-start`` lines of /var/qmail/rc, and a ``.qmail`` delivery template."""
+
+from __future__ import annotations
+
+import re
+
+from hostaudit.parsers.lines import judged, judged_lines
+
+EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
+MAILDIR = "./Maildir/"
+SHOWN_TEMPLATE_LINES = 10
+_QMAIL_START = re.compile(re.escape("qmail-start"))
+
+
+def first_line(text: str, where: str, *, judged_whole: bool = True) -> str | None:
+    """The first line of a control file, or None when it is empty: whole when a verdict reads
+    it (``LineTooLong`` past the limit; ``0...0999999999`` cut would read as 99999), else
+    cut to ``EVIDENCE_CHARS`` for display."""
+    lines = text.splitlines()
+    if not lines:
+        return None
+    return judged(lines[0], f"{where}:1") if judged_whole else lines[0][:EVIDENCE_CHARS]
+
+
+def entry_count(text: str) -> int:
+    """How many entries a list control file (badmailfrom) holds: lines neither blank nor ``#``."""
+    return sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def qmail_start_lines(text: str, where: str) -> list[dict]:
+    """The uncommented lines of /var/qmail/rc that run ``qmail-start``, whole:
+    ``[{"line", "text"}]`` (a cut ``qmail-start ./Maildir/mbox`` would read as ./Maildir/)."""
+    return judged_lines(text, where, _QMAIL_START)
+
+
+def delivery_template(text: str) -> dict:
+    """A ``.qmail`` template: ``{"lines": the first ten (display), "maildir_line": the 1-based
+    line that delivers to ./Maildir/, or None}``. Judged on every line, not the ten shown: a
+    template may deliver below its comments."""
+    lines = [line.strip() for line in text.splitlines()]
+    return {"lines": [line[:EVIDENCE_CHARS] for line in lines[:SHOWN_TEMPLATE_LINES]],
+            "maildir_line": next((n for n, line in enumerate(lines, start=1) if line == MAILDIR), None)}
