@@ -11,7 +11,7 @@ MOUNTINFO = "/proc/self/mountinfo"
 MAX_LISTED = 20
 
 
-def _persistent_mount(fstab: dict, mount_point: str) -> dict | None:
+def persistent_mount(fstab: dict, mount_point: str) -> dict | None:
     """The fstab entry (last one wins, as mount -a stacks them) or .mount unit for a point."""
     for entry in reversed(fstab["entries"]):
         if not entry.get("malformed") and entry["mount_point"] == mount_point \
@@ -25,7 +25,8 @@ def _persistent_mount(fstab: dict, mount_point: str) -> dict | None:
     return None
 
 
-def _no_persistent_mount(fstab: dict, mount_point: str) -> Result:
+def no_persistent_mount(fstab: dict, mount_point: str) -> Result:
+    """The failure when ``mount_point`` has no fstab entry or .mount unit, with where it looked."""
     if not fstab["present"]:
         found = ev(fstab["path"], "file does not exist")
     else:
@@ -37,7 +38,7 @@ def _no_persistent_mount(fstab: dict, mount_point: str) -> Result:
     )
 
 
-def _mounted(mountinfo: dict, mount_point: str) -> tuple[dict | None, str]:
+def mounted(mountinfo: dict, mount_point: str) -> tuple[dict | None, str]:
     """The mount in force at ``mount_point`` (top of the stack), or None and why not.
 
     A bind mount of a directory of the root filesystem is not a filesystem of its own.
@@ -53,7 +54,8 @@ def _mounted(mountinfo: dict, mount_point: str) -> tuple[dict | None, str]:
     return mount, ""
 
 
-def _mount_evidence(mount: dict) -> Evidence:
+def mount_evidence(mount: dict) -> Evidence:
+    """Evidence citing the mountinfo line of a mount in force, options included."""
     options = ",".join(mount["mount_options"] + mount["super_options"])
     text = f"{mount['mount_point']} {mount['fstype']} {mount['source']} {options}"
     return ev(MOUNTINFO, text, mount["line"])
@@ -66,19 +68,19 @@ def _mount_point(params: dict) -> str:
 def partition(facts, params) -> Result:
     """The mount point is a filesystem of its own (fstab; live also mounted as such)."""
     mount_point = _mount_point(params)
-    persistent = _persistent_mount(facts["fstab"], mount_point)
+    persistent = persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
-        return _no_persistent_mount(facts["fstab"], mount_point)
+        return no_persistent_mount(facts["fstab"], mount_point)
     evidence = [persistent["evidence"]]
     if facts.mode == "live":
-        mount, why_not = _mounted(facts["mountinfo"], mount_point)
+        mount, why_not = mounted(facts["mountinfo"], mount_point)
         if mount is None:
             return Result.failed(
                 f"{mount_point} is in the persistent mount table but {why_not}",
                 evidence=evidence + [ev(MOUNTINFO, why_not)],
                 expected=f"{mount_point} mounted as its own filesystem",
             )
-        evidence.append(_mount_evidence(mount))
+        evidence.append(mount_evidence(mount))
     return Result.passed(f"{mount_point} is a filesystem of its own", evidence=evidence)
 
 
@@ -107,47 +109,6 @@ def swap(facts, params) -> Result:
                          expected="a swap entry in /etc/fstab")
 
 
-def mount_options(facts, params) -> Result:
-    """The mount point is mounted with the required options (fstab; live also in force)."""
-    mount_point = _mount_point(params)
-    wanted = params["options"]
-    expected = f"{mount_point} mounted {','.join(wanted)}"
-    persistent = _persistent_mount(facts["fstab"], mount_point)
-    if persistent is None:
-        failed = _no_persistent_mount(facts["fstab"], mount_point)
-        return Result.failed(f"{failed.message}: its mount options cannot be set",
-                             evidence=failed.evidence, expected=expected)
-    evidence = [persistent["evidence"]]
-    problems = []
-    missing = [o for o in wanted if not option_in_effect(persistent["options"], o)]
-    if missing:
-        problems.append(f"the persistent options lack {','.join(missing)}")
-    if facts.mode == "live":
-        mount, why_not = _mounted(facts["mountinfo"], mount_point)
-        if mount is None:
-            problems.append(why_not)
-            evidence.append(ev(MOUNTINFO, why_not))
-        else:
-            evidence.append(_mount_evidence(mount))
-            in_force = mount["mount_options"] + mount["super_options"]
-            missing_now = [o for o in wanted if not option_in_effect(in_force, o)]
-            if missing_now:
-                problems.append(f"the options in force lack {','.join(missing_now)}")
-    if problems:
-        return Result.failed(f"{mount_point}: " + "; ".join(problems),
-                             evidence=evidence, expected=expected)
-    return Result.passed(f"{mount_point} is mounted {','.join(wanted)}",
-                         evidence=evidence, expected=expected)
-
-
-for _name in ("boot", "home", "var"):
-    check(f"fs.mount-options.{_name}", needs=["fstab", "mountinfo"],
-          params={"mount_point": {"$ref": "#/$defs/mount_point"},
-                  "options": {"type": "array", "minItems": 1, "uniqueItems": True,
-                              "items": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]+(=[^,\s]*)?$"},
-                              "description": "a list of mount options, e.g. [nosuid, nodev]"}})(mount_options)
-
-
 @check("fs.quota.enabled", needs=["fstab", "quota"], params={"mount_point": {"$ref": "#/$defs/mount_point"}})
 def quota_enabled(facts, params) -> Result:
     """User quota is requested for the mount point and will be on: live, initialised and
@@ -157,9 +118,9 @@ def quota_enabled(facts, params) -> Result:
     live = facts.mode == "live"
     expected = (f"usrquota on {mount_point}, quota file at its root, quota on" if live else
                 f"usrquota on {mount_point} and quotacheck/quotaon run at boot")
-    persistent = _persistent_mount(facts["fstab"], mount_point)
+    persistent = persistent_mount(facts["fstab"], mount_point)
     if persistent is None:
-        failed = _no_persistent_mount(facts["fstab"], mount_point)
+        failed = no_persistent_mount(facts["fstab"], mount_point)
         return Result.failed(f"{failed.message}: no quota can be asked for",
                              evidence=failed.evidence, expected=expected)
     state = facts["quota"]["mount_points"].get(mount_point, {"files": [], "state": None})

@@ -23,11 +23,23 @@ net.ipv4.conf.all.rp_filter = 1
 net.ipv4.conf.all.log_martians = 1
 """
 ACCOUNTS = "root:x:0:0:root:/root:/bin/bash\n"
+DOC_FSTAB = """\
+LABEL=/          /          ext3    defaults                1 1
+LABEL=/boot      /boot      ext3    defaults,nosuid,nodev   1 2
+LABEL=/home      /home      ext3    nosuid,nodev,rw,exec,auto,nouser,async,usrquota 1 2
+LABEL=/var       /var       ext3    defaults,nosuid,nodev   1 2
+"""
+VENDOR_FSTAB = """\
+UUID=0a1b / ext4 errors=remount-ro 0 1
+UUID=2c3d /boot ext4 defaults 0 2
+UUID=4e5f /home ext4 nodev,nosuid 0 2
+"""
 
 
 def _document(root: RootBuilder) -> None:
     boots_systemd(root)
     root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    root.write("/etc/fstab", DOC_FSTAB)
     for name in ("passwd", "shadow", "group", "gshadow"):
         root.write(f"/etc/{name}", ACCOUNTS, mode=0o644)
     root.write("/boot/grub/grub.cfg", "set default=0\n")
@@ -45,6 +57,7 @@ def _vendor(root: RootBuilder) -> None:
     root.write("/boot/vmlinuz-2.2.19-6.2.1", "")
     root.write("/etc/passwd", ACCOUNTS)
     root.write("/etc/group", "root:x:0:\n")
+    root.write("/etc/fstab", VENDOR_FSTAB)
     root.symlink("/etc/shadow", "../nowhere/shadow")
     root.write("/boot/grub2/grub.cfg", "set default=0\n")
 

@@ -122,7 +122,7 @@ def test_live_active_swap_passes_without_fstab_entry():
 def test_document_home_options_pass_on_image(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     result = run_check("fs.mount-options.home", root=tmp_root,
-                       params={"mount_point": "/home", "options": HOME_OPTS})
+                       params={"mount_point": "/home", "required_options": HOME_OPTS})
     assert result.status is Status.PASS
     assert result.evidence[0].line == 3
 
@@ -130,7 +130,7 @@ def test_document_home_options_pass_on_image(tmp_root):
 def test_defaults_only_fails_naming_missing_options(tmp_root):
     tmp_root.write("/etc/fstab", DOC_FSTAB)
     result = run_check("fs.mount-options.var", root=tmp_root,
-                       params={"mount_point": "/usr/local", "options": ["nosuid", "nodev"]})
+                       params={"mount_point": "/usr/local", "required_options": ["nosuid", "nodev"]})
     assert result.status is Status.FAIL
     assert result.message == "/usr/local: the persistent options lack nosuid,nodev"
 
@@ -138,7 +138,7 @@ def test_defaults_only_fails_naming_missing_options(tmp_root):
 def test_mount_options_without_own_filesystem_fail(tmp_root):
     tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
     result = run_check("fs.mount-options.boot", root=tmp_root,
-                       params={"mount_point": "/boot", "options": ["nosuid", "nodev"]})
+                       params={"mount_point": "/boot", "required_options": ["nosuid", "nodev"]})
     assert result.status is Status.FAIL
     assert "not a filesystem of its own" in result.message
 
@@ -147,7 +147,7 @@ def test_live_options_in_force_must_hold_too():
     mounts = ROOT + "41 27 8:7 / /home rw,nodev - ext3 /dev/hda7 rw\n"
     facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
     result = run_check("fs.mount-options.home", facts=facts, mode="live",
-                       params={"mount_point": "/home", "options": HOME_OPTS})
+                       params={"mount_point": "/home", "required_options": HOME_OPTS})
     assert result.status is Status.FAIL
     assert result.message == "/home: the options in force lack nosuid,usrquota"
 
@@ -156,14 +156,14 @@ def test_live_quota_super_option_counts_as_in_force():
     mounts = ROOT + "41 27 8:7 / /home rw,nosuid,nodev - ext3 /dev/hda7 rw,quota,usrquota\n"
     facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(mounts)}
     result = run_check("fs.mount-options.home", facts=facts, mode="live",
-                       params={"mount_point": "/home", "options": HOME_OPTS})
+                       params={"mount_point": "/home", "required_options": HOME_OPTS})
     assert result.status is Status.PASS
 
 
 def test_live_mount_options_on_root_filesystem_directory_fail():
     facts = {"fstab": _fstab(DOC_FSTAB), "mountinfo": _mountinfo(ROOT)}
     result = run_check("fs.mount-options.boot", facts=facts, mode="live",
-                       params={"mount_point": "/boot", "options": ["nosuid", "nodev"]})
+                       params={"mount_point": "/boot", "required_options": ["nosuid", "nodev"]})
     assert result.status is Status.FAIL
     assert "/boot is not a mount point" in result.message
 

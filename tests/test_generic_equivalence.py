@@ -1,7 +1,8 @@
-"""The shipped sysctl.* and files.immutable.* controls became data (generic kinds sysctl and
-file): on the same fixture trees they give the same statuses, messages and evidence as the
-Python checks they replaced. tests/data/shipped_sysctl_files_before.json was written by
-tests/shipped_fixtures.py run against the code before the change (commit c7b6750)."""
+"""Shipped controls that became data give, on the same fixture trees, the same statuses,
+messages and evidence as the Python checks they replaced. Each tests/data/shipped_*_before.json
+was written by tests/shipped_fixtures.py run against the code before its change:
+sysctl.* and files.immutable.* (generic kinds sysctl and file) at commit c7b6750,
+fs.mount-options.* (generic kind mount) at commit 46d2c71."""
 
 import json
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from shipped_fixtures import all_results
 
 BEFORE = Path(__file__).parent / "data" / "shipped_sysctl_files_before.json"
+MOUNT_BEFORE = Path(__file__).parent / "data" / "shipped_mount_options_before.json"
 
 
 def test_converted_controls_give_the_results_of_the_python_checks_they_replace():
@@ -23,3 +25,16 @@ def test_the_comparison_covers_every_converted_control_and_each_verdict():
     assert {"files.immutable.passwd", "files.immutable.gshadow"} <= ids
     statuses = {r["status"] for results in before.values() for r in results.values()}
     assert statuses >= {"pass", "fail", "not_applicable"}
+
+
+def test_mount_option_controls_give_the_results_of_the_python_check_they_replace():
+    before = json.loads(MOUNT_BEFORE.read_text())
+    assert all_results(("fs.mount-options.",)) == before
+
+
+def test_the_mount_comparison_covers_pass_and_both_kinds_of_failure():
+    before = json.loads(MOUNT_BEFORE.read_text())
+    messages = [r["message"] for results in before.values() for r in results.values()]
+    assert any("is mounted" in m for m in messages)
+    assert any("persistent options lack" in m for m in messages)
+    assert any("not a filesystem of its own" in m for m in messages)

@@ -277,7 +277,7 @@ def test_mount_kind_live_options_in_force_decide_too():
     }
     result = run_check("site.fs.tmp", kind="mount", mode="live", facts=facts, params=TMP_OPTIONS)
     assert result.status is Status.FAIL
-    assert result.message == "/tmp: the in-force options lack noexec"
+    assert result.message == "/tmp: the options in force lack noexec"
     assert evidence_lines(result)[1] == "/proc/self/mountinfo:7: /tmp tmpfs tmpfs rw,nosuid,nodev"
 
 
