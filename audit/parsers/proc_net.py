@@ -116,17 +116,19 @@ def parse_status(text: str) -> dict:
     What is missing or malformed is None.
     """
     found: dict = {"name": None, "state": None, "ppid": None, "uids": None, "gids": None}
+    seen = set()
     for line in text.split("\n"):
         key, sep, value = line.partition(":\t")
-        if not sep:
+        if not sep or key in seen:
             continue
-        if key == "Name" and found["name"] is None:
+        seen.add(key)
+        if key == "Name":
             found["name"] = _unescape_name(value)
-        elif key == "State" and found["state"] is None and value:
+        elif key == "State" and value:
             found["state"] = value[0]
-        elif key == "PPid" and found["ppid"] is None and _NUMBER.fullmatch(value):
+        elif key == "PPid" and _NUMBER.fullmatch(value):
             found["ppid"] = int(value)
-        elif key in ("Uid", "Gid") and found[key.lower() + "s"] is None:
+        elif key in ("Uid", "Gid"):
             found[key.lower() + "s"] = _ids(value)
     return found
 
