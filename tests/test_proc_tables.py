@@ -7,10 +7,11 @@ whose paths map into that directory, with psutil set to None as on a bare Python
 import os
 
 import pytest
-from support import RootBuilder
+from support import RootBuilder, evidence_lines, run_check
 
 from hostaudit.errors import ProbeError
 from hostaudit.host import LiveHost
+from hostaudit.model import Status
 from hostaudit.probes import sockets
 
 TCP_HEADER = ("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
@@ -240,3 +241,25 @@ def test_a_status_without_ids_is_an_error(proc):
 def test_a_hostile_daemon_name_is_kept_as_the_kernel_holds_it(proc):
     proc.process(63, "qmail-\\\\x\\n\t0", ["qmail-"])
     assert [p["name"] for p in _processes(proc)] == ["qmail-\\x\n\t0"]
+
+
+# -- evidence names the reader -------------------------------------------------------------------
+
+def test_tcp_ports_evidence_from_proc_names_proc_as_its_source(proc):
+    proc.table("tcp", tcp_line("00000000:270F", "00000000:0000", "0A", 107))
+    proc.process(4242, "python3", ["/usr/bin/python3", "-m", "http.server"], uid=4242, sockets=(107,))
+    facts = {"listeners": sockets.listeners(proc)}
+    result = run_check("net.tcp-ports", facts=facts, mode="live", params={"allowed_tcp": [25]})
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == [
+        "socket table (/proc): 9999/tcp open on 0.0.0.0, python3 (pid 4242, user 4242)",
+        "socket table (/proc): allowed TCP ports listening: none"]
+
+
+def test_smtpd_process_evidence_from_proc_names_proc_as_its_source(proc):
+    proc.process(700, "tcpserver", ["tcpserver", "-u", "0", "0", "smtp", "/var/qmail/bin/qmail-smtpd"])
+    facts = {"processes": sockets.processes(proc),
+             "passwd": {"path": "/etc/passwd", "users": [{"name": "qmaild", "uid": 501, "gid": 502, "line": 3}]}}
+    result = run_check("mail.smtpd-unprivileged", facts=facts, mode="live")
+    assert result.status is Status.FAIL
+    assert evidence_lines(result)[0].startswith("process table (/proc): tcpserver pid 700 runs as uid 0/1 gid 0/0")
