@@ -2,9 +2,9 @@
 
 A driver runs inside a network namespace the test creates, as PID 1 of a new PID namespace
 (so /proc holds only what the test started), starts real servers there, then collects both
-facts twice in subprocesses: once with psutil, once with the probe module's psutil set to
-None. Leaving the PID namespace kills whatever the driver started; the network namespace is
-deleted afterwards, also when the test fails.
+facts twice in subprocesses: once with psutil, once where ``import psutil`` fails, as on a
+Python it was never installed for. Leaving the PID namespace kills whatever the driver
+started; the network namespace is deleted afterwards, also when the test fails.
 """
 
 import json
@@ -23,15 +23,18 @@ pytestmark = pytest.mark.root
 ADDR = "192.0.2.10"
 _REPO = Path(__file__).resolve().parent.parent
 
+# "proc" collects as a Python without psutil does: importing it fails (a None entry in
+# sys.modules makes ``import psutil`` raise ImportError), so the probe module sets it to None.
 _COLLECT = """
 import json, sys
+if sys.argv[1] == "proc":
+    sys.modules["psutil"] = None
 from hostaudit.facts import collect
 from hostaudit.host import LiveHost
 from hostaudit.probes import sockets
 from hostaudit.registry import load_all
 load_all()
-if sys.argv[1] == "proc":
-    sockets.psutil = None
+assert (sockets.psutil is None) == (sys.argv[1] == "proc")
 host = LiveHost()
 print(json.dumps(collect(host, ["listeners", "processes"], mode=host.mode, modes=host.modes).serialisable()))
 """

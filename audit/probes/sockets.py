@@ -38,7 +38,8 @@ _DAEMONS = {"tcpserver", "stunnel", "stunnel4", "sshd"}
 # /proc/net/tcp takes 150 bytes a socket: 32 MiB is some 200,000 sockets. A larger table
 # is an error, never a part of it read as the whole.
 SOCKET_TABLE_LIMIT = 32 * 1024 * 1024
-STATUS_LIMIT = 64 * 1024
+# status lists every supplementary group: 65536 of them take some 720 KiB.
+STATUS_LIMIT = 1024 * 1024
 # The kernel caps the argument area at 6 MiB (3/4 of _STK_LIM); a title rewritten past it
 # reads on into the environment for at most a page.
 CMDLINE_LIMIT = 8 * 1024 * 1024
