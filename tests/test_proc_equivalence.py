@@ -44,22 +44,24 @@ _ODD = r"""
 import os, socket, time
 t = socket.socket(socket.AF_INET6); t.bind(("::1", 8080)); t.listen()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("0.0.0.0", 5353))
-u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", 5354))
 c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.bind(("127.0.0.1", 40000)); c.connect(("127.0.0.1", 53))
 e = socket.create_connection((os.environ["ADDR"], 8000), timeout=5)
 with open("/proc/self/comm", "w") as comm:
     comm.write("qmail-\\x\n\t0")
 os.setresgid(65534, 0, 0)
 os.setresuid(65534, 0, 0)
+# Bound last: once it is seen, the name and ids above are set.
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u6.bind(("::1", 5354))
 time.sleep(120)
 """
 # One listening socket held by a parent and its forked child, both named sshd.
 _FORKED = r"""
 import os, socket, time
-s = socket.socket(); s.bind(("0.0.0.0", 2112)); s.listen()
+s = socket.socket(); s.bind(("0.0.0.0", 2112))
 with open("/proc/self/comm", "w") as comm:
     comm.write("sshd")
-os.fork()
+if os.fork() == 0:
+    s.listen()  # listening only once the child exists
 time.sleep(120)
 """
 _DRIVER = r"""
@@ -92,7 +94,6 @@ try:
     for flag, port in (("-ltnH", 25), ("-ltnH", 465), ("-ltnH", 8080), ("-ltnH", 2112),
                        ("-lunH", 5353), ("-lunH", 5354)):
         wait(flag, port)
-    time.sleep(0.3)  # the odd daemon renames itself and changes ids after binding
     facts = {}
     for way in ("psutil", "proc"):
         done = subprocess.run([sys.executable, "-c", collect, way], capture_output=True, text=True,
