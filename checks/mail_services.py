@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from hostaudit.checks.net import SOCKETS, greeting_of, greeting_text, listener_text, local_vantage, state_of
+from hostaudit.checks.net import greeting_of, greeting_text, listener_text, local_vantage, socket_table, state_of
 from hostaudit.model import Result, ev
 from hostaudit.registry import check
 
 POP3_PORT = 110
-PROCESSES = "process table (psutil)"
+
+
+def process_table(facts) -> str:
+    """Which reader gave the process table (psutil, or /proc), as its evidence names it."""
+    return facts["processes"].get("source", "process table")
 
 
 @check("mail.pop3-remote-denied", needs=["nmap_tcp", "greetings"])
@@ -66,14 +70,15 @@ def _wrapper_sockets(facts, ports: list[int]) -> Result:
     """
     expected = "a TLS handshake on every wrapper port"
     table = [e for e in facts["listeners"]["listeners"] if e["proto"] == "tcp"]
+    source = socket_table(facts)
     closed, listening = [], []
     for port in ports:
         entries = [e for e in table if e["port"] == port]
-        listening += [ev(SOCKETS, listener_text(e)) for e in entries]
+        listening += [ev(source, listener_text(e)) for e in entries]
         closed += [] if entries else [port]
     if closed:
         return Result.failed(f"nothing listens on {', '.join(f'{p}/tcp' for p in closed)}",
-                             evidence=[ev(SOCKETS, f"nothing listens on {p}/tcp") for p in closed] + listening,
+                             evidence=[ev(source, f"nothing listens on {p}/tcp") for p in closed] + listening,
                              expected=expected)
     return Result.error("something listens on every wrapper port, but only a handshake shows it is TLS: "
                         "audit with --network", evidence=listening, expected=expected)
@@ -108,15 +113,16 @@ def smtpd_unprivileged(facts, params) -> Result:
     expected = "tcpserver ... qmail-smtpd running with qmaild's uid and gid"
     qmaild = next((u for u in facts["passwd"]["users"] if u.get("name") == "qmaild"
                    and "uid" in u), None)
+    source = process_table(facts)
     servers = [p for p in facts["processes"]["processes"]
                if p["name"] == "tcpserver" and "qmail-smtpd" in p["cmdline"]]
     if not servers:
         # The control is about how SMTP is served; a host that does not serve it that way
         # does not meet it (a stopped daemon is a finding, not a reason to skip).
-        others = [ev(PROCESSES, f"{p['name']} (pid {p['pid']}): {p['cmdline']}")
+        others = [ev(source, f"{p['name']} (pid {p['pid']}): {p['cmdline']}")
                   for p in facts["processes"]["processes"] if "qmail-smtpd" in p["cmdline"]]
         return Result.failed("qmail-smtpd is not running under tcpserver",
-                             evidence=others or [ev(PROCESSES, "no tcpserver running qmail-smtpd")],
+                             evidence=others or [ev(source, "no tcpserver running qmail-smtpd")],
                              expected=expected)
     if qmaild is None:
         return Result.error(f"no qmaild user in {facts['passwd']['path']}: cannot tell its ids")
@@ -129,7 +135,7 @@ def smtpd_unprivileged(facts, params) -> Result:
         text = (f"tcpserver pid {proc['pid']} runs as uid {ids[0]}/{ids[1]} gid {ids[2]}/{ids[3]} "
                 f"(real/effective, user {proc['user']}): {proc['cmdline']}")
         ok = ids[:2] == (qmaild["uid"],) * 2 and ids[2:] == (qmaild["gid"],) * 2
-        (right if ok else wrong).append(ev(PROCESSES, text))
+        (right if ok else wrong).append(ev(source, text))
     if wrong:
         return Result.failed("qmail-smtpd's tcpserver does not run as qmaild",
                              evidence=wrong + right + [account], expected=expected)

@@ -10,7 +10,11 @@ from hostaudit.model import Result, ev
 from hostaudit.parsers.nmap_xml import port_in_ranges
 from hostaudit.registry import check
 
-SOCKETS = "socket table (psutil)"
+
+def socket_table(facts) -> str:
+    """Which reader gave the live socket table (psutil, or /proc where psutil is missing),
+    as evidence from it names its source."""
+    return facts["listeners"].get("source", "socket table")
 
 
 def listener_text(entry: dict) -> str:
@@ -54,7 +58,7 @@ def _sweep_summary(sweep: dict) -> str:
 def _live_ports(facts, proto: str, allowed: set) -> tuple[list, list]:
     """Listeners of ``proto`` outside ``allowed`` as evidence, and the allowed ones seen."""
     entries = [e for e in facts["listeners"]["listeners"] if e["proto"] == proto]
-    bad = [ev(SOCKETS, listener_text(e)) for e in entries if e["port"] not in allowed]
+    bad = [ev(socket_table(facts), listener_text(e)) for e in entries if e["port"] not in allowed]
     good = sorted({e["port"] for e in entries if e["port"] in allowed})
     return bad, good
 
@@ -73,8 +77,8 @@ def _ports_control(facts, params, *, proto: str, param: str, sweep_fact: str) ->
     if "live" in facts.modes:
         live_bad, live_good = _live_ports(facts, proto, allowed)
         bad += live_bad
-        seen.append(ev(SOCKETS, f"allowed {proto.upper()} ports listening: "
-                                f"{', '.join(map(str, live_good)) or 'none'}"))
+        seen.append(ev(socket_table(facts), f"allowed {proto.upper()} ports listening: "
+                                            f"{', '.join(map(str, live_good)) or 'none'}"))
     if "net" in facts.modes:
         sweep = facts[sweep_fact]
         net_bad, net_good = _net_ports(sweep, allowed)
@@ -146,9 +150,10 @@ def hidden_listeners(facts, params) -> Result:
                 explained.append(f"{port['port']}/{port['proto']}")
             else:
                 hidden.append(ev(sweep["command"], f"{port_text(port)} but no {port['proto']} "
-                                                   f"socket on port {port['port']} in the {SOCKETS}"))
-    evidence = [ev(SOCKETS, f"open in the sweep and listening here: "
-                            f"{', '.join(explained) or 'none'}")]
+                                                   f"socket on port {port['port']} in the "
+                                                   f"{socket_table(facts)}"))
+    evidence = [ev(socket_table(facts), f"open in the sweep and listening here: "
+                                        f"{', '.join(explained) or 'none'}")]
     expected = "every port open on the wire has a listener in the socket table"
     if hidden:
         return Result.failed(f"{len(hidden)} open port(s) have no socket in this host's table "

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from hostaudit.checks.net import SOCKETS, listener_text, port_text, state_of
+from hostaudit.checks.net import listener_text, port_text, socket_table, state_of
 from hostaudit.model import Result, ev
 from hostaudit.registry import kind
 
@@ -45,7 +45,8 @@ def port_control(facts, params) -> Result:
     if "live" in facts.modes:
         entries = [e for e in facts["listeners"]["listeners"]
                    if e["proto"] == proto and e["port"] == port]
-        verdicts.append(_judge(state, label, SOCKETS, [ev(SOCKETS, listener_text(e)) for e in entries]))
+        source = socket_table(facts)
+        verdicts.append(_judge(state, label, source, [ev(source, listener_text(e)) for e in entries]))
     if "net" in facts.modes:
         sweep = facts[f"nmap_{proto}"]
         opened = [ev(sweep["command"], port_text(p)) for p in sweep["open"] if p["port"] == port]
