@@ -172,8 +172,10 @@ def _explain_hint(report: dict) -> str | None:
         return None
     baseline = report["baseline"]
     shipped = os.path.isfile(os.path.join(SHIPPED_BASELINES, f"{os.path.basename(baseline['name'])}.yaml"))
+    # files runs from the shipped root of the extends: chain to the site file last, the one
+    # that defines the site's own controls.
     files = baseline.get("files") or []
-    option = f" --baseline {files[0]}" if files and not shipped else ""
+    option = f" --baseline {files[-1]}" if files and not shipped else ""
     return f"hostaudit explain {results[0]['id']}{option} for details"
 
 

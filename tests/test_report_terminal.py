@@ -198,7 +198,8 @@ def test_summary_points_at_explain_for_the_worst_finding():
 
 def test_explain_hint_names_a_site_baseline_file():
     report = sample_report()
-    report["baseline"].update(name="example-site", files=["/etc/hostaudit/site.yaml"])
+    report["baseline"].update(name="example-site", files=["/opt/hostaudit/baselines/gcux-qmail.yaml",
+                                                         "/etc/hostaudit/site.yaml"])
     text = recorded_at(report, 120)
     assert "hostaudit explain boot.loader-password --baseline /etc/hostaudit/site.yaml for details" in text
 
