@@ -699,13 +699,22 @@ def cmd_controls(args) -> int:
     # A site baseline's words are cells of Text, never markup: ``[bold]`` in a title prints.
     table = Table(title=Text(terminal_text(f"{baseline.name}: {len(rows)} controls")), show_lines=False,
                   caption="references: see 'hostaudit explain ID' or --json for all of them and the notes")
-    for column in ("id", "severity", "modes", "title", "references"):
-        table.add_column(column)
+    console = _console(args)
+    # The ID is what a reader copies into explain, --only and a site baseline: never cut
+    # short with an ellipsis; one longer than its column folds onto the next line. Below 100
+    # columns the references (in explain and --json anyway) leave the title room to be read.
+    references = console.width >= 100
+    longest = max((len(row["id"]) for row in rows), default=2)
+    table.add_column("id", overflow="fold", width=min(longest, max(24, console.width // 3)))
+    table.add_column("severity", no_wrap=True)
+    table.add_column("modes", overflow="fold", max_width=10)
+    table.add_column("title", min_width=20)
+    if references:
+        table.add_column("references")
     for row, control in zip(rows, baseline.controls):
-        table.add_row(*(Text(terminal_text(cell)) for cell in
-                        (row["id"], row["severity"], ",".join(row["modes"]), row["title"],
-                         control.references.compact())))
-    _console(args).print(table)
+        cells = [row["id"], row["severity"], ",".join(row["modes"]), row["title"]]
+        table.add_row(*(Text(terminal_text(cell)) for cell in cells + [control.references.compact()][:references]))
+    console.print(table)
     return ExitCode.OK
 
 

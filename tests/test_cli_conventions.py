@@ -140,6 +140,24 @@ def test_version_names_the_package_version():
     assert out == f"hostaudit {__version__}\n"
 
 
+def test_controls_table_shows_every_id_whole_at_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _run("controls")
+    _, ids, _ = _run("controls", "--ids")
+    assert code == 0
+    assert "…" not in out
+    shown = []
+    for line in out.splitlines():
+        if line.startswith("│"):
+            cells = line.split("│")
+            if cells[2].strip():
+                shown.append(cells[1].strip())
+            else:  # a folded ID goes on under its first part
+                shown[-1] += cells[1].strip()
+    assert shown == ids.split()
+    assert max(map(len, out.splitlines())) <= 80
+
+
 def test_controls_ids_prints_one_id_a_line():
     code, out, _ = _run("controls", "--ids")
     assert code == 0
