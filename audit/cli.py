@@ -396,6 +396,11 @@ def cmd_scan(args) -> int:
         from hostaudit.reports import json_report
 
         # Read before the audit: a missing or broken reference is bad input, found early.
+        if not os.path.lexists(args.gate_against):
+            # The first run of a pipeline has nothing accepted yet: say how to start.
+            raise InputError("no such report file", where=args.gate_against,
+                             hint="to adopt the gate, run this scan once without --gate-against and "
+                                  f"commit its report.json as {args.gate_against}")
         reference = json_report.load(args.gate_against)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports, platform=args.platform)

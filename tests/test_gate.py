@@ -120,6 +120,7 @@ def test_gate_against_a_missing_reference_is_bad_input_before_the_audit(tmp_path
                         "-o", str(tmp_path), "--quiet")
     assert code == 2
     assert "none.json: no such report file" in err
+    assert "run this scan once without --gate-against and commit its report.json as" in err
     assert not (tmp_path / "report.json").exists()
 
 
