@@ -290,7 +290,8 @@ def cmd_plan(args) -> int:
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
                          skip=_split_list(args.skip or []))
-    text = (plan_ansible if args.format == "ansible" else plan_sh).render(plan)
+    renderer = plan_ansible if args.format == "ansible" else plan_sh
+    text = renderer.render(plan, os.path.basename(args.output)) if args.output else renderer.render(plan)
     where = args.output or "standard output"
     if args.output:
         write_set({args.output: text}, mode=0o600)
