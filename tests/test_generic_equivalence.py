@@ -1,7 +1,8 @@
 """The shipped sysctl.* and files.immutable.* controls became data (generic kinds sysctl and
 file): on the same fixture trees they give the same statuses, messages and evidence as the
 Python checks they replaced. tests/data/shipped_sysctl_files_before.json was written by
-tests/shipped_fixtures.py run against the code before the change (commit c7b6750)."""
+tests/shipped_fixtures.py run against the code before the change (commit c7b6750); only
+the note of an image without an init was reworded since (checks/scheduling.py)."""
 
 import json
 from pathlib import Path
