@@ -646,6 +646,11 @@ def _output_directory(path: str, formats: list[str]) -> str:
     output = os.path.abspath(path)
     if not set(FILES) & set(formats):
         return output  # nothing will be written there
+    if not os.path.lexists(output) and output.endswith((".json", ".html", ".xml", ".sarif")):
+        # ``-o report.json`` would make a directory of that name with report.json inside.
+        parent = os.path.dirname(path) or "."
+        raise InputError(f"{path} looks like a file name, but --output is the directory the reports go into",
+                         where="--output", hint=f"-o {parent} writes {os.path.join(parent, FILES['json'])}")
     existing = output
     while not os.path.isdir(existing):
         if os.path.lexists(existing):

@@ -55,6 +55,16 @@ def test_missing_output_directory_is_created_with_its_parents_0750(tmp_root, tmp
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o750, directory
 
 
+def test_output_named_like_a_report_file_is_bad_input(tmp_root, tmp_path, monkeypatch):
+    _root(tmp_root)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run("scan", "--root", str(tmp_root.path), "-o", "report.json", "--quiet", "--only", "mail.")
+    assert code == 2
+    assert err == ("error: --output: report.json looks like a file name, but --output is the directory the "
+                   "reports go into (-o . writes ./report.json)\n")
+    assert not (tmp_path / "report.json").exists()
+
+
 def test_output_path_that_is_a_file_is_bad_input(tmp_root, tmp_path):
     _root(tmp_root)
     (tmp_path / "out").write_text("not a directory\n")
