@@ -20,8 +20,10 @@ from hostaudit.model import Severity
 VOLATILE_FIELDS = frozenset({"line", "pid", "duration_s", "duration_ms", "seconds", "mount_id",
                              "parent_id", "used_percent", "avail_bytes", "as_uid"})
 # The same, for one fact only (the name means something else elsewhere: nsswitch's entries
-# are its lines). How many files a walk met moves with every log line and temporary file.
-VOLATILE_FIELDS_OF = {"file_walk": frozenset({"entries"})}
+# are its lines). How many files a walk met moves with every log line and temporary file;
+# the source of a walked image is the auditor's own temporary directory, new each run (a
+# live host's devices are compared in the mount table's facts).
+VOLATILE_FIELDS_OF = {"file_walk": frozenset({"entries", "source"})}
 
 # The fields that name a record, tried in order; the first that every record of a list has,
 # with values unique in both runs, is that list's identity.

@@ -101,7 +101,7 @@ def text_lines(diff: dict) -> list[str]:
             lines += _what_changed(c["before"], c["after"])
     if diff["facts"]:
         lines.append("")
-        lines.append(f"Facts ({len(diff['facts'])} changes)")
+        lines.append(f"Facts ({len(diff['facts'])} change{'s' if len(diff['facts']) != 1 else ''})")
     for f in diff["facts"][:MAX_FACT_LINES]:
         if f["change"] == "changed":
             lines.append(f"  changed {f['fact']} {f['key']}: {_short(f['before'])} -> {_short(f['after'])}")

@@ -79,6 +79,13 @@ def test_a_file_walk_meeting_more_files_is_no_change():
     assert compare_facts(_report(facts=walk(513607)), _report(facts=walk(514072))) == []
 
 
+def test_an_image_walked_from_another_temporary_directory_is_no_change():
+    def walk(source):
+        return {"file_walk": {"filesystems": [{"mount_point": "/", "fstype": "image", "source": source}]}}
+    assert compare_facts(_report(facts=walk("/tmp/hostaudit-image-tkjcmz3b")),
+                         _report(facts=walk("/tmp/hostaudit-image-iq_t2a94"))) == []
+
+
 def test_entries_of_another_fact_are_still_compared():
     def nsswitch(services):
         return {"nsswitch": {"entries": [{"database": "passwd", "services": services}]}}
