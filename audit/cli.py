@@ -489,7 +489,7 @@ def _print_scan(args, report: dict, formats: list[str], written: list[str], reas
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
-        print("\n".join(diff_view.text_lines(_drift_as_diff(report))))
+        print("\n".join(diff_view.text_lines(_drift_as_diff(report), "report.json, drift.facts")))
     if args.quiet:
         return False
     from hostaudit.reports import terminal
@@ -635,7 +635,8 @@ def cmd_diff(args) -> int:
         make_directories(output)
     write_set(rendered)
     if "terminal" in formats:
-        print("\n".join(diff_view.text_lines(diff)))
+        listed_in = "diff.json" if "json" in formats else "diff.json, with --format json"
+        print("\n".join(diff_view.text_lines(diff, listed_in)))
     return ExitCode.OK
 
 

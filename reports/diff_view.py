@@ -73,8 +73,9 @@ def _what_changed(before: dict, after: dict) -> list[str]:
     return lines + ([f"      was: {gone[0]}"] if gone else [])
 
 
-def text_lines(diff: dict) -> list[str]:
-    """The diff as plain lines, context first, then control changes, then fact changes."""
+def text_lines(diff: dict, listed_in: str = "the JSON report") -> list[str]:
+    """The diff as plain lines, context first, then control changes, then fact changes (past
+    MAX_FACT_LINES, counted: ``listed_in`` names where all of them are)."""
     before, after = diff["before"], diff["after"]
     if before["target"] == after["target"]:
         lines = [f"hostaudit diff: {after['target']}", f"runs {before['started']} -> {after['started']}"]
@@ -109,7 +110,7 @@ def text_lines(diff: dict) -> list[str]:
             value = f["after"] if f["change"] == "added" else f["before"]
             lines.append(f"  {f['change']} {f['fact']} {f['key']}: {_short(value)}")
     if len(diff["facts"]) > MAX_FACT_LINES:
-        lines.append(f"  ... and {len(diff['facts']) - MAX_FACT_LINES} more (the JSON report lists them all)")
+        lines.append(f"  ... and {len(diff['facts']) - MAX_FACT_LINES} more (all in {listed_in})")
     wrapped: list[str] = []
     # Report text came from the target: control characters and undecodable bytes become
     # visible escapes before anything reaches a terminal or a cron mail.

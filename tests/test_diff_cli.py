@@ -169,5 +169,5 @@ def test_many_fact_changes_are_counted_past_the_first_twenty():
     lines = diff_view.text_lines(diff)
     assert "Facts (25 changes)" in lines
     assert sum(line.startswith("  added passwd users[") for line in lines) == diff_view.MAX_FACT_LINES
-    assert lines[-1] == "  ... and 5 more (the JSON report lists them all)"
+    assert lines[-1] == "  ... and 5 more (all in the JSON report)"
     assert len(diff["facts"]) == 25
