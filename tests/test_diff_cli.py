@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
@@ -82,6 +83,34 @@ def test_a_file_that_is_not_a_report_is_bad_input(tmp_path, two_scans):
     other.write_text('{"name": "not a report"}')
     code, _, err = _run("diff", before, other)
     assert code == 2 and "not a hostaudit report" in err and "other.json" in err
+
+
+def test_diff_reads_a_run_kept_gzipped_in_a_state_directory(tmp_path, two_scans):
+    before, after = two_scans
+    kept = tmp_path / "20261201T031700Z-001.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes()))
+    code, out, err = _run("diff", kept, after, "--format", "terminal")
+    assert code == 0, err
+    assert "NEW FAILURE: mail.databytes" in out
+
+
+def test_a_truncated_gzip_report_is_bad_input(tmp_path, two_scans):
+    before, after = two_scans
+    kept = tmp_path / "kept.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes())[:-20])
+    code, _, err = _run("diff", kept, after, "--format", "terminal")
+    assert (code, err) == (2, f"error: {kept}: cannot read report: truncated gzip file\n")
+
+
+def test_a_gzip_report_unpacking_past_the_limit_is_bad_input(tmp_path, two_scans, monkeypatch):
+    from hostaudit.reports import json_report
+
+    before, after = two_scans
+    monkeypatch.setattr(json_report, "MAX_UNPACKED", 1024)
+    kept = tmp_path / "kept.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes()))
+    code, _, err = _run("diff", kept, after, "--format", "terminal")
+    assert code == 2 and "unpacks to more than" in err
 
 
 def test_a_report_of_an_unknown_schema_version_is_bad_input(tmp_path, two_scans):
