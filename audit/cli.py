@@ -605,8 +605,10 @@ def cmd_explain(args) -> int:
     try:
         control = loaded.control(args.control_id)
     except KeyError:
-        raise InputError(f"unknown control {args.control_id!r} in baseline {loaded.name}",
-                         hint=baselines.did_you_mean(args.control_id, loaded.ids)) from None
+        hint = baselines.did_you_mean(args.control_id, loaded.ids)
+        if hint is None and not os.path.isfile(args.baseline):  # a shipped name, not a site file
+            hint = "a site baseline's own control? name its file with --baseline"
+        raise InputError(f"unknown control {args.control_id!r} in baseline {loaded.name}", hint=hint) from None
     data = explain.describe(control)
     print(json.dumps(data, indent=2) if args.json else explain.render_text(data))
     return ExitCode.OK

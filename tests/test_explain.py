@@ -62,3 +62,10 @@ def test_explain_describes_every_fact_in_words_not_data_shapes():
                 if not fact["probe"] or any(mark in fact["probe"] for mark in ("{", ":func:")):
                     shapes[fact["fact"]] = fact["probe"]
     assert shapes == {}
+
+
+def test_an_unknown_control_without_a_site_file_suggests_naming_one():
+    code, _, err = _run("explain", "site.ssh.banner-anonymous")
+    assert code == 2
+    assert err == ("error: unknown control 'site.ssh.banner-anonymous' in baseline gcux-qmail (a site "
+                   "baseline's own control? name its file with --baseline)\n")
