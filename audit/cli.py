@@ -351,7 +351,7 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
             scope = f" of severity {fail_on} or higher" if fail_on else ""
             reasons.append(terminal_text(
                 f"{len(new_failed)} control(s){scope} newly failed or erred since {reference_name}: "
-                + ", ".join(named[:10]) + (" ..." if len(named) > 10 else "")))
+                + _first_ten(named)))
     elif fail_on is not None:
         threshold = SEVERITIES.index(fail_on)
         bad = [
@@ -361,8 +361,13 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
         ]
         if bad:
             reasons.append(f"{len(bad)} control(s) of severity {fail_on} or higher failed or erred: "
-                           + ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else ""))
+                           + _first_ten(bad))
     return reasons
+
+
+def _first_ten(names: list[str]) -> str:
+    """The first ten of ``names``, and how many more (the report lists them all)."""
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
 def _console(args, *, stderr: bool = False):
