@@ -60,17 +60,16 @@ def _percent(value) -> str:
     return "n/a" if value is None else f"{value:g}%"
 
 
-def _what_changed(before: dict, after: dict) -> list[str]:
+def what_changed(before: dict, after: dict) -> list[str]:
     """For a control whose status held: the old words beside the new, the message when it
     changed, else the first evidence line that differs (the message alone would read the same
     twice)."""
     if before["message"] != after["message"]:
-        return [f"      was: {before['message'].splitlines()[0]}" if before["message"] else "      was: (no message)"]
+        return [f"was: {before['message'].splitlines()[0]}" if before["message"] else "was: (no message)"]
     old, new = before["evidence"], after["evidence"]
     gone = [e for e in old if e not in new]
     added = [e for e in new if e not in old]
-    lines = [f"      now: {added[0]}"] if added else []
-    return lines + ([f"      was: {gone[0]}"] if gone else [])
+    return ([f"now: {added[0]}"] if added else []) + ([f"was: {gone[0]}"] if gone else [])
 
 
 def text_lines(diff: dict, listed_in: str = "the JSON report") -> list[str]:
@@ -99,7 +98,7 @@ def text_lines(diff: dict, listed_in: str = "the JSON report") -> list[str]:
         if c["after"] and c["after"]["message"] and c["change"] != "removed":
             lines.append(f"      {c['after']['message'].splitlines()[0]}")
         if c["change"] == "reason_changed":
-            lines += _what_changed(c["before"], c["after"])
+            lines += [f"      {line}" for line in what_changed(c["before"], c["after"])]
     if diff["facts"]:
         lines.append("")
         lines.append(f"Facts ({len(diff['facts'])} change{'s' if len(diff['facts']) != 1 else ''})")

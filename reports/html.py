@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from hostaudit.references import cis_name, nist_url
 from hostaudit.reports.atomic import write_atomic
-from hostaudit.reports.diff_view import CHANGE_LABELS
+from hostaudit.reports.diff_view import CHANGE_LABELS, what_changed
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
@@ -88,6 +88,7 @@ def render(report: dict) -> str:
         section_rank={name: index for index, (name, _) in enumerate(sections)},
         section_titles={name: data["title"] for name, data in sections},
         drift_labels=CHANGE_LABELS,
+        what_changed=what_changed,
     )
 
 

@@ -270,5 +270,17 @@ def test_drift_run_shows_what_changed_since_the_last_run():
     assert '<span class="badge s-fail">NEW FAILURE</span> <strong>mail.relay</strong> (high) pass → fail' in card
 
 
+def test_drift_card_shows_what_changed_under_the_same_status():
+    from hostaudit.compare import drift
+
+    before, after = sample_report(), sample_report()
+    next(r for r in after["results"] if r["id"] == "mail.databytes")["message"] = "databytes is 20000000"
+    after["drift"] = drift(before, after)
+    page = html.render(after)
+    item = page[page.index("<strong>mail.databytes</strong>"):]
+    assert item[:item.index("</li>")].endswith("fail → fail: databytes is 20000000<br>was: "
+                                               + before["results"][2]["message"].splitlines()[0])
+
+
 def test_report_without_history_has_no_drift_card():
     assert "Since the last run" not in html.render(sample_report())
