@@ -106,7 +106,7 @@ def _scan_parser(sub) -> argparse.ArgumentParser:
                     hostaudit scan --image mail.tar.xz --fail-on high
                     hostaudit scan --only sysctl. --only mail.databytes --verbose
                     hostaudit scan --target 192.0.2.2 --udp-ports top:1000
-                    hostaudit scan --state-dir /var/lib/hostaudit --quiet-unless-changed
+                    hostaudit scan --state-dir /var/lib/hostaudit -o /var/lib/hostaudit --quiet-unless-changed
                     """)
     target = scan.add_mutually_exclusive_group()
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
