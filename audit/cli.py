@@ -302,7 +302,8 @@ def cmd_plan(args) -> int:
     elif plan.empty:
         message = f"none of the {plan.failed} failed controls has a mechanical fix: wrote an empty plan to {where}"
     else:
-        message = (f"wrote a {args.format} plan for {len(plan.controls)} of {plan.failed} failed controls "
+        message = (f"wrote {'an' if args.format == 'ansible' else 'a'} {args.format} plan for "
+                   f"{len(plan.controls)} of {plan.failed} failed controls "
                    f"({family}) to {where}; {len(plan.manual)} need a person (listed in it)")
     print(message, file=sys.stderr)
     return ExitCode.OK
