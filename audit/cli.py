@@ -733,7 +733,9 @@ def cmd_controls(args) -> int:
         table.add_column("references")
     for row, control in zip(rows, baseline.controls):
         cells = [row["id"], row["severity"], ",".join(row["modes"]), row["title"]]
-        table.add_row(*(Text(terminal_text(cell)) for cell in cells + [control.references.compact()][:references]))
+        if references:
+            cells.append(control.references.compact())
+        table.add_row(*(Text(terminal_text(cell)) for cell in cells))
     console.print(table)
     return ExitCode.OK
 
