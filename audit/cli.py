@@ -659,7 +659,7 @@ def _output_directory(path: str, formats: list[str]) -> str:
         # ``-o report.json`` would make a directory of that name with report.json inside.
         parent = os.path.dirname(path) or "."
         raise InputError(f"{path} looks like a file name, but --output is the directory the reports go into",
-                         where="--output", hint=f"-o {parent} writes {os.path.join(parent, FILES['json'])}")
+                         where="--output", hint=f"give the directory: -o {parent}")
     existing = output
     while not os.path.isdir(existing):
         if os.path.lexists(existing):

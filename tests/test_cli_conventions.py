@@ -61,7 +61,7 @@ def test_output_named_like_a_report_file_is_bad_input(tmp_root, tmp_path, monkey
     code, _, err = _run("scan", "--root", str(tmp_root.path), "-o", "report.json", "--quiet", "--only", "mail.")
     assert code == 2
     assert err == ("error: --output: report.json looks like a file name, but --output is the directory the "
-                   "reports go into (-o . writes ./report.json)\n")
+                   "reports go into (give the directory: -o .)\n")
     assert not (tmp_path / "report.json").exists()
 
 
