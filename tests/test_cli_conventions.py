@@ -168,12 +168,6 @@ def test_controls_table_shows_every_id_whole_at_80_columns(monkeypatch):
     assert max(map(len, out.splitlines())) <= 80
 
 
-def test_controls_table_at_130_columns_shows_the_references(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "130")
-    _, out, _ = _run("controls")
-    assert "┃ references" in out and "NIST CM-6(a) CM-7(b) MP-7" in out
-
-
 def test_controls_ids_prints_one_id_a_line():
     code, out, _ = _run("controls", "--ids")
     assert code == 0
