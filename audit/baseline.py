@@ -201,8 +201,10 @@ def _yaml_loader():
     return StrictLoader
 
 
-def _line_of(text: str, path: list) -> int | None:
-    """1-based line of the YAML node at JSON ``path`` (walks the composed node tree)."""
+def _line_of(text: str, path: list, *, key: bool = False) -> int | None:
+    """1-based line of the YAML node at JSON ``path`` (walks the composed node tree); with
+    ``key``, of the mapping key that names it (a mistyped key is on its own line, its value
+    may start on the next)."""
     import yaml
 
     try:
@@ -210,15 +212,17 @@ def _line_of(text: str, path: list) -> int | None:
     except yaml.YAMLError:
         return None
     line = node.start_mark.line + 1 if node is not None else None
-    for key in path:
+    for step, name in enumerate(path):
         if isinstance(node, yaml.MappingNode):
             # Scalar nodes hold text: a key read as the number 21 is the node "21".
-            match = next((v for k, v in node.value if k.value == str(key)), None)
+            match = next(((k, v) for k, v in node.value if k.value == str(name)), None)
             if match is None:
                 return line  # absent: point at the mapping that lacks it
-            node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
+            if key and step == len(path) - 1:
+                return match[0].start_mark.line + 1
+            node = match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(name, int) and name < len(node.value):
+            node = node.value[name]
         else:
             break
         line = node.start_mark.line + 1
@@ -484,14 +488,14 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
         waivers = []
     sections.update(data.get("sections") or {})
 
-    def where(*json_path) -> str:
-        line = _line_of(text, list(json_path))
+    def where(*json_path, key: bool = False) -> str:
+        line = _line_of(text, list(json_path), key=key)
         return f"{path}:{line}" if line else path
 
-    def unknown(control_id: str, *json_path) -> InputError:
+    def unknown(control_id: str, *json_path, key: bool = False) -> InputError:
         return InputError(
             f"unknown control {control_id!r}",
-            where=where(*json_path),
+            where=where(*json_path, key=key),
             hint=did_you_mean(control_id, order),
         )
 
@@ -504,7 +508,7 @@ def _load_file(path: str, trail: tuple[str, ...]) -> Baseline:
 
     for control_id, change in (data.get("overrides") or {}).items():
         if control_id not in controls:
-            raise unknown(control_id, "overrides", control_id)
+            raise unknown(control_id, "overrides", control_id, key=True)
         current = controls[control_id]
         controls[control_id] = replace(
             current,

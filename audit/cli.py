@@ -106,7 +106,7 @@ def _scan_parser(sub) -> argparse.ArgumentParser:
                     hostaudit scan --image mail.tar.xz --fail-on high
                     hostaudit scan --only sysctl. --only mail.databytes --verbose
                     hostaudit scan --target 192.0.2.2 --udp-ports top:1000
-                    hostaudit scan --state-dir /var/lib/hostaudit --quiet-unless-changed
+                    hostaudit scan --state-dir /var/lib/hostaudit -o /var/lib/hostaudit --quiet-unless-changed
                     """)
     target = scan.add_mutually_exclusive_group()
     target.add_argument("--root", metavar="DIR", help="audit an unpacked root filesystem (image mode)")
@@ -290,7 +290,8 @@ def cmd_plan(args) -> int:
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
                          skip=_split_list(args.skip or []))
-    text = (plan_ansible if args.format == "ansible" else plan_sh).render(plan)
+    renderer = plan_ansible if args.format == "ansible" else plan_sh
+    text = renderer.render(plan, os.path.basename(args.output)) if args.output else renderer.render(plan)
     where = args.output or "standard output"
     if args.output:
         write_set({args.output: text}, mode=0o600)
@@ -301,7 +302,8 @@ def cmd_plan(args) -> int:
     elif plan.empty:
         message = f"none of the {plan.failed} failed controls has a mechanical fix: wrote an empty plan to {where}"
     else:
-        message = (f"wrote a {args.format} plan for {len(plan.controls)} of {plan.failed} failed controls "
+        message = (f"wrote {'an' if args.format == 'ansible' else 'a'} {args.format} plan for "
+                   f"{len(plan.controls)} of {plan.failed} failed controls "
                    f"({family}) to {where}; {len(plan.manual)} need a person (listed in it)")
     print(message, file=sys.stderr)
     return ExitCode.OK
@@ -350,7 +352,7 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
             scope = f" of severity {fail_on} or higher" if fail_on else ""
             reasons.append(terminal_text(
                 f"{len(new_failed)} control(s){scope} newly failed or erred since {reference_name}: "
-                + ", ".join(named[:10]) + (" ..." if len(named) > 10 else "")))
+                + _first_ten(named)))
     elif fail_on is not None:
         threshold = SEVERITIES.index(fail_on)
         bad = [
@@ -360,8 +362,13 @@ def gate_failures(report: dict, fail_under: float | None, fail_on: str | None,
         ]
         if bad:
             reasons.append(f"{len(bad)} control(s) of severity {fail_on} or higher failed or erred: "
-                           + ", ".join(bad[:10]) + (" ..." if len(bad) > 10 else ""))
+                           + _first_ten(bad))
     return reasons
+
+
+def _first_ten(names: list[str]) -> str:
+    """The first ten of ``names``, and how many more (the report lists them all)."""
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
 
 
 def _console(args, *, stderr: bool = False):
@@ -396,6 +403,11 @@ def cmd_scan(args) -> int:
         from hostaudit.reports import json_report
 
         # Read before the audit: a missing or broken reference is bad input, found early.
+        if not os.path.lexists(args.gate_against):
+            # The first run of a pipeline has nothing accepted yet: say how to start.
+            raise InputError("no such report file", where=args.gate_against,
+                             hint="to adopt the gate, run this scan once without --gate-against and "
+                                  f"commit its report.json as {args.gate_against}")
         reference = json_report.load(args.gate_against)
     spec = TargetSpec(root=args.root, image=args.image, address=args.target,
                       network=args.network, udp_ports=args.udp_ports, platform=args.platform)
@@ -483,7 +495,7 @@ def _print_scan(args, report: dict, formats: list[str], written: list[str], reas
     if args.quiet_unless_changed and report["drift"]["changed"]:
         from hostaudit.reports import diff_view
 
-        print("\n".join(diff_view.text_lines(_drift_as_diff(report))))
+        print("\n".join(diff_view.text_lines(_drift_as_diff(report), "report.json, drift.facts")))
     if args.quiet:
         return False
     from hostaudit.reports import terminal
@@ -599,8 +611,10 @@ def cmd_explain(args) -> int:
     try:
         control = loaded.control(args.control_id)
     except KeyError:
-        raise InputError(f"unknown control {args.control_id!r} in baseline {loaded.name}",
-                         hint=baselines.did_you_mean(args.control_id, loaded.ids)) from None
+        hint = baselines.did_you_mean(args.control_id, loaded.ids)
+        if hint is None and not os.path.isfile(args.baseline):  # a shipped name, not a site file
+            hint = "a site baseline's own control? name its file with --baseline"
+        raise InputError(f"unknown control {args.control_id!r} in baseline {loaded.name}", hint=hint) from None
     data = explain.describe(control)
     print(json.dumps(data, indent=2) if args.json else explain.render_text(data))
     return ExitCode.OK
@@ -629,7 +643,8 @@ def cmd_diff(args) -> int:
         make_directories(output)
     write_set(rendered)
     if "terminal" in formats:
-        print("\n".join(diff_view.text_lines(diff)))
+        listed_in = "diff.json" if "json" in formats else "diff.json, with --format json"
+        print("\n".join(diff_view.text_lines(diff, listed_in)))
     return ExitCode.OK
 
 
@@ -640,6 +655,11 @@ def _output_directory(path: str, formats: list[str]) -> str:
     output = os.path.abspath(path)
     if not set(FILES) & set(formats):
         return output  # nothing will be written there
+    if not os.path.lexists(output) and output.endswith((".json", ".html", ".xml", ".sarif")):
+        # ``-o report.json`` would make a directory of that name with report.json inside.
+        parent = os.path.dirname(path) or "."
+        raise InputError(f"{path} looks like a file name, but --output is the directory the reports go into",
+                         where="--output", hint=f"give the directory: -o {parent}")
     existing = output
     while not os.path.isdir(existing):
         if os.path.lexists(existing):
@@ -699,13 +719,24 @@ def cmd_controls(args) -> int:
     # A site baseline's words are cells of Text, never markup: ``[bold]`` in a title prints.
     table = Table(title=Text(terminal_text(f"{baseline.name}: {len(rows)} controls")), show_lines=False,
                   caption="references: see 'hostaudit explain ID' or --json for all of them and the notes")
-    for column in ("id", "severity", "modes", "title", "references"):
-        table.add_column(column)
+    console = _console(args)
+    # The ID is what a reader copies into explain, --only and a site baseline: never cut
+    # short with an ellipsis; one longer than its column folds onto the next line. Below 100
+    # columns the references (in explain and --json anyway) leave the title room to be read.
+    references = console.width >= 100
+    longest = max((len(row["id"]) for row in rows), default=2)
+    table.add_column("id", overflow="fold", width=min(longest, max(24, console.width // 3)))
+    table.add_column("severity", no_wrap=True)
+    table.add_column("modes", overflow="fold", max_width=10)
+    table.add_column("title", min_width=20)
+    if references:
+        table.add_column("references")
     for row, control in zip(rows, baseline.controls):
-        table.add_row(*(Text(terminal_text(cell)) for cell in
-                        (row["id"], row["severity"], ",".join(row["modes"]), row["title"],
-                         control.references.compact())))
-    _console(args).print(table)
+        cells = [row["id"], row["severity"], ",".join(row["modes"]), row["title"]]
+        if references:
+            cells.append(control.references.compact())
+        table.add_row(*(Text(terminal_text(cell)) for cell in cells))
+    console.print(table)
     return ExitCode.OK
 
 

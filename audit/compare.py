@@ -19,6 +19,11 @@ from hostaudit.model import Severity
 # line number that moved because a line above it was added. They never count as a change.
 VOLATILE_FIELDS = frozenset({"line", "pid", "duration_s", "duration_ms", "seconds", "mount_id",
                              "parent_id", "used_percent", "avail_bytes", "as_uid"})
+# The same, for one fact only (the name means something else elsewhere: nsswitch's entries
+# are its lines). How many files a walk met moves with every log line and temporary file;
+# the source of a walked image is the auditor's own temporary directory, new each run (a
+# live host's devices are compared in the mount table's facts).
+VOLATILE_FIELDS_OF = {"file_walk": frozenset({"entries", "source"})}
 
 # The fields that name a record, tried in order; the first that every record of a list has,
 # with values unique in both runs, is that list's identity.
@@ -110,7 +115,7 @@ def compare_facts(old: dict, new: dict) -> list[dict]:
 def _diff(fact: str, key: str, before: Any, after: Any, out: list[dict]) -> None:
     if isinstance(before, dict) and isinstance(after, dict):
         for field in list(before) + [f for f in after if f not in before]:
-            if field in VOLATILE_FIELDS:
+            if field in VOLATILE_FIELDS or field in VOLATILE_FIELDS_OF.get(fact, ()):
                 continue
             sub = f"{key}.{field}" if key else str(field)
             if field not in after:

@@ -91,6 +91,8 @@ def build(report: dict, baseline, *, family: str, source: str, skip: list[str] |
                       first if step.kind == "package" and step.args["state"] == "present" else steps)
             bucket.append(PlannedStep(control_id, step))
     target = (report.get("target") or {})
-    name = target.get("root") or target.get("address") or target.get("hostname") or target.get("mode") or "?"
+    # As the reports name the target: an --image run has no root, only its archive or disk.
+    name = (target.get("hostname") or target.get("address") or target.get("image") or target.get("root")
+            or target.get("mode") or "?")
     return Plan(target=str(name), family=family, source=source, steps=tuple(first + steps + last),
                 controls=tuple(controls), titles=titles, partial=partial, manual=manual, failed=len(failed))

@@ -113,8 +113,9 @@ def _shell_task(index: int, name: str, check: str, apply: str) -> list[dict]:
              "register": result, "changed_when": f"'{CHANGED}' in {result}.stdout"}]
 
 
-def render(plan: Plan) -> str:
-    """The playbook for ``plan`` (YAML text with a comment header)."""
+def render(plan: Plan, name: str = "plan.yml") -> str:
+    """The playbook for ``plan`` (YAML text with a comment header); ``name`` is the file it
+    is written to, as its header's command calls it."""
     tasks: list[dict] = []
     for index, planned in enumerate(plan.steps):
         tasks += _tasks(index, planned.control, planned.step, plan.family)
@@ -122,7 +123,8 @@ def render(plan: Plan) -> str:
             "gather_facts": False, "tasks": tasks}
     header = [f"# hostaudit remediation plan for {_comment(plan.target)} ({plan.family} family)",
               f"# from {_comment(plan.source)}: {len(plan.controls)} of {plan.failed} failed control(s) have tasks.",
-              "# Review it, then: ansible-playbook -i HOST, plan.yml   (--check --diff to see changes first)"]
+              f"# Review it, then: ansible-playbook -i HOST, {shlex.quote(_comment(name))}   "
+              "(--check --diff to see changes first)"]
     if plan.empty:
         header.append("# No failed control has a mechanical fix: the play has no tasks.")
     for title, items in (("Failed controls this plan does not fix (a person's job):", plan.manual),

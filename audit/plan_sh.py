@@ -211,13 +211,15 @@ def _step_lines(index: int, step) -> list[str]:
     raise ValueError(kind)
 
 
-def render(plan: Plan) -> str:
-    """The shell script for ``plan``."""
+def render(plan: Plan, name: str = "plan.sh") -> str:
+    """The shell script for ``plan``; ``name`` is the file it is written to, as its header's
+    commands call it."""
+    run = shlex.quote(_comment(name))
     out = ["#!/bin/sh",
            f"# hostaudit remediation plan for {_comment(plan.target)} ({plan.family} family)",
            f"# from {_comment(plan.source)}: {len(plan.controls)} of {plan.failed} failed control(s) have steps.",
-           "# Review it, then run it as root on the host:   sh plan.sh",
-           "# See what it would change, changing nothing:   DRY_RUN=1 sh plan.sh",
+           f"# Review it, then run it as root on the host:   sh {run}",
+           f"# See what it would change, changing nothing:   DRY_RUN=1 sh {run}",
            "# Every step looks first and changes only what differs: running it twice is safe.",
            "set -eu", LIBRARY.strip("\n"), ""]
     if plan.empty:

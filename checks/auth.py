@@ -56,7 +56,7 @@ def su_wheel(facts, params) -> Result:
         good.append(ev(path, _rule_text(working[0]), working[0]["line"]))
     else:
         for rule in wheel_rules:
-            why = (f"commented out at line {rule['line']}" if rule["commented"]
+            why = ("commented out" if rule["commented"]  # the line is the evidence's own
                    else _wheel_rule_problem(rule, wheel_group))
             bad.append(ev(path, f"{_rule_text(rule)}: {why}", rule["line"]))
         if not wheel_rules:

@@ -308,9 +308,11 @@ def _other_name_sources(facts) -> tuple[list[str], bool]:
 
 
 def _walk_scope(walk: dict) -> str:
-    parts = [f"{fs['mount_point']} ({fs['fstype']}, {fs['entries']} entries)"
-             for fs in walk["filesystems"]]
-    return f"{walk['entries']} entries walked on " + ", ".join(parts)
+    # Which filesystems, not how many entries: a live host's count moves every night (logs,
+    # spools, temporary files), and a verdict whose words move is a drift run's false change.
+    # The counts stay in the file_walk fact.
+    parts = [f"{fs['mount_point']} ({fs['fstype']})" for fs in walk["filesystems"]]
+    return "walked " + ", ".join(parts)
 
 
 def _unseen(walk: dict) -> tuple[int, list[Evidence]]:
@@ -361,7 +363,7 @@ def unowned_files(facts, params) -> Result:
         skipped = ", ".join(sorted({s["fstype"] for s in walk["skipped"] if not s["duplicate"]}))
         note = f"; not walked: {skipped}" if skipped else ""
         return Result.passed(f"no file without a valid owner or group: {scope}{note}",
-                             evidence=[ev(fs["mount_point"], f"{fs['entries']} entries walked")
+                             evidence=[ev(fs["mount_point"], f"walked ({fs['fstype']})")
                                        for fs in walk["filesystems"]], expected=expected)
     ids = walk["unknown_ids"]
     sources, any_id = _other_name_sources(facts)

@@ -83,6 +83,13 @@ def noting_init(result: Result, facts, what: str) -> Result:
     note = init_ignores_boot_settings(facts)
     if note is None or result.status.value in ("not_applicable", "manual"):
         return result
-    init = facts["init_system"]["text"]
-    return Result(result.status, f"{result.message} ({what} take no effect under this init: {init})",
+    init = facts["init_system"]
+    if init["kind"] == "none":  # an image without an init ("under this init: absent" misread)
+        found = init["text"]
+        if found.startswith("absent"):
+            found = "no " + " or ".join(init["source"].split()) + found.removeprefix("absent")
+        why = f": no init boots the image: {found}"
+    else:
+        why = f" under this init: {init['text']}"
+    return Result(result.status, f"{result.message} ({what} take no effect{why})",
                   result.evidence + (note,), result.expected)

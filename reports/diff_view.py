@@ -22,6 +22,9 @@ CHANGE_LABELS = {
     "waived": "waived", "removed": "no longer audited", "reason_changed": "same status, new reason",
 }
 WIDTH = 79
+# Fact changes listed in the text view; the rest are counted (the JSON has them all). A
+# night of temporary files must not turn the cron mail into pages of records.
+MAX_FACT_LINES = 20
 
 
 @lru_cache(maxsize=1)
@@ -53,8 +56,25 @@ def _score(value) -> str:
     return "n/a" if value is None else f"{value:g}"
 
 
-def text_lines(diff: dict) -> list[str]:
-    """The diff as plain lines, context first, then control changes, then fact changes."""
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value:g}%"
+
+
+def what_changed(before: dict, after: dict) -> list[str]:
+    """For a control whose status held: the old words beside the new, the message when it
+    changed, else the first evidence line that differs (the message alone would read the same
+    twice)."""
+    if before["message"] != after["message"]:
+        return [f"was: {before['message'].splitlines()[0]}" if before["message"] else "was: (no message)"]
+    old, new = before["evidence"], after["evidence"]
+    gone = [e for e in old if e not in new]
+    added = [e for e in new if e not in old]
+    return ([f"now: {added[0]}"] if added else []) + ([f"was: {gone[0]}"] if gone else [])
+
+
+def text_lines(diff: dict, listed_in: str = "the JSON report") -> list[str]:
+    """The diff as plain lines, context first, then control changes, then fact changes (past
+    MAX_FACT_LINES, counted: ``listed_in`` names where all of them are)."""
     before, after = diff["before"], diff["after"]
     if before["target"] == after["target"]:
         lines = [f"hostaudit diff: {after['target']}", f"runs {before['started']} -> {after['started']}"]
@@ -65,7 +85,7 @@ def text_lines(diff: dict) -> list[str]:
     score, coverage = diff["score"], diff["coverage"]
     decided = [c.get("percent") if isinstance(c, dict) else None for c in (coverage["before"], coverage["after"])]
     lines.append(f"score {_score(score['before'])} -> {_score(score['after'])}, "
-                 f"coverage {_score(decided[0])}% -> {_score(decided[1])}%")
+                 f"coverage {_percent(decided[0])} -> {_percent(decided[1])}")
     if not diff["changed"]:
         lines.append("nothing changed")
     if diff["controls"]:
@@ -77,15 +97,19 @@ def text_lines(diff: dict) -> list[str]:
         lines.append(f"  {CHANGE_LABELS[c['change']]}: {c['id']} [{c['severity']}] {before} -> {after}")
         if c["after"] and c["after"]["message"] and c["change"] != "removed":
             lines.append(f"      {c['after']['message'].splitlines()[0]}")
+        if c["change"] == "reason_changed":
+            lines += [f"      {line}" for line in what_changed(c["before"], c["after"])]
     if diff["facts"]:
         lines.append("")
-        lines.append(f"Facts ({len(diff['facts'])} changes)")
-    for f in diff["facts"]:
+        lines.append(f"Facts ({len(diff['facts'])} change{'s' if len(diff['facts']) != 1 else ''})")
+    for f in diff["facts"][:MAX_FACT_LINES]:
         if f["change"] == "changed":
             lines.append(f"  changed {f['fact']} {f['key']}: {_short(f['before'])} -> {_short(f['after'])}")
         else:
             value = f["after"] if f["change"] == "added" else f["before"]
             lines.append(f"  {f['change']} {f['fact']} {f['key']}: {_short(value)}")
+    if len(diff["facts"]) > MAX_FACT_LINES:
+        lines.append(f"  ... and {len(diff['facts']) - MAX_FACT_LINES} more (all in {listed_in})")
     wrapped: list[str] = []
     # Report text came from the target: control characters and undecodable bytes become
     # visible escapes before anything reaches a terminal or a cron mail.

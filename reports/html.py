@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from hostaudit.references import cis_name, nist_url
 from hostaudit.reports.atomic import write_atomic
+from hostaudit.reports.diff_view import CHANGE_LABELS, what_changed
 from hostaudit.reports.present import (
     SEVERITY_ORDER,
     STATUS_LABELS,
@@ -86,6 +87,8 @@ def render(report: dict) -> str:
         sections=[(name, data, section_score(data)) for name, data in sections],
         section_rank={name: index for index, (name, _) in enumerate(sections)},
         section_titles={name: data["title"] for name, data in sections},
+        drift_labels=CHANGE_LABELS,
+        what_changed=what_changed,
     )
 
 

@@ -77,9 +77,30 @@ def write(report: dict, path: str | os.PathLike) -> None:
     write_atomic(path, render(report))
 
 
+# A gzip'ed report (a run kept by --state-dir) is read up to this size uncompressed: a
+# whole-baseline report is well under 1 MiB, and a small file must not unpack to gigabytes.
+MAX_UNPACKED = 256 * 1024 * 1024
+
+
+def _gunzip(data: bytes, path: str) -> bytes:
+    import zlib
+
+    unpack = zlib.decompressobj(wbits=31)
+    try:
+        text = unpack.decompress(data, MAX_UNPACKED)
+    except zlib.error as exc:
+        raise InputError(f"cannot read report: not a whole gzip file ({exc})", where=path) from None
+    if unpack.unconsumed_tail:
+        raise InputError(f"cannot read report: unpacks to more than {MAX_UNPACKED >> 20} MiB", where=path)
+    if not unpack.eof:
+        raise InputError("cannot read report: truncated gzip file", where=path)
+    return text
+
+
 def load(path: str) -> dict:
-    """Read a report.json written by hostaudit; raise InputError (exit 2) naming the file and
-    the line (bad JSON) or JSON path (not a report, or a report of another schema version).
+    """Read a report.json written by hostaudit, or a run kept in a state directory (gzip);
+    raise InputError (exit 2) naming the file and the line (bad JSON) or JSON path (not a
+    report, or a report of another schema version).
 
     Only what readers of old reports use is checked (results, facts, identity): a full schema
     validation would cost more than the comparison it guards."""
@@ -92,7 +113,10 @@ def load(path: str) -> dict:
         with open(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise InputError("not a regular file", where=path)
-            report = json.loads(handle.read().decode("utf-8"))
+            data = handle.read()
+        if data[:2] == b"\x1f\x8b":
+            data = _gunzip(data, path)
+        report = json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise InputError("no such report file", where=path) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -172,8 +172,10 @@ def _explain_hint(report: dict) -> str | None:
         return None
     baseline = report["baseline"]
     shipped = os.path.isfile(os.path.join(SHIPPED_BASELINES, f"{os.path.basename(baseline['name'])}.yaml"))
+    # files runs from the shipped root of the extends: chain to the site file last, the one
+    # that defines the site's own controls.
     files = baseline.get("files") or []
-    option = f" --baseline {files[0]}" if files and not shipped else ""
+    option = f" --baseline {files[-1]}" if files and not shipped else ""
     return f"hostaudit explain {results[0]['id']}{option} for details"
 
 
@@ -211,10 +213,24 @@ def _summary(report: dict, console: Console, gate: Gate | None, written: Iterabl
     if gate is not None:
         style = "" if gate.passed is None else "bold green" if gate.passed else "bold red"
         rows.append(("Gate", Text(_safe(gate.text), style=style)))
+    if report.get("drift"):
+        rows.append(("Drift", Text(_safe(_drift_text(report["drift"])))))
     hint = _explain_hint(report)
     if hint:
         rows.append(("Details", Text(_safe(hint))))
     return _labelled(console, rows) + _paths(written)
+
+
+def _drift_text(drift: dict) -> str:
+    """One line for a run kept in a state directory: what changed since the last one."""
+    if drift["previous"] is None:
+        return "first run of this target: its history starts"
+    since = f"since {drift['previous'].get('started')}"
+    if not drift["changed"]:
+        return f"nothing changed {since}"
+    new = sum(c["change"] in ("new_failure", "new_error") for c in drift["controls"])
+    return (f"{len(drift['controls'])} control(s) changed {since} ({new} newly failing or undecided), "
+            f"{len(drift['facts'])} fact change(s): listed in the reports' drift section")
 
 
 def _print_lines(console: Console, lines: Iterable[Text]) -> None:

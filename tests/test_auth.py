@@ -39,7 +39,7 @@ def test_su_wheel_redhat_default_commented_out_fails_naming_line(tmp_root):
     tmp_root.write("/etc/pam.d/su", SU_RH73)
     result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
     assert result.status is Status.FAIL
-    assert any(t.startswith("/etc/pam.d/su:6:") and "commented out at line 6" in t for t in evidence_lines(result))
+    assert any(t.startswith("/etc/pam.d/su:6:") and t.endswith(": commented out") for t in evidence_lines(result))
 
 
 def test_su_wheel_redhat_uncommented_full_path_passes(tmp_root):

@@ -105,6 +105,20 @@ def test_unknown_control_in_overrides_suggests_nearest_id(tmp_path):
     assert "did you mean 'mail.databytes'" in str(err.value)
 
 
+def test_unknown_override_points_at_the_mistyped_key_not_its_value(tmp_path):
+    _write(tmp_path, "parent.yaml", PARENT)
+    child = _write(tmp_path, "site.yaml", """\
+        name: site
+        extends: parent.yaml
+        overrides:
+          mail.databyte:
+            severity: low
+        """)
+    with pytest.raises(InputError) as err:
+        load(child)
+    assert str(err.value).startswith(f"{child}:4: unknown control 'mail.databyte'")
+
+
 def test_extends_cycle_is_refused(tmp_path):
     a = _write(tmp_path, "a.yaml", "name: a\nextends: b.yaml\n")
     _write(tmp_path, "b.yaml", "name: b\nextends: a.yaml\n")

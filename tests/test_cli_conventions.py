@@ -55,6 +55,16 @@ def test_missing_output_directory_is_created_with_its_parents_0750(tmp_root, tmp
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o750, directory
 
 
+def test_output_named_like_a_report_file_is_bad_input(tmp_root, tmp_path, monkeypatch):
+    _root(tmp_root)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run("scan", "--root", str(tmp_root.path), "-o", "report.json", "--quiet", "--only", "mail.")
+    assert code == 2
+    assert err == ("error: --output: report.json looks like a file name, but --output is the directory the "
+                   "reports go into (give the directory: -o .)\n")
+    assert not (tmp_path / "report.json").exists()
+
+
 def test_output_path_that_is_a_file_is_bad_input(tmp_root, tmp_path):
     _root(tmp_root)
     (tmp_path / "out").write_text("not a directory\n")
@@ -138,6 +148,24 @@ def test_version_names_the_package_version():
     code, out, _ = _exits("--version")
     assert code == 0
     assert out == f"hostaudit {__version__}\n"
+
+
+def test_controls_table_shows_every_id_whole_at_80_columns(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = _run("controls")
+    _, ids, _ = _run("controls", "--ids")
+    assert code == 0
+    assert "…" not in out
+    shown = []
+    for line in out.splitlines():
+        if line.startswith("│"):
+            cells = line.split("│")
+            if cells[2].strip():
+                shown.append(cells[1].strip())
+            else:  # a folded ID goes on under its first part
+                shown[-1] += cells[1].strip()
+    assert shown == ids.split()
+    assert max(map(len, out.splitlines())) <= 80
 
 
 def test_controls_ids_prints_one_id_a_line():

@@ -73,6 +73,26 @@ def test_a_listener_is_known_by_family_address_and_port_not_by_pid():
     assert compare_facts(_report(facts=listeners(100)), _report(facts=listeners(200))) == []
 
 
+def test_a_file_walk_meeting_more_files_is_no_change():
+    def walk(entries):
+        return {"file_walk": {"entries": entries, "filesystems": [{"mount_point": "/", "entries": entries}]}}
+    assert compare_facts(_report(facts=walk(513607)), _report(facts=walk(514072))) == []
+
+
+def test_an_image_walked_from_another_temporary_directory_is_no_change():
+    def walk(source):
+        return {"file_walk": {"filesystems": [{"mount_point": "/", "fstype": "image", "source": source}]}}
+    assert compare_facts(_report(facts=walk("/tmp/hostaudit-image-tkjcmz3b")),
+                         _report(facts=walk("/tmp/hostaudit-image-iq_t2a94"))) == []
+
+
+def test_entries_of_another_fact_are_still_compared():
+    def nsswitch(services):
+        return {"nsswitch": {"entries": [{"database": "passwd", "services": services}]}}
+    (change,) = compare_facts(_report(facts=nsswitch(["files"])), _report(facts=nsswitch(["files", "nis"])))
+    assert (change["key"], change["change"], change["after"]) == ("entries[passwd].services", "added", "nis")
+
+
 def test_a_different_baseline_digest_is_said_first():
     diff = compare(_report(digest="aaa"), _report(digest="bbb"))
     assert diff["baseline_changed"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
@@ -9,6 +10,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import pytest
 
 from hostaudit.cli import main
+from hostaudit.compare import compare
 from hostaudit.reports import diff_view
 
 
@@ -83,6 +85,34 @@ def test_a_file_that_is_not_a_report_is_bad_input(tmp_path, two_scans):
     assert code == 2 and "not a hostaudit report" in err and "other.json" in err
 
 
+def test_diff_reads_a_run_kept_gzipped_in_a_state_directory(tmp_path, two_scans):
+    before, after = two_scans
+    kept = tmp_path / "20261201T031700Z-001.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes()))
+    code, out, err = _run("diff", kept, after, "--format", "terminal")
+    assert code == 0, err
+    assert "NEW FAILURE: mail.databytes" in out
+
+
+def test_a_truncated_gzip_report_is_bad_input(tmp_path, two_scans):
+    before, after = two_scans
+    kept = tmp_path / "kept.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes())[:-20])
+    code, _, err = _run("diff", kept, after, "--format", "terminal")
+    assert (code, err) == (2, f"error: {kept}: cannot read report: truncated gzip file\n")
+
+
+def test_a_gzip_report_unpacking_past_the_limit_is_bad_input(tmp_path, two_scans, monkeypatch):
+    from hostaudit.reports import json_report
+
+    before, after = two_scans
+    monkeypatch.setattr(json_report, "MAX_UNPACKED", 1024)
+    kept = tmp_path / "kept.json.gz"
+    kept.write_bytes(gzip.compress(before.read_bytes()))
+    code, _, err = _run("diff", kept, after, "--format", "terminal")
+    assert code == 2 and "unpacks to more than" in err
+
+
 def test_a_report_of_an_unknown_schema_version_is_bad_input(tmp_path, two_scans):
     before, _ = two_scans
     future = tmp_path / "future.json"
@@ -127,3 +157,46 @@ def test_diff_of_an_old_unredacted_report_carries_no_secret(tmp_path, two_scans)
     assert code == 0
     for text in (out, (tmp_path / "diff.json").read_text(), (tmp_path / "diff.html").read_text()):
         assert "S3CRETMARK" not in text
+
+
+def _report(results, facts=None, coverage=50.0):
+    return {"tool": {"version": "0.1.0"}, "baseline": {"name": "gcux-qmail", "digest": "d"},
+            "target": {"mode": "image", "root": "/srv/img"}, "timing": {"started": "2026-12-01T00:00:00+00:00"},
+            "score": 50.0, "coverage": None if coverage is None else {"percent": coverage},
+            "results": [{"id": i, "title": i, "severity": "medium", "status": "fail", "message": m,
+                         "evidence": [{"where": w, "text": t} for w, t in ev]} for i, m, ev in results],
+            "facts": facts or {}}
+
+
+def test_a_new_reason_in_the_evidence_shows_the_line_that_changed():
+    message = "net.ipv4.tcp_syncookies: not set persistently"
+    old = _report([("sysctl.x", message, [("/etc/sysctl.conf", "no setting")])])
+    new = _report([("sysctl.x", message, [("/etc/sysctl.d/60-site.conf, /etc/sysctl.conf", "no setting")])])
+    lines = diff_view.text_lines(compare(old, new))
+    at = lines.index("  same status, new reason: sysctl.x [medium] fail -> fail")
+    assert lines[at + 1:at + 4] == [f"      {message}",
+                                    "      now: /etc/sysctl.d/60-site.conf, /etc/sysctl.conf: no setting",
+                                    "      was: /etc/sysctl.conf: no setting"]
+
+
+def test_a_new_reason_in_the_message_shows_the_old_message():
+    old = _report([("mail.databytes", "databytes is 10000000", [])])
+    new = _report([("mail.databytes", "databytes is 20000000", [])])
+    lines = diff_view.text_lines(compare(old, new))
+    assert lines[-2:] == ["      databytes is 20000000", "      was: databytes is 10000000"]
+
+
+def test_a_first_run_has_no_coverage_before_and_says_so():
+    lines = diff_view.text_lines(compare(_report([], coverage=None), _report([], coverage=85.4)))
+    assert "score 50 -> 50, coverage n/a -> 85.4%" in lines
+
+
+def test_many_fact_changes_are_counted_past_the_first_twenty():
+    def users(names):
+        return {"passwd": {"users": [{"name": n} for n in names]}}
+    diff = compare(_report([], users(["root"])), _report([], users(["root"] + [f"u{i}" for i in range(25)])))
+    lines = diff_view.text_lines(diff)
+    assert "Facts (25 changes)" in lines
+    assert sum(line.startswith("  added passwd users[") for line in lines) == diff_view.MAX_FACT_LINES
+    assert lines[-1] == "  ... and 5 more (all in the JSON report)"
+    assert len(diff["facts"]) == 25

@@ -46,3 +46,26 @@ def test_explain_json_carries_the_same_data():
 def test_a_mistyped_control_id_suggests_the_nearest():
     code, _, err = _run("explain", "mail.databyte")
     assert code == 2 and "did you mean 'mail.databytes'" in err
+
+
+def test_explain_describes_every_fact_in_words_not_data_shapes():
+    # A probe's first docstring paragraph is what explain shows an administrator; the shape
+    # of its data belongs in the paragraphs after it.
+    from hostaudit.baseline import load_checked
+    from hostaudit.explain import describe
+
+    shapes = {}
+    for control in load_checked("gcux-qmail").controls:
+        checked = describe(control)["checked"] or {"facts": {}}
+        for facts in checked["facts"].values():
+            for fact in facts:
+                if not fact["probe"] or any(mark in fact["probe"] for mark in ("{", ":func:")):
+                    shapes[fact["fact"]] = fact["probe"]
+    assert shapes == {}
+
+
+def test_an_unknown_control_without_a_site_file_suggests_naming_one():
+    code, _, err = _run("explain", "site.ssh.banner-anonymous")
+    assert code == 2
+    assert err == ("error: unknown control 'site.ssh.banner-anonymous' in baseline gcux-qmail (a site "
+                   "baseline's own control? name its file with --baseline)\n")

@@ -120,6 +120,7 @@ def test_gate_against_a_missing_reference_is_bad_input_before_the_audit(tmp_path
                         "-o", str(tmp_path), "--quiet")
     assert code == 2
     assert "none.json: no such report file" in err
+    assert "run this scan once without --gate-against and commit its report.json as" in err
     assert not (tmp_path / "report.json").exists()
 
 
@@ -193,3 +194,13 @@ def test_ci_example_gate_fails_an_image_with_a_new_high_failure(example, pipelin
         assert (pipeline / "audit" / "report.sarif").is_file()
     else:
         assert "::error" not in out
+
+
+def test_fail_on_names_ten_controls_and_counts_the_rest(tmp_path):
+    image = _image(tmp_path / "image.tar")
+    code, _, err = _run("scan", "--image", str(image), "--fail-on", "low", "--format", "json", "-o", str(tmp_path),
+                        "--quiet")
+    report = json.loads((tmp_path / "report.json").read_text())
+    bad = [r["id"] for r in report["results"] if r["status"] in ("fail", "error")]
+    assert code == 1 and len(bad) > 10
+    assert err.rstrip("\n").endswith(f"{bad[9]} and {len(bad) - 10} more")

@@ -1,7 +1,8 @@
 """Shipped controls that became data give, on the same fixture trees, the same statuses,
 messages and evidence as the Python checks they replaced. Each tests/data/shipped_*_before.json
 was written by tests/shipped_fixtures.py run against the code before its change:
-sysctl.* and files.immutable.* (generic kinds sysctl and file) at commit c7b6750,
+sysctl.* and files.immutable.* (generic kinds sysctl and file) at commit c7b6750 (only the
+note of an image without an init was reworded since, checks/scheduling.py),
 fs.mount-options.* (generic kind mount) at commit 46d2c71."""
 
 import json

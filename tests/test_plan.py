@@ -214,3 +214,21 @@ def test_plan_uses_the_baseline_file_the_report_was_scanned_with(tmp_path):
     code, text = plan_cli(tmp_path, data)
     assert code == 0
     assert "#   maint.disk-monitor: watched elsewhere" in text
+
+
+def test_shell_plan_header_runs_the_file_it_was_written_to(tmp_path):
+    _, text = plan_cli(tmp_path, report({"mail.databytes": "fail"}), out="fix.sh")
+    assert "# Review it, then run it as root on the host:   sh fix.sh\n" in text
+    assert "# See what it would change, changing nothing:   DRY_RUN=1 sh fix.sh\n" in text
+
+
+def test_playbook_header_runs_the_file_it_was_written_to(tmp_path):
+    _, text = plan_cli(tmp_path, report({"mail.databytes": "fail"}), "--format", "ansible", out="fix.yml")
+    assert "# Review it, then: ansible-playbook -i HOST, fix.yml   (--check --diff" in text
+
+
+def test_plan_of_an_image_archive_names_the_archive(tmp_path):
+    data = report({"mail.databytes": "fail"})
+    data["target"] = {"kind": "image", "mode": "image", "root": None, "image": "/srv/ci/image.tar", "os": DEBIAN}
+    _, text = plan_cli(tmp_path, data, out="fix.sh")
+    assert text.splitlines()[1] == "# hostaudit remediation plan for /srv/ci/image.tar (debian family)"

@@ -249,3 +249,38 @@ def test_sort_ranks_follow_status_severity_and_section_order():
     page = html.render(sample_report())
     row = finding(page, "os.shell-timeout")
     assert 'data-rank-status="1" data-rank-severity="1" data-rank-section="2"' in row
+
+
+def _drifted(change_to: str = "fail") -> dict:
+    """sample_report kept in a state directory, after a run where mail.relay passed."""
+    from hostaudit.compare import drift
+
+    before, after = sample_report(), sample_report()
+    next(r for r in before["results"] if r["id"] == "mail.relay")["status"] = "pass"
+    next(r for r in after["results"] if r["id"] == "mail.relay")["status"] = change_to
+    after["drift"] = drift(before, after, previous_file="runs/1.json.gz")
+    return after
+
+
+def test_drift_run_shows_what_changed_since_the_last_run():
+    page = html.render(_drifted())
+    card = page[page.index('aria-label="Since the last run"'):]
+    card = card[:card.index("</section>")]
+    assert "<h3>Since the last run (2024-05-01T10:00:00+00:00)</h3>" in card
+    assert '<span class="badge s-fail">NEW FAILURE</span> <strong>mail.relay</strong> (high) pass → fail' in card
+
+
+def test_drift_card_shows_what_changed_under_the_same_status():
+    from hostaudit.compare import drift
+
+    before, after = sample_report(), sample_report()
+    next(r for r in after["results"] if r["id"] == "mail.databytes")["message"] = "databytes is 20000000"
+    after["drift"] = drift(before, after)
+    page = html.render(after)
+    item = page[page.index("<strong>mail.databytes</strong>"):]
+    assert item[:item.index("</li>")].endswith("fail → fail: databytes is 20000000<br>was: "
+                                               + before["results"][2]["message"].splitlines()[0])
+
+
+def test_report_without_history_has_no_drift_card():
+    assert "Since the last run" not in html.render(sample_report())

@@ -198,7 +198,8 @@ def test_summary_points_at_explain_for_the_worst_finding():
 
 def test_explain_hint_names_a_site_baseline_file():
     report = sample_report()
-    report["baseline"].update(name="example-site", files=["/etc/hostaudit/site.yaml"])
+    report["baseline"].update(name="example-site", files=["/opt/hostaudit/baselines/gcux-qmail.yaml",
+                                                         "/etc/hostaudit/site.yaml"])
     text = recorded_at(report, 120)
     assert "hostaudit explain boot.loader-password --baseline /etc/hostaudit/site.yaml for details" in text
 
@@ -265,3 +266,17 @@ def test_print_written_names_the_files_alone():
     console = Console(record=True, width=80, file=io.StringIO())
     print_written(console, WRITTEN)
     assert console.export_text() == "Reports     /srv/audit/report.json\n            /srv/audit/report.html\n"
+
+
+def test_summary_of_a_drift_run_counts_what_changed():
+    from test_report_html import _drifted
+
+    text = " ".join(recorded_at(_drifted(), 200).split())
+    assert ("Drift 1 control(s) changed since 2024-05-01T10:00:00+00:00 (1 newly failing or undecided), "
+            "0 fact change(s): listed in the reports' drift section") in text
+
+
+def test_summary_of_a_drift_run_without_changes_says_nothing_changed():
+    from test_report_html import _drifted
+
+    assert "Drift       nothing changed since 2024-05-01T10:00:00+00:00\n" in recorded_at(_drifted("pass"), 120)

@@ -189,6 +189,16 @@ def test_persistent_fact_keeps_only_audited_keys(tmp_root):
     assert fact["files"] == ["/etc/sysctl.conf"]
 
 
+def test_image_without_an_init_says_no_init_boots_it(tmp_root):
+    (tmp_root.path / "sbin" / "init").unlink()   # a container image: its runtime starts it
+    tmp_root.write("/etc/sysctl.d/60-net.conf", "net.ipv4.tcp_syncookies = 1\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert result.message.endswith("(persistent settings take no effect: no init boots the image: no /sbin/init "
+                                   "or /usr/sbin/init (systemd is installed at /lib/systemd/systemd, "
+                                   "but nothing boots it))")
+
+
 def test_live_pass_under_an_init_that_ignores_sysctl_d_says_so():
     result = run_check(SYNCOOKIES, facts=_live_facts("1", {"value": "1"}, init=CONTAINER_PID1), mode="live",
                        params={"expected": "1"})

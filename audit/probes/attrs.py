@@ -48,7 +48,9 @@ def _is_glob(path: str) -> bool:
 
 @probe("file_attrs", takes_request=True)
 def file_attrs_probe(host: Host, request: dict | None = None) -> dict:
-    """``{path: {path, target, exists, immutable, append_only} or {.., error}}`` for exactly
+    """The immutable and append-only flags of exactly the files the selected controls name.
+
+    ``{path: {path, target, exists, immutable, append_only} or {.., error}}`` for exactly
     the paths the selected controls ask for (``request["paths"]``). A glob pattern gives
     ``{pattern: {"path": pattern, "matches": [one such entry per file]}}``."""
     found: dict = {}

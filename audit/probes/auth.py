@@ -37,7 +37,9 @@ def shadow(host: Host) -> dict:
 
 @probe("pam_su")
 def pam_su(host: Host) -> dict:
-    """/etc/pam.d/su auth rules and includes (commented ones marked): ``{"path", "present",
+    """The auth rules of /etc/pam.d/su and the files it includes, commented-out ones marked.
+
+    /etc/pam.d/su auth rules and includes (commented ones marked): ``{"path", "present",
     "rules": [...]}`` as :func:`hostaudit.parsers.pam.parse_pam` returns them."""
     if not host.exists(PAM_SU):
         return {"path": PAM_SU, "present": False, "rules": []}
@@ -47,7 +49,9 @@ def pam_su(host: Host) -> dict:
 
 @probe("nsswitch")
 def nsswitch(host: Host) -> dict:
-    """/etc/nsswitch.conf entries: ``{"path", "present", "entries": [{"database",
+    """/etc/nsswitch.conf: which name services each database consults.
+
+    /etc/nsswitch.conf entries: ``{"path", "present", "entries": [{"database",
     "services", "line"}]}``."""
     if not host.exists(NSSWITCH):
         return {"path": NSSWITCH, "present": False, "entries": []}

@@ -53,7 +53,9 @@ def _local_mounts(mountinfo: dict) -> list[dict]:
 
 @probe("disk_usage", needs=["mountinfo"])
 def disk_usage(host: Host, facts) -> dict:
-    """Live: ``{"available": True, "filesystems": [{mount_point, fstype, source, device,
+    """How full each mounted filesystem is, as df counts it (live only: an image mounts nothing).
+
+    Live: ``{"available": True, "filesystems": [{mount_point, fstype, source, device,
     used_percent, size_bytes, avail_bytes, line}]}`` (df's rounding); image: not available.
     """
     mountinfo = facts["mountinfo"]

@@ -45,7 +45,9 @@ def _lines(host: Host, path: str, regex: str) -> dict:
 
 @probe("file_state", takes_request=True)
 def file_state(host: Host, request: dict | None = None) -> dict:
-    """``{"paths": {pattern: {"matches": [{path, type, uid, gid, mode, link?}]} or
+    """Type, owner, mode and matching lines of exactly the files the selected controls name.
+
+    ``{"paths": {pattern: {"matches": [{path, type, uid, gid, mode, link?}]} or
     {"error"}}, "lines": {pattern: {regex: {path: {count, lines} or {error}}}}}``."""
     request = request or {}
     paths = {pattern: _matches(host, pattern) for pattern in request.get("paths", [])}

@@ -40,7 +40,10 @@ def _kernel_setting(host: Host) -> dict | None:
 
 @probe("ctrl_alt_del")
 def ctrl_alt_del(host: Host) -> dict:
-    """``{"inittab": {"path", "present", "entries": [ctrlaltdel entries]}, "systemd":
+    """What Ctrl-Alt-Del does: the ctrlaltdel entries of /etc/inittab, systemd's
+    ctrl-alt-del.target (vendor unit and override) and, live, the kernel's kernel.ctrl-alt-del.
+
+    ``{"inittab": {"path", "present", "entries": [ctrlaltdel entries]}, "systemd":
     {"present", "binary", "override": link state or None, "unit": vendor unit path or None},
     "kernel": live kernel.ctrl-alt-del or None}``. With 1 there the kernel reboots at once,
     without asking init, whatever inittab or systemd say."""

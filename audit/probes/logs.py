@@ -11,7 +11,9 @@ LOGROTATE_CONF = "/etc/logrotate.conf"
 
 @probe("logrotate")
 def logrotate(host: Host) -> dict:
-    """Global retention directives: ``{"path", "present", "directives": [{"name", "args",
+    """The global rotation and retention directives of /etc/logrotate.conf.
+
+    Global retention directives: ``{"path", "present", "directives": [{"name", "args",
     "line", "commented"}]}``."""
     if not host.exists(LOGROTATE_CONF):
         return {"path": LOGROTATE_CONF, "present": False, "directives": []}

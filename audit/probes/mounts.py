@@ -44,7 +44,9 @@ def fstab(host: Host) -> dict:
 
 @probe("mountinfo")
 def mountinfo(host: Host) -> dict:
-    """Live: ``{"available": True, "path", "mounts": [parse_mountinfo entries]}``.
+    """What is mounted now, with its options (live only: an image has nothing mounted).
+
+    Live: ``{"available": True, "path", "mounts": [parse_mountinfo entries]}``.
 
     An image has nothing mounted: ``{"available": False, "reason"}``.
     """
@@ -56,7 +58,9 @@ def mountinfo(host: Host) -> dict:
 
 @probe("swaps")
 def swaps(host: Host) -> dict:
-    """Live: ``{"available": True, "path", "areas": [{filename, type, line}]}``; image: not."""
+    """The swap areas in use now (live only: an image has none in use).
+
+    Live: ``{"available": True, "path", "areas": [{filename, type, line}]}``; image: not."""
     if host.mode != "live":
         return {"available": False, "reason": f"a {host.mode} target has no active swap"}
     return {"available": True, "path": SWAPS, "areas": parse_swaps(host.read_text(SWAPS))}

@@ -131,7 +131,9 @@ def nmap_tcp(host: Host) -> dict:
 
 @probe("nmap_udp", timeout=SWEEP_DEADLINE)
 def nmap_udp(host: Host) -> dict:
-    """UDP ports of the target as ``sweep_options["udp_ports"]`` says (default: all)."""
+    """UDP ports of the target, those --udp-ports names (default: all).
+
+    The ports come from ``sweep_options["udp_ports"]``."""
     return _sweep(host, "udp")
 
 

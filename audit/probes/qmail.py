@@ -48,7 +48,9 @@ def _file(host: Host, path: str) -> dict:
 
 @probe("qmail_control")
 def qmail_control(host: Host) -> dict:
-    """``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
+    """qmail's control files databytes and badmailfrom.
+
+    ``{"databytes": {file..., "first_line"}, "badmailfrom": {file..., "entries": int}}``."""
     databytes = _file(host, f"{CONTROL_DIR}/databytes")
     if databytes["present"]:  # a FIFO or directory here is refused, never read as empty
         databytes["first_line"] = first_line(host.read_text(databytes["path"]), databytes["path"])
@@ -81,7 +83,9 @@ def qmail_delivery(host: Host) -> dict:
 
 @probe("qmail_aliases", needs=["passwd"])
 def qmail_aliases(host: Host, facts) -> dict:
-    """The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
+    """The system alias files (.qmail-*) in the alias user's home, and where that home came from.
+
+    The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
     "files": [file..., "first_line"]}``; the qmail default home is used when passwd has no
     ``alias`` user or is unreadable, and ``home_from`` says so; ``home_unknown`` is then the
     reason passwd could not be read (an alias user there may have another home).
@@ -107,7 +111,9 @@ def qmail_aliases(host: Host, facts) -> dict:
 
 @probe("pop_tcprules")
 def pop_tcprules(host: Host) -> dict:
-    """The POP3 access rules: ``{"source": {file..., "rules": [...]}, "cdb": {file...}}``."""
+    """The POP3 access rules: /etc/tcprules/pop.tcp and its compiled pop.tcp.cdb.
+
+    The POP3 access rules: ``{"source": {file..., "rules": [...]}, "cdb": {file...}}``."""
     source = _file(host, POP_RULES)
     if source["present"] and source["is_file"]:
         source["rules"] = parse_tcprules(host.read_text(POP_RULES))

@@ -20,7 +20,9 @@ VARIABLES = ("TMOUT", "HISTSIZE")
 
 @probe("shell_profile")
 def shell_profile(host: Host) -> dict:
-    """TMOUT/HISTSIZE statements in load order: ``{"files": [path read...], "settings":
+    """TMOUT and HISTSIZE settings in the shell startup files, in the order a login shell reads them.
+
+    TMOUT/HISTSIZE statements in load order: ``{"files": [path read...], "settings":
     [{"file", "line", "text", "var", "value", "exported", "readonly", "kind"}]}``."""
     candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS, *SKEL_RCS]
     files, settings = [], []
@@ -37,7 +39,9 @@ def shell_profile(host: Host) -> dict:
 
 @probe("login_shells")
 def login_shells(host: Host) -> dict:
-    """/etc/shells: ``{"path", "present", "shells": [path...]}``."""
+    """The login shells /etc/shells allows.
+
+    /etc/shells: ``{"path", "present", "shells": [path...]}``."""
     if not host.exists(SHELLS):
         return {"path": SHELLS, "present": False, "shells": []}
     lines = (raw.split("#", 1)[0].strip() for raw in host.read_text(SHELLS).splitlines())
@@ -46,7 +50,9 @@ def login_shells(host: Host) -> dict:
 
 @probe("skel_logout")
 def skel_logout(host: Host) -> dict:
-    """/etc/skel/.bash_logout lines mentioning .bash_history: ``{"path", "present",
+    """The lines of /etc/skel/.bash_logout that mention .bash_history.
+
+    /etc/skel/.bash_logout lines mentioning .bash_history: ``{"path", "present",
     "lines": [{"line", "text", "commented", "removes"}]}``."""
     if not host.exists(SKEL_LOGOUT):
         return {"path": SKEL_LOGOUT, "present": False, "lines": []}

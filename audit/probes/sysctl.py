@@ -31,12 +31,13 @@ def _requested_keys(request: dict | None) -> list[str]:
 
 @probe("sysctl_persistent", takes_request=True)
 def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
-    """The winning persistent setting of each requested key (``request["keys"]``, from the
-    selected controls), and the files read in order.
+    """The persistent setting that wins for each key the selected controls name, and the
+    sysctl files read, in the order they are applied.
 
-    ``{"looked_in": [...], "files": [paths in load order], "settings": {key: {value, path,
-    line, ignore_failure, pattern?}}}``. A glob key (``net.ipv4.conf.*.rp_filter``, as in
-    systemd's 50-default.conf) counts for every requested key it matches.
+    The keys come from ``request["keys"]``. ``{"looked_in": [...], "files": [paths in load
+    order], "settings": {key: {value, path, line, ignore_failure, pattern?}}}``. A glob key
+    (``net.ipv4.conf.*.rp_filter``, as in systemd's 50-default.conf) counts for every
+    requested key it matches.
     """
     wanted = _requested_keys(request)
     found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
@@ -61,7 +62,9 @@ def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
 
 @probe("sysctl_runtime", takes_request=True)
 def sysctl_runtime(host: Host, request: dict | None = None) -> dict:
-    """Live: ``{"available": True, "values": {key: {"path", "value"} or {"path",
+    """The kernel parameters in force, read from /proc/sys (live only: an image runs no kernel).
+
+    Live: ``{"available": True, "values": {key: {"path", "value"} or {"path",
     "missing": True} or {"path", "error"}}}`` for exactly the requested keys (one read of
     /proc/sys each, never a scan of the tree); an image has no running kernel.
     """
@@ -87,7 +90,9 @@ def _version(name: str) -> list[int] | None:
 
 @probe("kernels")
 def kernels(host: Host) -> dict:
-    """Kernel releases: ``{"running": str|None, "installed": [{release, version: [ints],
+    """Kernel releases: the running one (live) and those installed in /lib/modules and /boot.
+
+    Kernel releases: ``{"running": str|None, "installed": [{release, version: [ints],
     source}]}`` from /proc (live), /lib/modules/* and /boot/vmlinuz-*.
     """
     running = None

@@ -23,7 +23,10 @@ DATABASE_GLOB = "/var/lib/tripwire/*.twd"
 
 @probe("tripwire", needs=["packages"])
 def tripwire(host: Host, facts) -> dict:
-    """``{"binaries": [path...], "binaries_looked", "package": {"version", "source", "line"} | None,
+    """Tripwire's programs, package, signed configuration and policy, keys, databases and
+    leftover plain-text files (under /etc/tripwire and /var/lib/tripwire).
+
+    ``{"binaries": [path...], "binaries_looked", "package": {"version", "source", "line"} | None,
     "package_error", "package_unknown": bool (a database is there but unreadable),
     "signed": {name: bool}, "local_keys": [path...], "databases": [path...], "plaintext": [path...]}``
     (paths under /etc/tripwire and /var/lib/tripwire)."""

@@ -46,7 +46,10 @@ def _state(host: Host, name: str, sysv_dirs: list[tuple[str, str]]) -> dict:
 
 @probe("service_state", takes_request=True)
 def service_state(host: Host, request: dict | None = None) -> dict:
-    """``{"looked": [...], "services": {name: {"unit", "masked": path|None, "systemd":
+    """Whether each service the selected controls name starts at boot: its systemd unit links
+    (enabled, masked) and SysV rc links.
+
+    ``{"looked": [...], "services": {name: {"unit", "masked": path|None, "systemd":
     [{"path", "target"}], "sysv": [{"path", "runlevel", "target"}]}}}`` for the requested
     names. A directory the auditor may not list raises: a start link may be in it."""
     sysv_dirs = [(level, pattern.format(level)) for level in MULTIUSER_RUNLEVELS for pattern in SYSV_DIRS]
