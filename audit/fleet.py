@@ -6,6 +6,8 @@ The input is one directory per host, named after the host (the Ansible playbook 
     DIR/mail1/report.json           a host's report (hostaudit scan or evaluate wrote it)
     DIR/mail2/facts.json[.gz]       or its fact bundle (hostaudit collect): evaluated here
     DIR/mail3/not-audited.json      or why it could not be audited: {"state": "unreachable"|"failed", "reason": ...}
+    DIR/mail1/net/report.json       optionally, a sweep of the host's address, joined with its
+                                    socket table (hostaudit.fleet_network)
 
 Bundles are evaluated in parallel, one process per core; each worker writes the host's own
 report set and hands back only the summary the fleet report needs, so memory stays flat
