@@ -7,6 +7,7 @@ import io
 import json
 import re
 from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
 
 import pytest
 from support import RootBuilder
@@ -239,3 +240,19 @@ def test_the_terminal_summary_names_wire_only_ports_and_failed_sweeps(swept_flee
     assert "network: 2 swept, 1 sweep(s) failed, 1 compared with their socket table" in out
     assert "  live: open on the wire, not in its socket table: 8022/tcp" in out
     assert "  timedout: sweep not audited: the sweep ran out of its 1 s" in out
+
+
+def test_the_playbook_sweeps_nothing_unless_asked_and_only_the_inventory_address():
+    import yaml
+
+    role = Path(__file__).resolve().parent.parent / "contrib" / "ansible" / "roles" / "hostaudit"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    assert defaults["hostaudit_network_sweep"] is False and defaults["hostaudit_scanner"] == "localhost"
+    include = next(t for t in yaml.safe_load((role / "tasks" / "main.yml").read_text())
+                   if t.get("ansible.builtin.include_tasks") == "sweep.yml")
+    assert include["when"].startswith("hostaudit_network_sweep | bool")
+    assert include["vars"] == {"hostaudit_sweep_address": "{{ ansible_host | default(inventory_hostname) }}"}
+    sweep = yaml.safe_load((role / "tasks" / "sweep.yml").read_text())
+    argv = next(t for t in sweep[1]["block"] if "ansible.builtin.command" in t)["ansible.builtin.command"]["argv"]
+    assert "'timeout', '--kill-after=10', hostaudit_sweep_timeout" in argv
+    assert "'--target', hostaudit_sweep_address," in argv
