@@ -168,6 +168,9 @@ def swept_fleet(tmp_path):
         (fleet / name / "net").mkdir()
         net = {**image, **_net_report(tcp=_sweep("tcp", [(22, "ssh"), (8022, "<script>x</script>")], states))}
         (fleet / name / "net" / "report.json").write_text(json.dumps(net))
+    (fleet / "broken" / "net").mkdir(parents=True)
+    (fleet / "broken" / "not-audited.json").write_text(json.dumps({"state": "failed", "reason": "collect failed"}))
+    (fleet / "broken" / "net" / "report.json").write_text((fleet / "live" / "net" / "report.json").read_text())
     (fleet / "timedout" / "net").mkdir()
     (fleet / "timedout" / "net" / "not-audited.json").write_text(json.dumps(
         {"state": "failed", "reason": "the sweep ran out of its 1 s (hostaudit_sweep_timeout)"}))
@@ -196,8 +199,17 @@ def test_a_failed_sweep_marks_only_the_network_part_not_audited(swept_fleet):
     assert _host(fleet, "timedout")["network"] == {
         "state": "failed", "reason": "the sweep ran out of its 1 s (hostaudit_sweep_timeout)"}
     assert _host(fleet, "timedout")["score"] == _host(fleet, "plain")["score"]
-    assert fleet["not_audited"] == []
-    assert fleet["summary"]["network"] == {"swept": 2, "failed": 1, "compared": 1, "wire_only_hosts": ["live"]}
+    assert [e["name"] for e in fleet["not_audited"]] == ["broken"]
+    assert fleet["summary"]["network"] == {"swept": 3, "failed": 1, "compared": 1, "wire_only_hosts": ["live"]}
+
+
+def test_a_host_not_audited_keeps_its_sweep_without_a_comparison(swept_fleet):
+    [broken] = swept_fleet["fleet"]["not_audited"]
+    view = broken["network"]
+    assert view["state"] == "swept" and view["wire_only"] == []
+    assert view["socket_table"] == {"state": "unavailable", "reason": "the host itself was not audited (failed)"}
+    assert re.search(r'<tr class="network" id="net-broken".*?not compared: the host itself was not audited',
+                     swept_fleet["html"], re.S)
 
 
 def test_a_host_not_swept_has_no_network_view(swept_fleet):
@@ -237,7 +249,7 @@ def test_the_html_page_shows_the_wire_cell_and_the_network_view(swept_fleet):
 
 def test_the_terminal_summary_names_wire_only_ports_and_failed_sweeps(swept_fleet):
     out = swept_fleet["stdout"]
-    assert "network: 2 swept, 1 sweep(s) failed, 1 compared with their socket table" in out
+    assert "network: 3 swept, 1 sweep(s) failed, 1 compared with their socket table" in out
     assert "  live: open on the wire, not in its socket table: 8022/tcp" in out
     assert "  timedout: sweep not audited: the sweep ran out of its 1 s" in out
 
