@@ -59,7 +59,9 @@ def add_parsers(sub, *, severities: tuple[str, ...]) -> None:
         description="Read DIR/<host>/report.json (or DIR/<host>/facts.json[.gz], evaluated here "
         "in parallel, or DIR/<host>/not-audited.json for a host that could not be audited) and "
         "write fleet.json and fleet.html: hosts x sections by score, the controls failing on "
-        "most hosts, per-host score and coverage with links to each host's report.",
+        "most hosts, per-host score and coverage with links to each host's report. A host's "
+        "DIR/<host>/net/report.json (`hostaudit scan --target` of its address) is joined with "
+        "its socket table: ports open on the wire only, and listeners the wire does not reach.",
         epilog="example: hostaudit fleet fetched/ -o /srv/www/fleet --state-dir /var/lib/hostaudit")
     fleet.add_argument("directory", metavar="DIR",
                        help="one subdirectory per host, holding its report.json, bundle or not-audited marker")

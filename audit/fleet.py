@@ -6,6 +6,8 @@ The input is one directory per host, named after the host (the Ansible playbook 
     DIR/mail1/report.json           a host's report (hostaudit scan or evaluate wrote it)
     DIR/mail2/facts.json[.gz]       or its fact bundle (hostaudit collect): evaluated here
     DIR/mail3/not-audited.json      or why it could not be audited: {"state": "unreachable"|"failed", "reason": ...}
+    DIR/mail1/net/report.json       optionally, a sweep of the host's address, joined with its
+                                    socket table (hostaudit.fleet_network)
 
 Bundles are evaluated in parallel, one process per core; each worker writes the host's own
 report set and hands back only the summary the fleet report needs, so memory stays flat
@@ -30,6 +32,7 @@ from datetime import UTC, datetime
 
 from hostaudit import __version__
 from hostaudit.errors import HostauditError, InputError
+from hostaudit.fleet_network import socket_table
 
 FLEET_SCHEMA_VERSION = 1
 MARKER = "not-audited.json"
@@ -71,6 +74,8 @@ def host_summary(name: str, report: dict, *, report_html: str | None, report_jso
         "started": report["timing"]["started"],
         "report_json": report_json,
         "report_html": report_html,
+        # Internal, for the network view (fleet_network.join); not in fleet.json.
+        "sockets": socket_table(report),
     }
 
 
@@ -198,7 +203,25 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
                                         "(did the run stop before this host was done?)"))
     # Summaries are made compact as they arrive, so at no time are all full copies held.
     evaluated = _evaluate_all(jobs, baseline_ref, tuple(formats), workers)
-    return sorted(_shared(itertools.chain(entries, evaluated)), key=lambda e: e["name"])
+    gathered = sorted(_shared(itertools.chain(entries, evaluated)), key=lambda e: e["name"])
+    for entry in gathered:
+        _add_network(entry, source, output)
+    return gathered
+
+
+def _add_network(entry: dict, source: str, output: str) -> None:
+    """Join the sweep of ``entry``'s address (``DIR/<host>/net/``), when there was one, with
+    its socket table; a host not audited has none to compare with."""
+    from hostaudit import fleet_network
+
+    sockets = entry.pop("sockets", None) or {
+        "state": "unavailable", "reason": f"the host itself was not audited ({entry['state']})"}
+    if not _HOST_NAME.fullmatch(entry["name"]):
+        return
+    view = fleet_network.read(os.path.join(source, entry["name"]), sockets,
+                              link=lambda path: _relative(path, output))
+    if view is not None:
+        entry["network"] = view
 
 
 def _shared(entries: Iterable[dict]) -> list[dict]:
@@ -287,15 +310,31 @@ def build(source: str, entries: list[dict], *, previous: dict | None = None) -> 
             "mean_score": round(sum(scores) / len(scores), 1) if scores else None,
             "min_score": min(scores) if scores else None,
             "baselines": sorted({f"{h['baseline']['name']} {h['baseline']['digest'][:12]}" for h in audited}),
+            **_network_summary(entries),
         },
         "sections": _sections(audited),
-        "hosts": [{k: v for k, v in h.items() if k not in ("statuses", "controls", "section_titles")}
+        "hosts": [{k: v for k, v in h.items() if k not in ("statuses", "controls", "section_titles", "sockets")}
                   for h in audited],
         "not_audited": not_audited,
         "top_failures": top_failures(audited),
         "changes": changes(previous, audited, not_audited) if previous is not None else None,
     }
     return report
+
+
+def _network_summary(entries: list[dict]) -> dict:
+    """How many hosts were swept, how many sweeps failed, how many hosts show ports on the
+    wire their socket table does not; nothing when no host was swept."""
+    views = [e["network"] for e in entries if "network" in e]
+    if not views:
+        return {}
+    return {"network": {
+        "swept": sum(1 for v in views if v["state"] == "swept"),
+        "failed": sum(1 for v in views if v["state"] == "failed"),
+        "compared": sum(1 for v in views if v["state"] == "swept" and v["socket_table"]["state"] == "read"),
+        "wire_only_hosts": sorted(e["name"] for e in entries
+                                  if e.get("network", {}).get("wire_only")),
+    }}
 
 
 def state_record(report: dict, entries: list[dict]) -> dict:

@@ -73,6 +73,7 @@ def text_lines(fleet: dict, *, limit: int = 10, hosts_shown: int = 25) -> list[s
         out.append(f"not audited ({len(fleet['not_audited'])}):")
         out += [f"  {e['state']:<11}  {terminal_text(e['name'])}: {terminal_text(e['reason'])}"
                 for e in fleet["not_audited"]]
+    out += _network_lines(fleet)
     if fleet["top_failures"]:
         out.append("controls failing on most hosts:")
         for entry in fleet["top_failures"][:limit]:
@@ -88,4 +89,25 @@ def text_lines(fleet: dict, *, limit: int = 10, hosts_shown: int = 25) -> list[s
             ids = ", ".join(f"{c['id']} {c['before']}->{c['after']}" for c in host["controls"][:5])
             out.append(f"  {terminal_text(host['name'])}: score {percent(host['score_before'])} -> "
                        f"{percent(host['score_after'])}" + (f"; {ids}" if ids else ""))
+    return out
+
+
+def _network_lines(fleet: dict) -> list[str]:
+    """The network view, when hosts were swept: failed sweeps and ports open on the wire
+    that a host's socket table does not show (the rest is in fleet.json and fleet.html)."""
+    net = fleet["summary"].get("network")
+    if not net:
+        return []
+    out = [f"network: {net['swept']} swept, {net['failed']} sweep(s) failed, "
+           f"{net['compared']} compared with their socket table"]
+    for host in fleet["hosts"] + fleet["not_audited"]:
+        view = host.get("network")
+        if view is None:
+            continue
+        name = terminal_text(host["name"])
+        if view["state"] == "failed":
+            out.append(f"  {name}: sweep not audited: {terminal_text(view['reason'])}")
+        elif view["wire_only"]:
+            ports = ", ".join(f"{p['port']}/{p['proto']}" for p in view["wire_only"])
+            out.append(f"  {name}: open on the wire, not in its socket table: {ports}")
     return out

@@ -31,7 +31,8 @@ def host_address(index: int) -> str:
 
 def tools_missing() -> list[str]:
     """Programs the lab needs that this machine lacks."""
-    return [t for t in ("ip", "ssh", "ssh-keygen", "/usr/sbin/sshd", "ss") if not shutil.which(t)]
+    return [t for t in ("ip", "ssh", "ssh-keygen", "/usr/sbin/sshd", "ss", "nmap", "iptables", "timeout")
+            if not shutil.which(t)]
 
 
 class FleetLab:

@@ -1,10 +1,17 @@
 """contrib/ansible: a real ansible-playbook run over SSH hosts in network namespaces.
 
 Three hosts differ by the root tree they collect from (hardened; drifted: databytes raised
-and an extra account; a default install), a fourth fails its collection, and a fifth is an
-address in the lab where nothing answers. sshd and Python are the machine's own; each host
-runs its own sshd in its own namespace, reached from a controller namespace where
-ansible-playbook runs (tests/fleet_lab.py).
+and an extra account; a default install), a fourth fails its collection, a fifth is an
+address in the lab where nothing answers, and a sixth (``live``) collects its own socket
+table. sshd and Python are the machine's own; each host runs its own sshd in its own
+namespace, reached from a controller namespace where ansible-playbook runs
+(tests/fleet_lab.py).
+
+The run has the network sweep on (``hostaudit_network_sweep``): the controller sweeps each
+reachable host's lab address (192.0.2.11-14, nothing else) with ``hostaudit scan --target``
+from inside the controller namespace. ``live`` has a listener its firewall drops, one on
+loopback, a UDP service and a port redirected to sshd (open on the wire, absent from its
+socket table); drifted's sweep is given 1 s and runs out of it.
 """
 
 from __future__ import annotations
@@ -64,6 +71,27 @@ def _wheelhouse(path: Path) -> Path:
 
 
 HOSTS = ("hardened", "drifted", "default", "broken")
+LIVE = 3  # the lab host index of ``live``
+# ``live``'s own services: the sweep must tell each apart from the socket table.
+_TCP = "import socket,sys,time\ns=socket.socket();s.bind((sys.argv[1],int(sys.argv[2])));s.listen();time.sleep(3600)"
+_UDP = ("import socket,sys\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',int(sys.argv[1])))\n"
+        "while True:\n d,p=s.recvfrom(2048);s.sendto(b'pong',p)")
+LIVE_FIREWALL = [
+    ["-A", "INPUT", "-p", "tcp", "--dport", "2525", "-j", "DROP"],                            # filtered
+    ["-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "8022", "-j", "REDIRECT", "--to-ports", "22"],
+]
+
+
+def _live_services(lab: FleetLab, work: Path) -> None:
+    """``live``'s listeners, started in its namespace (FleetLab.close kills them by PID)."""
+    ns = lab.hosts[LIVE]
+    for label, argv, port, proto in (("tcp2525", [sys.executable, "-c", _TCP, "0.0.0.0", "2525"], 2525, "tcp"),
+                                     ("tcp2526", [sys.executable, "-c", _TCP, "127.0.0.1", "2526"], 2526, "tcp"),
+                                     ("udp5514", [sys.executable, "-c", _UDP, "5514"], 5514, "udp")):
+        log = work / f"live-{label}.log"
+        ns.wait_listening(port, proto, proc=ns.spawn(argv, log=log), log=log)
+    for rule in LIVE_FIREWALL:
+        ns.run(["iptables", *rule], timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +110,11 @@ def fleet_run(tmp_path_factory, request):
         "default": _default_tree(work / "trees/default"),
     }
     house = _wheelhouse(work / "wheelhouse")
-    lab = FleetLab(work, count=3)
+    lab = FleetLab(work, count=4)
     request.addfinalizer(lab.close)
+    _live_services(lab, work)
     addresses = {"hardened": host_address(0), "drifted": host_address(1), "default": host_address(2),
-                 "broken": host_address(0), "lost": UNREACHABLE}
+                 "broken": host_address(0), "lost": UNREACHABLE, "live": host_address(LIVE)}
     hosts = {}
     for name, address in addresses.items():
         hosts[name] = {"ansible_host": address, "hostaudit_venv": str(work / "targets" / name / "venv")}
@@ -94,6 +123,10 @@ def fleet_run(tmp_path_factory, request):
     hosts["broken"]["hostaudit_collect_args"] = ["--root", str(work / "trees/missing")]
     hosts["default"]["hostaudit_cleanup"] = True
     hosts["default"]["hostaudit_evaluate_per_host"] = False  # the fleet step evaluates its bundle
+    # A live collection of the socket table only (the whole baseline would read the machine).
+    hosts["live"]["hostaudit_collect_args"] = ["--only", "net.tcp-ports,net.udp-ports"]
+    hosts["drifted"]["hostaudit_sweep_timeout"] = 1      # runs out of time: only its network part fails
+    hosts["broken"]["hostaudit_network_sweep"] = False   # the same address as hardened: swept once
     inventory = {"all": {"hosts": hosts, "vars": {
         "ansible_user": "root",
         "ansible_python_interpreter": "/usr/bin/python3",
@@ -104,6 +137,12 @@ def fleet_run(tmp_path_factory, request):
         "hostaudit_state_dir": str(work / "state"),
         "hostaudit_pip_args": ["--no-index", "--find-links", str(house)],
         "hostaudit_wheel_build_args": ["--no-index", "--find-links", str(house)],
+        # Swept from the controller namespace; UDP narrowed to keep the run short.
+        "hostaudit_network_sweep": True,
+        "hostaudit_sweep_timeout": 240,
+        "hostaudit_sweep_args": ["--udp-ports", "1-1024,5514"],
+        # One at a time: on this loaded 2-core machine, parallel sweeps lose replies.
+        "hostaudit_sweeps_at_once": 1,
     }}}
     (work / "inventory.json").write_text(json.dumps(inventory))
     (work / "fleet").mkdir()
@@ -115,7 +154,7 @@ def fleet_run(tmp_path_factory, request):
         "ANSIBLE_SSH_ARGS": "-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5",
         "ANSIBLE_TIMEOUT": "5", "ANSIBLE_PIPELINING": "True", "ANSIBLE_NOCOLOR": "1",
         # HOSTAUDIT_TEST_FORKS=1 measures the same run without parallel hosts (README figures).
-        "ANSIBLE_FORKS": os.environ.get("HOSTAUDIT_TEST_FORKS", "5"), "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_FORKS": os.environ.get("HOSTAUDIT_TEST_FORKS", "6"), "ANSIBLE_RETRY_FILES_ENABLED": "False",
     }
     (work / "ansible.cfg").write_text("[defaults]\n")
 
@@ -151,7 +190,7 @@ def test_the_playbook_runs_and_no_host_fails_the_play(fleet_run):
 
 def test_the_fleet_report_shows_the_three_hosts_as_they_differ(fleet_run):
     fleet = _fleet(fleet_run)
-    assert [h["name"] for h in fleet["hosts"]] == ["default", "drifted", "hardened"]
+    assert [h["name"] for h in fleet["hosts"]] == ["default", "drifted", "hardened", "live"]
     statuses = {}
     for name in ("hardened", "drifted"):
         report = json.loads((fleet_run["work"] / "fetched" / name / "report.json").read_text())
@@ -214,3 +253,59 @@ def test_a_second_run_in_check_mode_with_limit_changes_nothing(fleet_run):
     assert set(recap) == {"hardened", "lost"}
     assert recap["hardened"]["changed"] == 0 and recap["lost"]["ignored"] == 1
     assert fleet_json.stat().st_mtime_ns == before
+
+
+def _network(run, name) -> dict:
+    fleet = _fleet(run)
+    return next(h for h in fleet["hosts"] + fleet["not_audited"] if h["name"] == name).get("network")
+
+
+def test_the_sweep_finds_the_redirected_port_missing_from_the_live_hosts_socket_table(fleet_run):
+    view = _network(fleet_run, "live")
+    assert view["state"] == "swept" and view["address"] == host_address(LIVE)
+    assert view["socket_table"]["state"] == "read"
+    assert [(p["port"], p["proto"]) for p in view["wire_only"]] == [(8022, "tcp")]
+    assert set(view["both"]) == {"22/tcp", "5514/udp"}
+
+
+def test_listeners_the_wire_does_not_reach_are_named_with_why(fleet_run):
+    table_only = {(p["port"], p["proto"]): (p["wire"], p["verdict"]) for p in _network(fleet_run, "live")["table_only"]}
+    assert table_only == {(2525, "tcp"): ("filtered", "filtered"), (2526, "tcp"): ("closed", "loopback")}
+
+
+def test_the_live_hosts_row_carries_its_net_control_results(fleet_run):
+    controls = {c["id"]: c for c in _network(fleet_run, "live")["controls"]}
+    assert controls["net.tcp-ports"]["status"] == "fail" and "8022" in controls["net.tcp-ports"]["message"]
+    page = (fleet_run["work"] / "fleet" / "fleet.html").read_text()
+    assert re.search(r'<tr class="network" id="net-live".*?8022/tcp.*?</tr>', page, re.S)
+    assert (fleet_run["work"] / "fetched" / "live" / "net" / "report.html").is_file()
+
+
+def test_a_sweep_out_of_time_marks_only_that_part_and_leaves_no_scanner_behind(fleet_run):
+    import psutil
+
+    view = _network(fleet_run, "drifted")
+    assert view == {"state": "failed", "reason": "the sweep ran out of its 1 s (hostaudit_sweep_timeout)"}
+    assert "drifted" in [h["name"] for h in _fleet(fleet_run)["hosts"]]
+    left = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if host_address(1) in cmdline and ("nmap" in cmdline or "--target" in cmdline):
+            left.append(cmdline)
+    assert left == []
+
+
+def test_image_hosts_are_swept_but_not_compared_and_only_lab_addresses_are_swept(fleet_run):
+    fleet = _fleet(fleet_run)
+    hardened = _network(fleet_run, "hardened")
+    assert hardened["state"] == "swept" and hardened["socket_table"]["state"] == "unavailable"
+    assert "image mode" in hardened["socket_table"]["reason"] and hardened["wire_only"] == []
+    swept = {h["network"]["address"] for h in fleet["hosts"] if h.get("network", {}).get("state") == "swept"}
+    assert swept == {host_address(0), host_address(2), host_address(LIVE)}
+    assert fleet["summary"]["network"] == {"swept": 3, "failed": 1, "compared": 1, "wire_only_hosts": ["live"]}
+
+
+def test_the_unreachable_host_is_listed_and_not_swept(fleet_run):
+    not_audited = {e["name"]: e for e in _fleet(fleet_run)["not_audited"]}
+    assert not_audited["lost"]["state"] == "unreachable" and "network" not in not_audited["lost"]
+    assert "network" not in not_audited["broken"]  # hostaudit_network_sweep: false for this host
