@@ -479,20 +479,25 @@ class _TarSource:
 
     def open(self, name: str):
         """A reader of the regular file ``name`` in the archive; symlinks (docker save links
-        identical layers) are followed inside the archive only."""
+        identical layers) and hard links are followed inside the archive only, by this
+        index (tarfile's own lookup of a hard link's target raises KeyError when the archive
+        lacks it, and would be an internal error)."""
         current = name
         for _ in range(_MAX_OUTER_LINKS):
             member = self.members.get(current)
             if member is None:
-                raise InputError(f"names {name!r}, which the archive does not hold", where=self.path)
-            if member.issym():
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(current), member.linkname))
+                what = f"{name!r}," if current == name else f"{name!r}, a link to {current!r},"
+                raise InputError(f"names {what} which the archive does not hold", where=self.path)
+            if member.issym() or member.islnk():
+                # A symlink is relative to its directory, a hard link to the archive's top.
+                base = posixpath.dirname(current) if member.issym() else ""
+                target = posixpath.normpath(posixpath.join(base, member.linkname))
                 if target.startswith(("/", "../")) or target == "..":
                     raise InputError(f"{name!r} links outside the archive ({member.linkname!r})",
                                      where=self.path)
                 current = target
                 continue
-            if not (member.isreg() or member.islnk()):
+            if not member.isreg():
                 raise InputError(f"{name!r} is not a regular file in the archive", where=self.path)
             return self.archive.extractfile(member)
         raise InputError(f"{name!r}: too many links in the archive", where=self.path)
