@@ -104,6 +104,19 @@ def _validator():
     return jsonschema.Draft202012Validator(schema())
 
 
+@lru_cache(maxsize=1)
+def _target_validator():
+    """The report's own schema of ``target``: a bundle's target becomes the report's, so a
+    field the report may not carry (an invocation of objects) is the bundle's fault, found
+    here, not the report's at the end of the evaluation."""
+    import jsonschema
+
+    from hostaudit.reports import json_report
+
+    report = json_report.schema()
+    return jsonschema.Draft202012Validator({"$defs": report["$defs"], **report["properties"]["target"]})
+
+
 def check(bundle, where: str) -> dict:
     """``bundle`` if it is one this version evaluates; else InputError naming ``where`` and why.
 
@@ -123,6 +136,11 @@ def check(bundle, where: str) -> dict:
             f"collected; collect again with hostaudit {__version__} on the target",
             where=where)
     errors = sorted(_validator().iter_errors(bundle), key=lambda e: [str(k) for k in e.absolute_path])
+    if not errors:
+        errors = sorted(_target_validator().iter_errors(bundle["target"]),
+                        key=lambda e: [str(k) for k in e.absolute_path])
+        for err in errors:
+            err.path.appendleft("target")
     if errors:
         err = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -125,3 +125,16 @@ def _check_shape(report: dict, path: str) -> None:
         for key in ("id", "status", "severity"):
             if not isinstance(result.get(key), str):
                 raise bad(f"$.results[{i}].{key}", "missing or not a string")
+        # Read when verdicts are compared and shown (diff, gate, plan): optional, but typed.
+        for key in ("message", "title", "expected"):
+            if key in result and not isinstance(result[key], str):
+                raise bad(f"$.results[{i}].{key}", "not a string")
+        evidence = result.get("evidence", [])
+        if not isinstance(evidence, list):
+            raise bad(f"$.results[{i}].evidence", "not an array")
+        for j, item in enumerate(evidence):
+            if not isinstance(item, dict):
+                raise bad(f"$.results[{i}].evidence[{j}]", "not an object")
+            for key in ("where", "text"):
+                if key in item and not isinstance(item[key], str):
+                    raise bad(f"$.results[{i}].evidence[{j}].{key}", "not a string")
