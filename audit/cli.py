@@ -584,7 +584,9 @@ def _write_reports(report: dict, formats: list[str], output: str, *, metrics: st
         rendered[os.path.abspath(metrics)] = prometheus.render(report)
     if set(FILES) & set(formats):
         make_directories(output)
-    write_set(rendered)
+    # node_exporter's textfile collector reads the metrics as its own user; they hold
+    # scores and counts, no fact of the host.
+    write_set(rendered, modes={os.path.abspath(metrics): 0o644} if metrics else None)
     return list(rendered)
 
 
