@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 
 import pytest
@@ -125,3 +126,26 @@ def test_a_docker_manifest_whose_repo_tags_are_no_list_of_strings_is_bad_input(t
     assert "internal error" not in err
     assert "RepoTags" in err and str(image) in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rootfs_tarball_with_gnu_sparse_members_is_read_with_its_holes(tmp_path):
+    from hostaudit.image import open_image
+
+    tree = tmp_path / "tree"
+    (tree / "etc").mkdir(parents=True)
+    (tree / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    with open(tree / "etc" / "lastlog", "wb") as sparse:  # what `tar --sparse` of /var/log makes
+        sparse.write(b"head")
+        sparse.seek(4 * 1024 * 1024)
+        sparse.write(b"tail")
+    image = tmp_path / "sparse.tar"
+    subprocess.run(["tar", "--format=gnu", "--sparse", "-C", tree, "-cf", image, "."], check=True)
+    with tarfile.open(image) as tar:
+        assert any(m.type == tarfile.GNUTYPE_SPARSE for m in tar)
+    with open_image(str(image)) as (host, _described):
+        data = host.read_bytes("/etc/lastlog", limit=8 * 1024 * 1024)
+        assert host.stat("/etc/lastlog").st_size == len(data) == 4 * 1024 * 1024 + 4
+        assert data.startswith(b"head\0") and data.endswith(b"\0tail")
+        assert host.read_text("/etc/passwd").startswith("root:")
+    code, _, err = _scan_image(image, tmp_path / "out")
+    assert code in (0, 1), err
