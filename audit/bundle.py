@@ -16,7 +16,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import platform
+import stat
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -135,6 +137,11 @@ def check(bundle, where: str) -> dict:
             f"(bundle format {BUNDLE_VERSION}), which evaluates only facts its own version "
             f"collected; collect again with hostaudit {__version__} on the target",
             where=where)
+    deep = _nested_too_deep(bundle, MAX_DEPTH)
+    if deep is not None:
+        shown = json_path(deep[:8]) + ("..." if len(deep) > 8 else "")
+        raise InputError(f"{shown}: nested more than {MAX_DEPTH} levels deep; no probe "
+                         "makes such a fact", where=where)
     errors = sorted(_validator().iter_errors(bundle), key=lambda e: [str(k) for k in e.absolute_path])
     if not errors:
         errors = sorted(_target_validator().iter_errors(bundle["target"]),
@@ -155,11 +162,35 @@ def check(bundle, where: str) -> dict:
     return bundle
 
 
+# Far deeper than any fact a probe makes, far shallower than Python's recursion limit, which
+# the evaluation (validation, redaction, comparison) would otherwise meet as a crash.
+MAX_DEPTH = 64
+
+
+def _nested_too_deep(value, limit: int) -> list | None:
+    """The path (keys and indexes) of the first container nested deeper than ``limit`` in
+    ``value``, or None. Iterative: it must not itself be what recursion stops."""
+    stack = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > limit:
+            return path[:limit + 1]
+        if isinstance(item, dict):
+            stack.extend((v, path + [k]) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, path + [i]) for i, v in enumerate(item))
+    return None
+
+
 def load(path: str) -> dict:
     """Read and check a bundle file (plain or gzip JSON); InputError (exit 2) names the file and
     the line, version or JSON path that is wrong."""
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK and a type check: a FIFO or device is refused, never waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("not a regular file", where=path)
             data = handle.read(MAX_BUNDLE_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such bundle file", where=path) from None
@@ -180,6 +211,8 @@ def load(path: str) -> dict:
     except json.JSONDecodeError as exc:
         hint = " (truncated?)" if exc.pos >= len(data.rstrip()) else ""
         raise InputError(f"line {exc.lineno}: not JSON: {exc.msg}{hint}", where=path) from None
+    except RecursionError:
+        raise InputError("not a fact bundle (JSON nested too deeply to read)", where=path) from None
     return check(bundle, path)
 
 
