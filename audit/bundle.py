@@ -29,7 +29,7 @@ from hostaudit import __version__
 from hostaudit.errors import InputError
 from hostaudit.facts import Facts, collect
 from hostaudit.redact import redact
-from hostaudit.schemas import json_path
+from hostaudit.schemas import json_path, nested_too_deep
 
 FORMAT = "hostaudit-facts"
 BUNDLE_VERSION = 1
@@ -137,11 +137,9 @@ def check(bundle, where: str) -> dict:
             f"(bundle format {BUNDLE_VERSION}), which evaluates only facts its own version "
             f"collected; collect again with hostaudit {__version__} on the target",
             where=where)
-    deep = _nested_too_deep(bundle, MAX_DEPTH)
+    deep = nested_too_deep(bundle)
     if deep is not None:
-        shown = json_path(deep[:8]) + ("..." if len(deep) > 8 else "")
-        raise InputError(f"{shown}: nested more than {MAX_DEPTH} levels deep; no probe "
-                         "makes such a fact", where=where)
+        raise InputError(f"{deep}; no probe makes such a fact", where=where)
     errors = sorted(_validator().iter_errors(bundle), key=lambda e: [str(k) for k in e.absolute_path])
     if not errors:
         errors = sorted(_target_validator().iter_errors(bundle["target"]),
@@ -160,26 +158,6 @@ def check(bundle, where: str) -> dict:
         raise InputError(f"$.facts.{unknown[0]}: no probe of hostaudit {__version__} produces this fact",
                          where=where)
     return bundle
-
-
-# Far deeper than any fact a probe makes, far shallower than Python's recursion limit, which
-# the evaluation (validation, redaction, comparison) would otherwise meet as a crash.
-MAX_DEPTH = 64
-
-
-def _nested_too_deep(value, limit: int) -> list | None:
-    """The path (keys and indexes) of the first container nested deeper than ``limit`` in
-    ``value``, or None. Iterative: it must not itself be what recursion stops."""
-    stack = [(value, [])]
-    while stack:
-        item, path = stack.pop()
-        if len(path) > limit:
-            return path[:limit + 1]
-        if isinstance(item, dict):
-            stack.extend((v, path + [k]) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, path + [i]) for i, v in enumerate(item))
-    return None
 
 
 def load(path: str) -> dict:

@@ -10,7 +10,7 @@ from importlib import resources
 
 from hostaudit.errors import InputError
 from hostaudit.reports.atomic import write_atomic
-from hostaudit.schemas import inline_local_refs, json_path
+from hostaudit.schemas import inline_local_refs, json_path, nested_too_deep
 from hostaudit.visible import ACTING_BEYOND_C0
 
 
@@ -115,6 +115,9 @@ def _check_shape(report: dict, path: str) -> None:
     def bad(json_path: str, what: str) -> InputError:
         return InputError(f"{json_path}: {what}", where=path)
 
+    deep = nested_too_deep(report)
+    if deep is not None:
+        raise InputError(f"{deep}; hostaudit writes no such report", where=path)
     for key, kind in (("results", list), ("facts", dict), ("baseline", dict), ("target", dict),
                       ("tool", dict), ("timing", dict), ("coverage", dict)):
         if not isinstance(report.get(key), kind):

@@ -38,3 +38,18 @@ def test_a_report_whose_message_is_no_string_is_bad_input_naming_the_json_path(t
     code, _, err = _run("diff", edited, after, "-o", tmp_path / "d")
     assert code == 2, err
     assert "$.results[2].message" in err
+
+
+def test_a_report_with_a_fact_nested_too_deeply_is_bad_input_naming_its_path(tmp_path, two_scans):
+    before, after = two_scans
+    broken = json.loads(before.read_text())
+    value = "x"
+    for _ in range(500):
+        value = [value]
+    broken["facts"]["passwd"]["deep"] = value
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(broken))
+    for argv in (("diff", edited, after, "-o", tmp_path / "d"), ("plan", edited)):
+        code, _, err = _run(*argv)
+        assert code == 2, (argv, err)
+        assert "$.facts.passwd.deep" in err and "nested more than" in err
