@@ -46,3 +46,20 @@ def test_the_diff_of_two_reports_is_readable_by_its_owner_only(tmp_root, tmp_pat
     code, _, err = _run("diff", out / "report.json", out / "report.json", "-o", out, "--format", "json,html")
     assert code == 0, err
     assert _private(out / "diff.json") and _private(out / "diff.html")
+
+
+def test_a_metrics_file_in_a_missing_directory_is_bad_input_before_the_audit(tmp_root, tmp_path):
+    out = tmp_path / "reports"
+    code, _, err = _scan(_root_with_an_empty_password(tmp_root).path, out,
+                         "--prometheus", str(tmp_path / "missing" / "m.prom"))
+    assert code == 2, err
+    assert "--prometheus" in err and "missing" in err
+    assert not out.exists()
+
+
+def test_a_metrics_file_that_is_a_directory_is_bad_input_before_the_audit(tmp_root, tmp_path):
+    out = tmp_path / "reports"
+    code, _, err = _scan(_root_with_an_empty_password(tmp_root).path, out, "--prometheus", str(tmp_path))
+    assert code == 2, err
+    assert "--prometheus" in err
+    assert not out.exists()
