@@ -144,6 +144,11 @@ _RULES: list[_Rule] = [
     # Tokens known by their prefix wherever they stand (a URL's user part, a header, an
     # argument): GitHub, GitLab, Slack
     (re.compile(r"(?<![\w-])(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-)[\w-]{8,}"), lambda m: MARK),
+    # Google API keys (AIza + 35), wherever they stand
+    (re.compile(r"(?<![\w-])AIza[\w-]{30,}"), lambda m: MARK),
+    # Signed URLs carry their credential in the query: an Azure SAS ``sig=``, an S3 or GCS
+    # presigned ``X-Amz-Signature=``/``X-Goog-Signature=``
+    (re.compile(r"(?i)([?&](?:sig|signature|x-amz-signature|x-goog-signature)=)[^\s&#'\"]+"), _keep()),
     # .netrc: machine m login u password p
     (re.compile(r"(?i)\b(login\s+\S+\s+(?:password|passwd)\s+)\S+"), _keep()),
 ]
@@ -212,7 +217,7 @@ def _tool_flags(text: str) -> str:
 _MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
                     r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap"
                     r"|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|login|mongo|zip|7z|rar|lftp|openssl"
-                    r"|<<<|kinit|sudo|(?:user|group)(?:add|mod)")
+                    r"|<<<|kinit|sudo|(?:user|group)(?:add|mod)|aiza")
 
 
 def redact_text(text: str) -> str:

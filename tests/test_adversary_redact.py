@@ -75,6 +75,13 @@ def test_a_password_in_a_mount_source_or_option_is_redacted(line, shown):
     (f"curl -H 'PRIVATE-TOKEN: glpat-{SECRET}xyz' https://gitlab.example.org/api",
      "curl -H 'PRIVATE-TOKEN: <redacted>' https://gitlab.example.org/api"),
     (f"notify xoxb-1234-{SECRET}", "notify <redacted>"),
+    # signed URLs: an Azure SAS, an S3 or GCS presigned URL, a Google API key
+    (f"azcopy copy /srv 'https://a.blob.core.windows.net/c?sv=2022-11-02&sig={SECRET}%2Bx&se=2030'",
+     "azcopy copy /srv 'https://a.blob.core.windows.net/c?sv=2022-11-02&sig=<redacted>&se=2030'"),
+    (f"curl 'https://b.s3.amazonaws.com/k?X-Amz-Date=1&X-Amz-Signature={SECRET}'",
+     "curl 'https://b.s3.amazonaws.com/k?X-Amz-Date=1&X-Amz-Signature=<redacted>'"),
+    (f"curl https://maps.googleapis.com/x?key=AIzaSy{SECRET}0123456789abcdefghijklm",
+     "curl https://maps.googleapis.com/x?key=<redacted>"),
 ])
 def test_a_token_recognisable_by_its_prefix_or_place_in_a_url_is_redacted(line, shown):
     assert redact_text(line) == shown
