@@ -46,6 +46,8 @@ _SECRET_NAME = (
     r"|(?:[\w.]+[_.-])?(?:pass|(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key"
     r"|apikey|credential)"
     r"|[\w.]+[_.-]pwd"
+    # sshpass -e reads SSHPASS
+    r"|sshpass"
     # pam_ldap/nslcd bindpw, slapd/kickstart rootpw, a bare pw=
     r"|[\w.-]*pw)(?![\w-])"
 )
@@ -188,6 +190,8 @@ _TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
     (re.compile(r"\bopenssl\b"), [(re.compile(r"((?<!\S)-k\s+)" + _VALUE), _keep())]),
     (re.compile(r"\b(?:smbclient|rpcclient|smbget|net)\b"),
      [(re.compile(r"((?<!\S)(?:-U|--user)(?:\s+|=)[^\s%'\"]*%)[^\s'\"]+"), _keep())]),
+    # smbclient //server/service [password]: a word right after the service is the password
+    (re.compile(r"\bsmbclient\b"), [(re.compile(r"((?<!\S)//\S+\s+)(?![-|;&<>])" + _VALUE), _keep())]),
 ]
 # A program's flags end where its command does.
 _COMMAND_END = re.compile(r"[;&|\n]")
@@ -217,7 +221,7 @@ def _tool_flags(text: str) -> str:
 _MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
                     r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap"
                     r"|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|login|mongo|zip|7z|rar|lftp|openssl"
-                    r"|<<<|kinit|sudo|(?:user|group)(?:add|mod)|aiza")
+                    r"|<<<|kinit|sudo|(?:user|group)(?:add|mod)|aiza|smbclient")
 
 
 def redact_text(text: str) -> str:

@@ -52,6 +52,10 @@ def test_a_password_given_to_a_program_on_its_standard_input_is_redacted(line, s
     (f"useradd -m -p {SECRET} alice", "useradd -m -p <redacted> alice"),
     (f"lftp -u backup,{SECRET} ftp.example.org", "lftp -u backup,<redacted> ftp.example.org"),
     (f"openssl enc -aes-256-cbc -k {SECRET} -in x", "openssl enc -aes-256-cbc -k <redacted> -in x"),
+    # smbclient(1): smbclient {//server/service} [password] [options]
+    (f"smbclient //nas/backup {SECRET} -U bob -c 'put x'", "smbclient //nas/backup <redacted> -U bob -c 'put x'"),
+    # sshpass(1) -e reads the password from SSHPASS
+    (f"SSHPASS='{SECRET}' sshpass -e rsync -a /srv backup@h:", "SSHPASS=<redacted> sshpass -e rsync -a /srv backup@h:"),
 ])
 def test_a_password_in_a_tools_short_flag_is_redacted(line, shown):
     assert redact_text(line) == shown
@@ -96,6 +100,8 @@ def test_a_token_recognisable_by_its_prefix_or_place_in_a_url_is_redacted(line, 
     "rootpw --lock",
     "zip -r /srv/backup.zip /etc",
     "git clone https://github.com/o/r",
+    "smbclient //nas/backup -U bob -c 'ls'",
+    "smbclient -L //nas",
 ])
 def test_the_new_rules_leave_ordinary_configuration_alone(line):
     assert redact_text(line) == line
