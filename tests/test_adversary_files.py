@@ -63,3 +63,27 @@ def test_a_metrics_file_that_is_a_directory_is_bad_input_before_the_audit(tmp_ro
     assert code == 2, err
     assert "--prometheus" in err
     assert not out.exists()
+
+
+def test_a_shared_directory_given_as_state_dir_is_refused_and_left_as_it_was(tmp_root, tmp_path):
+    shared = tmp_path / "var-tmp"   # what `--state-dir /var/tmp` (or /var/lib) would hit
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    (shared / "someone-elses-file").write_text("x")
+    code, _, err = _scan(_root_with_an_empty_password(tmp_root).path, tmp_path / "out",
+                         "--state-dir", str(shared))
+    assert code == 2, err
+    assert str(shared) in err and "mode" in err
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    assert sorted(os.listdir(shared)) == ["someone-elses-file"]
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_state_dir_made_for_hostaudit_is_made_private(tmp_root, tmp_path):
+    made = tmp_path / "hostaudit-state"   # `mkdir /var/lib/hostaudit` under umask 022
+    made.mkdir()
+    os.chmod(made, 0o755)
+    code, _, err = _scan(_root_with_an_empty_password(tmp_root).path, tmp_path / "out",
+                         "--state-dir", str(made))
+    assert code == 0, err
+    assert stat.S_IMODE(os.stat(made).st_mode) == 0o700
