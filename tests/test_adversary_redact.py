@@ -74,6 +74,17 @@ def test_a_password_in_a_mount_source_or_option_is_redacted(line, shown):
 
 
 @pytest.mark.parametrize("line, shown", [
+    # YAML and JSON configuration (netplan, cloud-init, compose files, daemon.json)
+    (f"      password: {SECRET}", "      password: <redacted>"),
+    (f'  "db_password": "{SECRET}",', '  "db_password": <redacted>'),  # the comma goes too
+    (f"client_secret:   '{SECRET}'", "client_secret:   <redacted>"),
+    (f"api-token: {SECRET}", "api-token: <redacted>"),
+])
+def test_a_secret_named_before_a_colon_is_redacted(line, shown):
+    assert redact_text(line) == shown
+
+
+@pytest.mark.parametrize("line, shown", [
     (f"git clone https://ghp_{SECRET}0123456789abcdefABCDEF01@github.com/o/r /srv/r",
      "git clone https://<redacted>@github.com/o/r /srv/r"),
     (f"curl -H 'PRIVATE-TOKEN: glpat-{SECRET}xyz' https://gitlab.example.org/api",
@@ -93,6 +104,7 @@ def test_a_token_recognisable_by_its_prefix_or_place_in_a_url_is_redacted(line, 
 
 @pytest.mark.parametrize("line", [
     "passwd: files systemd",              # nsswitch.conf
+    "password:\n  next: value",            # a key with nothing after it on its line
     "ssh://git@github.com/o/r",           # a user name, not a credential
     "echo done | logger -t backup",       # piped into a program that reads no password
     "sshfs#backup@host:/srv /mnt fuse defaults 0 0",
