@@ -123,8 +123,9 @@ _RULES: list[_Rule] = [
     # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
     (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
     # YAML and JSON keys: ``password: x``, ``"db_password": "x"`` (not ``passwd:``, nsswitch's
-    # database, and never across a line end)
-    (re.compile(r"""(?i)((?<![\w.-])["']?[\w.-]*(?:password|passphrase|secret|token)["']?[ \t]*:[ \t]*)"""
+    # database, never across a line end, and not a dotted name: ``'boot.loader-password':``
+    # is a control ID quoted in a message)
+    (re.compile(r"""(?i)((?<![\w.'"-])"?[\w-]*(?:password|passphrase|secret|token)"?[ \t]*:[ \t]*)"""
                 r"""(?=[^\s])""" + _VALUE), _keep()),
     # OpenSSL pass phrase arguments: -passin pass:x, -passout pass:x, -pass pass:x
     (re.compile(r"(?i)((?<![\w-])pass:)[^\s'\"]+"), _keep()),

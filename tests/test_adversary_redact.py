@@ -105,6 +105,8 @@ def test_a_token_recognisable_by_its_prefix_or_place_in_a_url_is_redacted(line, 
 @pytest.mark.parametrize("line", [
     "passwd: files systemd",              # nsswitch.conf
     "password:\n  next: value",            # a key with nothing after it on its line
+    "control 'boot.loader-password': references without CIS numbers",  # a control ID in a message
+    "$.overrides['auth.password']: unknown parameter",
     "ssh://git@github.com/o/r",           # a user name, not a credential
     "echo done | logger -t backup",       # piped into a program that reads no password
     "sshfs#backup@host:/srv /mnt fuse defaults 0 0",
