@@ -16,7 +16,9 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import platform
+import stat
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,7 +29,7 @@ from hostaudit import __version__
 from hostaudit.errors import InputError
 from hostaudit.facts import Facts, collect
 from hostaudit.redact import redact
-from hostaudit.schemas import json_path
+from hostaudit.schemas import json_path, nested_too_deep
 
 FORMAT = "hostaudit-facts"
 BUNDLE_VERSION = 2
@@ -104,6 +106,22 @@ def _validator():
     return jsonschema.Draft202012Validator(schema())
 
 
+@lru_cache(maxsize=1)
+def _target_validator():
+    """The report's own schema of ``target``: a bundle's target becomes the report's, so a
+    field the report may not carry (an invocation of objects) is the bundle's fault, found
+    here, not the report's at the end of the evaluation."""
+    import jsonschema
+
+    from hostaudit.reports import json_report
+
+    report = json_report.schema()
+    target = dict(report["properties"]["target"])
+    # build_report adds "kind", schema 1's alias of the mode; a bundle says only "mode".
+    target["required"] = [key for key in target["required"] if key != "kind"]
+    return jsonschema.Draft202012Validator({"$defs": report["$defs"], **target})
+
+
 def check(bundle, where: str) -> dict:
     """``bundle`` if it is one this version evaluates; else InputError naming ``where`` and why.
 
@@ -122,7 +140,15 @@ def check(bundle, where: str) -> dict:
             f"(bundle format {BUNDLE_VERSION}), which evaluates only facts its own version "
             f"collected; collect again with hostaudit {__version__} on the target",
             where=where)
+    deep = nested_too_deep(bundle)
+    if deep is not None:
+        raise InputError(f"{deep}; no probe makes such a fact", where=where)
     errors = sorted(_validator().iter_errors(bundle), key=lambda e: [str(k) for k in e.absolute_path])
+    if not errors:
+        errors = sorted(_target_validator().iter_errors(bundle["target"]),
+                        key=lambda e: [str(k) for k in e.absolute_path])
+        for err in errors:
+            err.path.appendleft("target")
     if errors:
         err = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -141,7 +167,11 @@ def load(path: str) -> dict:
     """Read and check a bundle file (plain or gzip JSON); InputError (exit 2) names the file and
     the line, version or JSON path that is wrong."""
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK and a type check: a FIFO or device is refused, never waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise InputError("not a regular file", where=path)
             data = handle.read(MAX_BUNDLE_BYTES + 1)
     except FileNotFoundError:
         raise InputError("no such bundle file", where=path) from None
@@ -162,6 +192,8 @@ def load(path: str) -> dict:
     except json.JSONDecodeError as exc:
         hint = " (truncated?)" if exc.pos >= len(data.rstrip()) else ""
         raise InputError(f"line {exc.lineno}: not JSON: {exc.msg}{hint}", where=path) from None
+    except RecursionError:
+        raise InputError("not a fact bundle (JSON nested too deeply to read)", where=path) from None
     return check(bundle, path)
 
 

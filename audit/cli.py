@@ -398,6 +398,8 @@ def cmd_scan(args) -> int:
     baseline = _load_baseline(args.baseline)
     only, skip = _split_list(args.only), _split_list(args.skip)
     output = _output_directory(args.output, formats)
+    if args.prometheus:
+        _metrics_file(args.prometheus)
     reference = None
     if args.gate_against:
         from hostaudit.reports import json_report
@@ -596,7 +598,9 @@ def _write_reports(report: dict, formats: list[str], output: str, *, metrics: st
         rendered[os.path.abspath(metrics)] = prometheus.render(report)
     if set(FILES) & set(formats):
         make_directories(output)
-    write_set(rendered)
+    # node_exporter's textfile collector reads the metrics as its own user; they hold
+    # scores and counts, no fact of the host.
+    write_set(rendered, modes={os.path.abspath(metrics): 0o644} if metrics else None)
     return list(rendered)
 
 
@@ -671,6 +675,20 @@ def _output_directory(path: str, formats: list[str]) -> str:
         raise InputError(f"cannot create output directory {output}: {existing} is not writable",
                          where="--output")
     return output
+
+
+def _metrics_file(path: str) -> None:
+    """Check before the audit that ``--prometheus FILE`` can be written: its directory exists
+    (node_exporter's textfile directory is never made here) and FILE is not a directory."""
+    metrics = os.path.abspath(path)
+    directory = os.path.dirname(metrics)
+    if os.path.isdir(metrics):
+        raise InputError(f"{metrics} is a directory; name the metrics file (e.g. hostaudit.prom)",
+                         where="--prometheus")
+    if not os.path.isdir(directory):
+        raise InputError(f"the directory of {metrics} does not exist", where="--prometheus")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise InputError(f"{directory} is not writable", where="--prometheus")
 
 
 def make_directories(path: str, mode: int = 0o750) -> None:

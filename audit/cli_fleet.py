@@ -157,7 +157,7 @@ def cmd_evaluate(args) -> int:
 def cmd_fleet(args) -> int:
     """Sum up a directory of per-host reports, bundles and not-audited markers."""
     from hostaudit import fleet as fleets
-    from hostaudit.cli import _output_directory, _parse_formats, _split_list
+    from hostaudit.cli import _output_directory, _parse_formats, _split_list, make_directories
     from hostaudit.errors import AuditError
     from hostaudit.reports import fleet_view
     from hostaudit.reports.atomic import write_set
@@ -195,6 +195,8 @@ def cmd_fleet(args) -> int:
         rendered[os.path.join(output, "fleet.json")] = fleet_view.render_json(fleet)
     if "html" in formats:
         rendered[os.path.join(output, "fleet.html")] = fleet_view.render_html(fleet)
+    if rendered:  # hosts evaluated here made it already; reports and markers alone do not
+        make_directories(output)
     write_set(rendered)
     if "terminal" in formats:
         print("\n".join(fleet_view.text_lines(fleet)))

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from hostaudit import __version__
 from hostaudit.errors import HostauditError, InputError
 from hostaudit.fleet_network import socket_table
+from hostaudit.redact import redact, redact_text
 
 FLEET_SCHEMA_VERSION = 1
 MARKER = "not-audited.json"
@@ -95,7 +96,8 @@ def _read_marker(path: str, name: str) -> dict:
     state = str(marker["state"]) if marker.get("state") in _MARKER_STATES else "failed"
     reason = marker.get("reason")
     reason = reason if isinstance(reason, str) and reason else f"{MARKER} gives no reason"
-    return _not_audited(name, state, reason[:2000])
+    # The playbook's error message may quote a task's command line, password and all.
+    return _not_audited(name, state, redact_text(reason[:2000]))
 
 
 class _Evaluator:
@@ -157,8 +159,10 @@ def _from_report(name: str, path: str, fleet_out: str) -> dict:
     try:
         report = json_report.load(path)
         html_path = os.path.join(os.path.dirname(path), "report.html")
-        return host_summary(name, report, report_json=_relative(path, fleet_out),
-                            report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None)
+        # A report the host sent (an older hostaudit's, or edited) is target text: its
+        # summary passes the redaction every report of ours has passed.
+        return redact(host_summary(name, report, report_json=_relative(path, fleet_out),
+                                   report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None))
     except HostauditError as exc:
         return _not_audited(name, "failed", f"bad report: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -221,7 +225,9 @@ def _add_network(entry: dict, source: str, output: str) -> None:
     view = fleet_network.read(os.path.join(source, entry["name"]), sockets,
                               link=lambda path: _relative(path, output))
     if view is not None:
-        entry["network"] = view
+        # A sweep's failure marker may quote the scanner's command line; a net report is ours
+        # but may have been edited: the view passes the redaction every report has passed.
+        entry["network"] = redact(view)
 
 
 def _shared(entries: Iterable[dict]) -> list[dict]:

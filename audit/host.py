@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError
+from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError, RefusedRead
 
 # FS_IOC_GETFLAGS from linux/fs.h; the kernel reads an int-sized value whatever the macro says.
 FS_IOC_GETFLAGS = 0x80086601
@@ -113,6 +113,10 @@ class Host:
         self.network_target: str | None = None
         self.sweep_options: dict = {}
 
+    def _check_opened(self, fd: int, path: str) -> None:
+        """Raise when the open descriptor ``fd`` of target path ``path`` is not the target's
+        (an image host checks where it landed; on a live host every file is the target's)."""
+
     @property
     def modes(self) -> frozenset:
         """Where this audit looks from: its own mode, plus ``net`` when sweeping a target."""
@@ -198,6 +202,7 @@ class Host:
         except OSError as exc:
             raise _renamed(exc, path) from None
         try:
+            self._check_opened(fd, path)
             info = os.fstat(fd)
             _refuse_special(path, info, directory_ok)
             yield fd, info
@@ -318,6 +323,7 @@ class Host:
             fd = _open_quietly(self.real_path(path), os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK
                                | os.O_CLOEXEC | self._open_flags)
             try:
+                self._check_opened(fd, path)
                 return sorted(os.listdir(fd))
             finally:
                 os.close(fd)
@@ -572,6 +578,23 @@ class ImageHost(Host):
         super().__init__(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(self.root)
+        # Where the kernel says the root is, to tell a descriptor inside it from one outside.
+        self._real_root = os.path.realpath(self.root)
+
+    def _check_opened(self, fd: int, path: str) -> None:
+        """Refuse a descriptor that is not inside the root. real_path resolved every link
+        inside the root, but whoever can write the tree can replace a directory on the way
+        with a link to the auditor's own /etc before open() walks the path again; O_NOFOLLOW
+        guards only the last component. The kernel's name of the open file says where the
+        open landed (without /proc there is nothing to ask, and the check is skipped)."""
+        try:
+            landed = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:
+            return
+        inside = self._real_root.rstrip("/") + "/"
+        if landed != self._real_root and not landed.startswith(inside):
+            raise RefusedRead(path, "opened outside the root (a directory on the way was replaced "
+                                    "by a link while it was opened)")
 
     def real_path(self, path: str) -> str:
         """Resolve ``path`` component by component, re-anchoring every link at the root.

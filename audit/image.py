@@ -479,20 +479,25 @@ class _TarSource:
 
     def open(self, name: str):
         """A reader of the regular file ``name`` in the archive; symlinks (docker save links
-        identical layers) are followed inside the archive only."""
+        identical layers) and hard links are followed inside the archive only, by this
+        index (tarfile's own lookup of a hard link's target raises KeyError when the archive
+        lacks it, and would be an internal error)."""
         current = name
         for _ in range(_MAX_OUTER_LINKS):
             member = self.members.get(current)
             if member is None:
-                raise InputError(f"names {name!r}, which the archive does not hold", where=self.path)
-            if member.issym():
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(current), member.linkname))
+                what = f"{name!r}," if current == name else f"{name!r}, a link to {current!r},"
+                raise InputError(f"names {what} which the archive does not hold", where=self.path)
+            if member.issym() or member.islnk():
+                # A symlink is relative to its directory, a hard link to the archive's top.
+                base = posixpath.dirname(current) if member.issym() else ""
+                target = posixpath.normpath(posixpath.join(base, member.linkname))
                 if target.startswith(("/", "../")) or target == "..":
                     raise InputError(f"{name!r} links outside the archive ({member.linkname!r})",
                                      where=self.path)
                 current = target
                 continue
-            if not (member.isreg() or member.islnk()):
+            if not member.isreg():
                 raise InputError(f"{name!r} is not a regular file in the archive", where=self.path)
             return self.archive.extractfile(member)
         raise InputError(f"{name!r}: too many links in the archive", where=self.path)
@@ -719,7 +724,8 @@ def _docker_plan(source, platform: str | None) -> tuple[list[_Layer], dict]:
     if not isinstance(manifest, list) or not manifest:
         raise InputError("manifest.json is not a list of images", where=where)
     if len(manifest) > 1:
-        tags = [", ".join(e.get("RepoTags") or ["untagged"]) for e in manifest if isinstance(e, dict)]
+        tags = [", ".join(_repo_tags(e, n, where) or ["untagged"])
+                for n, e in enumerate(manifest) if isinstance(e, dict)]
         raise InputError(f"the archive holds {len(manifest)} images ({'; '.join(tags)}); "
                          "save one image per archive", where=where)
     entry = manifest[0]
@@ -746,14 +752,42 @@ def _docker_plan(source, platform: str | None) -> tuple[list[_Layer], dict]:
         layers.append(_Layer(name, match.group(1) if match else None,
                              None if match else _digest_hex(diff_id, f"layer {name!r}", where)))
     described = {"format": "docker-archive", "digest": f"sha256:{config_hex}",
-                 "repo_tags": [str(t) for t in entry.get("RepoTags") or []], "platform": have}
+                 "repo_tags": _repo_tags(entry, 0, where), "platform": have}
     return layers, described
 
 
-def _choose_manifest(source, index: dict, platform: str | None, depth: int = 0) -> tuple[str, str]:
-    """(manifest digest hex, platform) of the image ``platform`` names in an OCI index."""
+def _repo_tags(entry: dict, number: int, where: str) -> list[str]:
+    """An image's RepoTags in manifest.json: a list of strings, or none (null, absent)."""
+    tags = entry.get("RepoTags")
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise InputError(f"manifest.json[{number}].RepoTags is not a list of strings", where=where)
+    return tags
+
+
+def _object_field(descriptor: dict, key: str, at: str, where: str) -> dict:
+    """A descriptor's optional object (``platform``, ``annotations``): {} when absent."""
+    value = descriptor.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{at}.{key} is {type(value).__name__}, not an object", where=where)
+    return value
+
+
+def _choose_manifest(source, index: dict, platform: str | None, depth: int = 0,
+                     label: str = "index.json") -> tuple[str, str]:
+    """(manifest digest hex, platform) of the image ``platform`` names in an OCI index
+    (``label`` names it in messages: index.json or a nested index's blob)."""
     where = source.path
-    descriptors = [d for d in _field(index, "manifests", list, "index", where) if isinstance(d, dict)]
+    descriptors = []
+    for number, d in enumerate(_field(index, "manifests", list, "index", where)):
+        if isinstance(d, dict):
+            # What the choice reads of a descriptor must be objects: checked once, here.
+            for key in ("platform", "annotations"):
+                _object_field(d, key, f"{label}: manifests[{number}]", where)
+            descriptors.append(d)
     images = [d for d in descriptors
               if (d.get("annotations") or {}).get("vnd.docker.reference.type") != "attestation-manifest"
               and (d.get("platform") or {}).get("os") != "unknown"]
@@ -775,7 +809,7 @@ def _choose_manifest(source, index: dict, platform: str | None, depth: int = 0) 
         if depth >= _MAX_INDEX_DEPTH:
             raise InputError("image indexes nest too deep", where=where)
         inner = _read_json(source, f"blobs/sha256/{digest}", digest, "index")
-        return _choose_manifest(source, inner, platform, depth + 1)
+        return _choose_manifest(source, inner, platform, depth + 1, f"blobs/sha256/{digest}")
     if platform is not None and isinstance(descriptor.get("platform"), dict) and \
             not _platform_matches(_platform_of(descriptor["platform"]), platform):
         raise InputError(f"the image is {_platform_of(descriptor['platform'])}, not the "

@@ -30,8 +30,11 @@ PATH_MAX = 4096
 NAME_MAX = 255
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
+# GNU sparse members (``tar --sparse``, common for /var/log/lastlog) are regular files whose
+# holes tarfile reads back as zeros.
 _TYPES = {tarfile.REGTYPE: _stat.S_IFREG, tarfile.AREGTYPE: _stat.S_IFREG,
-          tarfile.CONTTYPE: _stat.S_IFREG, tarfile.DIRTYPE: _stat.S_IFDIR,
+          tarfile.CONTTYPE: _stat.S_IFREG, tarfile.GNUTYPE_SPARSE: _stat.S_IFREG,
+          tarfile.DIRTYPE: _stat.S_IFDIR,
           tarfile.SYMTYPE: _stat.S_IFLNK, tarfile.CHRTYPE: _stat.S_IFCHR,
           tarfile.BLKTYPE: _stat.S_IFBLK, tarfile.FIFOTYPE: _stat.S_IFIFO}
 _DEVICE = 0  # st_dev of every node: one image, one filesystem

@@ -56,6 +56,16 @@ class Evidence:
     text: str
     line: int | None = None
 
+    def __post_init__(self):
+        # Evidence quotes facts, and a fact may come from a bundle another host wrote: a
+        # value of the wrong type stops the one check that quotes it (it says ``error``),
+        # never the report, whose schema would refuse it only at the end of the run.
+        if not isinstance(self.where, str) or not isinstance(self.text, str):
+            raise TypeError(f"evidence where/text must be strings, not {type(self.where).__name__}/"
+                            f"{type(self.text).__name__}")
+        if self.line is not None and (type(self.line) is not int or self.line < 1):
+            raise TypeError(f"evidence line must be a positive integer or None, not {self.line!r}")
+
     def to_dict(self) -> dict:
         return {"where": self.where, "line": self.line, "text": self.text}
 

@@ -46,6 +46,8 @@ _SECRET_NAME = (
     r"|(?:[\w.]+[_.-])?(?:pass|(?:api|access|secret|private|auth|encryption|signing|master)[_-]?key"
     r"|apikey|credential)"
     r"|[\w.]+[_.-]pwd"
+    # sshpass -e reads SSHPASS
+    r"|sshpass"
     # pam_ldap/nslcd bindpw, slapd/kickstart rootpw, a bare pw=
     r"|[\w.-]*pw)(?![\w-])"
 )
@@ -120,12 +122,40 @@ _RULES: list[_Rule] = [
                 + _VALUE), _keep()),
     # Assignments and options: PASSWORD=x, DB_PASS=x, password=x,uid=0 (mount), ?token=x&
     (re.compile(r"(?i)((?<![\w.-])" + _SECRET_NAME + r"\s*=\s*)" + _OPTION_VALUE), _keep()),
+    # YAML and JSON keys: ``password: x``, ``"db_password": "x"`` (not ``passwd:``, nsswitch's
+    # database, never across a line end, and not a dotted name: ``'boot.loader-password':``
+    # is a control ID quoted in a message)
+    (re.compile(r"""(?i)((?<![\w.'"-])"?[\w-]*(?:password|passphrase|secret|token)"?[ \t]*:[ \t]*)"""
+                r"""(?=[^\s])""" + _VALUE), _keep()),
     # OpenSSL pass phrase arguments: -passin pass:x, -passout pass:x, -pass pass:x
     (re.compile(r"(?i)((?<![\w-])pass:)[^\s'\"]+"), _keep()),
     # ldap.conf, nslcd.conf, slapd.conf: ``bindpw x`` and ``rootpw x`` without '='
-    (re.compile(r"(?i)((?<![\w-])(?:bind|root)pw[ \t]+)" + _VALUE), _keep()),
+    # (kickstart's ``rootpw --plaintext x``: the value comes after the flags, and a bare
+    # ``rootpw --lock`` has none)
+    (re.compile(r"(?i)((?<![\w-])(?:bind|root)pw[ \t]+(?:--?[\w-]+[ \t]+)*)(?!-)" + _VALUE), _keep()),
     # ``echo 'user:x' | chpasswd``: the password comes before the program that takes it
-    (re.compile(r"(?i)((?<![\w.-])[\w.-]+:)[^\s'\":]+(?=['\"]?\s*\|\s*(?:sudo\s+)?chpasswd\b)"), _keep()),
+    (re.compile(r"(?i)((?<![\w.-])[\w.-]+:)[^\s'\":]+(?=['\"]?\s*\|\s*(?:sudo\s+)?(?:\S*/)?chpasswd\b)"),
+     _keep()),
+    # ``echo x | passwd --stdin root``, ``printf '%s' x | sudo -S cmd``, ``echo x | kinit u``:
+    # everything echoed into a program that reads a password on its standard input
+    (re.compile(r"(?i)(\b(?:echo|printf)\s+)[^|\n]*?(?=\s*\|\s*(?:sudo\s+(?:-\S+\s+)*)?(?:\S*/)?"
+                r"(?:passwd|kinit|smbpasswd|vncpasswd|sudo\s+(?:-\w+\s+)*-\w*S)\b)"), _keep()),
+    # ``chpasswd <<< 'root:x'``, ``kinit admin <<< x``: the same through a here-string
+    (re.compile(r"(?i)(\b(?:chpasswd|passwd|kinit|smbpasswd|vncpasswd|sudo)\b[^|;&\n]*?<<<\s*)" + _VALUE),
+     _keep()),
+    # mount.cifs(8) ``user=name%password`` (``username=`` too) in a mount option list
+    (re.compile(r"(?i)((?<![\w.-])user(?:name)?=[^\s,%'\"]*%)" + _OPTION_VALUE), _keep()),
+    # A FUSE source in fstab, ``curlftpfs#user:password@host``: user information without
+    # a URL scheme
+    (re.compile(r"((?<!\S)[\w.+-]+#[^\s:/@#]*:)[^\s/@]+(?=@)"), _keep()),
+    # Tokens known by their prefix wherever they stand (a URL's user part, a header, an
+    # argument): GitHub, GitLab, Slack
+    (re.compile(r"(?<![\w-])(?:gh[pousr]_|github_pat_|glpat-|xox[abprs]-)[\w-]{8,}"), lambda m: MARK),
+    # Google API keys (AIza + 35), wherever they stand
+    (re.compile(r"(?<![\w-])AIza[\w-]{30,}"), lambda m: MARK),
+    # Signed URLs carry their credential in the query: an Azure SAS ``sig=``, an S3 or GCS
+    # presigned ``X-Amz-Signature=``/``X-Goog-Signature=``
+    (re.compile(r"(?i)([?&](?:sig|signature|x-amz-signature|x-goog-signature)=)[^\s&#'\"]+"), _keep()),
     # .netrc: machine m login u password p
     (re.compile(r"(?i)\b(login\s+\S+\s+(?:password|passwd)\s+)\S+"), _keep()),
 ]
@@ -151,8 +181,22 @@ _TOOL_FLAGS: list[tuple[re.Pattern[str], list[_Rule]]] = [
      [(re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)[a-zA-Z]*n[a-zA-Z]*\s+(?:-\S+\s+)*\S+\s+)" + _VALUE), _keep()),
       (re.compile(r"((?<!\S)-(?=[a-zA-Z]*b)(?![a-zA-Z]*n)[a-zA-Z]+\s+(?:-\S+\s+)*\S+\s+\S+\s+)" + _VALUE),
        _keep())]),
+    # registry logins, MongoDB tools, archivers, account tools (-p takes a crypt hash, or
+    # a careless admin's plain password), lftp's user,password, openssl enc -k
+    (re.compile(r"\b(?:docker|podman|buildah|nerdctl)\s+login\b"),
+     [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\bmongo(?:sh|dump|restore|export|import|stat|top|files)?\b"),
+     [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\b(?:zip|unzip|zipcloak)\b"), [(re.compile(r"((?<!\S)-P\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\b(?:7z|7za|7zr|rar|unrar)\b"), [(re.compile(r"((?<!\S)-p)(?=\S)" + _VALUE), _keep())]),
+    (re.compile(r"\b(?:useradd|usermod|groupadd|groupmod)\b"),
+     [(re.compile(r"((?<!\S)-p\s*)" + _VALUE), _keep())]),
+    (re.compile(r"\blftp\b"), [(re.compile(r"((?<!\S)-u\s*[^\s,'\"]*,)" + _VALUE), _keep())]),
+    (re.compile(r"\bopenssl\b"), [(re.compile(r"((?<!\S)-k\s+)" + _VALUE), _keep())]),
     (re.compile(r"\b(?:smbclient|rpcclient|smbget|net)\b"),
      [(re.compile(r"((?<!\S)(?:-U|--user)(?:\s+|=)[^\s%'\"]*%)[^\s'\"]+"), _keep())]),
+    # smbclient //server/service [password]: a word right after the service is the password
+    (re.compile(r"\bsmbclient\b"), [(re.compile(r"((?<!\S)//\S+\s+)(?![-|;&<>])" + _VALUE), _keep())]),
 ]
 # A program's flags end where its command does.
 _COMMAND_END = re.compile(r"[;&|\n]")
@@ -180,7 +224,9 @@ def _tool_flags(text: str) -> str:
 # numbers as text) hold none of it and skip the rules. Keep it a superset of the rules.
 # (Searched in the lower-cased text: many times faster than an IGNORECASE alternation.)
 _MAYBE = re.compile(r"[:$%]|p(?:ass|wd?|bkdf2)|secret|token|key|credential|auth|identified|mii|b3blbnnzac1"
-                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap")
+                    r"|m(?:ysql|ariadb)|t(?:ripwire|wadmin|wprint)|redis|ldap"
+                    r"|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|login|mongo|zip|7z|rar|lftp|openssl"
+                    r"|<<<|kinit|sudo|(?:user|group)(?:add|mod)|aiza|smbclient")
 
 
 def redact_text(text: str) -> str:

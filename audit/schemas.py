@@ -26,6 +26,41 @@ def json_path(path) -> str:
     return out
 
 
+# Far deeper than anything hostaudit writes (a report's facts, a bundle), far shallower than
+# Python's recursion limit, which reading it back (validation, redaction, comparison) would
+# otherwise meet as a crash.
+MAX_DEPTH = 64
+
+
+def nested_too_deep(value, limit: int = MAX_DEPTH) -> str | None:
+    """Why ``value`` (parsed JSON) is nested too deeply, naming the JSON path of the first
+    container deeper than ``limit`` (cut after 8 steps), or None. Iterative: it must not
+    itself be what recursion stops. Depths only, on the common path (a fleet reads thousands
+    of reports); the path is traced only for the one that is too deep."""
+    containers = (dict, list)
+    stack = [(value, 0)] if isinstance(value, containers) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return f"{_path_deeper_than(value, limit)}: nested more than {limit} levels deep"
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, containers))
+    return None
+
+
+def _path_deeper_than(value, limit: int) -> str:
+    stack: list[tuple[Any, list]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > limit:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, path + [k]) for k, v in item.items() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((v, path + [i]) for i, v in enumerate(item) if isinstance(v, (dict, list)))
+    return json_path(path[:8]) + ("..." if len(path) > 8 else "")
+
+
 def inline_local_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` with each bare ``{"$ref": "#/$defs/name"}`` replaced by that definition.
 

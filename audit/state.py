@@ -82,7 +82,20 @@ class StateDir:
         if info.st_uid != os.geteuid():
             raise InputError(f"state directory belongs to uid {info.st_uid}, not to this user",
                              where=self.path)
-        if info.st_mode & 0o077:
+        if info.st_mode & (0o077 | stat.S_ISVTX):
+            # Tighten only a directory that is ours: empty (made for hostaudit under a wide
+            # umask) or one holding hostaudit's lock. A shared one (``--state-dir /var/tmp``,
+            # ``/var/lib``) is refused as it is: 0700 on it would lock every other user out.
+            try:
+                names = os.listdir(self.path)
+            except OSError as exc:
+                raise InputError(f"cannot list state directory: {exc.strerror}", where=self.path) from exc
+            if (names and ".lock" not in names) or info.st_mode & stat.S_ISVTX:
+                raise InputError(f"is open to others (mode {stat.S_IMODE(info.st_mode):04o}) and not "
+                                 "hostaudit's alone (it holds other files, or is a shared sticky "
+                                 "directory); hostaudit leaves its mode alone",
+                                 where=self.path, hint="give a directory of its own, e.g. "
+                                 f"{os.path.join(self.path, 'hostaudit')}")
             os.chmod(self.path, 0o700)
 
     @contextlib.contextmanager

@@ -33,7 +33,7 @@ def _write_temp(path: str, text: str | bytes, mode: int) -> str:
             out.write(text if isinstance(text, bytes) else text.encode("utf-8"))
             out.flush()
             os.fsync(out.fileno())
-        # mkstemp creates 0600; callers keeping sensitive state pass mode=0o600 themselves.
+        # mkstemp creates 0600 (whatever the umask); a wider mode is the caller's choice.
         os.chmod(tmp, mode)
     except BaseException:
         _remove(tmp)
@@ -62,10 +62,15 @@ def _sync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = 0o644) -> None:
+# Reports, diffs, bundles and plans quote root-only facts (which account's shadow entry is
+# empty, which files are world-writable): their owner's alone, wherever they are written.
+PRIVATE = 0o600
+
+
+def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = PRIVATE) -> None:
     """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` via a synced temp file in the same directory and
     rename, so a crash leaves the previous file intact; on any error the temp file is
-    removed and the error propagates."""
+    removed and the error propagates. The file is ``mode`` (default: its owner's only)."""
     path = os.fspath(path)
     tmp = _write_temp(path, text, mode)
     try:
@@ -75,8 +80,10 @@ def write_atomic(path: str | os.PathLike, text: str | bytes, *, mode: int = 0o64
         raise
 
 
-def write_set(files: Mapping[str, str | bytes] | Mapping[os.PathLike, str | bytes], *, mode: int = 0o644) -> None:
-    """Write every ``path: text`` of ``files``, renaming none until all are written.
+def write_set(files: Mapping[str, str | bytes] | Mapping[os.PathLike, str | bytes], *, mode: int = PRIVATE,
+              modes: Mapping[str, int] | None = None) -> None:
+    """Write every ``path: text`` of ``files``, renaming none until all are written; each
+    file is ``mode`` unless ``modes`` names its path (metrics another user must read).
 
     Raises ReportWriteError (exit 3) naming the file when the disk is full or any other
     OSError occurs; then no file of the set was replaced and no temp file remains.
@@ -85,7 +92,7 @@ def write_set(files: Mapping[str, str | bytes] | Mapping[os.PathLike, str | byte
     path = ""
     try:
         for path, text in ((os.fspath(p), t) for p, t in files.items()):
-            written.append((_write_temp(path, text, mode), path))
+            written.append((_write_temp(path, text, (modes or {}).get(path, mode)), path))
         for index, (tmp, path) in enumerate(written):
             os.replace(tmp, path)
             written[index] = ("", path)

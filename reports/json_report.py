@@ -10,7 +10,7 @@ from importlib import resources
 
 from hostaudit.errors import InputError
 from hostaudit.reports.atomic import write_atomic
-from hostaudit.schemas import inline_local_refs, json_path
+from hostaudit.schemas import inline_local_refs, json_path, nested_too_deep
 from hostaudit.visible import ACTING_BEYOND_C0
 
 
@@ -139,6 +139,9 @@ def _check_shape(report: dict, path: str) -> None:
     def bad(json_path: str, what: str) -> InputError:
         return InputError(f"{json_path}: {what}", where=path)
 
+    deep = nested_too_deep(report)
+    if deep is not None:
+        raise InputError(f"{deep}; hostaudit writes no such report", where=path)
     for key, kind in (("results", list), ("facts", dict), ("baseline", dict), ("target", dict),
                       ("tool", dict), ("timing", dict), ("coverage", dict)):
         if not isinstance(report.get(key), kind):
@@ -149,3 +152,16 @@ def _check_shape(report: dict, path: str) -> None:
         for key in ("id", "status", "severity"):
             if not isinstance(result.get(key), str):
                 raise bad(f"$.results[{i}].{key}", "missing or not a string")
+        # Read when verdicts are compared and shown (diff, gate, plan): optional, but typed.
+        for key in ("message", "title", "expected"):
+            if key in result and not isinstance(result[key], str):
+                raise bad(f"$.results[{i}].{key}", "not a string")
+        evidence = result.get("evidence", [])
+        if not isinstance(evidence, list):
+            raise bad(f"$.results[{i}].evidence", "not an array")
+        for j, item in enumerate(evidence):
+            if not isinstance(item, dict):
+                raise bad(f"$.results[{i}].evidence[{j}]", "not an object")
+            for key in ("where", "text"):
+                if key in item and not isinstance(item[key], str):
+                    raise bad(f"$.results[{i}].evidence[{j}].{key}", "not a string")

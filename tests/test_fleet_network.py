@@ -268,3 +268,16 @@ def test_the_playbook_sweeps_nothing_unless_asked_and_only_the_inventory_address
     argv = next(t for t in sweep[1]["block"] if "ansible.builtin.command" in t)["ansible.builtin.command"]["argv"]
     assert "'timeout', '--kill-after=10', hostaudit_sweep_timeout" in argv
     assert "'--target', hostaudit_sweep_address," in argv
+
+
+def test_a_credential_quoted_by_a_failed_sweeps_marker_is_redacted(tmp_path):
+    fleet = tmp_path / "fetched"
+    (fleet / "mail1" / "net").mkdir(parents=True)
+    (fleet / "mail1" / "not-audited.json").write_text(json.dumps({"state": "unreachable", "reason": "ssh"}))
+    (fleet / "mail1" / "net" / "not-audited.json").write_text(json.dumps(
+        {"state": "failed", "reason": "nmap --script-args http.password=Sw0rdfish1 failed"}))
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = _run("fleet", fleet, "-o", out)
+    assert code == 0, err
+    assert "Sw0rdfish1" not in (out / "fleet.json").read_text() + (out / "fleet.html").read_text()
