@@ -34,10 +34,25 @@ def _versions(install: dict) -> list[tuple[tuple[int, int, int], str, Evidence]]
     return found
 
 
+def not_installed(install: dict) -> Result | None:
+    """not_applicable when sshd is known to be absent, else None: the package database was
+    read and lists no OpenSSH server, and no sshd binary is where one is installed. There is
+    then no sshd to judge; ssh.enabled is the control that fails for it."""
+    if install["package_error"] is not None or install["package"] is not None or install["binaries"]:
+        return None
+    databases = ", ".join(install["package_databases"]) or "package database"
+    return Result.not_applicable(
+        "sshd is not installed (ssh.enabled fails for it)",
+        evidence=[ev(databases, f"{' or '.join(install['packages_looked'])}: not installed"),
+                  *(ev(path, "absent") for path in install["binaries_looked"])])
+
+
 @check("ssh.privsep-dir", needs=["sshd_install"])
 def privsep_dir(facts, params) -> Result:
     """sshd's privilege-separation chroot is root-owned and writable by nobody else."""
     install = facts["sshd_install"]
+    if absent := not_installed(install):
+        return absent
     dirs = install["privsep_dirs"]
     if not dirs:
         runtime = install["runtime_directory"]
@@ -66,11 +81,13 @@ def privsep_dir(facts, params) -> Result:
     return Result.passed("privilege-separation dir is root-owned and not writable by others", evidence=evidence)
 
 
-@check("ssh.sshd-user", needs=["passwd"])
+@check("ssh.sshd-user", needs=["passwd", "sshd_install"])
 def sshd_user(facts, params) -> Result:
     """The unprivileged sshd account exists and cannot log in."""
     passwd = facts["passwd"]
     users = [u for u in passwd["users"] if u.get("name") in SSHD_USERS and "shell" in u]
+    if not users and (absent := not_installed(facts["sshd_install"])):
+        return absent
     if not users:
         return Result.failed("no sshd account", evidence=[ev(passwd["path"], "no sshd or _sshd user")],
                              expected="user sshd with a non-login shell")
@@ -128,6 +145,8 @@ def _protocol_from_wire(facts) -> Result:
 
 
 def _protocol_from_files(facts) -> Result:
+    if absent := not_installed(facts["sshd_install"]):
+        return absent
     config, versions = facts["sshd_config"], _versions(facts["sshd_install"])
     evidence, failures, unset = [], [], []
     for c in config["configs"]:
@@ -174,13 +193,14 @@ def _ports(config: dict) -> list[tuple[object, object]]:
     return pairs
 
 
-@check("ssh.port", needs={"live": ["sshd_config", "listeners"], "image": ["sshd_config"],
-                          "net": ["greetings"]}, params={"ssh_port": {"$ref": "#/$defs/port"}})
+@check("ssh.port", needs={"live": ["sshd_config", "sshd_install", "listeners"],
+                          "image": ["sshd_config", "sshd_install"], "net": ["greetings"]},
+       params={"ssh_port": {"$ref": "#/$defs/port"}})
 def port(facts, params) -> Result:
     """sshd listens only on the site's non-default port (config; live, its sockets; the wire)."""
     parts = []
     if facts.mode in ("live", "image"):
-        parts.append(_port_from_config(facts, params))
+        parts.append(not_installed(facts["sshd_install"]) or _port_from_config(facts, params))
     if facts.mode == "live":
         sockets = _port_from_sockets(facts, params)
         if sockets.status is Status.NOT_APPLICABLE and parts:
@@ -281,6 +301,8 @@ def _version_on_wire(facts, params, minimum) -> Result:
 
 def _version_installed(facts, params, minimum) -> Result:
     install = facts["sshd_install"]
+    if absent := not_installed(install):
+        return absent
     versions = _versions(install)
     if not versions:
         evidence = [ev(b["path"], "no OpenSSH_ version string") for b in install["binaries"]]

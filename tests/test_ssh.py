@@ -1,3 +1,4 @@
+import pytest
 from schedulers import boots_systemd, boots_sysvinit
 from support import collect_fact, evidence_lines, run_check
 
@@ -43,11 +44,29 @@ def test_debian_image_without_run_sshd_is_not_applicable(tmp_root):
     assert evidence_lines(result) == ["/lib/systemd/system/ssh.service:3: sshd"]
 
 
-def test_no_privsep_dir_and_no_sshd_package_fails_naming_where_it_looked(tmp_root):
+def test_no_privsep_dir_for_an_sshd_built_from_source_fails_naming_where_it_looked(tmp_root):
     tmp_root.write("/var/lib/dpkg/status", "")
+    tmp_root.write("/usr/local/sbin/sshd", "OpenSSH_9.6p1\0")
     result = run_check("ssh.privsep-dir", root=tmp_root)
     assert result.status is Status.FAIL
     assert "/var/empty: absent" in evidence_lines(result) and "/run/sshd: absent" in evidence_lines(result)
+
+
+@pytest.mark.parametrize("control_id", ["ssh.privsep-dir", "ssh.sshd-user", "ssh.protocol", "ssh.port",
+                                        "ssh.version"])
+def test_an_image_without_sshd_installed_has_no_sshd_to_judge(tmp_root, control_id):
+    tmp_root.write("/var/lib/dpkg/status", "Package: bash\nStatus: install ok installed\nVersion: 5.2\n\n")
+    tmp_root.write("/etc/passwd", PASSWD)
+    result = run_check(control_id, root=tmp_root)
+    assert result.status is Status.NOT_APPLICABLE
+    assert result.message == "sshd is not installed (ssh.enabled fails for it)"
+    assert evidence_lines(result) == ["/var/lib/dpkg/status: openssh-server or openssh: not installed",
+                                      "/usr/sbin/sshd: absent", "/usr/local/sbin/sshd: absent"]
+
+
+def test_without_a_package_database_sshd_is_not_taken_for_absent(tmp_root):
+    result = run_check("ssh.version", root=tmp_root)
+    assert result.status is Status.ERROR
 
 
 # ssh.sshd-user
@@ -285,7 +304,8 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
     listeners = {"source": "psutil", "as_uid": 0, "listeners": [
         {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": 812, "process": "sshd",
          "user": "root", "program": "/usr/sbin/sshd", "owner_known": True, "owner_note": None}]}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
+             "sshd_install": collect_fact("sshd_install", tmp_root)}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert any("0.0.0.0:22/tcp sshd (pid 812)" in e.text for e in result.evidence)
@@ -294,7 +314,8 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
 def test_live_port_with_no_sshd_listening_says_so_and_keeps_the_config_verdict(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
     listeners = {"source": "psutil", "as_uid": 0, "listeners": []}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
+             "sshd_install": collect_fact("sshd_install", tmp_root)}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert result.message == "sshd is configured for port(s) 22; no sshd process listens now (socket table)"
@@ -306,7 +327,8 @@ def test_live_port_with_a_socket_on_22_whose_owner_is_unknown_is_an_error(tmp_ro
     listeners = {"source": "psutil", "as_uid": 0, "listeners": [
         {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": None, "process": None,
          "user": None, "program": None, "owner_known": False, "owner_note": "reading its owner was denied"}]}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
+             "sshd_install": collect_fact("sshd_install", tmp_root)}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.ERROR
     assert "socket table: 0.0.0.0:22/tcp owner unknown (reading its owner was denied)" in evidence_lines(result)

@@ -116,14 +116,16 @@ def sshd_install(host: Host, facts) -> dict:
     """How sshd is installed: package, binaries and their version strings, privsep dirs.
 
     ``{"package": {"name", "version", "source", "line"} | None, "package_error": str | None,
-    "binaries": [{"path", "version"}], "privsep_dirs": [{"path", "is_dir", "uid", "gid",
-    "mode"}], "privsep_looked": [...], "runtime_directory": {"value", "path", "line"} | None}``.
+    "package_databases": [...], "packages_looked": [...], "binaries": [{"path", "version"}],
+    "binaries_looked": [...], "privsep_dirs": [{"path", "is_dir", "uid", "gid", "mode"}],
+    "privsep_looked": [...], "runtime_directory": {"value", "path", "line"} | None}``.
     An unreadable package database is recorded, not fatal: the binary still tells the version.
     """
     package_error = facts.error_of("packages")
-    package = None
+    package, databases = None, []
     if package_error is None:
         installed = facts["packages"]["installed"]
+        databases = list(facts["packages"]["databases"])
         package = next(({"name": n, **installed[n]} for n in PACKAGES if n in installed), None)
     binaries = []
     for path in BINARIES:
@@ -132,7 +134,10 @@ def sshd_install(host: Host, facts) -> dict:
     return {
         "package": package,
         "package_error": package_error,
+        "package_databases": databases,
+        "packages_looked": list(PACKAGES),
         "binaries": binaries,
+        "binaries_looked": list(BINARIES),
         "privsep_dirs": [_stat_dir(host, p) for p in PRIVSEP_DIRS if host.exists(p)],
         "privsep_looked": list(PRIVSEP_DIRS),
         "runtime_directory": _runtime_directory(host),
