@@ -193,14 +193,15 @@ def _ports(config: dict) -> list[tuple[object, object]]:
     return pairs
 
 
-@check("ssh.port", needs={"live": ["sshd_config", "sshd_install", "listeners"],
-                          "image": ["sshd_config", "sshd_install"], "net": ["greetings"]},
-       params={"ssh_port": {"$ref": "#/$defs/port"}})
+@check("ssh.port", needs={"live": ["sshd_config", "listeners"], "image": ["sshd_config"],
+                          "net": ["greetings"]}, params={"ssh_port": {"$ref": "#/$defs/port"}})
 def port(facts, params) -> Result:
     """sshd listens only on the site's non-default port (config; live, its sockets; the wire)."""
     parts = []
     if facts.mode in ("live", "image"):
-        parts.append(not_installed(facts["sshd_install"]) or _port_from_config(facts, params))
+        # Judged even where sshd is not installed (unlike its version): the site's port is set
+        # before sshd first starts, and a plan that installs sshd (ssh.enabled) sets it too.
+        parts.append(_port_from_config(facts, params))
     if facts.mode == "live":
         sockets = _port_from_sockets(facts, params)
         if sockets.status is Status.NOT_APPLICABLE and parts:

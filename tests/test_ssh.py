@@ -52,8 +52,7 @@ def test_no_privsep_dir_for_an_sshd_built_from_source_fails_naming_where_it_look
     assert "/var/empty: absent" in evidence_lines(result) and "/run/sshd: absent" in evidence_lines(result)
 
 
-@pytest.mark.parametrize("control_id", ["ssh.privsep-dir", "ssh.sshd-user", "ssh.protocol", "ssh.port",
-                                        "ssh.version"])
+@pytest.mark.parametrize("control_id", ["ssh.privsep-dir", "ssh.sshd-user", "ssh.protocol", "ssh.version"])
 def test_an_image_without_sshd_installed_has_no_sshd_to_judge(tmp_root, control_id):
     tmp_root.write("/var/lib/dpkg/status", "Package: bash\nStatus: install ok installed\nVersion: 5.2\n\n")
     tmp_root.write("/etc/passwd", PASSWD)
@@ -62,6 +61,13 @@ def test_an_image_without_sshd_installed_has_no_sshd_to_judge(tmp_root, control_
     assert result.message == "sshd is not installed (ssh.enabled fails for it)"
     assert evidence_lines(result) == ["/var/lib/dpkg/status: openssh-server or openssh: not installed",
                                       "/usr/sbin/sshd: absent", "/usr/local/sbin/sshd: absent"]
+
+
+def test_the_port_of_an_sshd_not_yet_installed_is_still_judged(tmp_root):
+    tmp_root.write("/var/lib/dpkg/status", "Package: bash\nStatus: install ok installed\nVersion: 5.2\n\n")
+    result = run_check("ssh.port", root=tmp_root, params={"ssh_port": 2112})
+    assert result.status is Status.FAIL
+    assert result.message == "no sshd_config: sshd would use its default port 22"
 
 
 def test_without_a_package_database_sshd_is_not_taken_for_absent(tmp_root):
@@ -304,8 +310,7 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
     listeners = {"source": "psutil", "as_uid": 0, "listeners": [
         {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": 812, "process": "sshd",
          "user": "root", "program": "/usr/sbin/sshd", "owner_known": True, "owner_note": None}]}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
-             "sshd_install": collect_fact("sshd_install", tmp_root)}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert any("0.0.0.0:22/tcp sshd (pid 812)" in e.text for e in result.evidence)
@@ -314,8 +319,7 @@ def test_live_sshd_listening_on_22_fails_port_even_when_the_config_says_2112(tmp
 def test_live_port_with_no_sshd_listening_says_so_and_keeps_the_config_verdict(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "#Port 22\n")
     listeners = {"source": "psutil", "as_uid": 0, "listeners": []}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
-             "sshd_install": collect_fact("sshd_install", tmp_root)}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.FAIL
     assert result.message == "sshd is configured for port(s) 22; no sshd process listens now (socket table)"
@@ -327,8 +331,7 @@ def test_live_port_with_a_socket_on_22_whose_owner_is_unknown_is_an_error(tmp_ro
     listeners = {"source": "psutil", "as_uid": 0, "listeners": [
         {"proto": "tcp", "family": "ipv4", "address": "0.0.0.0", "port": 22, "pid": None, "process": None,
          "user": None, "program": None, "owner_known": False, "owner_note": "reading its owner was denied"}]}
-    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners,
-             "sshd_install": collect_fact("sshd_install", tmp_root)}
+    facts = {"sshd_config": collect_fact("sshd_config", tmp_root), "listeners": listeners}
     result = run_check("ssh.port", facts=facts, mode="live", params={"ssh_port": 2112})
     assert result.status is Status.ERROR
     assert "socket table: 0.0.0.0:22/tcp owner unknown (reading its owner was denied)" in evidence_lines(result)
