@@ -43,18 +43,23 @@ def collector_identity() -> dict:
 
 
 def collect_bundle(target, audit_plan, *, baseline, selection: dict,
-                   on_fact: Callable[[str], None] | None = None) -> dict:
+                   on_fact: Callable[[str], None] | None = None,
+                   on_crash: Callable[[str, str], None] | None = None) -> dict:
     """Collect the facts ``audit_plan`` needs from ``target`` (a ``scan.Target``) into a bundle.
 
     Facts pass the one redaction layer here, before they leave the collector, and are made
     plain JSON data (a tuple a probe returned is a list, as it will be when read back), so
-    evaluating the bundle in memory and from a file gives the same results.
+    evaluating the bundle in memory and from a file gives the same results. A crashed
+    probe's traceback stays out of the bundle: ``on_crash("probe NAME", traceback)`` gets it.
     """
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     host = target.host
     facts = collect(host, audit_plan.facts, mode=host.mode, modes=audit_plan.modes,
                     on_done=on_fact, requests=audit_plan.requests)
+    if on_crash is not None:
+        for name, text in facts.tracebacks().items():
+            on_crash(f"probe {name}", text)
     values = json.loads(json.dumps(redact(facts.serialisable())))
     return {
         "format": FORMAT,

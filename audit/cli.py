@@ -439,7 +439,7 @@ def cmd_scan(args) -> int:
                             on_fact=advance)
             report = finished.report
         if args.debug:
-            _print_tracebacks(finished.tracebacks)
+            print_tracebacks(finished.tracebacks)
         if state is not None:
             _record_drift(state, report)
     written = _write_reports(report, formats, output, metrics=args.prometheus)
@@ -469,10 +469,17 @@ def cmd_scan(args) -> int:
     return code
 
 
-def _print_tracebacks(tracebacks) -> None:
-    """--debug: each crashed probe's and check's traceback (the report has one line each)."""
+def print_tracebacks(tracebacks) -> None:
+    """--debug: each crashed probe's and check's traceback (the report has one line each).
+
+    A traceback quotes what the code was handling, target text included: it passes the
+    redaction reports pass and prints with control characters made visible."""
+    from hostaudit.redact import redact_text
+    from hostaudit.visible import terminal_text
+
     for what, text in tracebacks.items():
-        print(f"debug: {what} crashed:\n{text.rstrip()}", file=sys.stderr)
+        lines = redact_text(f"debug: {what} crashed:\n{text.rstrip()}").splitlines()
+        print("\n".join(terminal_text(line) for line in lines), file=sys.stderr)
 
 
 def _gate_verdict(args, reasons: list[str]):

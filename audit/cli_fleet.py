@@ -89,7 +89,7 @@ def cmd_collect(args) -> int:
     import contextlib
 
     from hostaudit import bundle as bundles
-    from hostaudit.cli import _console, _load_baseline, _split_list
+    from hostaudit.cli import _console, _load_baseline, _split_list, print_tracebacks
     from hostaudit.scan import TargetSpec, collect, open_target, plan
 
     baseline = _load_baseline(args.baseline)
@@ -109,8 +109,11 @@ def cmd_collect(args) -> int:
 
                 advance = stack.enter_context(
                     probe_progress(_console(args, stderr=True), len(audit_plan.facts)))
+            crashed: dict[str, str] = {}
             bundle = collect(target, baseline, only=only, skip=skip, audit_plan=audit_plan,
-                             on_fact=advance)
+                             on_fact=advance, on_crash=crashed.__setitem__)
+    if args.debug:
+        print_tracebacks(crashed)
     bundles.write(bundle, output)
     if not args.quiet:
         failed = sum(1 for v in bundle["facts"].values() if bundles.is_error(v))

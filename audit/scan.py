@@ -21,7 +21,7 @@ import os
 import pwd
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hostaudit.baseline import Baseline, Control, select
 from hostaudit.errors import InputError
@@ -205,20 +205,28 @@ def scan(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: 
     the day the baseline's waivers are judged on.
     """
     audit_plan = audit_plan or plan(baseline, target, only, skip)
-    bundle = collect(target, baseline, only=only, skip=skip, audit_plan=audit_plan, on_fact=on_fact)
-    return evaluate(bundle, baseline, only=only, skip=skip, today=today)
+    crashed: dict[str, str] = {}
+    bundle = collect(target, baseline, only=only, skip=skip, audit_plan=audit_plan, on_fact=on_fact,
+                     on_crash=crashed.__setitem__)
+    finished = evaluate(bundle, baseline, only=only, skip=skip, today=today)
+    return replace(finished, tracebacks={**crashed, **finished.tracebacks})
 
 
 def collect(target: Target, baseline: Baseline, *, only: Sequence[str] = (), skip: Sequence[str] = (),
             audit_plan: AuditPlan | None = None,
-            on_fact: Callable[[str], None] | None = None) -> dict:
+            on_fact: Callable[[str], None] | None = None,
+            on_crash: Callable[[str, str], None] | None = None) -> dict:
     """The fact bundle of ``target``: exactly the facts ``baseline``'s selected checks need,
-    redacted, with the target's description (``hostaudit.bundle``)."""
+    redacted, with the target's description (``hostaudit.bundle``).
+
+    ``on_crash(what, traceback)`` is called for each probe that crashed (``what`` is
+    ``"probe NAME"``): the bundle carries only the one-line reason, --debug the rest."""
     from hostaudit.bundle import collect_bundle
 
     audit_plan = audit_plan or plan(baseline, target, only, skip)
     return collect_bundle(target, audit_plan, baseline=baseline,
-                          selection={"only": list(only), "skip": list(skip)}, on_fact=on_fact)
+                          selection={"only": list(only), "skip": list(skip)}, on_fact=on_fact,
+                          on_crash=on_crash)
 
 
 def evaluate(bundle: dict, baseline: Baseline, *, only: Sequence[str] | None = None,

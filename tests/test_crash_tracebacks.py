@@ -70,3 +70,34 @@ def test_without_debug_no_traceback_is_printed(tmp_path, tmp_root, monkeypatch):
     monkeypatch.setitem(KINDS, "account", dataclasses.replace(KINDS["account"], func=_boom))
     _, err, _ = _scan(tmp_path, tmp_root)
     assert "Traceback" not in err
+
+
+def _leaky_probe(host):
+    raise ValueError("parsing failed at 'password=Sw0rdfish1'\x1b[31m")
+
+
+def test_debug_shows_the_traceback_of_a_crashed_probe_in_a_scan(tmp_path, tmp_root, monkeypatch):
+    monkeypatch.setitem(PROBES, "passwd", dataclasses.replace(PROBES["passwd"], func=_leaky_probe))
+    _, err, report = _scan(tmp_path, tmp_root, "--debug")
+    assert "debug: probe passwd crashed:\nTraceback (most recent call last)" in err
+    assert "in _leaky_probe" in err
+    assert "Traceback" not in json.dumps(report)
+
+
+def test_a_debug_traceback_is_redacted_and_its_control_characters_made_visible(tmp_path, tmp_root, monkeypatch):
+    monkeypatch.setitem(PROBES, "passwd", dataclasses.replace(PROBES["passwd"], func=_leaky_probe))
+    _, err, _ = _scan(tmp_path, tmp_root, "--debug")
+    assert "in _leaky_probe" in err
+    assert "Sw0rdfish1" not in err and "\x1b" not in err
+
+
+def test_debug_shows_the_traceback_of_a_crashed_probe_in_collect(tmp_path, tmp_root, monkeypatch):
+    monkeypatch.setitem(PROBES, "passwd", dataclasses.replace(PROBES["passwd"], func=_leaky_probe))
+    site = tmp_path / "site.yaml"
+    site.write_text(SITE)
+    err = io.StringIO()
+    with redirect_stdout(io.StringIO()), redirect_stderr(err):
+        code = main(["--debug", "collect", "--root", str(tmp_root.path), "--baseline", str(site),
+                     "-o", str(tmp_path / "facts.json"), "--quiet"])
+    assert code == 0
+    assert "debug: probe passwd crashed:\nTraceback (most recent call last)" in err.getvalue()
