@@ -286,6 +286,13 @@ def cmd_plan(args) -> int:
     files = [f for f in recorded.get("files") or [] if isinstance(f, str) and os.path.isfile(f)]
     # The file the scan read (a site baseline is no shipped name), else the shipped name.
     ref = args.baseline or (files[-1] if files else recorded.get("name")) or "gcux-qmail"
+    if not args.baseline:
+        # The report chose these files, and their fix steps become commands a person runs as
+        # root: follow them only where nobody else could have written them.
+        for path in files:
+            if reason := _written_by_others(path):
+                raise InputError(f"the report names baseline file {path}, and {reason}; "
+                                 "name the baseline yourself with --baseline", where=args.report)
     loaded = _load_baseline(ref)
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
@@ -307,6 +314,18 @@ def cmd_plan(args) -> int:
                    f"({family}) to {where}; {len(plan.manual)} need a person (listed in it)")
     print(message, file=sys.stderr)
     return ExitCode.OK
+
+
+def _written_by_others(path: str) -> str | None:
+    """Why ``path`` may have been written by someone other than root or this user (it or its
+    directory owned by another user, or writable by group or others), or None."""
+    for what in (path, os.path.dirname(os.path.abspath(path))):
+        info = os.stat(what)
+        if info.st_uid not in (0, os.geteuid()):
+            return f"{what} is owned by uid {info.st_uid}"
+        if info.st_mode & 0o022:
+            return f"{what} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
+    return None
 
 
 def _load_baseline(ref: str):

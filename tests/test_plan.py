@@ -5,6 +5,7 @@ test_plan_roundtrip.py; here: what goes into a plan and how it is written.
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -214,6 +215,40 @@ def test_plan_uses_the_baseline_file_the_report_was_scanned_with(tmp_path):
     code, text = plan_cli(tmp_path, data)
     assert code == 0
     assert "#   maint.disk-monitor: watched elsewhere" in text
+
+
+def _site_named_by_report(tmp_path, directory="site"):
+    folder = tmp_path / directory
+    folder.mkdir()
+    site = folder / "site.yaml"
+    site.write_text("name: site\nextends: gcux-qmail\noverrides:\n  maint.disk-monitor:\n"
+                    "    fix: {steps: [{shell: {name: who, check: \"false\", apply: id}}]}\n")
+    data = report({"maint.disk-monitor": "fail"}, baseline="site")
+    data["baseline"]["files"] = [str(site)]
+    return site, data
+
+
+def test_plan_refuses_a_baseline_file_the_report_names_that_another_user_owns(tmp_path, capsys):
+    site, data = _site_named_by_report(tmp_path)
+    os.chown(site, 65534, 65534)
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert f"the report names baseline file {site}, and {site} is owned by uid 65534" in capsys.readouterr().err
+
+
+def test_plan_refuses_a_baseline_file_in_a_directory_others_can_write(tmp_path, capsys):
+    site, data = _site_named_by_report(tmp_path)
+    os.chmod(site.parent, 0o777)
+    code, _ = plan_cli(tmp_path, data)
+    assert code == 2
+    assert f"{site.parent} is writable by group and others" in capsys.readouterr().err
+
+
+def test_a_baseline_named_on_the_command_line_is_the_users_choice(tmp_path):
+    site, data = _site_named_by_report(tmp_path)
+    os.chmod(site.parent, 0o777)
+    code, _ = plan_cli(tmp_path, data, "--baseline", str(site))
+    assert code == 0
 
 
 def test_shell_plan_header_runs_the_file_it_was_written_to(tmp_path):
