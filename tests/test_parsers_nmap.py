@@ -141,6 +141,14 @@ def test_port_in_ranges_reads_single_ports_and_spans():
     assert not port_in_ranges(5, "junk,,")
 
 
+def test_a_list_of_fewer_ranges_than_the_limit_is_kept_however_long_its_text():
+    ranges = ",".join(f"{p}-{p + 1}" for p in range(10000, 10000 + 3 * 250, 3))
+    text = TCP_SWEEP.replace('ports="1-24,26-109,111-464,466-994,996-2111,2113-65535"',
+                             f'ports="{ranges}"')
+    closed = parse_nmap_xml(text)["hosts"][0]["states"]["closed"]
+    assert len(ranges) > 300 and closed["ports"] == ranges
+
+
 def test_long_range_lists_are_dropped_to_keep_the_fact_small():
     ranges = ",".join(str(p) for p in range(1, 2000, 2))
     text = TCP_SWEEP.replace('ports="1-24,26-109,111-464,466-994,996-2111,2113-65535"',

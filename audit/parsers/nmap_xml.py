@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-# Longer range lists (a UDP sweep's scattered closed ports) are summarised by count only.
+# A state with more ranges than this (a UDP sweep's scattered closed ports) is summarised by
+# count only; fewer are kept, so a check can still tell which state a given port was in.
 _MAX_RANGES = 300
 
 
@@ -65,7 +66,7 @@ def _host(node: ET.Element) -> dict:
             _count(states, state, _int(reason.get("count")), reason.get("reason", ""),
                    reason.get("ports"))
     for summary in states.values():
-        if summary["ports"] is not None and len(summary["ports"]) > _MAX_RANGES:
+        if summary["ports"] is not None and summary["ports"].count(",") + 1 > _MAX_RANGES:
             summary["ports"] = None
     return {
         "address": address.get("addr", "") if address is not None else "",
