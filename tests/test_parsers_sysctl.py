@@ -24,6 +24,11 @@ def test_line_without_equals_is_malformed():
         {"line": 1, "malformed": True}, {"line": 2, "malformed": True}]
 
 
+def test_dash_key_without_value_excludes_the_key_from_globs():
+    assert parse_sysctl_conf("-net.ipv4.conf.all.rp_filter\n") == [
+        {"key": "net.ipv4.conf.all.rp_filter", "excluded": True, "ignore_failure": True, "line": 1}]
+
+
 def test_load_order_sorts_names_across_dirs_and_etc_masks_same_name():
     order = load_order({
         "/usr/lib/sysctl.d": ["50-default.conf", "99-protect-links.conf"],

@@ -88,13 +88,44 @@ def test_dev_null_link_masks_vendor_file(tmp_root):
     assert "not set persistently" in result.message
 
 
-def test_systemd_glob_key_overrides_earlier_setting(tmp_root):
+def test_explicit_key_beats_a_later_systemd_glob(tmp_root):
+    # sysctl.d(5): "Keys for which an explicit pattern exists will be excluded from any glob
+    # matching", whatever the file order.
     tmp_root.write("/etc/sysctl.d/10-hardening.conf", "net.ipv4.conf.all.rp_filter = 1\n")
     tmp_root.write("/usr/lib/sysctl.d/50-default.conf", "-net.ipv4.conf.*.rp_filter = 2\n")
     result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
                        params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == ["/etc/sysctl.d/10-hardening.conf:1: net.ipv4.conf.all.rp_filter = 1"]
+
+
+def test_systemd_glob_sets_a_key_no_line_names(tmp_root):
+    tmp_root.write("/usr/lib/sysctl.d/50-default.conf", "net.ipv4.conf.*.rp_filter = 2\n")
+    result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
+                       params={"expected": "1"})
     assert result.status is Status.FAIL
     assert evidence_lines(result) == ["/usr/lib/sysctl.d/50-default.conf:1: net.ipv4.conf.*.rp_filter = 2"]
+
+
+def test_key_excluded_from_a_glob_is_not_set_by_it(tmp_root):
+    # systemd's own 50-default.conf: the glob sets every interface but "all".
+    tmp_root.write("/usr/lib/sysctl.d/50-default.conf",
+                   "net.ipv4.conf.*.rp_filter = 2\n-net.ipv4.conf.all.rp_filter\n")
+    result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
+                       params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message
+
+
+def test_later_dash_line_without_value_cancels_an_earlier_setting(tmp_root):
+    # systemd-sysctl keeps one entry per key, the last: "-key" has no value, so nothing is written.
+    tmp_root.write("/etc/sysctl.d/10-hardening.conf", "net.ipv4.conf.all.rp_filter = 1\n")
+    tmp_root.write("/usr/lib/sysctl.d/50-default.conf",
+                   "net.ipv4.conf.*.rp_filter = 2\n-net.ipv4.conf.all.rp_filter\n")
+    result = run_check("sysctl.net.ipv4.conf.all.rp_filter", root=tmp_root,
+                       params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message
 
 
 def test_always_defrag_not_applicable_on_image_with_modern_kernel(tmp_root):

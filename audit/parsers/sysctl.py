@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 
 # systemd-sysctl and procps `sysctl --system` read these, in this precedence for equal names.
@@ -46,7 +47,12 @@ def parse_sysctl_conf(text: str) -> list[dict]:
         if not line or line[0] in "#;":
             continue
         if "=" not in line:
-            settings.append({"line": number, "malformed": True})
+            excluded = normalize_key(line[1:]) if line.startswith("-") else ""
+            if excluded and not any(c.isspace() for c in excluded):
+                # systemd: a key named without a value is kept out of every glob's reach
+                settings.append({"key": excluded, "excluded": True, "ignore_failure": True, "line": number})
+            else:
+                settings.append({"line": number, "malformed": True})
             continue
         key, value = line.split("=", 1)
         key = key.strip()
@@ -64,6 +70,33 @@ def parse_sysctl_conf(text: str) -> list[dict]:
             }
         )
     return settings
+
+
+def is_glob(key: str) -> bool:
+    """Whether a sysctl.d key is a glob(7) pattern (``net.ipv4.conf.*.rp_filter``)."""
+    return any(c in key for c in "*?[")
+
+
+def winning_setting(files: list[tuple[str, list[dict]]], key: str) -> tuple[str, dict] | None:
+    """The (path, entry) that sets ``key`` at boot, from parsed files in load order.
+
+    systemd-sysctl: the last line naming ``key`` itself wins, and a glob reaches ``key`` only
+    when no line names it ("Keys for which an explicit pattern exists will be excluded from any
+    glob matching", sysctl.d(5)); a ``-key`` line without a value names it and sets nothing.
+    procps before 4.0.3 applies no glob at all, so an explicit line wins there too.
+    """
+    explicit = glob = None
+    for path, entries in files:
+        for entry in entries:
+            if entry.get("malformed"):
+                continue
+            if entry["key"] == key:
+                explicit = (path, entry)
+            elif is_glob(entry["key"]) and not entry.get("excluded") and fnmatch.fnmatchcase(key, entry["key"]):
+                glob = (path, entry)
+    if explicit is not None:
+        return None if explicit[1].get("excluded") else explicit
+    return glob
 
 
 def load_order(found: dict[str, list[str]]) -> list[str]:

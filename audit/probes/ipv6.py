@@ -23,12 +23,11 @@ entries): there every entry but rescue entries must carry it. Only when the imag
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from hostaudit.host import Host
 from hostaudit.parsers.kernel_cmdline import kernel_lines, turns_ipv6_off
-from hostaudit.parsers.sysctl import SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf
+from hostaudit.parsers.sysctl import SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf, winning_setting
 from hostaudit.registry import probe
 
 IF_INET6 = "/proc/net/if_inet6"
@@ -114,11 +113,7 @@ def _sysctl_off(host: Host, evidence: list) -> bool:
     files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
     if host.is_file(SYSCTL_CONF):
         files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
-    winner = None
-    for path in files:
-        for entry in parse_sysctl_conf(host.read_text(path)):
-            if not entry.get("malformed") and fnmatch.fnmatchcase(SYSCTL_KEY, entry["key"]):
-                winner = (path, entry)
+    winner = winning_setting([(path, parse_sysctl_conf(host.read_text(path))) for path in files], SYSCTL_KEY)
     if winner is None:
         evidence.append(_ev("sysctl.d", f"{SYSCTL_KEY} not set (looked in {', '.join(SYSCTL_D_DIRS)}, {SYSCTL_CONF})"))
         return False

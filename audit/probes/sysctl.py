@@ -4,7 +4,6 @@ which kernels an image carries (a key may not exist in them at all).
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from typing import Any
 
@@ -16,6 +15,7 @@ from hostaudit.parsers.sysctl import (
     normalize_key,
     parse_sysctl_conf,
     proc_path,
+    winning_setting,
 )
 from hostaudit.registry import probe
 
@@ -36,26 +36,25 @@ def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
 
     The keys come from ``request["keys"]``. ``{"looked_in": [...], "files": [paths in load
     order], "settings": {key: {value, path, line, ignore_failure, pattern?}}}``. A glob key
-    (``net.ipv4.conf.*.rp_filter``, as in systemd's 50-default.conf) counts for every
-    requested key it matches.
+    (``net.ipv4.conf.*.rp_filter``, as in systemd's 50-default.conf) counts for a requested
+    key it matches only where no line names the key itself (systemd-sysctl's rule).
     """
     wanted = _requested_keys(request)
     found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
     files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
     if host.is_file(SYSCTL_CONF):
         files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
+    parsed = [(path, parse_sysctl_conf(host.read_text(path))) for path in files]
     settings: dict = {}
-    for path in files:
-        for entry in parse_sysctl_conf(host.read_text(path)):
-            if entry.get("malformed"):
-                continue
-            for key in wanted:
-                if entry["key"] == key or fnmatch.fnmatchcase(key, entry["key"]):
-                    settings[key] = {
-                        "value": entry["value"], "path": path, "line": entry["line"],
-                        "ignore_failure": entry["ignore_failure"],
-                        **({"pattern": entry["key"]} if entry["key"] != key else {}),
-                    }
+    for key in wanted:
+        won = winning_setting(parsed, key)
+        if won is not None:
+            path, entry = won
+            settings[key] = {
+                "value": entry["value"], "path": path, "line": entry["line"],
+                "ignore_failure": entry["ignore_failure"],
+                **({"pattern": entry["key"]} if entry["key"] != key else {}),
+            }
     looked_in = [f"{d}/*.conf" for d in SYSCTL_D_DIRS] + [SYSCTL_CONF]
     return {"looked_in": looked_in, "files": files, "settings": settings}
 
