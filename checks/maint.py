@@ -22,15 +22,17 @@ DNF_TIMERS = ("dnf-automatic.timer", "dnf-automatic-install.timer")
 YES = ("yes", "true", "1", "on")
 
 
-def _scheduled_commands(sched: dict) -> list[tuple[str, frozenset, object]]:
-    """(command text, kind of schedule, evidence) for every cron job, cron script line and
-    enabled timer command."""
-    found: list[tuple[str, frozenset, object]] = [
-        (c["command"], cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]))
+def _scheduled_commands(sched: dict) -> list[tuple[str, frozenset, object, dict]]:
+    """(command text, kind of schedule, evidence, cron daemons that skip its file) for every
+    cron job, cron script line and enabled timer command."""
+    found: list[tuple[str, frozenset, object, dict]] = [
+        (c["command"], cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]),
+         c.get("skipped_by") or {})
         for c in sched["cron"]]
-    found += [(line["text"], frozenset({s["period"]}), ev(s["path"], f"{s['period']}: {line['text']}", line["line"]))
+    found += [(line["text"], frozenset({s["period"]}), ev(s["path"], f"{s['period']}: {line['text']}", line["line"]),
+               s.get("skipped_by") or {})
               for s in sched["scripts"] for line in s["lines"]]
-    found += [(cmd["command"], frozenset({TIMER}), ev(cmd["path"], f"{t['unit']}: {cmd['command']}", cmd["line"]))
+    found += [(cmd["command"], frozenset({TIMER}), ev(cmd["path"], f"{t['unit']}: {cmd['command']}", cmd["line"]), {})
               for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]]
     return found
 
@@ -64,7 +66,8 @@ def _unattended_upgrades(updates: dict, sched: dict) -> tuple[bool, list, list]:
         triggers.append((frozenset({TIMER}), ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled")))
     cron = next((s for s in sched["scripts"] if s["path"] == APT_CRON_SCRIPT), None)
     if cron:
-        triggers.append((frozenset({cron["period"]}), ev(cron["path"], "runs apt.systemd.daily")))
+        triggers.append((frozenset({cron["period"]}), ev(cron["path"], "runs apt.systemd.daily"),
+                         cron.get("skipped_by") or {}))
     if not triggers:
         evidence.append(ev("/etc/systemd/system/timers.target.wants", "apt-daily-upgrade.timer not enabled"))
         evidence.append(ev(APT_CRON_SCRIPT, "absent"))
@@ -104,7 +107,7 @@ def _yum_cron(updates: dict, sched: dict) -> tuple[bool, list, list]:
     if script is None:
         evidence.append(ev("/etc/cron.daily", "no script runs yum-cron"))
         return False, evidence, []
-    trigger = [(frozenset({script["period"]}), ev(script["path"], "runs yum-cron"))]
+    trigger = [(frozenset({script["period"]}), ev(script["path"], "runs yum-cron"), script.get("skipped_by") or {})]
     return (*_apply_updates(yum["config"], evidence), trigger)
 
 
@@ -114,7 +117,7 @@ def auto_patches(facts, params) -> Result:
     sched, updates, scheduler = facts["schedules"], facts["auto_updates"], facts["scheduler"]
     expected = ("unattended-upgrades, dnf-automatic or yum-cron enabled, or a cron job applying updates, "
                 "with a cron daemon (or systemd as init, for a timer) to run it")
-    jobs = judge(scheduler, [(kinds, e) for command, kinds, e in _scheduled_commands(sched)
+    jobs = judge(scheduler, [(kinds, e, skips) for command, kinds, e, skips in _scheduled_commands(sched)
                              if PATCH_COMMANDS.search(command)])
     if jobs["runs"]:
         return Result.passed("a scheduled job applies updates", evidence=jobs["runs"] + [summary(scheduler)],
@@ -147,7 +150,7 @@ def disk_monitor(facts, params) -> Result:
     """A scheduled job watches free disk space, and something runs it."""
     sched, scheduler = facts["schedules"], facts["scheduler"]
     expected = "a cron job or timer running df (or check_disk/diskmon), with a scheduler that runs it"
-    jobs = judge(scheduler, [(kinds, e) for command, kinds, e in _scheduled_commands(sched)
+    jobs = judge(scheduler, [(kinds, e, skips) for command, kinds, e, skips in _scheduled_commands(sched)
                              if DISK_COMMANDS.search(command)])
     if jobs["runs"]:
         return Result.passed("disk space is checked on a schedule", evidence=jobs["runs"] + [summary(scheduler)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 from hostaudit.model import Evidence, Result, ev
 
 TIMER = "timer"
+ANY_CRON = "*"  # as the schedules probe writes it: a skip every cron daemon makes
 RANK = {"runs": 0, "unknown": 1, "idle": 2}
 
 
@@ -24,13 +25,19 @@ def cron_kinds(path: str) -> frozenset:
     return frozenset({"crontab"})
 
 
-def runner(scheduler: dict, kinds: frozenset) -> tuple[str, str]:
-    """``(state, why)``: whether anything runs a job of ``kinds`` (runs, unknown or idle)."""
+def runner(scheduler: dict, kinds: frozenset, skipped_by: dict | None = None) -> tuple[str, str]:
+    """``(state, why)``: whether anything runs a job of ``kinds`` (runs, unknown or idle);
+    ``skipped_by`` (the schedules fact's) names the daemons that would pass the file over."""
     if TIMER in kinds:
         timers = scheduler["timers"]
         return timers["state"], ("systemd" if timers["state"] == "runs" else f"systemd timers: {timers['why']}")
+    skipped_by = skipped_by or {}
     daemons = [d for d in scheduler["cron"] if set(d["runs"]) & kinds]
     present = [d for d in daemons if d["state"] != "absent"]
+    skipping = [(d["name"], skipped_by.get(d["name"], skipped_by.get(ANY_CRON))) for d in present]
+    present = [d for d, (_, why) in zip(present, skipping) if why is None]
+    if not present and any(why for _, why in skipping):
+        return "idle", "; ".join(f"{name} skips it: {why}" for name, why in skipping)
     if not present:
         return "idle", f"no cron daemon installed ({', '.join(d['name'] for d in daemons)})"
     best = min(RANK[d["state"]] for d in present)
@@ -41,11 +48,11 @@ def runner(scheduler: dict, kinds: frozenset) -> tuple[str, str]:
 
 
 def judge(scheduler: dict, jobs: list) -> dict:
-    """Sort ``[(kinds, evidence)]`` into ``{"runs", "unknown", "idle"}`` lists of evidence,
-    each annotated with what runs it (or why nothing does)."""
+    """Sort ``[(kinds, evidence)]`` or ``[(kinds, evidence, skipped_by)]`` into ``{"runs",
+    "unknown", "idle"}`` lists of evidence, each annotated with what runs it (or why nothing does)."""
     sorted_jobs: dict = {"runs": [], "unknown": [], "idle": []}
-    for kinds, found in jobs:
-        state, why = runner(scheduler, kinds)
+    for kinds, found, *skipped in jobs:
+        state, why = runner(scheduler, kinds, skipped[0] if skipped else None)
         label = {"runs": "run by", "idle": "nothing runs it:", "unknown": "may not run:"}[state]
         sorted_jobs[state].append(ev(found.where, f"{found.text} [{label} {why}]", found.line))
     return sorted_jobs

@@ -184,6 +184,67 @@ def test_enabled_timer_fails_when_the_init_is_not_systemd(tmp_root):
     assert "[nothing runs it: systemd timers: the init is not systemd (/sbin/init)]" in evidence_lines(result)[0]
 
 
+def test_cron_daily_script_that_is_not_executable_does_not_count(tmp_root):
+    # run-parts runs only executable files.
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.daily/tripwire", "#!/bin/sh\n/usr/sbin/tripwire --check\n", mode=0o644)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert evidence_lines(result)[0] == ("/etc/cron.daily/tripwire: daily cron script [nothing runs it: cron "
+                                         "skips it: not executable (run-parts runs only executables)]")
+
+
+def test_cron_daily_script_with_a_dot_in_its_name_does_not_count_under_debian_cron(tmp_root):
+    # Debian's /etc/crontab runs `run-parts --report /etc/cron.daily`: names outside [A-Za-z0-9_-] are skipped.
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.daily/tripwire.sh", "#!/bin/sh\n/usr/sbin/tripwire --check\n", mode=0o755)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "[nothing runs it: cron skips it: the name tripwire.sh is not made of letters, digits, " \
+           "_ and - only (run-parts skips it)]" in evidence_lines(result)[0]
+
+
+def test_cron_d_file_with_a_dot_in_its_name_does_not_count_under_debian_cron(tmp_root):
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.d/tripwire.cron", "30 3 * * * root /usr/sbin/tripwire --check\n")
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "cron skips it: the name tripwire.cron is not made of letters, digits, _ and - only" \
+        in evidence_lines(result)[0]
+
+
+def test_cron_d_file_writable_by_others_does_not_count(tmp_root):
+    # cron(8) on Debian: /etc/crontab and /etc/cron.d files must not be group- or other-writable.
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.d/tripwire", "30 3 * * * root /usr/sbin/tripwire --check\n", mode=0o666)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "cron skips it: mode 0666 is group/other-writable" in evidence_lines(result)[0]
+
+
+def test_cron_d_file_not_owned_by_root_does_not_count(tmp_root):
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.d/tripwire", "30 3 * * * root /usr/sbin/tripwire --check\n", uid=1000)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "cron skips it: owned by uid 1000, not root" in evidence_lines(result)[0]
+
+
+def test_cron_d_job_owned_by_root_and_closed_passes(tmp_root):
+    cron_enabled(tmp_root, "tripwire")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.d/tripwire-check", "30 3 * * * root /usr/sbin/tripwire --check\n", mode=0o644)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result)[0] == \
+        "/etc/cron.d/tripwire-check:1: 30 3 * * * /usr/sbin/tripwire --check [run by cron]"
+
+
 def test_image_without_an_init_cannot_tell_whether_cron_runs_and_errs(tmp_root):
     tmp_root.installed("cron", "tripwire")
     tmp_root.write("/usr/sbin/cron", "\x7fELF", mode=0o755)

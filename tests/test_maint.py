@@ -106,6 +106,24 @@ def test_cron_daily_script_running_check_disk_passes(tmp_root):
                                          "[run by cron]")
 
 
+def test_df_job_in_a_cron_d_file_debian_cron_skips_fails(tmp_root):
+    cron_enabled(tmp_root)
+    tmp_root.write("/etc/cron.d/disk.check", "0 * * * * root /bin/df -h | mail -s disk root\n")
+    result = run_check("maint.disk-monitor", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert result.message == "a disk-space check is scheduled, but nothing runs it"
+    assert "[nothing runs it: cron skips it: the name disk.check is not made of letters, digits, _ and - only]" \
+        in evidence_lines(result)[0]
+
+
+def test_df_cron_daily_script_that_is_not_executable_fails(tmp_root):
+    cron_enabled(tmp_root)
+    tmp_root.write("/etc/cron.daily/diskspace", "#!/bin/sh\ndf -h | mail -s disk root\n", mode=0o644)
+    result = run_check("maint.disk-monitor", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "cron skips it: not executable" in evidence_lines(result)[0]
+
+
 def test_words_containing_df_do_not_count_and_fail(tmp_root):
     tmp_root.write("/etc/crontab", "0 * * * * root /usr/bin/pdftotext x && ls -df /tmp\n")
     assert run_check("maint.disk-monitor", root=tmp_root).status is Status.FAIL
@@ -115,7 +133,7 @@ def test_schedules_fact_keeps_only_watched_script_lines(tmp_root):
     tmp_root.write("/etc/cron.daily/man-db", "#!/bin/sh\nset -e\nmandb --quiet\n", mode=0o755)
     tmp_root.write("/etc/cron.daily/tripwire.dpkg-old", "tripwire --check\n", mode=0o755)
     scripts = collect_fact("schedules", tmp_root)["scripts"]
-    assert scripts == [{"path": "/etc/cron.daily/man-db", "period": "daily", "lines": []}]
+    assert scripts == [{"path": "/etc/cron.daily/man-db", "period": "daily", "lines": [], "skipped_by": {}}]
 
 
 def test_unreadable_user_crontabs_make_a_missing_disk_check_an_error():
@@ -130,7 +148,7 @@ def test_user_crontab_in_debian_spool_counts_with_its_owner(tmp_root):
     tmp_root.write("/var/spool/cron/crontabs/tony", "# DO NOT EDIT\n15 * * * * df -h /var\n", mode=0o600)
     cron = collect_fact("schedules", tmp_root)["cron"]
     assert cron == [{"line": 2, "schedule": "15 * * * *", "user": "tony", "command": "df -h /var",
-                     "path": "/var/spool/cron/crontabs/tony"}]
+                     "path": "/var/spool/cron/crontabs/tony", "skipped_by": {}}]
 
 
 def test_df_cron_job_fails_when_no_cron_daemon_is_installed(tmp_root):

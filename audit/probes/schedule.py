@@ -22,6 +22,10 @@ CRONTABS = (("/etc/crontab", True), ("/etc/cron.d", True), ("/var/spool/cron/cro
 PERIODS = ("hourly", "daily", "weekly", "monthly")
 # Package managers leave backups next to live files; cron and run-parts skip them.
 _BACKUP = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$")
+# Debian's run-parts (without --lsbsysinit) and Debian's cron for /etc/cron.d take only these names.
+_RUN_PARTS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+# Skips that every cron daemon shares (run-parts runs only executables) go under this key.
+ANY_CRON = "*"
 # Script lines worth keeping as evidence: the programs the schedule-based controls look for.
 # Whole scripts are not copied into the fact.
 WATCHED = re.compile(r"(?<![\w-])(tripwire|df|check_disk|diskmon|rpm|yum|dnf|apt-get|unattended-upgrades?|"
@@ -47,6 +51,36 @@ def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
     return [p for p in paths if not _BACKUP.search(p) and host.is_file(p)]
 
 
+def _skipped_by(host: Host, path: str, periodic: bool) -> dict[str, str]:
+    """``{cron daemon name or ANY_CRON: why it skips path}``: a file present is not a job run.
+
+    run-parts runs only executables, and Debian's, run by Debian's cron, only names of letters,
+    digits, ``_`` and ``-``. Debian's cron(8) reads /etc/crontab and /etc/cron.d files only when
+    owned by root (a symlink too) and not group- or other-writable, and /etc/cron.d names as
+    run-parts does. A format that carries no owners or modes skips none of these rules' files.
+    """
+    skips: dict[str, str] = {}
+    name = path.rsplit("/", 1)[1]
+    try:
+        target, link = host.stat(path), host.lstat(path)
+    except OSError:
+        return skips  # the read that follows decides
+    named = _RUN_PARTS_NAME.match(name) is not None
+    if periodic:
+        if host.carries("modes") and not target.st_mode & 0o111:
+            skips[ANY_CRON] = "not executable (run-parts runs only executables)"
+        if not named:
+            skips["cron"] = f"the name {name} is not made of letters, digits, _ and - only (run-parts skips it)"
+        return skips
+    if path.startswith("/etc/cron.d/") and not named:
+        skips["cron"] = f"the name {name} is not made of letters, digits, _ and - only"
+    elif host.carries("owners") and (target.st_uid != 0 or link.st_uid != 0):
+        skips["cron"] = f"owned by uid {target.st_uid if target.st_uid else link.st_uid}, not root"
+    elif host.carries("modes") and target.st_mode & 0o022:
+        skips["cron"] = f"mode {target.st_mode & 0o7777:04o} is group/other-writable"
+    return skips
+
+
 def _cron_entries(host: Host, unreadable: list[str]) -> tuple[list[dict], list[dict]]:
     entries, malformed = [], []
     for location, system in CRONTABS:
@@ -59,7 +93,8 @@ def _cron_entries(host: Host, unreadable: list[str]) -> tuple[list[dict], list[d
                 continue
             parsed = parse_crontab(text, system=system)
             owner = None if system else path.rsplit("/", 1)[1]
-            entries += [{**e, "path": path, "user": e["user"] or owner,
+            skipped = _skipped_by(host, path, periodic=False) if system else {}
+            entries += [{**e, "path": path, "user": e["user"] or owner, "skipped_by": skipped,
                          "command": _whole(e["command"], path, e.get("line"))} for e in parsed["entries"]]
             malformed += [{"path": path, "line": n} for n in parsed["malformed"]]
     return entries, malformed
@@ -78,7 +113,8 @@ def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
             if len(lines) > _MAX_SCRIPT_LINES:
                 raise ProbeError(f"{path}: {len(lines)} lines run watched programs; not judged from the "
                                  f"first {_MAX_SCRIPT_LINES}")
-            scripts.append({"path": path, "period": period, "lines": lines})
+            scripts.append({"path": path, "period": period, "lines": lines,
+                            "skipped_by": _skipped_by(host, path, periodic=True)})
     return scripts
 
 
@@ -111,11 +147,13 @@ def _timers(host: Host) -> list[dict]:
 def schedules(host: Host) -> dict:
     """Scheduled jobs with the file and line each comes from.
 
-    ``{"cron": [{"path", "line", "schedule", "user", "command"}], "cron_malformed": [{"path",
-    "line"}], "scripts": [{"path", "period", "lines": [{"line", "text"}]}], "timers": [{"unit",
+    ``{"cron": [{"path", "line", "schedule", "user", "command", "skipped_by"}], "cron_malformed":
+    [{"path", "line"}], "scripts": [{"path", "period", "lines": [{"line", "text"}], "skipped_by"}],
+    "timers": [{"unit",
     "path", "enabled_via", "schedule", "service", "commands": [{"command", "path", "line"}]}],
     "unreadable": [path...]}``. Script ``lines`` keep only lines naming a WATCHED program;
     crontabs the auditor may not read (user spools, as non-root) are listed, not guessed.
+    ``skipped_by`` names the cron daemons (ANY_CRON: all) that would not run the file, and why.
     """
     unreadable: list[str] = []
     cron, malformed = _cron_entries(host, unreadable)
