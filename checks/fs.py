@@ -4,36 +4,77 @@ from __future__ import annotations
 
 from hostaudit.checks.accounts import NOBODY_UID, _uid_min
 from hostaudit.model import Evidence, Result, ev
-from hostaudit.parsers.fstab import normalize_mount_point, option_in_effect
+from hostaudit.parsers.fstab import mount_unit_name, normalize_mount_point, option_in_effect
 from hostaudit.registry import check
 
 MOUNTINFO = "/proc/self/mountinfo"
 MAX_LISTED = 20
 
 
-def persistent_mount(fstab: dict, mount_point: str) -> dict | None:
-    """The fstab entry (last one wins, as mount -a stacks them) or .mount unit for a point."""
+def _fstab_entry(fstab: dict, mount_point: str) -> dict | None:
+    """The last fstab entry for ``mount_point`` (mount -a stacks them: the last is on top)."""
     for entry in reversed(fstab["entries"]):
-        if not entry.get("malformed") and entry["mount_point"] == mount_point \
-                and entry["fstype"] != "swap":
-            text = f"{entry['spec']} {mount_point} {entry['fstype']} {','.join(entry['options'])}"
-            return {"options": entry["options"], "evidence": ev(fstab["path"], text, entry["line"])}
-    for unit in fstab["mount_units"]:
-        if unit["where"] == mount_point:
-            text = f"Where={mount_point} What={unit['what']} Options={','.join(unit['options'])}"
-            return {"options": unit["options"], "evidence": ev(unit["path"], text, unit["line"])}
+        if not entry.get("malformed") and entry["mount_point"] == mount_point and entry["fstype"] != "swap":
+            return entry
+    return None
+
+
+def _entry_text(entry: dict) -> str:
+    return f"{entry['spec']} {entry['mount_point']} {entry['fstype']} {','.join(entry['options'])}"
+
+
+def _unit_text(unit: dict) -> str:
+    return f"Where={unit['where']} What={unit['what']} Options={','.join(unit['options'])}"
+
+
+def _at_boot(entry: dict) -> bool:
+    """An fstab entry is mounted at boot unless noauto, or noauto with a systemd automount."""
+    return not option_in_effect(entry["options"], "noauto") or "x-systemd.automount" in entry["options"]
+
+
+def _mount_unit(fstab: dict, mount_point: str) -> dict | None:
+    """The admin's .mount unit systemd would load for ``mount_point`` (named after it)."""
+    name = mount_unit_name(mount_point)
+    return next((u for u in fstab["mount_units"] if u["where"] == mount_point and u.get("unit", name) == name), None)
+
+
+def persistent_mount(fstab: dict, mount_point: str) -> dict | None:
+    """What mounts ``mount_point`` at boot, with its options: the admin's .mount unit (it
+    replaces the unit systemd-fstab-generator makes from fstab, so its options are the ones
+    used) or the last fstab entry. None when nothing mounts it at boot (no_persistent_mount says why).
+    """
+    entry, unit = _fstab_entry(fstab, mount_point), _mount_unit(fstab, mount_point)
+    if unit is not None and (unit.get("enabled_via", True) or (entry is not None and _at_boot(entry))):
+        evidence = ev(unit["path"], _unit_text(unit), unit["line"])
+        return {"options": unit["options"], "evidence": evidence}
+    if entry is not None and _at_boot(entry):
+        return {"options": entry["options"], "evidence": ev(fstab["path"], _entry_text(entry), entry["line"])}
     return None
 
 
 def no_persistent_mount(fstab: dict, mount_point: str) -> Result:
-    """The failure when ``mount_point`` has no fstab entry or .mount unit, with where it looked."""
+    """The failure when nothing mounts ``mount_point`` at boot, with where it looked and what
+    it found that does not count."""
+    entry = _fstab_entry(fstab, mount_point)
     if not fstab["present"]:
-        found = ev(fstab["path"], "file does not exist")
+        found = [ev(fstab["path"], "file does not exist")]
+    elif entry is not None:
+        found = [ev(fstab["path"], f"{_entry_text(entry)}: noauto, so nothing mounts it at boot", entry["line"])]
     else:
-        found = ev(fstab["path"], f"no entry for {mount_point}")
+        found = [ev(fstab["path"], f"no entry for {mount_point}")]
+    units = [u for u in fstab["mount_units"] if u["where"] == mount_point]
+    name = mount_unit_name(mount_point)
+    for unit in units:
+        if unit.get("unit", name) != name:
+            found.append(ev(unit["path"], f"Where={mount_point}, but systemd loads it only as {name}", unit["line"]))
+        else:
+            found.append(ev(unit["path"], f"Where={mount_point}, but no *.wants or *.requires link starts it at boot",
+                            unit["line"]))
+    if not units:
+        found.append(ev("/etc/systemd/system/*.mount", f"no unit with Where={mount_point}"))
     return Result.failed(
         f"{mount_point} is not a filesystem of its own in the persistent mount table",
-        evidence=[found, ev("/etc/systemd/system/*.mount", f"no unit with Where={mount_point}")],
+        evidence=found,
         expected=f"an /etc/fstab entry mounting {mount_point}",
     )
 

@@ -60,13 +60,60 @@ def test_partition_without_fstab_fails_naming_it(tmp_root):
     assert evidence_lines(result)[0] == "/etc/fstab: file does not exist"
 
 
-def test_systemd_mount_unit_counts_as_partition(tmp_root):
+HOME_UNIT = "[Mount]\nWhat=/dev/sda7\nWhere=/home\nType=ext4\nOptions=nosuid,nodev\n[Install]\nWantedBy=local-fs.target\n"
+
+
+def test_enabled_systemd_mount_unit_counts_as_partition(tmp_root):
     tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
-    tmp_root.write("/etc/systemd/system/home.mount",
-                   "[Mount]\nWhat=/dev/sda7\nWhere=/home\nType=ext4\nOptions=nosuid,nodev\n")
+    tmp_root.write("/etc/systemd/system/home.mount", HOME_UNIT)
+    tmp_root.symlink("/etc/systemd/system/local-fs.target.wants/home.mount", "../home.mount")
     result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
     assert result.status is Status.PASS
     assert result.evidence[0].where == "/etc/systemd/system/home.mount"
+
+
+def test_systemd_mount_unit_nothing_enables_is_not_mounted_at_boot(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    tmp_root.write("/etc/systemd/system/home.mount", HOME_UNIT)
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "/etc/systemd/system/home.mount:3: Where=/home, but no *.wants or *.requires link starts it at boot" \
+        in evidence_lines(result)
+
+
+def test_systemd_mount_unit_named_unlike_its_where_is_refused(tmp_root):
+    # systemd refuses a mount unit whose name is not the escaped Where= path.
+    tmp_root.write("/etc/systemd/system/homedirs.mount", HOME_UNIT)
+    tmp_root.symlink("/etc/systemd/system/local-fs.target.wants/homedirs.mount", "../homedirs.mount")
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "/etc/systemd/system/homedirs.mount:3: Where=/home, but systemd loads it only as home.mount" \
+        in evidence_lines(result)
+
+
+def test_systemd_mount_unit_overrides_the_fstab_entry_of_its_mount_point(tmp_root):
+    # /etc/systemd/system/home.mount replaces the unit systemd-fstab-generator makes from fstab.
+    tmp_root.write("/etc/fstab", "/dev/sda7 /home ext4 nosuid,nodev 0 2\n")
+    tmp_root.write("/etc/systemd/system/home.mount", HOME_UNIT.replace("nosuid,nodev", "defaults"))
+    result = run_check("fs.mount-options.home", root=tmp_root,
+                       params={"mount_point": "/home", "required_options": ["nosuid", "nodev"]})
+    assert result.status is Status.FAIL
+    assert result.message == "/home: the persistent options lack nosuid,nodev"
+    assert evidence_lines(result)[0] == "/etc/systemd/system/home.mount:3: Where=/home What=/dev/sda7 Options=defaults"
+
+
+def test_fstab_entry_with_noauto_is_not_mounted_at_boot(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda7 /home ext4 nosuid,nodev,noauto 0 2\n")
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.FAIL
+    assert "/etc/fstab:1: /dev/sda7 /home ext4 nosuid,nodev,noauto: noauto, so nothing mounts it at boot" \
+        in evidence_lines(result)
+
+
+def test_fstab_entry_with_noauto_and_automount_counts(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda7 /home ext4 nosuid,nodev,noauto,x-systemd.automount 0 2\n")
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.PASS
 
 
 def test_live_partition_in_fstab_but_not_mounted_fails():

@@ -1,4 +1,4 @@
-from hostaudit.parsers.fstab import option_in_effect, parse_fstab, parse_unit
+from hostaudit.parsers.fstab import mount_unit_name, option_in_effect, parse_fstab, parse_unit
 
 DOC_FSTAB = """\
 LABEL=/     /         ext3    defaults        1 1
@@ -50,3 +50,8 @@ def test_mount_unit_gives_where_and_options():
     assert unit["where"] == "/home"
     assert unit["options"] == ["nosuid", "nodev"]
     assert unit["line"] == 5
+
+
+def test_mount_unit_name_is_the_escaped_path():
+    assert [mount_unit_name(p) for p in ("/home", "/usr/local", "/srv/a-b", "/")] == [
+        "home.mount", "usr-local.mount", "srv-a\\x2db.mount", "-.mount"]

@@ -91,6 +91,23 @@ def parse_unit(text: str) -> dict:
     return unit
 
 
+def mount_unit_name(where: str) -> str:
+    """The only name systemd loads a mount unit for ``where`` under (``systemd-escape --path``):
+    /home -> home.mount, /usr/local -> usr-local.mount, /srv/a-b -> srv-a\\x2db.mount."""
+    path = "/".join(p for p in where.split("/") if p)
+    if not path:
+        return "-.mount"
+    out = []
+    for i, char in enumerate(path):
+        if char == "/":
+            out.append("-")
+        elif char.isascii() and (char.isalnum() or char in ":_" or (char == "." and i > 0)):
+            out.append(char)
+        else:
+            out.extend(f"\\x{b:02x}" for b in char.encode("utf-8", "surrogateescape"))
+    return "".join(out) + ".mount"
+
+
 def option_in_effect(options: list[str], wanted: str) -> bool:
     """Whether ``wanted`` (nosuid, nodev, noexec, usrquota...) holds after all of ``options``.
 

@@ -17,7 +17,11 @@ def _units(host: Host, suffix: str) -> list[dict]:
     units = []
     for path in host.glob(f"{UNIT_DIR}/*.{suffix}"):
         if host.is_file(path):  # a link to /dev/null masks the unit
-            units.append({"path": path, **parse_unit(host.read_text(path))})
+            name = path.rsplit("/", 1)[1]
+            # A unit starts at boot only when a target pulls it in (systemctl enable made the link).
+            links = host.glob(f"{UNIT_DIR}/*.wants/{name}") + host.glob(f"{UNIT_DIR}/*.requires/{name}")
+            units.append({"path": path, "unit": name, "enabled_via": links[0] if links else None,
+                          **parse_unit(host.read_text(path))})
     return units
 
 
@@ -26,7 +30,8 @@ def fstab(host: Host) -> dict:
     """/etc/fstab entries plus admin-written .mount/.swap units in /etc/systemd/system.
 
     ``{"path", "present", "entries": [{spec, mount_point, fstype, options, line}],
-    "mount_units": [{path, what, where, type, options, line}], "swap_units": [...]}``
+    "mount_units": [{path, unit, enabled_via, what, where, type, options, line}], "swap_units":
+    [...]}``; ``enabled_via`` is the first ``*.wants``/``*.requires`` link to the unit, or None.
     """
     try:
         entries = parse_fstab(host.read_text(FSTAB))
