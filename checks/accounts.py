@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from hostaudit.model import Evidence, Result, ev
 from hostaudit.registry import check
 
@@ -81,10 +83,14 @@ def _login_means(user: dict, facts) -> tuple[str | None, str]:
     """(how ``user`` can log in, or None; what was seen), naming schemes and paths, never a hash."""
     keys = facts["authorized_keys"]["files"].get(user["name"])
     seen = []
+    shadow = facts["shadow"]
+    expired = next((e for e in shadow.get("entries", []) if e["name"] == user["name"] and e.get("expired")), None)
+    if expired:  # pam_unix's account stage refuses it, whatever authenticated it (password or key)
+        day = datetime.date(1970, 1, 1) + datetime.timedelta(days=expired["expires"])
+        return None, f"account expired on {day.isoformat()} ({shadow['path']}:{expired['line']})"
     if user["password"] == "hash":
         return f"password hash in {facts['passwd']['path']}", ""
     if user["password"] == "shadowed":
-        shadow = facts["shadow"]
         entry = next((e for e in shadow.get("entries", []) if e["name"] == user["name"] and "scheme" in e), None)
         if entry and entry["scheme"] not in _NO_PASSWORD:
             return f"{entry['scheme']} password ({shadow['path']}:{entry['line']})", ""

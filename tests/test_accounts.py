@@ -93,6 +93,23 @@ def test_admin_user_su_group_comes_from_the_baselines_wheel_group(tmp_root):
     assert run_check("accounts.admin-user", root=tmp_root, params={"wheel_group": "sudo"}).status is Status.PASS
 
 
+def test_admin_user_whose_account_has_expired_cannot_log_in_and_fails(tmp_root):
+    # shadow(5) field 8: pam_unix refuses an account past its expiration day, password or key.
+    _admin_root(tmp_root)
+    tmp_root.write("/etc/shadow", f"root:*:19000:0:99999:7:::\ntony:{FAKE_HASH}:19000:0:99999:7::1:\n", mode=0o640)
+    tmp_root.write("/home/tony/.ssh/authorized_keys", "ssh-ed25519 AAAAC3Nza tony@laptop\n")
+    result = run_check("accounts.admin-user", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/passwd:3: tony uid 500 shell /bin/bash: does not count: cannot log in (account expired on "
+            "1970-01-02 (/etc/shadow:2))" in evidence_lines(result))
+
+
+def test_admin_user_whose_expiry_is_in_the_future_passes(tmp_root):
+    _admin_root(tmp_root)
+    tmp_root.write("/etc/shadow", f"root:*:19000:0:99999:7:::\ntony:{FAKE_HASH}:19000:0:99999:7::99999:\n", mode=0o640)
+    assert run_check("accounts.admin-user", root=tmp_root).status is Status.PASS
+
+
 def test_admin_user_unreadable_shadow_is_an_error():
     facts = {"passwd": {"path": "/etc/passwd", "users": [
                  {"name": "tony", "password": "shadowed", "uid": 1000, "gid": 1000, "home": "/home/tony",

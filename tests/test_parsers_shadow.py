@@ -43,3 +43,9 @@ def test_line_without_password_field_is_malformed():
 
 def test_line_with_a_nul_byte_is_malformed():
     assert parse_shadow("root::19000:0:99999:7:::\0\n") == [{"name": "", "line": 1, "malformed": True}]
+
+
+def test_expiration_day_is_kept_when_set():
+    assert parse_shadow("tony:*:19000:0:99999:7::1:\nann:*:19000:0:99999:7:::\n") == [
+        {"name": "tony", "scheme": "locked", "line": 1, "expires": 1},
+        {"name": "ann", "scheme": "locked", "line": 2}]

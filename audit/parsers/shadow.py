@@ -43,7 +43,8 @@ def hash_scheme(field: str) -> str:
 
 
 def parse_shadow(text: str) -> list[dict]:
-    """Parse shadow(5) lines into ``{"name", "scheme", "line"}``; the field is dropped here.
+    """Parse shadow(5) lines into ``{"name", "scheme", "line"}`` (plus ``expires``, the account
+    expiration day, when set); the password field is dropped here.
 
     A line without the password field, or with control characters such as NUL, is returned
     with ``malformed: True``.
@@ -60,5 +61,8 @@ def parse_shadow(text: str) -> list[dict]:
         if len(fields) < 2 or not fields[0]:
             entries.append({"name": fields[0], "line": number, "malformed": True})
             continue
-        entries.append({"name": fields[0], "scheme": hash_scheme(fields[1]), "line": number})
+        entry = {"name": fields[0], "scheme": hash_scheme(fields[1]), "line": number}
+        if len(fields) > 7 and fields[7].strip().isdigit():
+            entry["expires"] = int(fields[7])  # days since 1970-01-01; the account is refused from then on
+        entries.append(entry)
     return entries

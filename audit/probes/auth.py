@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat as _stat
+import time
 
 from hostaudit.host import Host
 from hostaudit.parsers.nsswitch import parse_nsswitch
@@ -20,7 +21,8 @@ def shadow(host: Host) -> dict:
     """/etc/shadow: its mode and owner, and each account's hash *scheme* (never the hash).
 
     ``{"path", "present", "mode", "uid", "gid", "readable", "read_error", "entries":
-    [{"name", "scheme", "line"}]}``. Mode is available even when the contents are not
+    [{"name", "scheme", "line", "expires"?, "expired"?}]}`` (``expired``: the account's
+    expiration day has come, so it cannot log in at all). Mode is available even when the contents are not
     readable (live audit as a normal user), so ``auth.shadow`` can still decide.
     """
     fact = {"path": SHADOW, "present": host.exists(SHADOW)}
@@ -29,7 +31,13 @@ def shadow(host: Host) -> dict:
     info = host.stat(SHADOW)
     fact.update(mode=_stat.S_IMODE(info.st_mode), uid=info.st_uid, gid=info.st_gid)
     try:
-        fact.update(readable=True, entries=parse_shadow(host.read_text(SHADOW, limit=ACCOUNT_DB_LIMIT)))
+        entries = parse_shadow(host.read_text(SHADOW, limit=ACCOUNT_DB_LIMIT))
+        today = int(time.time() // 86400)
+        for entry in entries:
+            # pam_unix: expired once the day count reaches the field (an image is judged as of today)
+            if "expires" in entry and today >= entry["expires"]:
+                entry["expired"] = True
+        fact.update(readable=True, entries=entries)
     except PermissionError as exc:
         fact.update(readable=False, read_error=exc.strerror, entries=[])
     return fact
