@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hostaudit.model import Result, ev
-from hostaudit.parsers.pam import control_denies_on_failure
+from hostaudit.parsers.pam import control_denies_on_failure, longest_jump, success_ends_stack
 from hostaudit.registry import check
 
 NIS_SERVICES = {"nis", "nisplus", "nis+"}
@@ -33,6 +33,26 @@ def _rule_text(rule: dict) -> str:
     return f"{prefix}{rule['type']} {rule['control']} {rule['module']} {' '.join(rule['args'])}".strip()
 
 
+def _bypasses(rules: list[dict], wheel_rule: dict) -> list[tuple[dict, str]]:
+    """Modules before the wheel rule that let a caller past it: one whose success ends the
+    stack (pam_rootok aside: only root passes it), or a jump landing beyond it."""
+    modules = [r for r in rules if "name" in r and not r["commented"] and r.get("control") != "include"]
+    at = next(i for i, r in enumerate(modules) if r is wheel_rule)
+    found = []
+    for i, rule in enumerate(modules[:at]):
+        where = f"pam_wheel (line {wheel_rule['line']}{_file_note(rule, wheel_rule)})"
+        if rule["name"] != "pam_rootok.so" and success_ends_stack(rule["control"]):
+            found.append((rule, f"ends the stack on success before {where} is reached"))
+        elif i + 1 + longest_jump(rule["control"]) > at:
+            found.append((rule, f"its jump skips {where}"))
+    return found
+
+
+def _file_note(rule: dict, wheel_rule: dict) -> str:
+    """`` of /etc/pam.d/su`` when the wheel rule is in another file than ``rule``."""
+    return "" if rule.get("path") == wheel_rule.get("path") else f" of {wheel_rule.get('path')}"
+
+
 @check("auth.su-wheel", needs=["pam_su"], params={"wheel_group": {"$ref": "#/$defs/account_name"}})
 def su_wheel(facts, params) -> Result:
     """Only members of the wheel group can become root with su."""
@@ -53,7 +73,9 @@ def su_wheel(facts, params) -> Result:
     wheel_rules = [r for r in rules if r["name"] == "pam_wheel.so"]
     working = [r for r in wheel_rules if not r["commented"] and _wheel_rule_problem(r, wheel_group) is None]
     if working:
-        good.append(ev(path, _rule_text(working[0]), working[0]["line"]))
+        good.append(ev(working[0].get("path", path), _rule_text(working[0]), working[0]["line"]))
+        bad += [ev(rule.get("path", path), f"{_rule_text(rule)}: {why}", rule["line"])
+                for rule, why in _bypasses(rules, working[0])]
     else:
         for rule in wheel_rules:
             why = ("commented out" if rule["commented"]  # the line is the evidence's own

@@ -90,6 +90,56 @@ def test_su_wheel_missing_pam_file_fails(tmp_root):
     assert evidence_lines(result) == ["/etc/pam.d/su: absent"]
 
 
+def test_su_wheel_sufficient_module_before_pam_wheel_lets_others_in_and_fails(tmp_root):
+    # PAM stops at a sufficient module that succeeds: whoever knows root's password never meets pam_wheel.
+    tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\nauth sufficient pam_unix.so\n"
+                                    "auth required pam_wheel.so use_uid\n")
+    result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
+    assert result.status is Status.FAIL
+    assert ("/etc/pam.d/su:2: auth sufficient pam_unix.so: ends the stack on success before pam_wheel "
+            "(line 3) is reached") in evidence_lines(result)
+
+
+def test_su_wheel_success_done_before_pam_wheel_fails(tmp_root):
+    tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\n"
+                                    "auth [success=done default=ignore] pam_succeed_if.so user = root\n"
+                                    "auth required pam_wheel.so use_uid\n")
+    result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
+    assert result.status is Status.FAIL
+    assert any(t.startswith("/etc/pam.d/su:2: ") and "ends the stack on success before pam_wheel" in t
+               for t in evidence_lines(result))
+
+
+def test_su_wheel_jump_over_pam_wheel_fails(tmp_root):
+    tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\n"
+                                    "auth [success=1 default=ignore] pam_unix.so\n"
+                                    "auth required pam_wheel.so use_uid\nauth required pam_permit.so\n")
+    result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
+    assert result.status is Status.FAIL
+    assert any(t.startswith("/etc/pam.d/su:2: ") and "skips pam_wheel" in t for t in evidence_lines(result))
+
+
+def test_su_wheel_included_file_that_ends_the_stack_before_pam_wheel_fails(tmp_root):
+    tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\n@include common-auth\n"
+                                    "auth required pam_wheel.so use_uid\n")
+    tmp_root.write("/etc/pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\n"
+                                             "auth requisite pam_deny.so\nauth sufficient pam_permit.so\n")
+    result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
+    assert result.status is Status.FAIL
+    assert any(t.startswith("/etc/pam.d/common-auth:3: auth sufficient pam_permit.so: ends the stack")
+               for t in evidence_lines(result))
+
+
+def test_su_wheel_debian_common_auth_before_pam_wheel_passes(tmp_root):
+    # common-auth's jump lands on pam_permit, still before pam_wheel: every caller meets the wheel test.
+    tmp_root.write("/etc/pam.d/su", "auth sufficient pam_rootok.so\n@include common-auth\n"
+                                    "auth required pam_wheel.so use_uid\n")
+    tmp_root.write("/etc/pam.d/common-auth", "auth [success=1 default=ignore] pam_unix.so nullok\n"
+                                             "auth requisite pam_deny.so\nauth required pam_permit.so\n")
+    result = run_check("auth.su-wheel", root=tmp_root, params=WHEEL)
+    assert result.status is Status.PASS
+
+
 def test_shadow_in_use_with_debian_0640_passes(tmp_root):
     tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
     tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o640)

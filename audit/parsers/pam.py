@@ -68,3 +68,24 @@ def control_denies_on_failure(control: str) -> bool:
     actions = dict(item.partition("=")[::2] for item in match.group(1).split())
     failure = actions.get("perm_denied") or actions.get("auth_err") or actions.get("default")
     return failure in ("die", "bad")
+
+
+def success_ends_stack(control: str) -> bool:
+    """Whether a module's success can end the stack there: ``sufficient``, or a bracket
+    control whose ``success`` (else ``default``) action is ``done``."""
+    if control == "sufficient":
+        return True
+    match = _BRACKET.match(control)
+    if not match:
+        return False
+    actions = dict(item.partition("=")[::2] for item in match.group(1).split())
+    return actions.get("success", actions.get("default")) == "done"
+
+
+def longest_jump(control: str) -> int:
+    """The most modules a bracket control's ``value=N`` actions skip (0 without a jump)."""
+    match = _BRACKET.match(control)
+    if not match:
+        return 0
+    jumps = [int(v) for _, _, v in (item.partition("=") for item in match.group(1).split()) if v.isdigit()]
+    return max(jumps, default=0)

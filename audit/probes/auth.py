@@ -43,16 +43,49 @@ def shadow(host: Host) -> dict:
     return fact
 
 
+_PAM_DIR = "/etc/pam.d"
+_INCLUDE_DEPTH = 8  # Linux-PAM's own limit on nested includes
+
+
+def _included(rule: dict) -> str | None:
+    """The service file an uncommented ``@include X`` or ``auth include X`` line pulls in."""
+    if rule["commented"]:
+        return None
+    if "include" in rule:
+        return rule["include"]
+    return rule["module"] if rule.get("control") == "include" else None
+
+
+def _auth_stack(host: Host, path: str, depth: int, seen: tuple) -> list[dict]:
+    """The auth rules of ``path`` with includes expanded in place (PAM inlines them, so a
+    sufficient module in common-auth ends su's stack); each rule names its ``path``."""
+    stack = []
+    for rule in parse_pam(host.read_text(path)):
+        if rule.get("type", "auth") != "auth":
+            continue
+        stack.append({**rule, "path": path})
+        name = _included(rule)
+        if name is None:
+            continue
+        target = f"{_PAM_DIR}/{name}"
+        if "/" in name or name in ("", ".", "..") or target in seen or depth >= _INCLUDE_DEPTH \
+                or not host.is_file(target):
+            continue  # PAM fails such a stack rather than skipping wheel: nothing to expand
+        stack += _auth_stack(host, target, depth + 1, seen + (target,))
+    return stack
+
+
 @probe("pam_su")
 def pam_su(host: Host) -> dict:
     """The auth rules of /etc/pam.d/su and the files it includes, commented-out ones marked.
 
-    /etc/pam.d/su auth rules and includes (commented ones marked): ``{"path", "present",
-    "rules": [...]}`` as :func:`hostaudit.parsers.pam.parse_pam` returns them."""
+    ``{"path", "present", "rules": [...]}``: each rule as :func:`hostaudit.parsers.pam.parse_pam`
+    returns it plus ``path`` (the file it is in); the rules of an ``@include``d or ``include``d
+    file follow its include line, as PAM runs them (``substack`` files are not expanded: what
+    ends a substack does not end su's stack)."""
     if not host.exists(PAM_SU):
         return {"path": PAM_SU, "present": False, "rules": []}
-    rules = [r for r in parse_pam(host.read_text(PAM_SU)) if r.get("type", "auth") == "auth"]
-    return {"path": PAM_SU, "present": True, "rules": rules}
+    return {"path": PAM_SU, "present": True, "rules": _auth_stack(host, PAM_SU, 0, (PAM_SU,))}
 
 
 @probe("nsswitch")
