@@ -103,10 +103,13 @@ def databytes(facts, params) -> Result:
     if not info["present"]:
         return Result.failed("no databytes limit: qmail accepts messages of any size",
                              evidence=[ev(info["path"], "absent")], expected=expected)
-    value = (info.get("first_line") or "").strip()
+    # qmail strips trailing blanks only; its number must start at the line's first byte
+    value = (info.get("first_line") or "").rstrip()
     evidence = [ev(info["path"], f"databytes={value or '(empty)'}", 1)]
     if not value.isdigit():
-        return Result.failed(f"databytes {value or '(empty)'!r} is not a positive integer",
+        blank = ": qmail reads no number after a leading blank and sets no limit" \
+            if value.strip().isdigit() else ""
+        return Result.failed(f"databytes {value or '(empty)'!r} is not a positive integer{blank}",
                              evidence=evidence, expected=expected)
     number = int(value)
     if number == 0:

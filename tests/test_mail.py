@@ -123,6 +123,15 @@ def test_databytes_not_a_number_fails(tmp_root):
     assert "'5MB' is not a positive integer" in result.message
 
 
+def test_databytes_after_leading_blanks_is_no_limit_and_fails(tmp_root):
+    # qmail's control_readint: scan_ulong from the line's first byte; a blank there reads no number.
+    tmp_root.write("/var/qmail/control/databytes", " 5242880\n")
+    result = run_check("mail.databytes", root=tmp_root, params={"databytes_max": 5242880})
+    assert result.status is Status.FAIL
+    assert result.message == ("databytes ' 5242880' is not a positive integer: qmail reads no number "
+                              "after a leading blank and sets no limit")
+
+
 # mail.badmailfrom
 
 def test_badmailfrom_present_passes(tmp_root):
