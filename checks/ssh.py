@@ -326,15 +326,21 @@ def enabled(facts, params) -> Result:
 
 def _enabled_links(facts) -> Result:
     boot = facts["boot_services"]
-    links = [ev(s["path"], f"-> {s['target']}") for s in boot["sysv"] if s["service"] in SSH_SYSV_NAMES]
+    systemd = not facts.error_of("init_system") and facts["init_system"]["kind"] == "systemd"
+    sysv = [s for s in boot["sysv"] if s["service"] in SSH_SYSV_NAMES]
+    # Under systemd an rc link of a script with a unit of its own starts nothing (sysv generator).
+    ignored = [s for s in sysv if systemd and s.get("native_unit")]
+    links = [ev(s["path"], f"-> {s['target']}") for s in sysv if s not in ignored]
     links += [ev(s["path"], f"-> {s['target']}") for s in boot["systemd"] if s["unit"] in SSH_BOOT_UNITS]
     masked = [ev(p, "masked (-> /dev/null)") for p in boot["masked"] if p.rsplit("/", 1)[1] in SSH_BOOT_UNITS]
     if masked:
         return Result.failed("the ssh unit is masked", evidence=masked + links, expected="ssh unit enabled")
     if links:
         return Result.passed("sshd is enabled at boot", evidence=links)
+    rc = [ev(s["path"], f"-> {s['target']} (ignored: systemd runs {s['native_unit']} instead, and no *.wants "
+                        "link enables it)") for s in ignored] or \
+        [ev("/etc/rc.d/rc[2-5].d, /etc/rc[2-5].d", "no S??ssh or S??sshd link")]
     return Result.failed(
         "sshd is not started at boot",
-        evidence=[ev("/etc/rc.d/rc[2-5].d, /etc/rc[2-5].d", "no S??ssh or S??sshd link"),
-                  ev("/etc/systemd/system/*.wants", "no ssh.service, sshd.service or ssh.socket link")],
+        evidence=rc + [ev("/etc/systemd/system/*.wants", "no ssh.service, sshd.service or ssh.socket link")],
         expected="an S??ssh rc link or an enabled ssh.service/ssh.socket")

@@ -241,6 +241,25 @@ def test_systemd_wants_link_passes(tmp_root):
     assert evidence_lines(result) == ["/etc/systemd/system/multi-user.target.wants/ssh.service: -> /lib/systemd/system/ssh.service"]
 
 
+def test_rc_link_of_a_disabled_native_unit_under_systemd_fails(tmp_root):
+    # systemd-sysv-generator skips an init script that has a unit of its own: only *.wants starts ssh.service.
+    boots_systemd(tmp_root)
+    tmp_root.write("/lib/systemd/system/ssh.service", "[Service]\nExecStart=/usr/sbin/sshd -D\n")
+    tmp_root.write("/etc/init.d/ssh", "#!/bin/sh\n", mode=0o755)
+    tmp_root.symlink("/etc/rc2.d/S01ssh", "../init.d/ssh")
+    result = run_check("ssh.enabled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/rc2.d/S01ssh: -> ../init.d/ssh (ignored: systemd runs /lib/systemd/system/ssh.service "
+            "instead, and no *.wants link enables it)") in evidence_lines(result)
+
+
+def test_rc_link_without_a_native_unit_under_systemd_passes(tmp_root):
+    boots_systemd(tmp_root)
+    tmp_root.write("/etc/init.d/ssh", "#!/bin/sh\n", mode=0o755)
+    tmp_root.symlink("/etc/rc2.d/S01ssh", "../init.d/ssh")
+    assert run_check("ssh.enabled", root=tmp_root).status is Status.PASS
+
+
 def test_enabled_links_under_an_init_that_reads_none_pass_but_say_so(tmp_root):
     tmp_root.symlink("/etc/systemd/system/multi-user.target.wants/ssh.service", "/lib/systemd/system/ssh.service")
     tmp_root.symlink("/sbin/init", "/usr/bin/tini")

@@ -40,6 +40,7 @@ def read_unit(host: Host, path: str) -> list[dict]:
 
 
 def _sysv_links(host: Host) -> list[dict]:
+    native: dict[str, str | None] = {}  # systemd-sysv-generator skips scripts that have a unit
     links = []
     for runlevel in MULTIUSER_RUNLEVELS:
         for pattern in SYSV_DIRS:
@@ -52,9 +53,11 @@ def _sysv_links(host: Host) -> list[dict]:
                 continue
             for name in names:
                 if name.startswith("S") and name[1:3].isdigit():
-                    path = f"{directory}/{name}"
-                    links.append({"path": path, "runlevel": runlevel, "service": name[3:],
-                                  "target": host.link_target(path)})
+                    path, service = f"{directory}/{name}", name[3:]
+                    if service not in native:
+                        native[service] = find_unit(host, f"{service}.service")
+                    links.append({"path": path, "runlevel": runlevel, "service": service,
+                                  "target": host.link_target(path), "native_unit": native[service]})
     return links
 
 
@@ -72,8 +75,10 @@ def _wants_links(host: Host) -> list[dict]:
 def boot_services(host: Host) -> dict:
     """Services enabled at boot.
 
-    ``{"sysv": [{"path", "runlevel", "service", "target"}], "systemd": [{"path", "unit",
-    "wanted_by", "target"}], "masked": [path, ...]}`` (runlevels 2-5; /etc/systemd/system).
+    ``{"sysv": [{"path", "runlevel", "service", "target", "native_unit"}], "systemd": [{"path",
+    "unit", "wanted_by", "target"}], "masked": [path, ...]}`` (runlevels 2-5; /etc/systemd/system).
+    ``native_unit`` is the unit file named ``<service>.service``, if any: under systemd it, not
+    the rc link, decides (systemd-sysv-generator ignores such scripts).
     """
     masked = [p for p in host.glob("/etc/systemd/system/*") if host.masked(p)]
     return {"sysv": _sysv_links(host), "systemd": _wants_links(host), "masked": masked}
