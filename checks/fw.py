@@ -316,6 +316,7 @@ def _loopback(ruleset: dict, family: str, fact: dict) -> Result:
 def enabled(facts, params) -> Result:
     """The firewall rules are applied at every boot, for IPv4 and, where it is on, IPv6."""
     boot = facts["firewall_boot"]
+    boots_systemd = boot.get("boots_systemd", False)
     expected = ("an enabled boot mechanism (init script with rc links, netfilter-persistent, nftables, "
                 "iptables/ip6tables"
                 " or firewalld) whose rules file exists, loading IPv6 rules too where IPv6 is on")
@@ -328,7 +329,10 @@ def enabled(facts, params) -> Result:
         if chk:
             idle.append(ev(where, chk["text"], chk["line"]))
         missing = [r for r in script["rules_files"] if not r["exists"]]
-        if not links:
+        if links and boots_systemd and script.get("native_unit"):
+            idle.append(ev(where, f"S links {', '.join(links[:4])} start nothing: systemd runs "
+                                  f"{script['native_unit']} instead, and no *.wants link enables it"))
+        elif not links:
             idle.append(ev(where, "init script present but no S links in /etc/rc.d/rc[2345].d or "
                                   "/etc/rc[2345].d (not enabled)"))
         elif missing:

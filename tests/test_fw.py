@@ -1,5 +1,6 @@
 """fw controls on image fixture trees and on given facts."""
 
+from schedulers import boots_systemd
 from support import collect_fact, evidence_lines, run_check
 from test_parsers_iptables import DOC_SCRIPT, SAVED
 from test_parsers_nft import DOC_CONF
@@ -287,6 +288,21 @@ def test_enabled_script_without_rc_links_fails(tmp_root):
     result = run_check("fw.enabled", root=tmp_root)
     assert result.status is Status.FAIL
     assert any("no S links" in t for t in evidence_lines(result))
+
+
+def test_rc_links_of_a_script_whose_unit_is_disabled_under_systemd_fail(tmp_root):
+    # systemd-sysv-generator skips an init script that has a unit of its own: its S links start nothing.
+    boots_systemd(tmp_root)
+    tmp_root.write("/etc/iptables/rules.v4", SAVED)
+    tmp_root.write("/etc/sysctl.d/90-ipv6.conf", "net.ipv6.conf.all.disable_ipv6 = 1\n")
+    tmp_root.write("/lib/systemd/system/netfilter-persistent.service", "[Unit]\n")
+    tmp_root.write("/etc/init.d/netfilter-persistent", "#!/bin/sh\n/usr/sbin/netfilter-persistent start\n", mode=0o755)
+    tmp_root.symlink("/etc/rc2.d/S01netfilter-persistent", "../init.d/netfilter-persistent")
+    result = run_check("fw.enabled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/init.d/netfilter-persistent: S links /etc/rc2.d/S01netfilter-persistent start nothing: systemd "
+            "runs /lib/systemd/system/netfilter-persistent.service instead, and no *.wants link enables it"
+            ) in evidence_lines(result)
 
 
 def netfilter_persistent(tmp_root):

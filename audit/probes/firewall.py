@@ -12,6 +12,7 @@ from hostaudit.parsers.nft import parse_nft_json
 from hostaudit.parsers.rules_file import parse_rules_file
 from hostaudit.parsers.sysv_script import parse_sysv_script
 from hostaudit.probes import ipv6 as _ipv6  # noqa: F401  (registers the ipv6 fact this probe needs)
+from hostaudit.probes.services import find_unit
 from hostaudit.registry import probe
 
 # Where a boot loads saved rules from, in the order an image is read: Debian's
@@ -139,15 +140,18 @@ def _live_rules(host: Host, ipv6: dict) -> dict:
             "format": "live", "sources": sources, "ruleset": ruleset, "v6_path": None, "v6_looked": []}
 
 
-@probe("firewall_boot", needs=["firewall_rules", "ipv6"])
+@probe("firewall_boot", needs=["firewall_rules", "ipv6", "init_system"])
 def firewall_boot(host: Host, facts) -> dict:
     """What loads firewall rules at boot: SysV init scripts with rc links, systemd units; which
-    init runs now (live: ``init``); whether IPv6 is on (``ipv6``, as the ipv6 fact)."""
+    init runs now (live: ``init``); whether IPv6 is on (``ipv6``, as the ipv6 fact);
+    ``boots_systemd``: the init that boots (or runs) is systemd, so an init script with a unit
+    of its own (``native_unit``) is started by that unit's links, never by its rc links."""
     reason = facts.error_of("ipv6")
+    boots_systemd = not facts.error_of("init_system") and facts["init_system"]["kind"] == "systemd"
     return {"sysv": _sysv_scripts(host), "units": [_unit(host, name, configs) for name, configs in UNITS.items()],
             "rule_files_present": [p for p in (*RULE_FILES, *V6_RULE_FILES.values()) if host.is_file(p)],
             "loaded": _loaded_now(facts) if host.mode == "live" else None,
-            "init": _init(host) if host.mode == "live" else None,
+            "init": _init(host) if host.mode == "live" else None, "boots_systemd": boots_systemd,
             "ipv6": {"enabled": None, "reason": reason, "evidence": []} if reason else facts["ipv6"]}
 
 
@@ -209,7 +213,9 @@ def _runs_ip6tables(host: Host, path: str) -> bool:
 def _sysv_script(host: Host, path: str, name: str) -> dict:
     parsed = parse_sysv_script(host.read_text(path, limit=256 * 1024), path)
     script: dict[str, Any] = {"script": path, "chkconfig": parsed["chkconfig"], "rules_files": [],
-                              "start_links": [], "kill_links": []}
+                              "start_links": [], "kill_links": [],
+                              # under systemd this unit, not the script's rc links, decides (sysv generator)
+                              "native_unit": find_unit(host, f"{name}.service")}
     for ref in parsed["rules_refs"]:
         exists = host.exists(ref["path"])
         script["rules_files"].append({**ref, "exists": exists, "ipv6": exists and _runs_ip6tables(host, ref["path"])})
