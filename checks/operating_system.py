@@ -8,12 +8,29 @@ from hostaudit.registry import check
 VENDOR_UNIT = "/usr/lib/systemd/system/ctrl-alt-del.target"
 
 
+# Programs an active ctrlaltdel entry may run that reboot nothing (the STIG kept the entry to log
+# the key press: ca::ctrlaltdel:/usr/bin/logger ...). Anything else is taken to reboot.
+HARMLESS_PROGRAMS = {"logger", "echo", "printf", "true", "false", ":"}
+
+
+def _program(process: str) -> str:
+    """The basename of the program an inittab process field runs (``+`` skips utmp, not the run)."""
+    words = process.lstrip("+").split()
+    if words and words[0] == "exec":
+        words = words[1:]
+    return words[0].rsplit("/", 1)[-1] if words else ""
+
+
 def _inittab_findings(inittab: dict) -> tuple[list, list]:
     """(failures, notes) for the SysV inittab's ctrlaltdel entries."""
     path = inittab["path"]
-    active = [ev(path, f"{e['id']}:{e['runlevels']}:ctrlaltdel:{e['process']} is active", e["line"])
-              for e in inittab["entries"] if not e["commented"]]
-    notes = [ev(path, "ctrlaltdel entry commented out", e["line"]) for e in inittab["entries"] if e["commented"]]
+    entries = [e for e in inittab["entries"] if not e["commented"]]
+    line = "{id}:{runlevels}:ctrlaltdel:{process}"
+    active = [ev(path, f"{line.format(**e)} is active", e["line"])
+              for e in entries if _program(e["process"]) not in HARMLESS_PROGRAMS]
+    notes = [ev(path, f"{line.format(**e)} runs {_program(e['process'])}, which does not reboot", e["line"])
+             for e in entries if _program(e["process"]) in HARMLESS_PROGRAMS]
+    notes += [ev(path, "ctrlaltdel entry commented out", e["line"]) for e in inittab["entries"] if e["commented"]]
     if not inittab["entries"]:
         notes = [ev(path, "no ctrlaltdel entry")]
     return active, notes

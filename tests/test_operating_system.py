@@ -223,6 +223,24 @@ def test_no_package_database_is_an_error(tmp_root):
     assert run_check("os.no-gui", root=tmp_root, params=GUI).status is Status.ERROR
 
 
+def test_ctrlaltdel_entry_that_only_logs_passes(tmp_root):
+    # The old STIG way: keep the entry so the key press is logged, run nothing that reboots.
+    boots_sysv_inittab(tmp_root, "ca::ctrlaltdel:/usr/bin/logger -p authpriv.notice \"Ctrl-Alt-Del pressed\"\n")
+    result = run_check("os.ctrl-alt-del", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == ["/etc/inittab:1: ca::ctrlaltdel:/usr/bin/logger -p authpriv.notice "
+                                      "\"Ctrl-Alt-Del pressed\" runs logger, which does not reboot"]
+
+
+def test_ctrlaltdel_entry_running_an_unknown_program_still_fails(tmp_root):
+    boots_sysv_inittab(tmp_root, "ca::ctrlaltdel:/usr/local/sbin/on-cad\n")
+    assert run_check("os.ctrl-alt-del", root=tmp_root).status is Status.FAIL
+
+
+def boots_sysv_inittab(root, text):
+    root.write("/etc/inittab", text)
+
+
 def test_inittab_without_ctrlaltdel_entry_passes(tmp_root):
     tmp_root.write("/etc/inittab", "id:2:initdefault:\n")
     result = run_check("os.ctrl-alt-del", root=tmp_root)
