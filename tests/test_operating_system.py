@@ -206,6 +206,14 @@ def test_removed_but_configured_package_does_not_count(tmp_root):
     assert run_check("os.packages-removed", root=tmp_root, params=REMOVED).status is Status.PASS
 
 
+def test_half_configured_package_has_its_files_on_disk_and_fails(tmp_root):
+    # dpkg -l shows "iF": unpacked (its programs are there), its configuration failed part way.
+    tmp_root.write("/var/lib/dpkg/status", "Package: nfs-common\nStatus: install ok half-configured\nVersion: 1\n")
+    result = run_check("os.packages-removed", root=tmp_root, params=REMOVED)
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == ["/var/lib/dpkg/status:1: nfs-common 1 installed"]
+
+
 def test_x_server_installed_fails(tmp_root):
     tmp_root.installed("bash", "xserver-xorg-core", version="2.0")
     result = run_check("os.no-gui", root=tmp_root, params=GUI)

@@ -86,3 +86,14 @@ def test_berkeley_db_rpm_database_is_named_as_unreadable(tmp_root):
     tmp_root.write("/var/lib/rpm/Packages", "\0" * 64)
     facts = collect(tmp_root.host, ["packages"], mode="image")
     assert "Berkeley DB" in facts.error_of("packages")
+
+
+@pytest.mark.parametrize("state", ["unpacked", "half-configured", "half-installed", "triggers-awaited",
+                                   "triggers-pending"])
+def test_dpkg_package_whose_files_are_on_disk_counts_as_installed(state):
+    assert "nfs-common" in parse_dpkg_status(f"Package: nfs-common\nStatus: install ok {state}\nVersion: 1\n")
+
+
+@pytest.mark.parametrize("state", ["config-files", "not-installed"])
+def test_dpkg_package_without_its_files_does_not_count(state):
+    assert parse_dpkg_status(f"Package: nis\nStatus: deinstall ok {state}\nVersion: 1\n") == {}

@@ -11,11 +11,18 @@ _RPMTAG_RELEASE = 1002
 _RPM_STRING_TYPES = (6, 8, 9)  # STRING, STRING_ARRAY, I18NSTRING
 
 
+# dpkg package states (the Status field's last word) in which the package's files are on disk.
+_FILES_ON_DISK = {"installed", "unpacked", "half-configured", "half-installed", "triggers-awaited",
+                  "triggers-pending"}
+
+
 def parse_dpkg_status(text: str) -> dict[str, dict]:
     """Installed packages from /var/lib/dpkg/status.
 
-    Returns ``{name: {"version": str, "line": int}}`` for stanzas whose Status is
-    ``install ok installed`` (removed-but-configured packages do not count as installed).
+    Returns ``{name: {"version": str, "line": int}}`` for stanzas whose package state leaves
+    its files on disk: installed, and also unpacked, half-configured, half-installed or awaiting
+    triggers (dpkg -l's iU, iF, iH, iW, iT: its programs are there); config-files (removed, its
+    configuration kept) and not-installed do not count.
     ``line`` is the stanza's ``Package:`` line, so evidence can point at it.
     """
     installed: dict[str, dict] = {}
@@ -25,7 +32,7 @@ def parse_dpkg_status(text: str) -> dict[str, dict]:
     def flush():
         name = stanza.get("Package")
         status = stanza.get("Status", "").split()
-        if name and status[-1:] == ["installed"]:
+        if name and status[-1:] and status[-1] in _FILES_ON_DISK:
             installed[name] = {"version": stanza.get("Version", ""), "line": start}
 
     for number, raw in enumerate(text.splitlines(), start=1):
