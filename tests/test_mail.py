@@ -267,6 +267,15 @@ def test_rules_without_catch_all_deny_fail(tmp_root):
     assert "no catch-all :deny" in result.message
 
 
+def test_indented_deny_is_no_catch_all_and_fails(tmp_root):
+    # tcprules keeps leading blanks in the address: "  :deny" denies the address "  ", and
+    # every other client meets tcpserver's default, allow.
+    _compile_rules(tmp_root, "127.:allow\n  :deny\n")
+    result = run_check("mail.pop3-tcprules", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "no catch-all :deny" in result.message
+
+
 def test_rules_edited_after_compiling_fail(tmp_root):
     source = _compile_rules(tmp_root, "127.:allow\n:deny\n")
     cdb = source.parent / "pop.tcp.cdb"

@@ -22,3 +22,8 @@ def test_first_rule_for_an_address_is_the_one_applied():
     rules = parse_tcprules(":deny\n127.:allow\n:allow\n")
     assert effective_rule(rules, "")["line"] == 1
     assert effective_rule(rules, "10.") is None
+
+
+def test_leading_blanks_belong_to_the_address_and_trailing_ones_do_not():
+    # tcprules strips trailing blanks only, and takes "#" as a comment only in the first column.
+    assert parse_tcprules("  :deny  \n") == [{"address": "  ", "action": "deny", "env": "", "line": 1}]

@@ -18,7 +18,8 @@ def parse_tcprules(text: str) -> list[dict]:
     """
     rules: list[dict] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+        # as tcprules reads a line: trailing blanks go, leading ones stay part of the address
+        line = raw.rstrip(" \t")
         if not line or line.startswith("#"):
             continue
         match = _RULE.match(line)
