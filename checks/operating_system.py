@@ -162,13 +162,20 @@ def skel_history_removal(facts, params) -> Result:
     """New users' .bash_logout deletes their shell history when they log out."""
     fact = facts["skel_logout"]
     path = fact["path"]
-    expected = "an uncommented 'rm $HOME/.bash_history' (or ~/.bash_history)"
+    expected = "an uncommented 'rm $HOME/.bash_history' (or ~/.bash_history) and 'history -c'"
     if not fact["present"]:
         return Result.failed(f"{path} does not exist", evidence=[ev(path, "absent")], expected=expected)
     working = [line for line in fact["lines"] if line["removes"] and not line["commented"]]
+    clears = fact.get("clears")
+    if working and clears is not None and not clears:
+        # bash runs .bash_logout first and writes the session's history after it
+        return Result.failed(".bash_history is removed at logout, but bash writes the session's history after "
+                             ".bash_logout runs: nothing clears it (history -c)",
+                             evidence=[ev(path, working[0]["text"], working[0]["line"])], expected=expected)
     if working:
         return Result.passed("history is removed at logout",
-                             evidence=[ev(path, working[0]["text"], working[0]["line"])], expected=expected)
+                             evidence=[ev(path, working[0]["text"], working[0]["line"])]
+                             + [ev(path, c["text"], c["line"]) for c in clears or []], expected=expected)
     seen = [ev(path, line["text"] + (" (commented out)" if line["commented"] else " (does not remove it)"),
                line["line"]) for line in fact["lines"]]
     return Result.failed(".bash_history is not removed at logout",

@@ -151,11 +151,22 @@ def test_negative_histsize_is_unlimited_and_fails(tmp_root):
 
 
 # -- os.skel-history-removal -------------------------------------------------------------------
-def test_skel_logout_with_document_line_passes(tmp_root):
+def test_skel_logout_with_document_line_alone_fails_as_bash_saves_history_afterwards(tmp_root):
+    # bash runs .bash_logout, then writes the session's history: the file the rm removed comes back.
     tmp_root.write("/etc/skel/.bash_logout", "# ~/.bash_logout\n\nclear\nrm -r $HOME/.bash_history\n")
     result = run_check("os.skel-history-removal", root=tmp_root)
-    assert result.status is Status.PASS
+    assert result.status is Status.FAIL
+    assert result.message == (".bash_history is removed at logout, but bash writes the session's history "
+                              "after .bash_logout runs: nothing clears it (history -c)")
     assert evidence_lines(result) == ["/etc/skel/.bash_logout:4: rm -r $HOME/.bash_history"]
+
+
+def test_skel_logout_with_document_line_and_history_cleared_passes(tmp_root):
+    tmp_root.write("/etc/skel/.bash_logout", "clear\nrm -r $HOME/.bash_history\nhistory -c\n")
+    result = run_check("os.skel-history-removal", root=tmp_root)
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == ["/etc/skel/.bash_logout:2: rm -r $HOME/.bash_history",
+                                      "/etc/skel/.bash_logout:3: history -c"]
 
 
 def test_skel_logout_commented_removal_fails(tmp_root):

@@ -100,3 +100,21 @@ def history_removals(text: str) -> list[dict]:
         removes = bool(words) and words[0] in ("rm", "/bin/rm", "/usr/bin/rm") and bool(target.search(code))
         found.append({"line": number, "text": body[:200], "commented": commented, "removes": removes})
     return found
+
+
+# What in a logout script keeps bash from writing the session's history when it exits (which it
+# does after running .bash_logout): clearing the list, or having no history file to write.
+_STOPS_HISTORY = re.compile(r"^(history\s+-c|unset\s+(-v\s+)?HISTFILE|(export\s+)?HISTFILE=(/dev/null)?"
+                            r"|set\s+\+o\s+history)\s*(;|$)")
+
+
+def history_clears(text: str) -> list[dict]:
+    """Uncommented lines of a logout script that stop bash saving this session's history
+    (``history -c``, ``unset HISTFILE``, ``HISTFILE=/dev/null``, ``set +o history``):
+    ``{"line", "text"}``."""
+    found = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        body = raw.strip()
+        if _STOPS_HISTORY.match(body.replace('"', "").replace("'", "")):
+            found.append({"line": number, "text": body[:200]})
+    return found

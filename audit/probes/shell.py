@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hostaudit.host import ABSENT, Host
-from hostaudit.parsers.shell_profile import history_removals, parse_shell_settings
+from hostaudit.parsers.shell_profile import history_clears, history_removals, parse_shell_settings
 from hostaudit.registry import probe
 
 PROFILE = "/etc/profile"
@@ -53,8 +53,9 @@ def skel_logout(host: Host) -> dict:
     """The lines of /etc/skel/.bash_logout that mention .bash_history.
 
     /etc/skel/.bash_logout lines mentioning .bash_history: ``{"path", "present",
-    "lines": [{"line", "text", "commented", "removes"}]}``."""
+    "lines": [{"line", "text", "commented", "removes"}], "clears": [{"line", "text"}]}``;
+    ``clears`` are the lines that keep bash from saving the session's history at exit."""
     if not host.exists(SKEL_LOGOUT):
-        return {"path": SKEL_LOGOUT, "present": False, "lines": []}
-    return {"path": SKEL_LOGOUT, "present": True,
-            "lines": history_removals(host.read_text(SKEL_LOGOUT))}
+        return {"path": SKEL_LOGOUT, "present": False, "lines": [], "clears": []}
+    text = host.read_text(SKEL_LOGOUT)
+    return {"path": SKEL_LOGOUT, "present": True, "lines": history_removals(text), "clears": history_clears(text)}
