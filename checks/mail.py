@@ -129,6 +129,18 @@ def badmailfrom(facts, params) -> Result:
     return Result.passed("badmailfrom present", evidence=[ev(info["path"], f"{info.get('entries', 0)} entries")])
 
 
+def _delivery_issues(found: dict) -> list[str]:
+    """Why a non-empty alias file does not bring the mail to a person (dot-qmail(5))."""
+    if found["blank_first"]:
+        return ["first line is blank: qmail-local defers every message (#4.2.1)"]
+    if not (found["forwards"] or found["files"] or found["programs"]):
+        return ["has only comments: qmail-local throws the mail away"]
+    if not (found["forwards"] or found["programs"]):  # a program may forward: it is not judged
+        return ["delivers only to " + ", ".join(d["text"] for d in found["files"])
+                + " in the alias home, which no user reads"]
+    return []
+
+
 @check("mail.aliases", needs=["qmail_aliases"])
 def aliases(facts, params) -> Result:
     """Mail to root, postmaster and mailer-daemon is redirected to a real user."""
@@ -147,6 +159,8 @@ def aliases(facts, params) -> Result:
             issues.append(f"mode {f['mode']:04o}, not 0644")
         if f["size"] == 0:
             issues.append("empty: mail piles up in the alias Maildir unread")
+        elif f.get("deliveries"):
+            issues += _delivery_issues(f["deliveries"])
         evidence.append(ev(f["path"], "; ".join(issues) or f"mode 0644, delivers to {f['first_line']!r}", 1))
         problems += [f"{name} {i}" for i in issues]
     expected = ".qmail-root, .qmail-postmaster, .qmail-mailer-daemon: mode 0644, naming a real user"

@@ -178,6 +178,34 @@ def test_alias_file_mode_600_fails(tmp_root):
     assert ".qmail-root mode 0600, not 0644" in result.message
 
 
+def test_alias_file_of_comments_only_discards_the_mail_and_fails(tmp_root):
+    # dot-qmail(5): a .qmail file with a single # line throws every message away.
+    _aliases(tmp_root, root_text="# root's mail: see tony\n")
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ".qmail-root has only comments: qmail-local throws the mail away" in result.message
+
+
+def test_alias_file_whose_first_line_is_blank_fails(tmp_root):
+    # qmail-local defers every message: "Uh-oh: first line of .qmail file is blank. (#4.2.1)"
+    _aliases(tmp_root, root_text="\n&tony\n")
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ".qmail-root first line is blank: qmail-local defers every message" in result.message
+
+
+def test_alias_file_delivering_into_the_alias_maildir_fails(tmp_root):
+    _aliases(tmp_root, root_text="./Maildir/\n")
+    result = run_check("mail.aliases", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ".qmail-root delivers only to ./Maildir/ in the alias home, which no user reads" in result.message
+
+
+def test_alias_file_forwarding_by_bare_address_below_a_comment_passes(tmp_root):
+    _aliases(tmp_root, root_text="# the admins\ntony@example.org\n")
+    assert run_check("mail.aliases", root=tmp_root).status is Status.PASS
+
+
 # mail.maildir
 
 def test_rc_with_maildir_slash_passes(tmp_root):

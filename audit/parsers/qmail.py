@@ -41,3 +41,22 @@ def delivery_template(text: str) -> dict:
     lines = [line.strip() for line in text.splitlines()]
     return {"lines": [line[:EVIDENCE_CHARS] for line in lines[:SHOWN_TEMPLATE_LINES]],
             "maildir_line": next((n for n, line in enumerate(lines, start=1) if line == MAILDIR), None)}
+
+
+def dot_qmail_deliveries(text: str) -> dict:
+    """What a .qmail file tells qmail-local to do, per dot-qmail(5): ``{"forwards", "files",
+    "programs"}`` (each a list of ``{"line", "text"}``) and ``blank_first`` (a blank first line:
+    qmail-local defers every message). ``#`` lines are comments; ``|`` runs a program; a line
+    starting with ``.`` or ``/`` is an mbox or (ending in ``/``) a Maildir; ``&`` or anything
+    else forwards to an address. Trailing blanks do not count; later blank lines are skipped.
+    """
+    found: dict = {"forwards": [], "files": [], "programs": [], "blank_first": False}
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip(" \t")
+        if not line:
+            found["blank_first"] = found["blank_first"] or (number == 1 and text != "")
+            continue
+        kind = {"#": None, "|": "programs", ".": "files", "/": "files"}.get(line[0], "forwards")
+        if kind:
+            found[kind].append({"line": number, "text": line[:EVIDENCE_CHARS]})
+    return found

@@ -9,7 +9,7 @@ import stat
 
 from hostaudit.errors import NotCarried
 from hostaudit.host import FS_IMMUTABLE_FL, Host
-from hostaudit.parsers.qmail import delivery_template, entry_count, first_line, qmail_start_lines
+from hostaudit.parsers.qmail import delivery_template, dot_qmail_deliveries, entry_count, first_line, qmail_start_lines
 from hostaudit.parsers.systemd_unit import parse_unit
 from hostaudit.parsers.tcprules import parse_tcprules
 from hostaudit.registry import probe
@@ -86,9 +86,10 @@ def qmail_aliases(host: Host, facts) -> dict:
     """The system alias files (.qmail-*) in the alias user's home, and where that home came from.
 
     The system alias files in ~alias: ``{"home", "home_from": {"where", "line", "text"},
-    "files": [file..., "first_line"]}``; the qmail default home is used when passwd has no
-    ``alias`` user or is unreadable, and ``home_from`` says so; ``home_unknown`` is then the
-    reason passwd could not be read (an alias user there may have another home).
+    "files": [file..., "first_line", "deliveries"]}`` (deliveries as :func:`dot_qmail_deliveries`
+    gives them); the qmail default home is used when passwd has no ``alias`` user or is
+    unreadable, and ``home_from`` says so; ``home_unknown`` is then the reason passwd could not
+    be read (an alias user there may have another home).
     """
     home = DEFAULT_ALIAS_HOME
     home_from = {"where": "/etc/passwd", "line": None, "text": f"no alias user: qmail default {home}"}
@@ -104,7 +105,9 @@ def qmail_aliases(host: Host, facts) -> dict:
     for name in ALIAS_FILES:
         info = _file(host, posixpath.join(home, name))
         if info["present"] and info["is_file"]:
-            info["first_line"] = first_line(host.read_text(info["path"]), info["path"], judged_whole=False)
+            text = host.read_text(info["path"])
+            info["first_line"] = first_line(text, info["path"], judged_whole=False)
+            info["deliveries"] = dot_qmail_deliveries(text)
         files.append(info)
     return {"home": home, "home_from": home_from, "home_unknown": home_unknown, "files": files}
 
