@@ -360,6 +360,19 @@ def test_cert_named_in_stunnel_conf_readable_by_others_fails(tmp_root, immutable
     assert evidence_lines(result) == ["/etc/ssl/private/mail.pem: uid 0 gid 0 mode 0644, immutable (/etc/stunnel/pop3s.conf:4 cert =)"]
 
 
+def test_cert_named_in_a_file_stunnel_conf_includes_counts(tmp_root, immutable):
+    # stunnel 5: "include = DIR" reads every file part in DIR, in name order.
+    tmp_root.write("/etc/stunnel/stunnel.conf", "include = /etc/stunnel/conf.d\n")
+    tmp_root.write("/etc/stunnel/conf.d/10-pop3s.conf", "[pop3s]\naccept = 995\nconnect = 110\n"
+                                                         "cert = /etc/ssl/private/mail.pem\n")
+    pem = tmp_root.write("/etc/ssl/private/mail.pem", "not a real key", mode=0o644, uid=0, gid=0)
+    immutable(pem)
+    result = run_check("mail.stunnel-cert", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == [
+        "/etc/ssl/private/mail.pem: uid 0 gid 0 mode 0644, immutable (/etc/stunnel/conf.d/10-pop3s.conf:4 cert =)"]
+
+
 def test_no_stunnel_cert_fails_naming_where_it_looked(tmp_root):
     result = run_check("mail.stunnel-cert", root=tmp_root)
     assert result.status is Status.FAIL

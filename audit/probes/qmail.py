@@ -123,16 +123,38 @@ def pop_tcprules(host: Host) -> dict:
     return {"source": source, "cdb": _file(host, POP_CDB)}
 
 
+_STUNNEL_INCLUDE_DEPTH = 4
+
+
+def _stunnel_conf_paths(host: Host, conf: str, depth: int, seen: set) -> list[tuple[str, str]]:
+    """(cert or key path, where it was named) in one stunnel config and the parts it includes."""
+    paths: list[tuple[str, str]] = []
+    seen.add(conf)
+    # stunnel.conf is ini-shaped like a unit file: [service] then "key = value".
+    for entry in parse_unit(host.read_text(conf)):
+        if entry.get("malformed") or not entry["value"]:
+            continue
+        # stunnel resolves a relative path from its config directory.
+        path = posixpath.join(posixpath.dirname(conf), entry["value"])
+        if entry["key"] in ("cert", "key"):
+            paths.append((path, f"{conf}:{entry['line']} {entry['key']} ="))
+        elif entry["key"] == "include" and depth < _STUNNEL_INCLUDE_DEPTH and host.is_dir(path):
+            # stunnel 5 reads every file part of the directory, in name order
+            for part in sorted(host.listdir(path)):
+                full = posixpath.join(path, part)
+                if full not in seen and host.is_file(full):
+                    paths += _stunnel_conf_paths(host, full, depth + 1, seen)
+    return paths
+
+
 def _stunnel_paths(host: Host) -> list[tuple[str, str]]:
-    """(path, where it was named) for the default locations and every cert/key in stunnel's configs."""
+    """(path, where it was named) for the default locations and every cert/key in stunnel's
+    configs, the parts an ``include = DIR`` pulls in counted too."""
     paths = [(p, "default location") for p in STUNNEL_CERTS]
+    seen: set = set()
     for conf in host.glob(STUNNEL_CONFS):
-        # stunnel.conf is ini-shaped like a unit file: [service] then "key = value".
-        for entry in parse_unit(host.read_text(conf)):
-            if not entry.get("malformed") and entry["key"] in ("cert", "key") and entry["value"]:
-                # stunnel resolves a relative path from its config directory.
-                path = posixpath.join(posixpath.dirname(conf), entry["value"])
-                paths.append((path, f"{conf}:{entry['line']} {entry['key']} ="))
+        if conf not in seen:
+            paths += _stunnel_conf_paths(host, conf, 0, seen)
     return paths
 
 
