@@ -53,6 +53,23 @@ def test_grub2_superuser_with_pbkdf2_password_passes(tmp_root):
     assert PBKDF2 not in str(result)
 
 
+def test_grub_d_script_that_is_not_executable_is_never_run_and_fails(tmp_root):
+    # grub-mkconfig runs only the executable files of /etc/grub.d: this password never reaches grub.cfg.
+    tmp_root.write("/etc/grub.d/40_custom", "#!/bin/sh\nexec tail -n +3 $0\n"
+                   f'set superusers="admin"\npassword_pbkdf2 admin {PBKDF2}\n', mode=0o644)
+    tmp_root.write("/boot/grub/grub.cfg", "menuentry 'Debian' {\n}\n")
+    result = run_check("boot.loader-password", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert PBKDF2 not in str(result)
+
+
+def test_grub_d_backup_file_is_never_run_and_fails(tmp_root):
+    tmp_root.write("/etc/grub.d/40_custom.dpkg-old", "#!/bin/sh\nexec tail -n +3 $0\n"
+                   f'set superusers="admin"\npassword_pbkdf2 admin {PBKDF2}\n', mode=0o755)
+    tmp_root.write("/boot/grub/grub.cfg", "menuentry 'Debian' {\n}\n")
+    assert run_check("boot.loader-password", root=tmp_root).status is Status.FAIL
+
+
 def test_grub2_plaintext_password_fails_without_printing_it(tmp_root):
     tmp_root.write("/boot/grub/grub.cfg", 'set superusers="root"\npassword root hunter2\n')
     result = run_check("boot.loader-password", root=tmp_root)

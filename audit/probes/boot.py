@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 
 from hostaudit.host import Host
 from hostaudit.parsers.grub import parse_grub2, parse_grub_legacy
@@ -18,10 +19,27 @@ GRUB_D = "/etc/grub.d"
 EFI_DIR = "/boot/efi/EFI"
 
 
+# grub-mkconfig skips these names in /etc/grub.d (editor and package-manager leftovers, README).
+_GRUB_D_SKIPPED = re.compile(r"(~|\.dpkg-[a-z]+|\.rpm(save|new|orig)|\.bak|\.swp)$|^README")
+
+
+def _grub_d_runs(host: Host, name: str) -> bool:
+    """Whether grub-mkconfig runs /etc/grub.d/``name``: executable, and not a leftover it skips."""
+    path = f"{GRUB_D}/{name}"
+    if _GRUB_D_SKIPPED.search(name):
+        return False
+    if not host.carries("modes"):
+        return True  # no modes in the format: whether it is executable is unknown, not "no"
+    try:
+        return bool(host.stat(path).st_mode & 0o111)
+    except OSError:
+        return True  # the read that follows decides
+
+
 def _grub2_candidates(host: Host) -> list[str]:
     paths = list(GRUB2_FILES)
     if host.is_dir(GRUB_D):
-        paths += [f"{GRUB_D}/{name}" for name in host.listdir(GRUB_D)]
+        paths += [f"{GRUB_D}/{name}" for name in host.listdir(GRUB_D) if _grub_d_runs(host, name)]
     paths += host.glob(f"{EFI_DIR}/*/grub.cfg")
     return paths
 
@@ -47,7 +65,7 @@ def bootloader(host: Host) -> dict:
         parse = parse_grub_legacy if fmt == "legacy" else parse_grub2
         files.append({"path": path, "target": target if target != path else None,
                       "format": fmt, "directives": parse(text)})
-    looked_in = [*LEGACY_FILES, *GRUB2_FILES, f"{GRUB_D}/*", f"{EFI_DIR}/*/grub.cfg"]
+    looked_in = [*LEGACY_FILES, *GRUB2_FILES, f"{GRUB_D}/* (executable)", f"{EFI_DIR}/*/grub.cfg"]
     return {"looked_in": looked_in, "files": files}
 
 
