@@ -39,6 +39,7 @@ UUID=4e5f /home ext4 nodev,nosuid 0 2
 def _document(root: RootBuilder) -> None:
     boots_systemd(root)
     root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    root.symlink("/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")  # as Debian's procps links it for systemd
     root.write("/etc/fstab", DOC_FSTAB)
     for name in ("passwd", "shadow", "group", "gshadow"):
         root.write(f"/etc/{name}", ACCOUNTS, mode=0o644)

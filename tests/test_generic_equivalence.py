@@ -2,7 +2,9 @@
 messages and evidence as the Python checks they replaced. Each tests/data/shipped_*_before.json
 was written by tests/shipped_fixtures.py run against the code before its change:
 sysctl.* and files.immutable.* (generic kinds sysctl and file) at commit c7b6750 (only the
-note of an image without an init was reworded since, checks/scheduling.py),
+note of an image without an init was reworded since, checks/scheduling.py, and the document
+tree's /etc/sysctl.conf is read through Debian's /etc/sysctl.d/99-sysctl.conf link, as systemd
+reads it),
 fs.mount-options.* (generic kind mount) at commit 46d2c71."""
 
 import json

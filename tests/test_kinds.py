@@ -42,7 +42,7 @@ def test_sysctl_kind_at_least_passes_on_image_with_path_and_line(tmp_root):
 
 def test_sysctl_kind_below_minimum_fails_on_image(tmp_root):
     boots_systemd(tmp_root)
-    tmp_root.write("/etc/sysctl.conf", "kernel.kptr_restrict = 0\n")
+    tmp_root.write("/etc/sysctl.d/60-site.conf", "kernel.kptr_restrict = 0\n")
     result = run_check("site.sysctl.kptr", kind="sysctl", root=tmp_root, params=KPTR)
     assert result.status is Status.FAIL
     assert result.message == "kernel.kptr_restrict: set persistently to 0"

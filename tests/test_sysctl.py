@@ -1,5 +1,5 @@
 import pytest
-from schedulers import boots_systemd
+from schedulers import boots_systemd, boots_sysvinit
 from support import RootBuilder, collect_fact, evidence_lines, run_check
 
 from hostaudit.facts import collect
@@ -33,11 +33,45 @@ def _boots_systemd(tmp_root):
 
 
 
-def test_document_sysctl_conf_passes(tmp_root):
+def test_document_sysctl_conf_passes_through_debians_sysctl_d_link(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    tmp_root.symlink("/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.PASS
+    assert evidence_lines(result) == ["/etc/sysctl.d/99-sysctl.conf:4: net.ipv4.tcp_syncookies = 1"]
+
+
+def test_document_sysctl_conf_passes_under_sysvinit(tmp_root):
+    _boots_sysvinit_instead(tmp_root)
     tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
     assert result.status is Status.PASS
     assert evidence_lines(result) == ["/etc/sysctl.conf:4: net.ipv4.tcp_syncookies = 1"]
+
+
+def test_etc_sysctl_conf_without_a_sysctl_d_link_is_not_read_under_systemd(tmp_root):
+    # systemd 207 NEWS: systemd-sysctl no longer reads /etc/sysctl.conf; link it from /etc/sysctl.d.
+    tmp_root.write("/etc/sysctl.conf", DOC_SYSCTL)
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert "not set persistently" in result.message
+    assert evidence_lines(result)[-1] == ("/etc/sysctl.conf: not read at boot: systemd-sysctl does not read it "
+                                          "(since systemd 207), and no /etc/sysctl.d/*.conf links to it "
+                                          "(Debian's 99-sysctl.conf)")
+
+
+def test_etc_sysctl_conf_linked_from_sysctl_d_yields_to_later_names_under_systemd(tmp_root):
+    tmp_root.write("/etc/sysctl.conf", "net.ipv4.tcp_syncookies = 1\n")
+    tmp_root.symlink("/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")
+    tmp_root.write("/usr/lib/sysctl.d/99-zz-vendor.conf", "net.ipv4.tcp_syncookies = 0\n")
+    result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
+    assert result.status is Status.FAIL
+    assert evidence_lines(result) == ["/usr/lib/sysctl.d/99-zz-vendor.conf:1: net.ipv4.tcp_syncookies = 0"]
+
+
+def _boots_sysvinit_instead(root):
+    (root.path / "sbin" / "init").unlink()
+    boots_sysvinit(root)
 
 
 def test_setting_missing_everywhere_fails_naming_where_it_looked(tmp_root):
@@ -55,7 +89,9 @@ def test_wrong_persistent_value_fails(tmp_root):
     assert evidence_lines(result) == ["/etc/sysctl.d/90-net.conf:1: net.ipv4.tcp_syncookies = 0"]
 
 
-def test_etc_sysctl_conf_overrides_sysctl_d(tmp_root):
+def test_etc_sysctl_conf_overrides_sysctl_d_under_sysvinit(tmp_root):
+    # procps' `sysctl --system` (Debian's /etc/init.d/procps) reads /etc/sysctl.conf last.
+    _boots_sysvinit_instead(tmp_root)
     tmp_root.write("/etc/sysctl.d/99-late.conf", "net.ipv4.tcp_syncookies = 0\n")
     tmp_root.write("/etc/sysctl.conf", "net.ipv4.tcp_syncookies=1\n")
     result = run_check(SYNCOOKIES, root=tmp_root, params={"expected": "1"})
@@ -214,10 +250,10 @@ def test_missing_expected_parameter_is_an_error(tmp_root):
 
 
 def test_persistent_fact_keeps_only_audited_keys(tmp_root):
-    tmp_root.write("/etc/sysctl.conf", "kernel.sysrq = 0\nnet.ipv4.tcp_syncookies = 1\n")
+    tmp_root.write("/etc/sysctl.d/60-net.conf", "kernel.sysrq = 0\nnet.ipv4.tcp_syncookies = 1\n")
     fact = collect_fact("sysctl_persistent", tmp_root)
     assert list(fact["settings"]) == ["net.ipv4.tcp_syncookies"]
-    assert fact["files"] == ["/etc/sysctl.conf"]
+    assert fact["files"] == ["/etc/sysctl.d/60-net.conf"]
 
 
 def test_image_without_an_init_says_no_init_boots_it(tmp_root):

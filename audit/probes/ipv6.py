@@ -27,7 +27,8 @@ from typing import Any
 
 from hostaudit.host import Host
 from hostaudit.parsers.kernel_cmdline import kernel_lines, turns_ipv6_off
-from hostaudit.parsers.sysctl import SYSCTL_CONF, SYSCTL_D_DIRS, load_order, parse_sysctl_conf, winning_setting
+from hostaudit.parsers.sysctl import SYSCTL_CONF, SYSCTL_D_DIRS, parse_sysctl_conf, winning_setting
+from hostaudit.probes.sysctl import boot_files, boots_systemd
 from hostaudit.registry import probe
 
 IF_INET6 = "/proc/net/if_inet6"
@@ -45,10 +46,10 @@ def _ev(where: str, text: str, line: int | None = None) -> dict:
     return {"where": where, "line": line, "text": text}
 
 
-@probe("ipv6")
-def ipv6(host: Host) -> dict:
+@probe("ipv6", needs=["init_system"])
+def ipv6(host: Host, facts) -> dict:
     """Whether IPv6 is on now (live) or will be at boot (image), and why."""
-    return _live(host) if host.mode == "live" else _boot(host)
+    return _live(host) if host.mode == "live" else _boot(host, boots_systemd(facts))
 
 
 def _live(host: Host) -> dict:
@@ -86,12 +87,12 @@ def _live(host: Host) -> dict:
     return fact
 
 
-def _boot(host: Host) -> dict:
+def _boot(host: Host, systemd: bool) -> dict:
     fact: dict[str, Any] = {"mode": "boot", "enabled": None, "reason": "", "evidence": []}
     sysctl_seen: list[dict] = []
     cmdline_seen: list[dict] = []
     try:
-        by_sysctl = _sysctl_off(host, sysctl_seen)
+        by_sysctl = _sysctl_off(host, sysctl_seen, systemd)
         by_cmdline = _cmdline_off(host, cmdline_seen)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
@@ -108,11 +109,8 @@ def _boot(host: Host) -> dict:
     return fact
 
 
-def _sysctl_off(host: Host, evidence: list) -> bool:
-    found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
-    files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
-    if host.is_file(SYSCTL_CONF):
-        files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
+def _sysctl_off(host: Host, evidence: list, systemd: bool) -> bool:
+    files = boot_files(host, systemd)
     winner = winning_setting([(path, parse_sysctl_conf(host.read_text(path))) for path in files], SYSCTL_KEY)
     if winner is None:
         evidence.append(_ev("sysctl.d", f"{SYSCTL_KEY} not set (looked in {', '.join(SYSCTL_D_DIRS)}, {SYSCTL_CONF})"))

@@ -29,21 +29,46 @@ def _requested_keys(request: dict | None) -> list[str]:
     return [normalize_key(str(k)) for k in (request or {}).get("keys", [])]
 
 
-@probe("sysctl_persistent", takes_request=True)
-def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
+def boots_systemd(facts) -> bool:
+    """Whether systemd is the init that boots (image) or runs (live) the target."""
+    return not facts.error_of("init_system") and facts["init_system"]["kind"] == "systemd"
+
+
+def boot_files(host: Host, systemd: bool) -> list[str]:
+    """The sysctl files applied at boot, in order. systemd-sysctl reads sysctl.d only: since
+    systemd 207 /etc/sysctl.conf counts only through a sysctl.d link to it (Debian's
+    99-sysctl.conf, already in the order); procps' ``sysctl --system`` reads it last."""
+    found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
+    files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
+    if host.is_file(SYSCTL_CONF) and not systemd:
+        files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
+    return files
+
+
+def unread_sysctl_conf(host: Host, files: list[str], systemd: bool) -> str | None:
+    """Why /etc/sysctl.conf, present, applies nothing at boot (None when it is read)."""
+    if not systemd or not host.is_file(SYSCTL_CONF):
+        return None
+    if any(host.canonical(p) == host.canonical(SYSCTL_CONF) for p in files):
+        return None
+    return ("systemd-sysctl does not read it (since systemd 207), and no /etc/sysctl.d/*.conf "
+            "links to it (Debian's 99-sysctl.conf)")
+
+
+@probe("sysctl_persistent", needs=["init_system"], takes_request=True)
+def sysctl_persistent(host: Host, facts, request: dict | None = None) -> dict:
     """The persistent setting that wins for each key the selected controls name, and the
     sysctl files read, in the order they are applied.
 
     The keys come from ``request["keys"]``. ``{"looked_in": [...], "files": [paths in load
-    order], "settings": {key: {value, path, line, ignore_failure, pattern?}}}``. A glob key
+    order], "settings": {key: {value, path, line, ignore_failure, pattern?}}, "ignored"?: [{path,
+    why}]}`` (``ignored``: /etc/sysctl.conf where systemd boots and reads it not). A glob key
     (``net.ipv4.conf.*.rp_filter``, as in systemd's 50-default.conf) counts for a requested
     key it matches only where no line names the key itself (systemd-sysctl's rule).
     """
     wanted = _requested_keys(request)
-    found = {d: host.listdir(d) if host.is_dir(d) else [] for d in SYSCTL_D_DIRS}
-    files = [p for p in load_order(found) if not host.masked(p) and host.is_file(p)]
-    if host.is_file(SYSCTL_CONF):
-        files.append(SYSCTL_CONF)  # procps `sysctl --system` reads it last: it wins
+    systemd = boots_systemd(facts)
+    files = boot_files(host, systemd)
     parsed = [(path, parse_sysctl_conf(host.read_text(path))) for path in files]
     settings: dict = {}
     for key in wanted:
@@ -56,7 +81,11 @@ def sysctl_persistent(host: Host, request: dict | None = None) -> dict:
                 **({"pattern": entry["key"]} if entry["key"] != key else {}),
             }
     looked_in = [f"{d}/*.conf" for d in SYSCTL_D_DIRS] + [SYSCTL_CONF]
-    return {"looked_in": looked_in, "files": files, "settings": settings}
+    fact = {"looked_in": looked_in, "files": files, "settings": settings}
+    unread = unread_sysctl_conf(host, files, systemd)
+    if unread:
+        fact["ignored"] = [{"path": SYSCTL_CONF, "why": unread}]
+    return fact
 
 
 @probe("sysctl_runtime", takes_request=True)

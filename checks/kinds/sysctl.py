@@ -95,6 +95,7 @@ def _judge(key: str, facts, params) -> Result:
         problems.append("not set persistently (looked in "
                         + ", ".join(persistent["looked_in"]) + ")")
         evidence.insert(0, ev(", ".join(persistent["files"]) or "no sysctl file", "no setting"))
+        evidence += [ev(i["path"], f"not read at boot: {i['why']}") for i in persistent.get("ignored", [])]
     elif not _holds(setting["value"], wanted, compare):
         problems.append(f"set persistently to {setting['value']}")
     if runtime and not _holds(runtime["value"], wanted, compare):
