@@ -77,12 +77,14 @@ def tripwire_scheduled(facts, params) -> Result:
     expected = ("/etc/cron.daily/tripwire, a cron job or an enabled timer running tripwire --check, with a cron "
                 "daemon enabled (or systemd as init, for a timer) and a tripwire database")
     # A packaged cron.daily script is the schedule even if it exits early when tripwire is gone.
-    jobs = [(cron_kinds(s["path"]), ev(s["path"], "daily cron script"), s.get("skipped_by")) for s in sched["scripts"]
-            if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
-    jobs += [(cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]), c.get("skipped_by"))
+    jobs: list[tuple[frozenset, object, dict]] = [
+        (cron_kinds(s["path"]), ev(s["path"], "daily cron script"), s.get("skipped_by") or {})
+        for s in sched["scripts"] if s["period"] == "daily" and s["path"].rsplit("/", 1)[1].startswith("tripwire")]
+    jobs += [(cron_kinds(c["path"]), ev(c["path"], f"{c['schedule']} {c['command']}", c["line"]),
+              c.get("skipped_by") or {})
              for c in sched["cron"] if TRIPWIRE_CHECK.search(c["command"])]
     jobs += [(frozenset({TIMER}), ev(cmd["path"], f"{t['unit']} ({', '.join(t['schedule']) or 'no OnCalendar'}): "
-                                                  f"{cmd['command']}", cmd["line"]))
+                                                  f"{cmd['command']}", cmd["line"]), {})
              for t in sched["timers"] if t["enabled_via"] for cmd in t["commands"]
              if TRIPWIRE_CHECK.search(cmd["command"])]
     if not jobs:

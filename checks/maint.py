@@ -60,10 +60,10 @@ def _unattended_upgrades(updates: dict, sched: dict) -> tuple[bool, list, list]:
     if enable and enable["value"] == "0":
         ok = False
         evidence.append(ev(enable["path"], 'APT::Periodic::Enable "0" turns all periodic runs off', enable["line"]))
-    triggers = []
+    triggers: list[tuple[frozenset, object, dict]] = []
     timer = _enabled_timer(sched, APT_UPGRADE_SCHEDULERS)
     if timer:
-        triggers.append((frozenset({TIMER}), ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled")))
+        triggers.append((frozenset({TIMER}), ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled"), {}))
     cron = next((s for s in sched["scripts"] if s["path"] == APT_CRON_SCRIPT), None)
     if cron:
         triggers.append((frozenset({cron["period"]}), ev(cron["path"], "runs apt.systemd.daily"),
@@ -83,7 +83,8 @@ def _dnf_automatic(updates: dict, sched: dict) -> tuple[bool, list, list]:
     if timer is None:
         evidence.append(ev("/etc/systemd/system/timers.target.wants", "no dnf-automatic timer enabled"))
         return False, evidence, []
-    trigger = [(frozenset({TIMER}), ev(timer["enabled_via"], f"{timer['unit']} enabled"))]
+    trigger: list[tuple[frozenset, object, dict]] = [
+        (frozenset({TIMER}), ev(timer["enabled_via"], f"{timer['unit']} enabled"), {})]
     if timer["unit"] == "dnf-automatic-install.timer":
         return True, evidence, trigger  # this timer applies updates whatever automatic.conf says
     return (*_apply_updates(dnf["config"], evidence), trigger)
