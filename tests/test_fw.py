@@ -67,6 +67,44 @@ def check(tmp_root, control, path, text, params=PARAMS, ipv6=False):
 
 
 
+NFT_MAIN = '#!/usr/sbin/nft -f\nflush ruleset\ndefine INTERNAL = 192.168.1.0/24\ninclude "/etc/nftables.d/*.nft"\n'
+NFT_PART = """table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		iif "lo" accept
+		ct state established,related accept
+		ip saddr != $INTERNAL tcp dport 25 accept
+	}
+	chain forward { type filter hook forward priority filter; policy drop; }
+	chain output { type filter hook output priority filter; policy drop; ct state new,established,related accept; }
+}
+"""
+
+
+def test_default_policy_set_in_a_file_nftables_conf_includes_passes(tmp_root):
+    # nft -f reads an include at its place, globs in name order; variables defined before it are seen.
+    tmp_root.write("/etc/nftables.d/10-filter.nft", NFT_PART)
+    result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf", NFT_MAIN)
+    assert result.status is Status.PASS
+    assert ("/etc/nftables.d/10-filter.nft:3: IPv4: table inet filter chain input: policy drop -> input default DROP"
+            in evidence_lines(result))
+
+
+def test_rules_of_one_chain_split_across_included_files_are_one_chain(tmp_root):
+    tmp_root.write("/etc/nftables.d/10-filter.nft", NFT_PART)
+    tmp_root.write("/etc/nftables.d/20-ssh.nft", "table inet filter {\n\tchain input {\n\t\ttcp dport 22 accept\n\t}\n}\n")
+    result = check(tmp_root, "fw.inbound-allowed", "/etc/nftables.conf", NFT_MAIN)
+    assert result.status is Status.FAIL
+    assert any(t.startswith("/etc/nftables.d/20-ssh.nft:3: IPv4: tcp dport 22 accept: accepts new tcp port 22")
+               for t in evidence_lines(result))
+
+
+def test_include_of_a_missing_file_is_noted_not_read(tmp_root):
+    result = check(tmp_root, "fw.default-policy", "/etc/nftables.conf",
+                   '#!/usr/sbin/nft -f\ninclude "/etc/nftables.d/main.nft"\n' + DOC_CONF)
+    assert result.status is Status.ERROR
+
+
 # -- fw.default-policy ------------------------------------------------------------------------
 def test_default_policy_document_script_passes(tmp_root):
     result = check(tmp_root, "fw.default-policy", "/etc/iptable/rules", DOC_SCRIPT)

@@ -314,11 +314,15 @@ class _Tokens:
 BLOCKS = ("set", "map", "flowtable", "counter", "quota", "ct")
 
 
-def parse_nftables_conf(text: str, where: str = "/etc/nftables.conf") -> dict:
-    """``/etc/nftables.conf`` (the common subset) as a ruleset; bad statements become errors."""
+def parse_nftables_conf(text: str, where: str = "/etc/nftables.conf", variables: dict | None = None) -> dict:
+    """``/etc/nftables.conf`` (the common subset) as a ruleset; bad statements become errors.
+
+    ``variables`` are the ``define``s already in scope (an included file sees its includer's);
+    the file's own are added to it. An ``include`` becomes a note carrying its ``include`` path,
+    for the caller to read (the reader does no I/O)."""
     ruleset = empty_ruleset()
     tokens = _Tokens(text)
-    variables: dict[str, list[str]] = {}
+    variables = {} if variables is None else variables
     while (word := tokens.peek()) is not None:
         line = tokens.line()
         try:
@@ -330,7 +334,8 @@ def parse_nftables_conf(text: str, where: str = "/etc/nftables.conf") -> dict:
                 variables[words[1]] = words[3:]
             elif words[0] == "include":
                 ruleset["notes"].append({"where": where, "line": line, "text": " ".join(words),
-                                         "note": "included file not read"})
+                                         "note": "included file not read",
+                                         "include": words[1].strip('"') if len(words) == 2 else None})
             elif words[0] != "flush":
                 raise ValueError(f"unsupported statement {' '.join(words)[:60]!r}")
         except ValueError as exc:
@@ -474,3 +479,27 @@ def _items(words: list[str], i: int) -> tuple[list[str], int]:
         items.append(words[i + 1])
         i += 2
     return items, i
+
+
+def merge_tables(ruleset: dict) -> dict:
+    """One table per family and name, one chain per name, as nft builds them however many
+    ``table`` blocks (in one file or in included ones) add to them: rules in file order; a
+    chain's hook and policy from the block that declares them."""
+    merged: dict[tuple, dict] = {}
+    for table in ruleset["tables"]:
+        key = (table["family"], table["name"], table.get("source"))
+        if key not in merged:
+            merged[key] = {**table, "chains": []}
+        chains = {c["name"]: c for c in merged[key]["chains"]}
+        for chain in table["chains"]:
+            have = chains.get(chain["name"])
+            if have is None:
+                chains[chain["name"]] = {**chain, "rules": list(chain["rules"])}
+                merged[key]["chains"].append(chains[chain["name"]])
+                continue
+            have["rules"] += chain["rules"]
+            if chain["hook"] is not None:
+                have.update(hook=chain["hook"], priority=chain["priority"])
+            if chain["policy"] is not None or (chain["hook"] is not None and not have["policy_where"]):
+                have.update({k: chain[k] for k in ("policy", "policy_where", "policy_line", "policy_text")})
+    return {**ruleset, "tables": list(merged.values())}

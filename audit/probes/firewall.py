@@ -8,7 +8,7 @@ from typing import Any
 from hostaudit.errors import CommandUnavailable, ProbeError
 from hostaudit.host import ABSENT, Host
 from hostaudit.parsers.iptables import parse_iptables_save, runs_ip6tables, save_backend, save_table_names
-from hostaudit.parsers.nft import parse_nft_json
+from hostaudit.parsers.nft import merge_tables, parse_nft_json, parse_nftables_conf
 from hostaudit.parsers.rules_file import parse_rules_file
 from hostaudit.parsers.sysv_script import parse_sysv_script
 from hostaudit.probes import ipv6 as _ipv6  # noqa: F401  (registers the ipv6 fact this probe needs)
@@ -61,6 +61,10 @@ def _saved_rules(host: Host) -> dict:
     if present:
         fact["path"] = present[0]
         fact["format"], fact["ruleset"] = parse_rules_file(present[0], host.read_text(present[0]))
+        if fact["format"] == "nftables.conf":  # again, keeping its defines for the files it includes
+            variables: dict = {}
+            fact["ruleset"] = _nft_includes(host, parse_nftables_conf(host.read_text(present[0]), present[0],
+                                                                      variables), variables, 0)
         fact["sources"] = [{"name": present[0], "status": "ok", "reason": None}]
     v6 = V6_RULE_FILES.get(fact["path"]) if present else None
     if v6 is None and not present:  # an IPv6 file alone still counts for IPv6
@@ -81,6 +85,35 @@ def _saved_rules(host: Host) -> dict:
             for key in ("tables", "errors", "notes"):
                 fact["ruleset"][key] += ruleset[key]
     return fact
+
+
+_NFT_INCLUDE_DIR = "/etc"  # nft's default include path for a relative include
+_NFT_INCLUDE_DEPTH = 16     # nft's own nesting limit
+
+
+def _nft_includes(host: Host, ruleset: dict, variables: dict, depth: int) -> dict:
+    """``ruleset`` with the files its ``include`` lines name read in, as ``nft -f`` does: a glob
+    in name order (matching nothing is fine), a plain path that must exist. What cannot be read
+    stays a note, so a verdict that needs it is not taken for sure."""
+    notes = []
+    for note in ruleset["notes"]:
+        target = note.get("include")
+        if not target or depth >= _NFT_INCLUDE_DEPTH:
+            notes.append(note)
+            continue
+        path = target if target.startswith("/") else f"{_NFT_INCLUDE_DIR}/{target}"
+        globbed = any(c in path for c in "*?[")
+        parts = sorted(p for p in host.glob(path) if host.is_file(p)) if globbed else [path]
+        if not globbed and not host.is_file(path):
+            notes.append({**note, "note": "included file does not exist (nft -f would load nothing)"})
+            continue
+        for part in parts:
+            included = parse_nftables_conf(host.read_text(part), part, variables)
+            included = _nft_includes(host, included, variables, depth + 1)
+            for key in ("tables", "errors"):
+                ruleset[key] = ruleset[key] + included[key]
+            notes += included["notes"]
+    return merge_tables({**ruleset, "notes": notes})
 
 
 def _run(host: Host, argv: list[str], families: list[str]) -> tuple[dict, str]:
