@@ -17,6 +17,7 @@ PATCH_COMMANDS = re.compile(
 )
 DISK_COMMANDS = re.compile(r"(?<![\w-])(df|check_disk|diskmon)(?![\w-])")
 APT_UPGRADE_SCHEDULERS = ("apt-daily-upgrade.timer",)
+APT_UPDATE_SCHEDULERS = ("apt-daily.timer",)  # apt.systemd.daily update: refreshes the package lists
 APT_CRON_SCRIPT = "/etc/cron.daily/apt-compat"  # runs apt.systemd.daily where systemd does not
 DNF_TIMERS = ("dnf-automatic.timer", "dnf-automatic-install.timer")
 YES = ("yes", "true", "1", "on")
@@ -41,8 +42,11 @@ def _enabled_timer(sched: dict, names) -> dict | None:
     return next((t for t in sched["timers"] if t["unit"] in names and t["enabled_via"]), None)
 
 
-def _unattended_upgrades(updates: dict, sched: dict) -> tuple[bool, list, list]:
-    """(configured to apply updates, evidence, [(kind, evidence)] of what would trigger it)."""
+def _unattended_upgrades(updates: dict, sched: dict, scheduler: dict) -> tuple[bool, list, list]:
+    """(configured to apply updates, evidence, [(kind, evidence, skipped_by)] of what would
+    trigger it). apt-daily-upgrade.timer runs unattended-upgrade only; the package lists it
+    upgrades from are refreshed by apt-daily.timer, so it counts only with that one. The
+    cron.daily/apt-compat script does both, but exits at once where systemd is the init."""
     apt = updates["apt"]
     if not apt["program"]:
         return False, [], []
@@ -62,19 +66,28 @@ def _unattended_upgrades(updates: dict, sched: dict) -> tuple[bool, list, list]:
         evidence.append(ev(enable["path"], 'APT::Periodic::Enable "0" turns all periodic runs off', enable["line"]))
     triggers: list[tuple[frozenset, object, dict]] = []
     timer = _enabled_timer(sched, APT_UPGRADE_SCHEDULERS)
-    if timer:
+    lists = _enabled_timer(sched, APT_UPDATE_SCHEDULERS)
+    if timer and lists:
         triggers.append((frozenset({TIMER}), ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled"), {}))
+    elif timer:
+        evidence.append(ev(timer["enabled_via"], "apt-daily-upgrade.timer enabled, but apt-daily.timer is not: the "
+                                                 "package lists are never refreshed, so unattended-upgrade finds no "
+                                                 "new version"))
     cron = next((s for s in sched["scripts"] if s["path"] == APT_CRON_SCRIPT), None)
-    if cron:
+    systemd = scheduler["init"].get("kind") == "systemd"
+    if cron and systemd:
+        evidence.append(ev(cron["path"], "exits at once where systemd is the init (it leaves the work to the "
+                                         "apt-daily timers)"))
+    elif cron:
         triggers.append((frozenset({cron["period"]}), ev(cron["path"], "runs apt.systemd.daily"),
                          cron.get("skipped_by") or {}))
-    if not triggers:
+    if not triggers and not timer and not cron:
         evidence.append(ev("/etc/systemd/system/timers.target.wants", "apt-daily-upgrade.timer not enabled"))
         evidence.append(ev(APT_CRON_SCRIPT, "absent"))
     return ok, evidence, triggers
 
 
-def _dnf_automatic(updates: dict, sched: dict) -> tuple[bool, list, list]:
+def _dnf_automatic(updates: dict, sched: dict, scheduler: dict) -> tuple[bool, list, list]:
     dnf = updates["dnf_automatic"]
     if not dnf["program"]:
         return False, [], []
@@ -99,7 +112,7 @@ def _apply_updates(config: dict, evidence: list) -> tuple[bool, list]:
     return setting["value"].lower() in YES, evidence
 
 
-def _yum_cron(updates: dict, sched: dict) -> tuple[bool, list, list]:
+def _yum_cron(updates: dict, sched: dict, scheduler: dict) -> tuple[bool, list, list]:
     yum = updates["yum_cron"]
     if not yum["program"]:
         return False, [], []
@@ -126,7 +139,7 @@ def auto_patches(facts, params) -> Result:
     evidence, unknown = jobs["unknown"] + jobs["idle"], bool(jobs["unknown"])
     for name, tool in (("unattended-upgrades", _unattended_upgrades), ("dnf-automatic", _dnf_automatic),
                        ("yum-cron", _yum_cron)):
-        ok, found, triggers = tool(updates, sched)
+        ok, found, triggers = tool(updates, sched, scheduler)
         run = judge(scheduler, triggers)
         if ok and run["runs"]:
             return Result.passed(f"{name} applies updates automatically", evidence=found + run["runs"]

@@ -16,6 +16,9 @@ def _debian_unattended(root, upgrade="1"):
                "[Service]\nExecStart=/usr/lib/apt/apt.systemd.daily install\n")
     root.symlink("/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer",
                  "/lib/systemd/system/apt-daily-upgrade.timer")
+    root.write("/lib/systemd/system/apt-daily.timer", "[Timer]\nOnCalendar=*-*-* 6,18:00\n")
+    root.write("/lib/systemd/system/apt-daily.service", "[Service]\nExecStart=/usr/lib/apt/apt.systemd.daily update\n")
+    root.symlink("/etc/systemd/system/timers.target.wants/apt-daily.timer", "/lib/systemd/system/apt-daily.timer")
 
 
 SYSTEMD_AND_CRON = {
@@ -49,6 +52,33 @@ def test_unattended_upgrades_enabled_passes(tmp_root):
     assert '/etc/apt/apt.conf.d/20auto-upgrades:2: APT::Periodic::Unattended-Upgrade "1"' in evidence_lines(result)
     assert ("/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer: apt-daily-upgrade.timer enabled "
             "[run by systemd]") in evidence_lines(result)
+
+
+def test_unattended_upgrades_without_the_list_update_timer_fails(tmp_root):
+    # apt-daily-upgrade runs apt.systemd.daily install: unattended-upgrade only; the package lists are
+    # refreshed by apt-daily.service (apt.systemd.daily update). Without it no new version is ever seen.
+    _debian_unattended(tmp_root)
+    boots_systemd(tmp_root)
+    (tmp_root.path / "etc/systemd/system/timers.target.wants/apt-daily.timer").unlink()
+    tmp_root.symlink("/etc/systemd/system/apt-daily.timer", "/dev/null")
+    result = run_check("maint.auto-patches", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/systemd/system/timers.target.wants/apt-daily-upgrade.timer: apt-daily-upgrade.timer enabled, "
+            "but apt-daily.timer is not: the package lists are never refreshed, so unattended-upgrade finds no "
+            "new version") in evidence_lines(result)
+
+
+def test_apt_compat_cron_script_does_nothing_where_systemd_is_the_init(tmp_root):
+    # /etc/cron.daily/apt-compat exits at once when /run/systemd/system exists: the timers are meant to run.
+    _debian_unattended(tmp_root)
+    for timer in ("apt-daily-upgrade.timer", "apt-daily.timer"):
+        (tmp_root.path / "etc/systemd/system/timers.target.wants" / timer).unlink()
+    cron_enabled(tmp_root, "unattended-upgrades")
+    tmp_root.write("/etc/cron.daily/apt-compat", "#!/bin/sh\nexec /usr/lib/apt/apt.systemd.daily\n", mode=0o755)
+    result = run_check("maint.auto-patches", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/cron.daily/apt-compat: exits at once where systemd is the init (it leaves the work to the "
+            "apt-daily timers)") in evidence_lines(result)
 
 
 def test_unattended_upgrades_installed_but_switched_off_fails(tmp_root):
