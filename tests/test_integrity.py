@@ -206,6 +206,18 @@ def test_cron_daily_script_with_a_dot_in_its_name_does_not_count_under_debian_cr
            "_ and - only (run-parts skips it)]" in evidence_lines(result)[0]
 
 
+def test_cron_daily_script_with_a_dot_is_skipped_by_debian_anacron_too(tmp_root):
+    # Debian's anacrontab runs the same run-parts (debianutils): it skips tripwire.sh as cron does.
+    cron_enabled(tmp_root, "anacron", "debianutils", "tripwire")
+    tmp_root.write("/lib/systemd/system/anacron.timer", "[Timer]\nOnCalendar=hourly\n")
+    tmp_root.symlink("/etc/systemd/system/timers.target.wants/anacron.timer", "/lib/systemd/system/anacron.timer")
+    _initialised(tmp_root)
+    tmp_root.write("/etc/cron.daily/tripwire.sh", "#!/bin/sh\n/usr/sbin/tripwire --check\n", mode=0o755)
+    result = run_check("integrity.tripwire-scheduled", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "anacron skips it: the name tripwire.sh is not made of letters" in evidence_lines(result)[0]
+
+
 def test_cron_d_file_with_a_dot_in_its_name_does_not_count_under_debian_cron(tmp_root):
     cron_enabled(tmp_root, "tripwire")
     _initialised(tmp_root)

@@ -51,7 +51,7 @@ def _listing(host: Host, directory: str, unreadable: list[str]) -> list[str]:
     return [p for p in paths if not _BACKUP.search(p) and host.is_file(p)]
 
 
-def _skipped_by(host: Host, path: str, periodic: bool) -> dict[str, str]:
+def _skipped_by(host: Host, path: str, periodic: bool, debian_run_parts: bool = False) -> dict[str, str]:
     """``{cron daemon name or ANY_CRON: why it skips path}``: a file present is not a job run.
 
     run-parts runs only executables, and Debian's, run by Debian's cron, only names of letters,
@@ -70,7 +70,9 @@ def _skipped_by(host: Host, path: str, periodic: bool) -> dict[str, str]:
         if host.carries("modes") and not target.st_mode & 0o111:
             skips[ANY_CRON] = "not executable (run-parts runs only executables)"
         if not named:
-            skips["cron"] = f"the name {name} is not made of letters, digits, _ and - only (run-parts skips it)"
+            # Debian's run-parts (debianutils) serves every daemon that runs the cron.* directories
+            skips[ANY_CRON if debian_run_parts else "cron"] = \
+                f"the name {name} is not made of letters, digits, _ and - only (run-parts skips it)"
         return skips
     if path.startswith("/etc/cron.d/") and not named:
         skips["cron"] = f"the name {name} is not made of letters, digits, _ and - only"
@@ -100,7 +102,7 @@ def _cron_entries(host: Host, unreadable: list[str]) -> tuple[list[dict], list[d
     return entries, malformed
 
 
-def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
+def _periodic_scripts(host: Host, unreadable: list[str], debian_run_parts: bool) -> list[dict]:
     scripts = []
     for period in PERIODS:
         for path in _listing(host, f"/etc/cron.{period}", unreadable):
@@ -114,7 +116,8 @@ def _periodic_scripts(host: Host, unreadable: list[str]) -> list[dict]:
                 raise ProbeError(f"{path}: {len(lines)} lines run watched programs; not judged from the "
                                  f"first {_MAX_SCRIPT_LINES}")
             scripts.append({"path": path, "period": period, "lines": lines,
-                            "skipped_by": _skipped_by(host, path, periodic=True)})
+                            "skipped_by": _skipped_by(host, path, periodic=True,
+                                                      debian_run_parts=debian_run_parts)})
     return scripts
 
 
@@ -143,8 +146,8 @@ def _timers(host: Host) -> list[dict]:
     return timers
 
 
-@probe("schedules")
-def schedules(host: Host) -> dict:
+@probe("schedules", needs=["packages"])
+def schedules(host: Host, facts) -> dict:
     """Scheduled jobs with the file and line each comes from.
 
     ``{"cron": [{"path", "line", "schedule", "user", "command", "skipped_by"}], "cron_malformed":
@@ -157,7 +160,9 @@ def schedules(host: Host) -> dict:
     """
     unreadable: list[str] = []
     cron, malformed = _cron_entries(host, unreadable)
-    return {"cron": cron, "cron_malformed": malformed, "scripts": _periodic_scripts(host, unreadable),
+    debian_run_parts = not facts.error_of("packages") and "debianutils" in facts["packages"]["installed"]
+    return {"cron": cron, "cron_malformed": malformed,
+            "scripts": _periodic_scripts(host, unreadable, debian_run_parts),
             "timers": _timers(host), "unreadable": unreadable}
 
 
