@@ -92,7 +92,8 @@ def su_wheel(facts, params) -> Result:
 def shadow_passwords(facts, params) -> Result:
     """Password hashes live only in /etc/shadow, which others cannot read."""
     passwd, shadow = facts["passwd"], facts["shadow"]
-    expected = "every passwd password field x or locked; /etc/shadow present, mode <= 0640"
+    expected = ("every passwd password field x or locked; /etc/shadow present, mode <= 0640, owned by root, "
+                "readable by no group but root or shadow")
     problems = [ev(passwd["path"], f"user {u['name']}: password field is {u['password']}, not 'x'", u["line"])
                 for u in passwd["users"] if u.get("password") in ("hash", "empty")]
     if not shadow["present"]:
@@ -101,6 +102,13 @@ def shadow_passwords(facts, params) -> Result:
     mode_text = f"mode {shadow['mode']:04o} owner {shadow['uid']}:{shadow['gid']}"
     if shadow["mode"] & ~0o640:
         problems.append(ev(shadow["path"], f"{mode_text}: wider than 0640"))
+    if shadow["uid"] != 0:  # the owner reads and rewrites every hash, whatever the mode
+        problems.append(ev(shadow["path"], f"{mode_text}: owned by uid {shadow['uid']}, not root"))
+    group = shadow.get("group_name")
+    if shadow["mode"] & 0o040 and shadow["gid"] != 0 and group is not None and group != "shadow":
+        # Debian lets group shadow read it (unix_chkpwd, expiry checks); any other group shares the hashes
+        problems.append(ev(shadow["path"], f"{mode_text}: readable by group {group or '(no name in /etc/group)'} "
+                                           f"(gid {shadow['gid']}), not root or shadow"))
     if problems:
         return Result.failed("password hashes are exposed", evidence=problems, expected=expected)
     return Result.passed("passwords are shadowed", evidence=[

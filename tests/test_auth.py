@@ -156,6 +156,32 @@ def test_world_readable_shadow_fails(tmp_root):
     assert "mode 0644" in evidence_lines(result)[0] and "wider than 0640" in evidence_lines(result)[0]
 
 
+def test_shadow_owned_by_a_user_fails(tmp_root):
+    # mode 0600 keeps others out, but the owner reads (and rewrites) every hash.
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\ntony:x:1000:1000::/home/tony:/bin/bash\n")
+    tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o600, uid=1000, gid=0)
+    result = run_check("auth.shadow", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/shadow: mode 0600 owner 1000:0: owned by uid 1000, not root" in evidence_lines(result)
+
+
+def test_shadow_readable_by_a_group_other_than_shadow_fails(tmp_root):
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    tmp_root.write("/etc/group", "root:x:0:\nshadow:x:42:\nusers:x:100:\n")
+    tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o640, uid=0, gid=100)
+    result = run_check("auth.shadow", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/shadow: mode 0640 owner 0:100: readable by group users (gid 100), not root or shadow"
+            in evidence_lines(result))
+
+
+def test_shadow_readable_by_debians_shadow_group_passes(tmp_root):
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    tmp_root.write("/etc/group", "root:x:0:\nshadow:x:42:\n")
+    tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o640, uid=0, gid=42)
+    assert run_check("auth.shadow", root=tmp_root).status is Status.PASS
+
+
 def test_hash_in_passwd_fails_without_quoting_it(tmp_root):
     tmp_root.write("/etc/passwd", f"root:{DES_BOB}:0:0:root:/root:/bin/bash\n")
     tmp_root.write("/etc/shadow", "root:*:19700::::::\n", mode=0o600)

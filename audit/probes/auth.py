@@ -16,11 +16,11 @@ SHADOW = "/etc/shadow"
 PAM_SU = "/etc/pam.d/su"
 NSSWITCH = "/etc/nsswitch.conf"
 # Where an enabled ypbind shows up: systemd wants links, SysV start links (Debian and Red Hat).
-@probe("shadow")
-def shadow(host: Host) -> dict:
+@probe("shadow", needs=["group"])
+def shadow(host: Host, facts) -> dict:
     """/etc/shadow: its mode and owner, and each account's hash *scheme* (never the hash).
 
-    ``{"path", "present", "mode", "uid", "gid", "readable", "read_error", "entries":
+    ``{"path", "present", "mode", "uid", "gid", "group_name", "readable", "read_error", "entries":
     [{"name", "scheme", "line", "expires"?, "expired"?}]}`` (``expired``: the account's
     expiration day has come, so it cannot log in at all). Mode is available even when the contents are not
     readable (live audit as a normal user), so ``auth.shadow`` can still decide.
@@ -30,6 +30,9 @@ def shadow(host: Host) -> dict:
         return fact
     info = host.stat(SHADOW)
     fact.update(mode=_stat.S_IMODE(info.st_mode), uid=info.st_uid, gid=info.st_gid)
+    if not facts.error_of("group"):  # None: the group file cannot tell; "": no group has that gid
+        fact["group_name"] = next((g["name"] for g in facts["group"]["groups"]
+                                   if g.get("gid") == info.st_gid and "name" in g), "")
     try:
         entries = parse_shadow(host.read_text(SHADOW, limit=ACCOUNT_DB_LIMIT))
         today = int(time.time() // 86400)
