@@ -81,6 +81,14 @@ def test_systemd_mount_unit_nothing_enables_is_not_mounted_at_boot(tmp_root):
         in evidence_lines(result)
 
 
+def test_systemd_mount_unit_pulled_in_by_its_enabled_automount_counts(tmp_root):
+    tmp_root.write("/etc/systemd/system/home.mount", HOME_UNIT)
+    tmp_root.write("/etc/systemd/system/home.automount", "[Automount]\nWhere=/home\n")
+    tmp_root.symlink("/etc/systemd/system/local-fs.target.wants/home.automount", "../home.automount")
+    result = run_check("fs.partition.home", root=tmp_root, params={"mount_point": "/home"})
+    assert result.status is Status.PASS
+
+
 def test_systemd_mount_unit_named_unlike_its_where_is_refused(tmp_root):
     # systemd refuses a mount unit whose name is not the escaped Where= path.
     tmp_root.write("/etc/systemd/system/homedirs.mount", HOME_UNIT)

@@ -18,8 +18,10 @@ def _units(host: Host, suffix: str) -> list[dict]:
     for path in host.glob(f"{UNIT_DIR}/*.{suffix}"):
         if host.is_file(path):  # a link to /dev/null masks the unit
             name = path.rsplit("/", 1)[1]
-            # A unit starts at boot only when a target pulls it in (systemctl enable made the link).
-            links = host.glob(f"{UNIT_DIR}/*.wants/{name}") + host.glob(f"{UNIT_DIR}/*.requires/{name}")
+            # A unit starts at boot only when a target pulls it in (systemctl enable made the link),
+            # or, for a mount, when its .automount unit is pulled in (mounted at first access).
+            names = [name] + ([name[: -len(".mount")] + ".automount"] if suffix == "mount" else [])
+            links = [p for n in names for kind in ("wants", "requires") for p in host.glob(f"{UNIT_DIR}/*.{kind}/{n}")]
             units.append({"path": path, "unit": name, "enabled_via": links[0] if links else None,
                           **parse_unit(host.read_text(path))})
     return units
