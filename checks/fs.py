@@ -134,16 +134,22 @@ for _name in ("boot", "var", "home", "usr-local"):
 def swap(facts, params) -> Result:
     """Swap space is configured (fstab or swap unit; live also what /proc/swaps shows)."""
     fstab, swaps = facts["fstab"], facts["swaps"]
-    evidence = [ev(fstab["path"], f"swap {e['spec']}", e["line"]) for e in fstab["entries"]
-                if not e.get("malformed") and e["fstype"] == "swap"]
-    evidence += [ev(u["path"], f"What={u['what']}", u["line"]) for u in fstab["swap_units"]]
+    entries = [e for e in fstab["entries"] if not e.get("malformed") and e["fstype"] == "swap"]
+    evidence = [ev(fstab["path"], f"swap {e['spec']}", e["line"]) for e in entries if _at_boot(e)]
+    # a swap unit, like a mount unit, acts only when a target pulls it in
+    evidence += [ev(u["path"], f"What={u['what']}", u["line"]) for u in fstab["swap_units"]
+                 if u.get("enabled_via", True)]
+    idle = [ev(fstab["path"], f"swap {e['spec']}: noauto, so nothing turns it on at boot", e["line"])
+            for e in entries if not _at_boot(e)]
+    idle += [ev(u["path"], f"What={u['what']}, but no *.wants or *.requires link starts it at boot", u["line"])
+             for u in fstab["swap_units"] if not u.get("enabled_via", True)]
     if swaps["available"]:
         evidence += [ev(swaps["path"], f"active {a['type']} {a['filename']}", a["line"])
                      for a in swaps["areas"]]
     if evidence:
         return Result.passed("swap is configured", evidence=evidence)
-    looked = [ev(fstab["path"], "no swap entry" if fstab["present"] else "file does not exist"),
-              ev("/etc/systemd/system/*.swap", "no swap unit")]
+    looked = idle or [ev(fstab["path"], "no swap entry" if fstab["present"] else "file does not exist"),
+                      ev("/etc/systemd/system/*.swap", "no swap unit")]
     if swaps["available"]:
         looked.append(ev(swaps["path"], "no active swap area"))
     return Result.failed("no swap configured", evidence=looked,

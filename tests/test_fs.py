@@ -163,6 +163,23 @@ def test_no_swap_anywhere_fails(tmp_root):
     assert "/etc/fstab: no swap entry" in evidence_lines(result)
 
 
+def test_swap_entry_with_noauto_is_not_turned_on_at_boot_and_fails(tmp_root):
+    # swapon -a and systemd-fstab-generator both leave noauto swap entries off.
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n/dev/sda2 none swap sw,noauto 0 0\n")
+    result = run_check("fs.swap", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert "/etc/fstab:2: swap /dev/sda2: noauto, so nothing turns it on at boot" in evidence_lines(result)
+
+
+def test_swap_unit_nothing_enables_fails(tmp_root):
+    tmp_root.write("/etc/fstab", "/dev/sda1 / ext4 defaults 0 1\n")
+    tmp_root.write("/etc/systemd/system/dev-sda2.swap", "[Swap]\nWhat=/dev/sda2\n")
+    result = run_check("fs.swap", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/systemd/system/dev-sda2.swap:2: What=/dev/sda2, but no *.wants or *.requires link starts it at boot"
+            in evidence_lines(result))
+
+
 def test_live_active_swap_passes_without_fstab_entry():
     swaps = {"available": True, "path": "/proc/swaps",
              "areas": [{"filename": "/swapfile", "type": "file", "line": 2}]}
