@@ -161,6 +161,10 @@ def _protocol_from_files(facts) -> Result:
     if not config["configs"]:
         unset.append("(none)")
         evidence += [ev(p, "absent") for p in config["looked"]]
+    if failures and versions and min(versions)[0] >= PROTOCOL1_REMOVED:
+        oldest = min(versions)
+        return Result.passed(f"{', '.join(failures)} is ignored: OpenSSH {oldest[1]} (>= 7.4) speaks only protocol 2",
+                             evidence=evidence + [e for _, _, e in versions])
     if failures:
         return Result.failed(f"protocol 1 allowed: {', '.join(failures)}", evidence=evidence, expected="Protocol 2")
     if unset:

@@ -114,6 +114,21 @@ def test_protocol_2_1_fails(tmp_root):
     assert "Protocol 2,1" in result.message
 
 
+def test_protocol_2_1_on_modern_openssh_is_ignored_and_passes_saying_why(tmp_root):
+    # OpenSSH 7.4 removed protocol 1 and 7.6 the Protocol keyword: sshd -t accepts the line and ignores it.
+    tmp_root.write("/etc/ssh/sshd_config", "Protocol 2,1\n")
+    tmp_root.write("/var/lib/dpkg/status", DPKG_OPENSSH)
+    result = run_check("ssh.protocol", root=tmp_root)
+    assert result.status is Status.PASS
+    assert result.message == ("Protocol 2,1 is ignored: OpenSSH 1:9.2p1-2+deb12u3 (>= 7.4) speaks only protocol 2")
+
+
+def test_protocol_2_1_on_old_openssh_fails(tmp_root):
+    tmp_root.write("/etc/ssh/sshd_config", "Protocol 2,1\n")
+    tmp_root.write("/var/lib/dpkg/status", DPKG_OLD_OPENSSH)
+    assert run_check("ssh.protocol", root=tmp_root).status is Status.FAIL
+
+
 def test_include_file_setting_comes_first_as_sshd_reads_it(tmp_root):
     tmp_root.write("/etc/ssh/sshd_config", "Include /etc/ssh/sshd_config.d/*.conf\nProtocol 2\n")
     tmp_root.write("/etc/ssh/sshd_config.d/10-legacy.conf", "Protocol 1\n")
