@@ -79,15 +79,26 @@ _NO_PASSWORD = {"locked": "password locked", "empty": "empty password (refused)"
                 "unknown": "password field is no hash crypt(3) knows"}
 
 
+def _day(days: int) -> str:
+    """A shadow(5) day number as a date (days past 1970-01-01)."""
+    try:
+        return (datetime.date(1970, 1, 1) + datetime.timedelta(days=days)).isoformat()
+    except OverflowError:
+        return f"day {days}"
+
+
 def _login_means(user: dict, facts) -> tuple[str | None, str]:
     """(how ``user`` can log in, or None; what was seen), naming schemes and paths, never a hash."""
     keys = facts["authorized_keys"]["files"].get(user["name"])
     seen = []
     shadow = facts["shadow"]
-    expired = next((e for e in shadow.get("entries", []) if e["name"] == user["name"] and e.get("expired")), None)
-    if expired:  # pam_unix's account stage refuses it, whatever authenticated it (password or key)
-        day = datetime.date(1970, 1, 1) + datetime.timedelta(days=expired["expires"])
-        return None, f"account expired on {day.isoformat()} ({shadow['path']}:{expired['line']})"
+    entry = next((e for e in shadow.get("entries", []) if e["name"] == user["name"]
+                  and (e.get("expired") or e.get("inactive_since"))), None)
+    if entry:  # pam_unix's account stage refuses it, whatever authenticated it (password or key)
+        where = f"{shadow['path']}:{entry['line']}"
+        if entry.get("expired"):
+            return None, f"account expired on {_day(entry['expires'])} ({where})"
+        return None, f"password aged out: the account is inactive since {_day(entry['inactive_since'])} ({where})"
     if user["password"] == "hash":
         return f"password hash in {facts['passwd']['path']}", ""
     if user["password"] == "shadowed":

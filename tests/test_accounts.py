@@ -104,6 +104,16 @@ def test_admin_user_whose_account_has_expired_cannot_log_in_and_fails(tmp_root):
             "1970-01-02 (/etc/shadow:2))" in evidence_lines(result))
 
 
+def test_admin_user_whose_password_aged_past_its_inactive_days_cannot_log_in_and_fails(tmp_root):
+    # last change day 19000 (2022-01-08), max 90, inactive 30: pam_unix locks the account from day 19121.
+    _admin_root(tmp_root)
+    tmp_root.write("/etc/shadow", f"root:*:19000:0:99999:7:::\ntony:{FAKE_HASH}:19000:0:90:7:30::\n", mode=0o640)
+    result = run_check("accounts.admin-user", root=tmp_root)
+    assert result.status is Status.FAIL
+    assert ("/etc/passwd:3: tony uid 500 shell /bin/bash: does not count: cannot log in (password aged out: "
+            "the account is inactive since 2022-05-08 (/etc/shadow:2))" in evidence_lines(result))
+
+
 def test_admin_user_whose_expiry_is_in_the_future_passes(tmp_root):
     _admin_root(tmp_root)
     tmp_root.write("/etc/shadow", f"root:*:19000:0:99999:7:::\ntony:{FAKE_HASH}:19000:0:99999:7::99999:\n", mode=0o640)

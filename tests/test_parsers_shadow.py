@@ -49,3 +49,9 @@ def test_expiration_day_is_kept_when_set():
     assert parse_shadow("tony:*:19000:0:99999:7::1:\nann:*:19000:0:99999:7:::\n") == [
         {"name": "tony", "scheme": "locked", "line": 1, "expires": 1},
         {"name": "ann", "scheme": "locked", "line": 2}]
+
+
+def test_ageing_that_can_lock_the_account_is_kept_only_when_all_three_fields_are_set():
+    entries = parse_shadow("tony:*:19000:0:90:7:30::\nann:*:19000:0:99999:7:::\n")
+    assert entries[0]["ageing"] == {"last_change": 19000, "max_days": 90, "inactive_days": 30}
+    assert "ageing" not in entries[1]

@@ -43,8 +43,9 @@ def hash_scheme(field: str) -> str:
 
 
 def parse_shadow(text: str) -> list[dict]:
-    """Parse shadow(5) lines into ``{"name", "scheme", "line"}`` (plus ``expires``, the account
-    expiration day, when set); the password field is dropped here.
+    """Parse shadow(5) lines into ``{"name", "scheme", "line"}`` (plus, when set, ``expires``,
+    the account expiration day, and ``ageing``: ``{last_change, max_days, inactive_days}`` when
+    all three are set); the password field is dropped here.
 
     A line without the password field, or with control characters such as NUL, is returned
     with ``malformed: True``.
@@ -64,5 +65,10 @@ def parse_shadow(text: str) -> list[dict]:
         entry = {"name": fields[0], "scheme": hash_scheme(fields[1]), "line": number}
         if len(fields) > 7 and fields[7].strip().isdigit():
             entry["expires"] = int(fields[7])  # days since 1970-01-01; the account is refused from then on
+        # password ageing that can lock the account: last change (days since 1970), maximum age
+        # and inactivity period (days), all three set (an empty field turns the rule off)
+        ageing = [fields[i].strip() if len(fields) > i else "" for i in (2, 4, 6)]
+        if all(a.isdigit() for a in ageing):
+            entry["ageing"] = dict(zip(("last_change", "max_days", "inactive_days"), map(int, ageing)))
         entries.append(entry)
     return entries

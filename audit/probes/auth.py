@@ -21,9 +21,11 @@ def shadow(host: Host, facts) -> dict:
     """/etc/shadow: its mode and owner, and each account's hash *scheme* (never the hash).
 
     ``{"path", "present", "mode", "uid", "gid", "group_name", "readable", "read_error", "entries":
-    [{"name", "scheme", "line", "expires"?, "expired"?}]}`` (``expired``: the account's
-    expiration day has come, so it cannot log in at all). Mode is available even when the contents are not
-    readable (live audit as a normal user), so ``auth.shadow`` can still decide.
+    [{"name", "scheme", "line", "expires"?, "expired"?, "inactive_since"?}]}`` (``expired``: the
+    account's expiration day has come; ``inactive_since``: the day its password, aged past its
+    maximum, left the account inactive; either way it cannot log in at all). Mode is available
+    even when the contents are not readable (live audit as a normal user), so ``auth.shadow`` can
+    still decide.
     """
     fact = {"path": SHADOW, "present": host.exists(SHADOW)}
     if not fact["present"]:
@@ -40,6 +42,12 @@ def shadow(host: Host, facts) -> dict:
             # pam_unix: expired once the day count reaches the field (an image is judged as of today)
             if "expires" in entry and today >= entry["expires"]:
                 entry["expired"] = True
+            # pam_unix: a password older than max + inactive days locks the account (last change 0
+            # only forces a change at the next login)
+            ageing = entry.pop("ageing", None)
+            if ageing and ageing["last_change"] \
+                    and today - ageing["last_change"] > ageing["max_days"] + ageing["inactive_days"]:
+                entry["inactive_since"] = ageing["last_change"] + ageing["max_days"] + ageing["inactive_days"]
         fact.update(readable=True, entries=entries)
     except PermissionError as exc:
         fact.update(readable=False, read_error=exc.strerror, entries=[])
