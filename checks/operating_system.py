@@ -108,7 +108,9 @@ def _no_assignment(fact: dict, var: str, expected: str) -> Result:
     slips = [_setting_ev(s, f" has no '=': the shell runs a command named {var} and sets nothing")
              for s in fact["settings"] if s["var"] == var and s["kind"] == "not-an-assignment"]
     looked = ev(", ".join(fact["looked_in"]), f"no {var}= assignment in {len(fact['files'])} file(s) read")
-    return Result.failed(f"{var} is not set", evidence=[*slips, looked], expected=expected)
+    hidden = [_setting_ev(s, " (only root can read the file: other users' login shells skip it)")
+              for s in fact.get("root_only", []) if s["var"] == var and s["kind"] != "not-an-assignment"]
+    return Result.failed(f"{var} is not set", evidence=[*slips, *hidden, looked], expected=expected)
 
 
 @check("os.shell-timeout", needs=["shell_profile"], params={"tmout": {"type": "integer", "minimum": 1}})

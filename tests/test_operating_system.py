@@ -150,6 +150,16 @@ def test_negative_histsize_is_unlimited_and_fails(tmp_root):
     assert result.message == "HISTSIZE=-1 means unlimited history"
 
 
+def test_tmout_in_a_profile_d_script_only_root_can_read_fails(tmp_root):
+    # /etc/profile sources /etc/profile.d/*.sh only where [ -r ] holds: every other user's shell skips it.
+    tmp_root.write("/etc/profile", 'for i in /etc/profile.d/*.sh; do [ -r "$i" ] && . "$i"; done\n')
+    tmp_root.write("/etc/profile.d/tmout.sh", "readonly TMOUT=900\nexport TMOUT\n", mode=0o600)
+    result = run_check("os.shell-timeout", root=tmp_root, params={"tmout": 1800})
+    assert result.status is Status.FAIL
+    assert ("/etc/profile.d/tmout.sh:1: readonly TMOUT=900 (only root can read the file: other users' login "
+            "shells skip it)") in evidence_lines(result)
+
+
 # -- os.skel-history-removal -------------------------------------------------------------------
 def test_skel_logout_with_document_line_alone_fails_as_bash_saves_history_afterwards(tmp_root):
     # bash runs .bash_logout, then writes the session's history: the file the rm removed comes back.

@@ -23,18 +23,36 @@ def shell_profile(host: Host) -> dict:
     """TMOUT and HISTSIZE settings in the shell startup files, in the order a login shell reads them.
 
     TMOUT/HISTSIZE statements in load order: ``{"files": [path read...], "settings":
-    [{"file", "line", "text", "var", "value", "exported", "readonly", "kind"}]}``."""
+    [{"file", "line", "text", "var", "value", "exported", "readonly", "kind"}], "root_only":
+    [settings...]}``; ``root_only`` are those of system-wide files only root can read, which
+    other users' login shells never run."""
     candidates = [PROFILE, *host.glob(PROFILE_D), *BASHRCS, *SKEL_RCS]
-    files, settings = [], []
+    files, settings, root_only = [], [], []
     for path in candidates:
         try:
             text = host.read_text(path)
         except ABSENT:  # absent, or a dangling link: the shell's ``[ -r ]`` skips it too
             continue
+        found = [{"file": path, **f} for f in parse_shell_settings(text, VARIABLES)]
+        if path not in SKEL_RCS and _root_only(host, path):
+            root_only += found  # other users' shells cannot read it ([ -r ] fails, or bash is refused)
+            continue
         files.append(path)
-        for found in parse_shell_settings(text, VARIABLES):
-            settings.append({"file": path, **found})
-    return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS, *SKEL_RCS], "settings": settings}
+        settings += found
+    return {"files": files, "looked_in": [PROFILE, PROFILE_D, *BASHRCS, *SKEL_RCS], "settings": settings,
+            "root_only": root_only}
+
+
+def _root_only(host: Host, path: str) -> bool:
+    """Whether only root can read a system-wide start-up file (no read bit for other, nor for a
+    group other than root). The skeleton files are copied into each home, owned by its user."""
+    if not host.carries("modes"):
+        return False
+    try:
+        info = host.stat(path)
+    except OSError:
+        return False
+    return not info.st_mode & 0o004 and not (info.st_mode & 0o040 and info.st_gid != 0)
 
 
 @probe("login_shells")
