@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from hostaudit.baseline import Baseline
 
 import itertools
-import json
 import os
 import re
 import sys
@@ -32,7 +31,7 @@ from datetime import UTC, datetime
 
 from hostaudit import __version__
 from hostaudit.errors import HostauditError, InputError
-from hostaudit.fleet_network import socket_table
+from hostaudit.fleet_network import leaves, read_marker, socket_table
 from hostaudit.redact import redact, redact_text
 
 FLEET_SCHEMA_VERSION = 1
@@ -49,10 +48,31 @@ def _relative(path: str, start: str) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
+def _checked(report: dict) -> None:
+    """ValueError naming the first field the fleet computes with that a report (the host sent
+    it, and may have edited it) gives in a shape hostaudit never writes: one host's report
+    may spoil its own entry, never the fleet's sums and rankings."""
+    from hostaudit.model import Severity, Status
+
+    score = report["score"]
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise ValueError(f"$.score is {type(score).__name__}, not a number")
+    severities, statuses = Severity.order(), {s.value for s in Status}
+    for index, result in enumerate(report["results"]):
+        if not isinstance(result, dict) or not isinstance(result.get("id"), str):
+            raise ValueError(f"$.results[{index}] has no control id")
+        if result.get("status") not in statuses:
+            raise ValueError(f"$.results[{index}].status is not one of {sorted(statuses)}")
+        if result.get("severity") not in severities:
+            raise ValueError(f"$.results[{index}].severity is not one of {list(severities)}")
+
+
 def host_summary(name: str, report: dict, *, report_html: str | None, report_json: str) -> dict:
-    """What the fleet report keeps of one host's report (never its facts or evidence)."""
+    """What the fleet report keeps of one host's report (never its facts or evidence).
+    ValueError when a field it computes with is malformed (``_checked``)."""
     from hostaudit.reports.present import section_score
 
+    _checked(report)
     results = report["results"]
     target = report["target"]
     return {
@@ -87,8 +107,7 @@ def _not_audited(name: str, state: str, reason: str) -> dict:
 def _read_marker(path: str, name: str) -> dict:
     """A host the playbook could not audit, as its marker file says (or why that is unclear)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            marker = json.loads(handle.read(64 * 1024))
+        marker = read_marker(path)
     except (OSError, ValueError) as exc:
         return _not_audited(name, "failed", f"unreadable {MARKER}: {exc}")
     if not isinstance(marker, dict):
@@ -153,16 +172,17 @@ class _Evaluator:
                             report_html=_relative(html_path, fleet_out) if html_path else None)
 
 
-def _from_report(name: str, path: str, fleet_out: str) -> dict:
+def _from_report(name: str, path: str, fleet_out: str, root: str) -> dict:
     from hostaudit.reports import json_report
 
     try:
         report = json_report.load(path)
         html_path = os.path.join(os.path.dirname(path), "report.html")
+        shown = os.path.isfile(html_path) and not leaves(root, html_path)
         # A report the host sent (an older hostaudit's, or edited) is target text: its
         # summary passes the redaction every report of ours has passed.
         return redact(host_summary(name, report, report_json=_relative(path, fleet_out),
-                                   report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None))
+                                   report_html=_relative(html_path, fleet_out) if shown else None))
     except HostauditError as exc:
         return _not_audited(name, "failed", f"bad report: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -182,6 +202,7 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
     """
     if not os.path.isdir(source):
         raise InputError("no such fleet directory", where=source)
+    root = os.path.realpath(source)
     entries: list[dict] = []
     jobs: list[tuple[str, str, str, str]] = []
     present = {n for n in os.listdir(source) if os.path.isdir(os.path.join(source, n)) and not n.startswith(".")}
@@ -194,12 +215,17 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
         if not _HOST_NAME.fullmatch(name):
             entries.append(_not_audited(name, "failed", "directory name is not a host name"))
             continue
+        outside = [f for f in ("", MARKER, REPORT, *BUNDLE_NAMES) if leaves(root, os.path.join(path, f))]
+        if outside:
+            what = f"{outside[0]} is a link" if outside[0] else "its directory is a link"
+            entries.append(_not_audited(name, "failed", f"{what} out of the fleet directory: not read"))
+            continue
         report = os.path.join(path, REPORT)
         bundle = next((os.path.join(path, b) for b in BUNDLE_NAMES if os.path.isfile(os.path.join(path, b))), None)
         if os.path.isfile(os.path.join(path, MARKER)):
             entries.append(_read_marker(os.path.join(path, MARKER), name))
         elif os.path.isfile(report):
-            entries.append(_from_report(name, report, output))
+            entries.append(_from_report(name, report, output, root))
         elif bundle:
             jobs.append((name, bundle, os.path.join(output, "hosts", name), output))
         else:
@@ -223,7 +249,7 @@ def _add_network(entry: dict, source: str, output: str) -> None:
     if not _HOST_NAME.fullmatch(entry["name"]):
         return
     view = fleet_network.read(os.path.join(source, entry["name"]), sockets,
-                              link=lambda path: _relative(path, output))
+                              link=lambda path: _relative(path, output), root=os.path.realpath(source))
     if view is not None:
         # A sweep's failure marker may quote the scanner's command line; a net report is ours
         # but may have been edited: the view passes the redaction every report has passed.

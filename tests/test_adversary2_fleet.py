@@ -1,0 +1,106 @@
+"""A host writes its own files into the fleet directory: a hostile report, marker or link
+there spoils that host's entry at most, never the fleet report, and never makes the
+controller read (or wait on) a file outside the fleet directory."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from test_fleet import _run, fleet_dir  # noqa: F401  (a fixture)
+
+SECRET = "CONTROLLERSECRET"
+
+
+def _host_report(fleet_dir, tmp_path, name="drifted") -> dict:
+    code, _, err = _run("evaluate", fleet_dir / name / "facts.json", "-o", tmp_path / "eval" / name,
+                        "--format", "json")
+    assert code in (0, 1), err
+    return json.loads((tmp_path / "eval" / name / "report.json").read_text())
+
+
+def _fleet_json(fleet_dir, tmp_path) -> dict:
+    out = tmp_path / "out"
+    code, _, err = _run("fleet", fleet_dir, "-o", out)
+    assert code == 0, err
+    return json.loads((out / "fleet.json").read_text())
+
+
+def _not_audited(fleet, name) -> dict:
+    return next(e for e in fleet["not_audited"] if e["name"] == name)
+
+
+def test_a_host_report_whose_score_is_not_a_number_is_not_audited_and_the_fleet_is_built(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    report["score"] = "100"
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "score" in _not_audited(fleet, "drifted")["reason"]
+    assert {h["name"] for h in fleet["hosts"]} == {"default", "hardened"}
+
+
+def test_a_host_report_with_a_severity_the_baseline_has_not_is_not_audited_and_the_fleet_is_built(
+        fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    for result in report["results"]:
+        if result["status"] == "fail":
+            result["severity"] = "apocalyptic"
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    # Sorted first, so its control metadata would be the fleet's.
+    os.rename(fleet_dir / "drifted", fleet_dir / "aaa")
+    (fleet_dir / "aaa" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "severity" in _not_audited(fleet, "aaa")["reason"]
+
+
+def test_a_host_directory_that_links_out_of_the_fleet_directory_is_not_read(fleet_dir, tmp_path):
+    outside = tmp_path / "controller"
+    outside.mkdir()
+    report = _host_report(fleet_dir, tmp_path)
+    (outside / "report.json").write_text(json.dumps(report))
+    os.symlink(outside, fleet_dir / "sneaky")
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "sneaky" not in {h["name"] for h in fleet["hosts"]}
+    assert "link" in _not_audited(fleet, "sneaky")["reason"]
+
+
+def test_a_report_that_links_out_of_the_fleet_directory_is_not_read(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    (tmp_path / "elsewhere.json").write_text(json.dumps(report))
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    os.symlink(tmp_path / "elsewhere.json", fleet_dir / "drifted" / "report.json")
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "drifted" not in {h["name"] for h in fleet["hosts"]}
+    assert "link" in _not_audited(fleet, "drifted")["reason"]
+
+
+def test_a_marker_that_links_out_of_the_fleet_directory_is_not_read(fleet_dir, tmp_path):
+    (tmp_path / "vault.json").write_text(json.dumps({"state": "unreachable", "reason": SECRET}))
+    (fleet_dir / "lost" / "not-audited.json").unlink()
+    os.symlink(tmp_path / "vault.json", fleet_dir / "lost" / "not-audited.json")
+    out = tmp_path / "out"
+    code, stdout, err = _run("fleet", fleet_dir, "-o", out)
+    assert code == 0, err
+    assert SECRET not in (out / "fleet.json").read_text() + stdout + err
+    assert "link" in _not_audited(json.loads((out / "fleet.json").read_text()), "lost")["reason"]
+
+
+def test_a_net_marker_that_links_out_of_the_fleet_directory_is_not_read(fleet_dir, tmp_path):
+    (tmp_path / "vault.json").write_text(json.dumps({"state": "failed", "reason": SECRET}))
+    (fleet_dir / "hardened" / "net").mkdir()
+    os.symlink(tmp_path / "vault.json", fleet_dir / "hardened" / "net" / "not-audited.json")
+    out = tmp_path / "out"
+    code, stdout, err = _run("fleet", fleet_dir, "-o", out)
+    assert code == 0, err
+    assert SECRET not in (out / "fleet.json").read_text() + stdout + err
+    host = next(h for h in json.loads((out / "fleet.json").read_text())["hosts"] if h["name"] == "hardened")
+    assert host["network"]["state"] == "failed"
+    assert "link" in host["network"]["reason"]
+
+
+def test_a_marker_that_is_a_fifo_is_not_waited_on(fleet_dir, tmp_path):
+    (fleet_dir / "lost" / "not-audited.json").unlink()
+    os.mkfifo(fleet_dir / "lost" / "not-audited.json")
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert _not_audited(fleet, "lost")["state"] == "failed"
