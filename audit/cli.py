@@ -10,6 +10,7 @@ import argparse
 import errno
 import os
 import signal
+import stat
 import sys
 import textwrap
 
@@ -316,15 +317,51 @@ def cmd_plan(args) -> int:
     return ExitCode.OK
 
 
+def _lookup_dirs(path: str) -> list[tuple[str, str]]:
+    """Each (directory, name) the kernel looks ``path`` up through, following links as it
+    does (a link's target is looked up from the directory holding the link), in order.
+    OSError when there are more than 40 links (ELOOP) or a component cannot be read."""
+    pending = [p for p in os.path.join(os.getcwd(), path).split("/") if p not in ("", ".")]
+    current, steps, links = "/", [], 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            current = os.path.dirname(current)  # current holds no link: its parent is real
+            continue
+        steps.append((current, part))
+        following = os.path.join(current, part)
+        if os.path.islink(following):
+            links += 1
+            if links > 40:
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+            target = os.readlink(following)
+            if target.startswith("/"):
+                current = "/"
+            pending[:0] = [p for p in target.split("/") if p not in ("", ".")]
+            continue
+        current = following
+    return steps
+
+
 def _written_by_others(path: str) -> str | None:
-    """Why ``path`` may have been written by someone other than root or this user (it or its
-    directory owned by another user, or writable by group or others), or None."""
-    for what in (path, os.path.dirname(os.path.abspath(path))):
-        info = os.stat(what)
-        if info.st_uid not in (0, os.geteuid()):
-            return f"{what} is owned by uid {info.st_uid}"
-        if info.st_mode & 0o022:
-            return f"{what} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
+    """Why ``path`` may have been written, or swapped, by someone other than root or this user,
+    or None: the file itself and every directory on the way to it (links followed as the
+    kernel follows them) must be owned by root or this user and not writable by group or
+    others. A sticky directory writable by all (/tmp) is on a safe way when root or this
+    user owns the entry in it: others may not rename that."""
+    trusted = (0, os.geteuid())
+    for directory, name in _lookup_dirs(path):
+        info = os.stat(directory)
+        entry = os.lstat(os.path.join(directory, name))
+        if info.st_uid not in trusted:
+            return f"{directory} is owned by uid {info.st_uid}"
+        if info.st_mode & 0o022 and not (info.st_mode & stat.S_ISVTX and entry.st_uid in trusted):
+            return f"{directory} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
+    info = os.stat(path)
+    if info.st_uid not in trusted:
+        return f"{path} is owned by uid {info.st_uid}"
+    if info.st_mode & 0o022:
+        return f"{path} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
     return None
 
 

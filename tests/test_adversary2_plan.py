@@ -1,0 +1,40 @@
+"""hostaudit plan follows a baseline file a report names only where nobody but root or the
+user could have put it there: not the file, and no directory on the way to it, links
+included (another user who may rename a directory on the way may swap the file)."""
+
+from __future__ import annotations
+
+import os
+
+from test_plan import _site_named_by_report, plan_cli
+
+
+def test_plan_refuses_a_baseline_file_below_a_directory_another_user_owns_further_up(tmp_path, capsys):
+    (tmp_path / "team").mkdir()
+    site, data = _site_named_by_report(tmp_path / "team", directory="baselines")
+    os.chown(tmp_path / "team", 65534, 65534)  # may rename baselines/ and put its own there
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert f"{tmp_path / 'team'} is owned by uid 65534" in capsys.readouterr().err
+
+
+def test_plan_refuses_a_baseline_file_reached_through_a_link_another_user_may_repoint(tmp_path, capsys):
+    site, data = _site_named_by_report(tmp_path)
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.symlink(site.parent, theirs / "link")
+    os.chown(theirs, 65534, 65534)
+    data["baseline"]["files"] = [str(theirs / "link" / "site.yaml")]
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert f"{theirs} is owned by uid 65534" in capsys.readouterr().err
+
+
+def test_plan_follows_a_baseline_file_in_a_sticky_directory_when_root_owns_its_directory(tmp_path):
+    sticky = tmp_path / "shared"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)  # as /tmp: others may not rename what root owns in it
+    site, data = _site_named_by_report(sticky, directory="root-only")
+    code, text = plan_cli(tmp_path, data)
+    assert code == 0
+    assert "ha_control=maint.disk-monitor" in text
