@@ -146,6 +146,9 @@ def _check_shape(report: dict, path: str) -> None:
                       ("tool", dict), ("timing", dict), ("coverage", dict)):
         if not isinstance(report.get(key), kind):
             raise bad(f"$.{key}", f"missing or not a{'n array' if kind is list else 'n object'}")
+    score = report.get("score")
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+        raise bad("$.score", "not a number")
     for i, result in enumerate(report["results"]):
         if not isinstance(result, dict):
             raise bad(f"$.results[{i}]", "not an object")
