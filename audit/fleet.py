@@ -65,6 +65,9 @@ def _checked(report: dict) -> None:
             raise ValueError(f"$.results[{index}].status is not one of {sorted(statuses)}")
         if result.get("severity") not in severities:
             raise ValueError(f"$.results[{index}].severity is not one of {list(severities)}")
+        for key in ("title", "section"):
+            if not isinstance(result.get(key), str):
+                raise ValueError(f"$.results[{index}].{key} is not a string")
 
 
 def host_summary(name: str, report: dict, *, report_html: str | None, report_json: str) -> dict:
@@ -172,8 +175,12 @@ class _Evaluator:
                             report_html=_relative(html_path, fleet_out) if html_path else None)
 
 
+# What a host summary carries for the fleet's own sums, never into fleet.json.
+_INTERNAL = ("statuses", "controls", "section_titles", "sockets")
+
+
 def _from_report(name: str, path: str, fleet_out: str, root: str) -> dict:
-    from hostaudit.reports import json_report
+    from hostaudit.reports import fleet_view, json_report
 
     try:
         report = json_report.load(path)
@@ -181,8 +188,12 @@ def _from_report(name: str, path: str, fleet_out: str, root: str) -> dict:
         shown = os.path.isfile(html_path) and not leaves(root, html_path)
         # A report the host sent (an older hostaudit's, or edited) is target text: its
         # summary passes the redaction every report of ours has passed.
-        return redact(host_summary(name, report, report_json=_relative(path, fleet_out),
-                                   report_html=_relative(html_path, fleet_out) if shown else None))
+        summary = redact(host_summary(name, report, report_json=_relative(path, fleet_out),
+                                      report_html=_relative(html_path, fleet_out) if shown else None))
+        problem = fleet_view.part_problem("host", {k: v for k, v in summary.items() if k not in _INTERNAL})
+        if problem:
+            return _not_audited(name, "failed", f"bad report: its summary at {problem}")
+        return summary
     except HostauditError as exc:
         return _not_audited(name, "failed", f"bad report: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -252,8 +263,13 @@ def _add_network(entry: dict, source: str, output: str) -> None:
                               link=lambda path: _relative(path, output), root=os.path.realpath(source))
     if view is not None:
         # A sweep's failure marker may quote the scanner's command line; a net report is ours
-        # but may have been edited: the view passes the redaction every report has passed.
-        entry["network"] = redact(view)
+        # but may have been edited: the view passes the redaction every report has passed,
+        # and one of a shape the fleet report cannot carry is that sweep's failure.
+        from hostaudit.reports.fleet_view import part_problem
+
+        view = redact(view)
+        problem = part_problem("network", view)
+        entry["network"] = fleet_network.failed(f"bad net report: its view at {problem}") if problem else view
 
 
 def _shared(entries: Iterable[dict]) -> list[dict]:
@@ -345,8 +361,7 @@ def build(source: str, entries: list[dict], *, previous: dict | None = None) -> 
             **_network_summary(entries),
         },
         "sections": _sections(audited),
-        "hosts": [{k: v for k, v in h.items() if k not in ("statuses", "controls", "section_titles", "sockets")}
-                  for h in audited],
+        "hosts": [{k: v for k, v in h.items() if k not in _INTERNAL} for h in audited],
         "not_audited": not_audited,
         "top_failures": top_failures(audited),
         "changes": changes(previous, audited, not_audited) if previous is not None else None,

@@ -8,6 +8,7 @@ import json
 import os
 
 from test_fleet import _run, fleet_dir  # noqa: F401  (a fixture)
+from test_fleet_network import swept_fleet  # noqa: F401  (a fixture)
 
 SECRET = "CONTROLLERSECRET"
 
@@ -104,3 +105,42 @@ def test_a_marker_that_is_a_fifo_is_not_waited_on(fleet_dir, tmp_path):
     os.mkfifo(fleet_dir / "lost" / "not-audited.json")
     fleet = _fleet_json(fleet_dir, tmp_path)
     assert _not_audited(fleet, "lost")["state"] == "failed"
+
+
+ESC = "\x1b]8;;http://evil.invalid\x07\x1b[2J"
+
+
+def test_a_net_report_with_a_port_that_is_not_a_number_fails_that_sweep_not_the_fleet(swept_fleet):
+    net_path = swept_fleet["dir"] / "live" / "net" / "report.json"
+    net = json.loads(net_path.read_text())
+    for index, port in enumerate(net["facts"]["nmap_tcp"]["open"]):
+        port["port"] = f"{ESC}{index}"
+    net_path.write_text(json.dumps(net))
+    code, stdout, err = _run("fleet", swept_fleet["dir"], "-o", swept_fleet["out"])
+    assert code == 0, err
+    fleet = json.loads((swept_fleet["out"] / "fleet.json").read_text())
+    view = next(h for h in fleet["hosts"] if h["name"] == "live")["network"]
+    assert view["state"] == "failed" and view["reason"].startswith("bad net report")
+    assert "\x1b" not in stdout + err
+
+
+def test_a_host_report_whose_section_is_not_a_string_is_not_audited_and_the_fleet_is_built(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    for result in report["results"]:
+        result["section"] = {"nested": True}
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert _not_audited(fleet, "drifted")["reason"].startswith("bad report")
+
+
+def test_a_control_id_with_terminal_escapes_is_shown_as_escapes_in_the_fleet_summary(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    for result in report["results"]:
+        result["id"] += ESC
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    code, stdout, err = _run("fleet", fleet_dir, "-o", tmp_path / "out")
+    assert code == 0, err
+    assert "\x1b" not in stdout
+    assert "mail.databytes\\x1b]8;;http://evil.invalid\\x07" in stdout
