@@ -113,7 +113,11 @@ def load(path: str) -> dict:
         with open(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise InputError("not a regular file", where=path)
-            data = handle.read()
+            # A report from elsewhere (a fleet host's) may be any size: never more is read
+            # than a report unpacks to at most.
+            data = handle.read(MAX_UNPACKED + 1)
+        if len(data) > MAX_UNPACKED:
+            raise InputError(f"cannot read report: holds more than {MAX_UNPACKED} bytes", where=path)
         if data[:2] == b"\x1f\x8b":
             data = _gunzip(data, path)
         report = json.loads(data.decode("utf-8"))

@@ -19,3 +19,14 @@ def test_diff_of_a_report_whose_score_is_not_a_number_is_bad_input(tmp_root, tmp
     code, _, err = _run("diff", before, after)
     assert code == 2
     assert "$.score: not a number" in err
+
+
+def test_a_report_larger_than_any_hostaudit_writes_is_refused_unread(tmp_root, tmp_path, monkeypatch):
+    from hostaudit.reports import json_report
+
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    before = _scan(tmp_root, tmp_path / "before")
+    monkeypatch.setattr(json_report, "MAX_UNPACKED", 1024)
+    code, _, err = _run("diff", before, before)
+    assert code == 2
+    assert "holds more than 1024 bytes" in err
