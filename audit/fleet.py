@@ -276,22 +276,33 @@ def _shared(entries: Iterable[dict]) -> list[dict]:
     """``entries`` with what hosts have in common held once: control and section titles in
     one catalogue all entries point to, control IDs and statuses interned. Each summary
     arrives from a worker as its own copy; kept as they are, a 5,000-host fleet would hold
-    5,000 copies of the baseline's titles."""
+    5,000 copies of the baseline's titles.
+
+    Where hosts disagree on a control's title, severity or section (a site baseline, or a
+    host that edited its report), the catalogue takes what most hosts say: one host does not
+    rename a control for the whole fleet by sorting first."""
+    from collections import Counter
+
+    control_votes: dict[str, Counter] = {}
+    title_votes: dict[str, Counter] = {}
     controls: dict[str, dict] = {}
     titles: dict[str, str] = {}
     out = []
     for entry in entries:
         if entry["state"] == "audited":
             for cid, meta in entry["controls"].items():
-                controls.setdefault(cid, meta)
+                control_votes.setdefault(cid, Counter())[tuple(sorted(meta.items()))] += 1
             for name, title in entry["section_titles"].items():
-                titles.setdefault(name, title)
+                title_votes.setdefault(name, Counter())[title] += 1
             entry["controls"], entry["section_titles"] = controls, titles
             entry["statuses"] = {sys.intern(k): sys.intern(v) for k, v in entry["statuses"].items()}
             entry["failed"] = [sys.intern(i) for i in entry["failed"]]
             entry["errors"] = [sys.intern(i) for i in entry["errors"]]
             entry["sections"] = {sys.intern(k): v for k, v in entry["sections"].items()}
         out.append(entry)
+    # most_common keeps first-seen order among equals: ties go to the host sorted first.
+    controls.update((cid, dict(votes.most_common(1)[0][0])) for cid, votes in control_votes.items())
+    titles.update((name, votes.most_common(1)[0][0]) for name, votes in title_votes.items())
     return out
 
 

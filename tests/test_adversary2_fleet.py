@@ -144,3 +144,15 @@ def test_a_control_id_with_terminal_escapes_is_shown_as_escapes_in_the_fleet_sum
     assert code == 0, err
     assert "\x1b" not in stdout
     assert "mail.databytes\\x1b]8;;http://evil.invalid\\x07" in stdout
+
+
+def test_one_hosts_control_titles_do_not_rename_the_control_for_the_fleet(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    for result in report["results"]:
+        result["title"] = "Informational only, nothing to do"
+    (fleet_dir / "aaa").mkdir()  # sorted first: its titles were the fleet's
+    (fleet_dir / "aaa" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    databytes = next(e for e in fleet["top_failures"] if e["id"] == "mail.databytes")
+    assert "aaa" in databytes["failed_on"]
+    assert databytes["title"] != "Informational only, nothing to do"
