@@ -283,18 +283,10 @@ def cmd_plan(args) -> int:
     from hostaudit.reports.atomic import write_set
 
     report = json_report.load(args.report)
-    recorded = report.get("baseline") or {}
-    files = [f for f in recorded.get("files") or [] if isinstance(f, str) and os.path.isfile(f)]
-    # The file the scan read (a site baseline is no shipped name), else the shipped name.
-    ref = args.baseline or (files[-1] if files else recorded.get("name")) or "gcux-qmail"
-    if not args.baseline:
-        # The report chose these files, and their fix steps become commands a person runs as
-        # root: follow them only where nobody else could have written them.
-        for path in files:
-            if reason := _written_by_others(path):
-                raise InputError(f"the report names baseline file {path}, and {reason}; "
-                                 "name the baseline yourself with --baseline", where=args.report)
-    loaded = _load_baseline(ref)
+    if args.baseline:
+        loaded = _load_baseline(args.baseline)
+    else:
+        loaded = _report_baseline(report, args.report)
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
                          skip=_split_list(args.skip or []))
@@ -315,6 +307,42 @@ def cmd_plan(args) -> int:
                    f"({family}) to {where}; {len(plan.manual)} need a person (listed in it)")
     print(message, file=sys.stderr)
     return ExitCode.OK
+
+
+def _report_baseline(report: dict, report_path: str):
+    """The baseline ``report`` names: the last file the scan read (a site baseline is no
+    shipped name), else its shipped name. The report chose it, and its fix steps become
+    commands a person runs as root: a file is followed only when it is a .yaml/.yml file
+    nobody else could have written, a path given as the name included, and what fails to
+    load is not quoted (the file may be any of root's, /etc/shadow for one)."""
+    recorded = report.get("baseline") if isinstance(report.get("baseline"), dict) else {}
+    listed = recorded.get("files") if isinstance(recorded.get("files"), list) else []
+    files = [f for f in listed if isinstance(f, str) and os.path.isfile(f)]
+    name = recorded.get("name")
+    if not files:
+        if not isinstance(name, str) or not name:
+            return _load_baseline("gcux-qmail")
+        if os.sep not in name and not name.endswith((".yaml", ".yml")):
+            return _load_baseline(name)  # a shipped name, or bad input naming the shipped ones
+        if not os.path.isfile(name):
+            raise InputError(f"the report names baseline file {name}, which does not exist here; "
+                             "name the baseline yourself with --baseline", where=report_path)
+        files = [name]
+
+    def refused(path: str, why: str) -> InputError:
+        return InputError(f"the report names baseline file {path}, {why}; name the baseline "
+                          "yourself with --baseline", where=report_path)
+
+    for path in files:
+        if not path.endswith((".yaml", ".yml")):
+            raise refused(path, "which is not a .yaml or .yml file")
+        if reason := _written_by_others(path):
+            raise refused(path, f"and {reason}")
+    try:
+        return _load_baseline(files[-1])
+    except InputError:
+        raise refused(files[-1], "which does not load as a baseline (hostaudit baseline validate "
+                      "FILE says why)") from None
 
 
 def _lookup_dirs(path: str) -> list[tuple[str, str]]:

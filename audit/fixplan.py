@@ -43,7 +43,9 @@ def target_family(report: dict, override: str | None = None) -> str:
     """``--family`` if given, else the family of the report's target os-release."""
     if override:
         return override
-    os_info = (report.get("target") or {}).get("os") or {}
+    target = report.get("target") if isinstance(report.get("target"), dict) else {}
+    # The report may come from anywhere: an os that is no mapping names no family.
+    os_info = target.get("os") if isinstance(target.get("os"), dict) else {}
     family = family_of(os_info)
     if family is None:
         named = os_info.get("pretty_name") or os_info.get("id") or "unknown"

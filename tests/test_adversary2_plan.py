@@ -38,3 +38,46 @@ def test_plan_follows_a_baseline_file_in_a_sticky_directory_when_root_owns_its_d
     code, text = plan_cli(tmp_path, data)
     assert code == 0
     assert "ha_control=maint.disk-monitor" in text
+
+
+def test_plan_refuses_a_baseline_path_the_report_gives_as_its_baseline_name_that_another_user_owns(
+        tmp_path, capsys):
+    site, data = _site_named_by_report(tmp_path)
+    os.chown(site, 65534, 65534)
+    data["baseline"] = {"name": str(site)}  # no files: the name alone names the file
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert f"{site} is owned by uid 65534" in capsys.readouterr().err
+
+
+def test_plan_does_not_quote_a_file_the_report_names_that_is_no_baseline(tmp_path, capsys):
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("root:SECRETHASH:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n")
+    _, data = _site_named_by_report(tmp_path)
+    data["baseline"]["files"] = [str(secret)]
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    err = capsys.readouterr().err
+    assert "SECRETHASH" not in err
+    assert f"the report names baseline file {secret}, which does not load as a baseline" in err
+
+
+def test_plan_follows_only_a_yaml_file_the_report_names(tmp_path, capsys):
+    # /proc/kmsg is root's and nobody else may write it: read as a baseline, it blocked
+    # (and a read takes the kernel's messages from whoever else reads them).
+    notes = tmp_path / "notes.txt"
+    notes.write_text("name: site\nextends: gcux-qmail\n")
+    _, data = _site_named_by_report(tmp_path)
+    data["baseline"]["files"] = [str(notes)]
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert f"the report names baseline file {notes}, which is not a .yaml or .yml file" in capsys.readouterr().err
+
+
+def test_plan_of_a_report_whose_target_os_is_no_mapping_asks_for_the_family(tmp_path, capsys):
+    _, data = _site_named_by_report(tmp_path)
+    data["baseline"] = {"name": "gcux-qmail"}
+    data["target"]["os"] = "debian"
+    code, text = plan_cli(tmp_path, data)
+    assert (code, text) == (2, None)
+    assert "name the family with --family" in capsys.readouterr().err
