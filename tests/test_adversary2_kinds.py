@@ -4,6 +4,7 @@ searched is never read as a line that does not match."""
 
 from __future__ import annotations
 
+import os
 import time
 
 from support import run_check
@@ -38,3 +39,54 @@ def test_file_kind_search_stops_at_its_time_budget_and_is_undecided(tmp_root, mo
     assert time.monotonic() - started < 5
     assert result.status is Status.ERROR
     assert "search stopped after 0.5 s" in result.message
+
+
+def _kptr_at_least_1(tmp_root, value: str):
+    from schedulers import boots_systemd
+
+    if not os.path.lexists(tmp_root.path / "sbin" / "init"):
+        boots_systemd(tmp_root)
+    tmp_root.write("/etc/sysctl.conf", f"kernel.kptr_restrict = {value}\n")
+    return run_check("site.sysctl.kptr", kind="sysctl", root=tmp_root,
+                     params={"key": "kernel.kptr_restrict", "expected": "1", "compare": ">="})
+
+
+def test_sysctl_kind_order_comparison_fails_a_number_the_kernel_refuses_to_parse(tmp_root):
+    # Python reads "1_0", "+2" and fullwidth "２" as numbers; the kernel refuses each write,
+    # so the setting never takes effect.
+    for value in ("1_0", "+2", "\uff12"):
+        result = _kptr_at_least_1(tmp_root, value)
+        assert result.status is Status.FAIL, value
+        assert result.message == f"kernel.kptr_restrict: set persistently to {value}"
+
+
+def test_sysctl_kind_order_comparison_reads_hex_as_the_kernel_does(tmp_root):
+    result = _kptr_at_least_1(tmp_root, "0x2")
+    assert result.status is Status.PASS
+    assert result.message == "kernel.kptr_restrict = 0x2 (>= 1)"
+
+
+def test_sysctl_a_setting_after_a_form_feed_in_a_comment_is_still_comment(tmp_root):
+    # sysctl --system reads lines ending in newline only: "#\fkey = 2" is one comment line.
+    from schedulers import boots_systemd
+
+    boots_systemd(tmp_root)
+    tmp_root.write("/etc/sysctl.conf", "#\x0ckernel.kptr_restrict = 2\n")
+    result = run_check("site.sysctl.kptr", kind="sysctl", root=tmp_root,
+                       params={"key": "kernel.kptr_restrict", "expected": "2"})
+    assert result.status is Status.FAIL
+    assert result.message.startswith("kernel.kptr_restrict: not set persistently")
+
+
+def test_sysctl_a_value_trailed_by_a_no_break_space_is_not_the_number(tmp_root):
+    # The kernel takes only blanks, tabs and newlines after the number; it refuses "2\xa0".
+    result = _kptr_at_least_1(tmp_root, "2\u00a0")
+    assert result.status is Status.FAIL
+
+
+def test_file_kind_lines_end_at_newlines_only(tmp_root):
+    # cron reads "x\froot" as one line: it is not a line "root".
+    tmp_root.write("/etc/cron.allow", "x\x0croot\n")
+    result = run_check("site.files.cron-allow", kind="file", root=tmp_root,
+                       params={"path": "/etc/cron.allow", "must_match": ["^root$"]})
+    assert result.status is Status.FAIL

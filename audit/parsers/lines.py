@@ -28,7 +28,12 @@ def matching_lines(text: str, pattern: str) -> dict:
     long_lines: list[tuple[int, int]] = []
     deadline = time.monotonic() + SEARCH_SECONDS
     stopped = None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at a newline only, as the programs reading the file see them: a form feed or
+    # U+2028 does not start a line there.
+    physical = text.split("\n")
+    if physical[-1] == "":
+        physical.pop()
+    for number, line in enumerate(physical, start=1):
         if len(line) > SEARCHED_CHARS:
             long_lines.append((number, len(line)))
             continue
