@@ -24,3 +24,34 @@ def test_uid_min_in_fullwidth_digits_is_not_a_number():
     defs = {"path": "/etc/login.defs", "present": True, "settings": {"UID_MIN": {"value": "\uff11\uff10", "line": 3}}}
     with pytest.raises(ValueError, match="is not a number"):
         _uid_min({"login_defs": defs})
+
+
+def test_fstab_a_comment_holding_a_form_feed_mounts_nothing():
+    from hostaudit.parsers.fstab import parse_fstab
+
+    assert parse_fstab("#\x0c/dev/sda2 /tmp ext4 noexec 0 0\n") == []
+
+
+def test_pam_a_comment_holding_a_form_feed_is_a_commented_rule():
+    from hostaudit.parsers.pam import parse_pam
+
+    assert [r["commented"] for r in parse_pam("#\x0cauth required pam_wheel.so\n")] == [True]
+
+
+def test_sshd_config_a_comment_holding_a_form_feed_sets_nothing():
+    from hostaudit.parsers.sshd_config import parse_sshd_config
+
+    assert parse_sshd_config("#\x0cPort 2112\nPort 22\n") == [
+        {"keyword": "port", "args": ["22"], "line": 2, "in_match": False}]
+
+
+def test_tcprules_a_comment_holding_a_form_feed_is_no_rule():
+    from hostaudit.parsers.tcprules import parse_tcprules
+
+    assert parse_tcprules("#\x0c:deny\n") == []
+
+
+def test_qmail_template_delivery_in_a_comment_holding_a_form_feed_is_no_delivery():
+    from hostaudit.parsers.qmail import delivery_template
+
+    assert delivery_template("#\x0c./Maildir/\n")["maildir_line"] is None

@@ -13,6 +13,17 @@ MAX_CITED = 5
 MAX_TEXT = 200
 
 
+def newline_lines(text: str) -> list[str]:
+    """The lines of ``text`` as the programs reading a configuration file see them (fgets,
+    getline): ended by a newline only. ``str.splitlines`` also ends one at a form feed,
+    vertical tab, \\x1c-\\x1e, U+0085, U+2028 and U+2029, so ``#\\fPort 2112`` would read as
+    a comment and a setting the program never sees."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 def matching_lines(text: str, pattern: str) -> dict:
     """``{"count": n, "lines": [{"line": 1-based, "text": clipped}]}`` of the lines of
     ``text`` that ``pattern`` matches (``re.search``), the first ``MAX_CITED`` cited.
@@ -28,12 +39,7 @@ def matching_lines(text: str, pattern: str) -> dict:
     long_lines: list[tuple[int, int]] = []
     deadline = time.monotonic() + SEARCH_SECONDS
     stopped = None
-    # Lines end at a newline only, as the programs reading the file see them: a form feed or
-    # U+2028 does not start a line there.
-    physical = text.split("\n")
-    if physical[-1] == "":
-        physical.pop()
-    for number, line in enumerate(physical, start=1):
+    for number, line in enumerate(newline_lines(text), start=1):
         if len(line) > SEARCHED_CHARS:
             long_lines.append((number, len(line)))
             continue
@@ -76,5 +82,5 @@ def judged_lines(text: str, where: str, pattern: re.Pattern, what: str = "a line
     """``[{"line": 1-based, "text": stripped}]`` of every line of ``text`` that ``pattern``
     searches and that is not a ``#`` comment, each whole (``judged``)."""
     return [{"line": number, "text": judged(line.strip(), f"{where}:{number}", what)}
-            for number, line in enumerate(text.splitlines(), start=1)
+            for number, line in enumerate(newline_lines(text), start=1)
             if pattern.search(line) and not line.lstrip().startswith("#")]
