@@ -55,3 +55,33 @@ def test_qmail_template_delivery_in_a_comment_holding_a_form_feed_is_no_delivery
     from hostaudit.parsers.qmail import delivery_template
 
     assert delivery_template("#\x0c./Maildir/\n")["maildir_line"] is None
+
+
+def test_grub2_a_password_in_a_comment_holding_a_form_feed_is_no_password():
+    from hostaudit.parsers.grub import parse_grub2
+
+    assert parse_grub2("#\x0cpassword_pbkdf2 root grub.pbkdf2.sha512.10000.AA.BB\n") == []
+
+
+def test_grub_legacy_a_password_in_a_comment_holding_a_form_feed_is_no_password():
+    from hostaudit.parsers.grub import parse_grub_legacy
+
+    assert parse_grub_legacy("#\x0cpassword --md5 $1$abc$def\n") == []
+
+
+def test_crontab_a_job_in_a_comment_holding_a_form_feed_is_no_job():
+    from hostaudit.parsers.crontab import parse_crontab
+
+    assert parse_crontab("#\x0c0 3 * * * root /usr/sbin/tripwire --check\n", system=True)["entries"] == []
+
+
+def test_shell_profile_a_umask_in_a_comment_holding_a_form_feed_sets_nothing():
+    from hostaudit.parsers.shell_profile import parse_shell_settings
+
+    assert parse_shell_settings("#\x0cumask 027\n", ("umask",)) == []
+
+
+def test_inittab_an_entry_in_a_comment_holding_a_form_feed_is_commented():
+    from hostaudit.parsers.inittab import parse_inittab
+
+    assert [e["commented"] for e in parse_inittab("#\x0c~~:S:wait:/sbin/sulogin\n")] == [True]
