@@ -90,3 +90,16 @@ def test_file_kind_lines_end_at_newlines_only(tmp_root):
     result = run_check("site.files.cron-allow", kind="file", root=tmp_root,
                        params={"path": "/etc/cron.allow", "must_match": ["^root$"]})
     assert result.status is Status.FAIL
+
+
+def test_file_kind_a_glob_that_explodes_through_directory_links_is_an_error_not_a_walk(tmp_root, monkeypatch):
+    from hostaudit.host import Host
+
+    monkeypatch.setattr(Host, "GLOB_MATCH_LIMIT", 1000)
+    tmp_root.mkdir("/x")
+    for n in range(40):  # every link leads back: /x/*/* names 1,600 paths, /x/*/*/* 64,000
+        os.symlink("/x", tmp_root.path / "x" / f"l{n}")
+    result = run_check("site.files.x", kind="file", root=tmp_root,
+                       params={"path": "/x/*/*", "mode_max": "0755"})
+    assert result.status is Status.ERROR
+    assert "matches more than 1000 paths" in result.message
