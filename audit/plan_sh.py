@@ -248,5 +248,9 @@ def render(plan: Plan, name: str = "plan.sh") -> str:
 
 
 def _comment(text: str) -> str:
-    """Text safe inside a ``#`` comment line (the report's names are the target's words)."""
-    return " ".join(str(text).split())
+    """Text safe inside a ``#`` comment line (the report's names are the target's words):
+    one line, control characters shown as escapes, so a reviewer's ``cat`` shows the plan
+    as it is (an ESC sequence could conceal or overwrite the lines after it)."""
+    from hostaudit.visible import terminal_text
+
+    return terminal_text(" ".join(str(text).split()))

@@ -81,3 +81,15 @@ def test_plan_of_a_report_whose_target_os_is_no_mapping_asks_for_the_family(tmp_
     code, text = plan_cli(tmp_path, data)
     assert (code, text) == (2, None)
     assert "name the family with --family" in capsys.readouterr().err
+
+
+def test_plans_show_terminal_escapes_of_the_report_as_text(tmp_path):
+    _, data = _site_named_by_report(tmp_path)
+    data["baseline"] = {"name": "gcux-qmail"}
+    data["target"]["hostname"] = "mail1\x1b[8mhidden"  # conceal: a reviewer's cat would show nothing after it
+    data["results"].append({"id": "zz.unknown\x1b]0;x\x07", "status": "fail", "severity": "high"})
+    for fmt, out in (("sh", "plan.sh"), ("ansible", "plan.yml")):
+        code, text = plan_cli(tmp_path, data, "--format", fmt, out=out)
+        assert code == 0
+        assert "\x1b" not in text and "\x07" not in text
+        assert "mail1\\x1b[8mhidden" in text
