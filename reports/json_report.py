@@ -116,10 +116,10 @@ def load(path: str) -> dict:
             # A report from elsewhere (a fleet host's) may be any size: never more is read
             # than a report unpacks to at most.
             data = handle.read(MAX_UNPACKED + 1)
-        if len(data) > MAX_UNPACKED:
-            raise InputError(f"cannot read report: holds more than {MAX_UNPACKED} bytes", where=path)
         if data[:2] == b"\x1f\x8b":
             data = _gunzip(data, path)
+        elif len(data) > MAX_UNPACKED:
+            raise InputError(f"cannot read report: holds more than {MAX_UNPACKED} bytes", where=path)
         report = json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise InputError("no such report file", where=path) from None
