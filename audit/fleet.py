@@ -57,6 +57,9 @@ def _checked(report: dict) -> None:
     score = report["score"]
     if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
         raise ValueError(f"$.score is {type(score).__name__}, not a number")
+    for key in ("name", "digest"):
+        if not isinstance(report["baseline"].get(key), str):
+            raise ValueError(f"$.baseline.{key} is not a string")
     severities, statuses = Severity.order(), {s.value for s in Status}
     for index, result in enumerate(report["results"]):
         if not isinstance(result, dict) or not isinstance(result.get("id"), str):

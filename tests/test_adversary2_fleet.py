@@ -156,3 +156,13 @@ def test_one_hosts_control_titles_do_not_rename_the_control_for_the_fleet(fleet_
     databytes = next(e for e in fleet["top_failures"] if e["id"] == "mail.databytes")
     assert "aaa" in databytes["failed_on"]
     assert databytes["title"] != "Informational only, nothing to do"
+
+
+def test_a_host_report_whose_baseline_digest_is_not_a_string_is_not_audited_and_the_fleet_is_built(
+        fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    report["baseline"]["digest"] = 5
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "digest" in _not_audited(fleet, "drifted")["reason"]
