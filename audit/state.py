@@ -101,7 +101,13 @@ class StateDir:
     @contextlib.contextmanager
     def locked(self, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         """Hold the state directory's lock; wait at most ``wait_s``, then exit 3."""
-        fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        lock = os.path.join(self.path, ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            # ELOOP: a link put there while the directory was open to others; never followed.
+            raise InputError(f"cannot open the lock file: {exc.strerror} (a symlink is refused)",
+                             where=lock) from None
         try:
             deadline = time.monotonic() + wait_s
             while True:

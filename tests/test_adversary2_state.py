@@ -51,3 +51,12 @@ def test_a_history_entry_another_user_owns_is_skipped_and_named(tree, tmp_path):
     drift = json.loads((tmp_path / "out" / "report.json").read_text())["drift"]
     assert drift["previous"] is None
     assert f"{run}: owned by uid 65534" in " ".join(drift["context"])
+
+
+def test_a_lock_file_that_is_a_link_is_refused_as_bad_input(tree, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    os.symlink("/etc/passwd", state / ".lock")
+    code, _, err = _cron_scan(tree, state, tmp_path / "out")
+    assert code == 2
+    assert ".lock" in err and "internal error" not in err
