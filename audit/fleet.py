@@ -60,6 +60,10 @@ def _checked(report: dict) -> None:
     for key in ("name", "digest"):
         if not isinstance(report["baseline"].get(key), str):
             raise ValueError(f"$.baseline.{key} is not a string")
+    for key in ("selected", "decided"):
+        count = report["coverage"].get(key)
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ValueError(f"$.coverage.{key} is not a count")
     severities, statuses = Severity.order(), {s.value for s in Status}
     for index, result in enumerate(report["results"]):
         if not isinstance(result, dict) or not isinstance(result.get("id"), str):

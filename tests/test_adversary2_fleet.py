@@ -166,3 +166,15 @@ def test_a_host_report_whose_baseline_digest_is_not_a_string_is_not_audited_and_
     (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
     fleet = _fleet_json(fleet_dir, tmp_path)
     assert "digest" in _not_audited(fleet, "drifted")["reason"]
+
+
+def test_a_host_report_whose_coverage_is_not_counted_is_not_audited(fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    report["coverage"]["decided"] = ESC
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    out = tmp_path / "out"
+    code, stdout, err = _run("fleet", fleet_dir, "-o", out)
+    assert code == 0, err
+    assert "\x1b" not in stdout
+    assert "coverage" in _not_audited(json.loads((out / "fleet.json").read_text()), "drifted")["reason"]
