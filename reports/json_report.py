@@ -150,9 +150,10 @@ def _check_shape(report: dict, path: str) -> None:
                       ("tool", dict), ("timing", dict), ("coverage", dict)):
         if not isinstance(report.get(key), kind):
             raise bad(f"$.{key}", f"missing or not a{'n array' if kind is list else 'n object'}")
-    score = report.get("score")
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-        raise bad("$.score", "not a number")
+    # Shown with a number format (diff, gate): a string there was an internal error.
+    for where, value in (("$.score", report.get("score")), ("$.coverage.percent", report["coverage"].get("percent"))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise bad(where, "not a number")
     for i, result in enumerate(report["results"]):
         if not isinstance(result, dict):
             raise bad(f"$.results[{i}]", "not an object")

@@ -30,3 +30,15 @@ def test_a_report_larger_than_any_hostaudit_writes_is_refused_unread(tmp_root, t
     code, _, err = _run("diff", before, before)
     assert code == 2
     assert "holds more than 1024 bytes" in err
+
+
+def test_diff_of_a_report_whose_coverage_percent_is_not_a_number_is_bad_input(tmp_root, tmp_path):
+    tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+    before = _scan(tmp_root, tmp_path / "before")
+    edited = json.loads(before.read_text())
+    edited["coverage"]["percent"] = "\x1b]0;x\x07"
+    after = tmp_path / "edited.json"
+    after.write_text(json.dumps(edited))
+    code, _, err = _run("diff", before, after)
+    assert code == 2
+    assert "$.coverage.percent: not a number" in err
