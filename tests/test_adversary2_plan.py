@@ -4,6 +4,7 @@ included (another user who may rename a directory on the way may swap the file).
 
 from __future__ import annotations
 
+import json
 import os
 
 from test_plan import _site_named_by_report, plan_cli
@@ -93,3 +94,27 @@ def test_plans_show_terminal_escapes_of_the_report_as_text(tmp_path):
         assert code == 0
         assert "\x1b" not in text and "\x07" not in text
         assert "mail1\\x1b[8mhidden" in text
+
+
+def _mode_plan(tmp_path, path: str) -> str:
+    site, data = _site_named_by_report(tmp_path)
+    site.write_text("name: site\nextends: gcux-qmail\noverrides:\n  maint.disk-monitor:\n"
+                    f"    fix: {{steps: [{{mode: {{path: {json.dumps(path)}, mode: \"0640\"}}}}]}}\n")
+    code, text = plan_cli(tmp_path, data)
+    assert code == 0
+    return next(line for line in text.splitlines() if line.startswith("ha_mode "))
+
+
+def test_shell_plan_quotes_all_of_a_glob_but_its_wildcards(tmp_path):
+    assert _mode_plan(tmp_path, "/srv/my dir/a b*.conf") == "ha_mode 0640 '/srv/my dir'/'a b'*.conf"
+
+
+def test_shell_plan_runs_nothing_a_glob_path_spells(tmp_path):
+    import subprocess
+
+    marker = tmp_path / "ran"
+    line = _mode_plan(tmp_path, "/etc/cron.d/x*$(touch ran)[$(touch ran)]")  # run where the plan runs
+    shown = subprocess.run(["sh", "-c", "ha_mode() { printf '%s\\n' \"$@\"; }; " + line],
+                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert not marker.exists()
+    assert shown.stdout.splitlines() == ["0640", "/etc/cron.d/x*$(touch ran)[$(touch ran)]"]
