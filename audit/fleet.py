@@ -60,6 +60,9 @@ def _checked(report: dict) -> None:
     for key in ("name", "digest"):
         if not isinstance(report["baseline"].get(key), str):
             raise ValueError(f"$.baseline.{key} is not a string")
+    for name, section in report["sections"].items():
+        if not isinstance(section, dict) or not isinstance(section.get("title", name), str):
+            raise ValueError(f"$.sections.{name}.title is not a string")
     for key in ("selected", "decided"):
         count = report["coverage"].get(key)
         if isinstance(count, bool) or not isinstance(count, int):

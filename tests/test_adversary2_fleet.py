@@ -178,3 +178,14 @@ def test_a_host_report_whose_coverage_is_not_counted_is_not_audited(fleet_dir, t
     assert code == 0, err
     assert "\x1b" not in stdout
     assert "coverage" in _not_audited(json.loads((out / "fleet.json").read_text()), "drifted")["reason"]
+
+
+def test_a_host_report_whose_section_title_is_not_a_string_is_not_audited_and_the_fleet_is_built(
+        fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    for section in report["sections"].values():
+        section["title"] = 5
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "title" in _not_audited(fleet, "drifted")["reason"]
