@@ -48,6 +48,15 @@ def _relative(path: str, start: str) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value) -> bool:
+    """A number or None (nothing decided)."""
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 def _checked(report: dict) -> None:
     """ValueError naming the first field the fleet computes with that a report (the host sent
     it, and may have edited it) gives in a shape hostaudit never writes: one host's report
@@ -55,7 +64,7 @@ def _checked(report: dict) -> None:
     from hostaudit.model import Severity, Status
 
     score = report["score"]
-    if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
+    if not _is_number(score):
         raise ValueError(f"$.score is {type(score).__name__}, not a number")
     for key in ("name", "digest"):
         if not isinstance(report["baseline"].get(key), str):
@@ -63,10 +72,15 @@ def _checked(report: dict) -> None:
     for name, section in report["sections"].items():
         if not isinstance(section, dict) or not isinstance(section.get("title", name), str):
             raise ValueError(f"$.sections.{name}.title is not a string")
+    coverage = report["coverage"]
     for key in ("selected", "decided"):
-        count = report["coverage"].get(key)
-        if isinstance(count, bool) or not isinstance(count, int):
+        if not _is_count(coverage.get(key)):
             raise ValueError(f"$.coverage.{key} is not a count")
+    undecided = coverage.get("undecided")
+    if not isinstance(undecided, dict) or not all(_is_count(n) for n in undecided.values()):
+        raise ValueError("$.coverage.undecided is not counts by status")
+    if not _is_number(coverage.get("percent")):
+        raise ValueError("$.coverage.percent is not a number")
     severities, statuses = Severity.order(), {s.value for s in Status}
     for index, result in enumerate(report["results"]):
         if not isinstance(result, dict) or not isinstance(result.get("id"), str):

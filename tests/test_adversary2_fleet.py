@@ -189,3 +189,13 @@ def test_a_host_report_whose_section_title_is_not_a_string_is_not_audited_and_th
     (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
     fleet = _fleet_json(fleet_dir, tmp_path)
     assert "title" in _not_audited(fleet, "drifted")["reason"]
+
+
+def test_a_host_report_whose_undecided_counts_are_no_mapping_is_not_audited_and_the_fleet_is_built(
+        fleet_dir, tmp_path):
+    report = _host_report(fleet_dir, tmp_path)
+    report["coverage"]["undecided"] = 5
+    (fleet_dir / "drifted" / "facts.json").unlink()
+    (fleet_dir / "drifted" / "report.json").write_text(json.dumps(report))
+    fleet = _fleet_json(fleet_dir, tmp_path)
+    assert "undecided" in _not_audited(fleet, "drifted")["reason"]
