@@ -315,9 +315,11 @@ def _report_baseline(report: dict, report_path: str):
     commands a person runs as root: a file is followed only when it is a .yaml/.yml file
     nobody else could have written, a path given as the name included, and what fails to
     load is not quoted (the file may be any of root's, /etc/shadow for one)."""
-    recorded = report.get("baseline") if isinstance(report.get("baseline"), dict) else {}
-    listed = recorded.get("files") if isinstance(recorded.get("files"), list) else []
-    files = [f for f in listed if isinstance(f, str) and os.path.isfile(f)]
+    recorded = report.get("baseline")
+    if not isinstance(recorded, dict):
+        recorded = {}
+    listed = recorded.get("files")
+    files = [f for f in listed if isinstance(f, str) and os.path.isfile(f)] if isinstance(listed, list) else []
     name = recorded.get("name")
     if not files:
         if not isinstance(name, str) or not name:

@@ -16,7 +16,7 @@ def test_diff_of_a_report_whose_score_is_not_a_number_is_bad_input(tmp_root, tmp
     edited["score"] = "100"
     after = tmp_path / "edited.json"
     after.write_text(json.dumps(edited))
-    code, _, err = _run("diff", before, after)
+    code, _, err = _run("diff", before, after, "-o", tmp_path / "diff")
     assert code == 2
     assert "$.score: not a number" in err
 
@@ -27,7 +27,7 @@ def test_a_report_larger_than_any_hostaudit_writes_is_refused_unread(tmp_root, t
     tmp_root.write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
     before = _scan(tmp_root, tmp_path / "before")
     monkeypatch.setattr(json_report, "MAX_UNPACKED", 1024)
-    code, _, err = _run("diff", before, before)
+    code, _, err = _run("diff", before, before, "-o", tmp_path / "diff")
     assert code == 2
     assert "holds more than 1024 bytes" in err
 
@@ -39,6 +39,6 @@ def test_diff_of_a_report_whose_coverage_percent_is_not_a_number_is_bad_input(tm
     edited["coverage"]["percent"] = "\x1b]0;x\x07"
     after = tmp_path / "edited.json"
     after.write_text(json.dumps(edited))
-    code, _, err = _run("diff", before, after)
+    code, _, err = _run("diff", before, after, "-o", tmp_path / "diff")
     assert code == 2
     assert "$.coverage.percent: not a number" in err
