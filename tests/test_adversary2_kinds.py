@@ -4,6 +4,7 @@ searched is never read as a line that does not match."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -103,3 +104,23 @@ def test_file_kind_a_glob_that_explodes_through_directory_links_is_an_error_not_
                        params={"path": "/x/*/*", "mode_max": "0755"})
     assert result.status is Status.ERROR
     assert "matches more than 1000 paths" in result.message
+
+
+def _validated(tmp_path, regex: str):
+    from test_site_kinds import _one, _site, _validate
+
+    params = f"{{path: /etc/x, must_not_match: [{json.dumps(regex)}]}}"
+    return _validate(_site(tmp_path, _one("file", params)))
+
+
+def test_a_file_regex_whose_repeat_holds_a_repeat_is_refused_at_validation(tmp_path):
+    # ^(a+)+$ over 34 a's and a '!' held a scan for minutes; the probe's deadline cannot fire
+    # while the regex engine holds the interpreter, and SIGTERM waited too.
+    code, _, err = _validated(tmp_path, "^(a+)+$")
+    assert code == 2
+    assert "must_not_match[0]: '^(a+)+$' may backtrack catastrophically" in err
+
+
+def test_a_file_regex_with_an_atomic_inner_repeat_is_accepted(tmp_path):
+    code, _, err = _validated(tmp_path, "^(?>a+)+$")
+    assert code == 0, err
