@@ -15,14 +15,17 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from hostaudit import regex_risk
 from hostaudit.errors import InputError
 from hostaudit.fixes import Fix
 from hostaudit.references import References
+from hostaudit.regex_risk import UnsafeRegex
 from hostaudit.schemas import inline_local_refs
 from hostaudit.schemas import json_path as _json_path
 from hostaudit.waivers import Waiver, parse_date
@@ -404,14 +407,24 @@ def _expectation(schema) -> str:
     return json.dumps(schema, sort_keys=True)
 
 
+@lru_cache(maxsize=1)
+def _regex_format_checker():
+    """jsonschema's format checker for "regex": compiles, and is not a catastrophic shape."""
+    import jsonschema
+
+    checker = jsonschema.FormatChecker([])
+    checker.checks("regex", raises=(re.error, UnsafeRegex))(lambda value: not isinstance(value, str)
+                                                            or regex_risk.check(value) is None)
+    return checker
+
+
 def _parameter_problems(control: Control, spec: CheckSpec, origin: Origin) -> list[InputError]:
     """The control's parameters held against the schema its check declares."""
     params, declared = control.parameters, spec.params
-    import jsonschema
 
-    # "format": "regex" is asserted: a pattern that does not compile is refused here.
-    validator = _params_validator_class()(spec.params_schema(),
-                                          format_checker=jsonschema.FormatChecker(["regex"]))
+    # "format": "regex" is asserted: a pattern that does not compile, or that may backtrack
+    # catastrophically over a target's line (hostaudit.regex_risk), is refused here.
+    validator = _params_validator_class()(spec.params_schema(), format_checker=_regex_format_checker())
     problems = []
     # Missing and unknown names are told here, by name; jsonschema then judges the values.
     for name in spec.required_params:
@@ -451,8 +464,11 @@ def _parameter_problems(control: Control, spec: CheckSpec, origin: Origin) -> li
             rest += extra
             hint = did_you_mean(str(extra[0]), allowed) if extra else None
         spot = origin.params.get(name) or origin.control
+        message = err.message
+        if err.validator == "format" and isinstance(err.cause, UnsafeRegex):
+            message = f"{err.instance!r} {err.cause}"
         problems.append(InputError(
-            f"{spot.json_path(*rest)}: {err.message} (expected {_expectation(err.schema)}; "
+            f"{spot.json_path(*rest)}: {message} (expected {_expectation(err.schema)}; "
             f"control {control.id!r})",
             where=spot.where(*rest),
             hint=hint,

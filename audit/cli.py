@@ -10,6 +10,7 @@ import argparse
 import errno
 import os
 import signal
+import stat
 import sys
 import textwrap
 
@@ -282,18 +283,10 @@ def cmd_plan(args) -> int:
     from hostaudit.reports.atomic import write_set
 
     report = json_report.load(args.report)
-    recorded = report.get("baseline") or {}
-    files = [f for f in recorded.get("files") or [] if isinstance(f, str) and os.path.isfile(f)]
-    # The file the scan read (a site baseline is no shipped name), else the shipped name.
-    ref = args.baseline or (files[-1] if files else recorded.get("name")) or "gcux-qmail"
-    if not args.baseline:
-        # The report chose these files, and their fix steps become commands a person runs as
-        # root: follow them only where nobody else could have written them.
-        for path in files:
-            if reason := _written_by_others(path):
-                raise InputError(f"the report names baseline file {path}, and {reason}; "
-                                 "name the baseline yourself with --baseline", where=args.report)
-    loaded = _load_baseline(ref)
+    if args.baseline:
+        loaded = _load_baseline(args.baseline)
+    else:
+        loaded = _report_baseline(report, args.report)
     family = fixplan.target_family(report, args.family)
     plan = fixplan.build(report, loaded, family=family, source=os.path.basename(args.report),
                          skip=_split_list(args.skip or []))
@@ -316,15 +309,89 @@ def cmd_plan(args) -> int:
     return ExitCode.OK
 
 
+def _report_baseline(report: dict, report_path: str):
+    """The baseline ``report`` names: the last file the scan read (a site baseline is no
+    shipped name), else its shipped name. The report chose it, and its fix steps become
+    commands a person runs as root: a file is followed only when it is a .yaml/.yml file
+    nobody else could have written, a path given as the name included, and what fails to
+    load is not quoted (the file may be any of root's, /etc/shadow for one)."""
+    recorded = report.get("baseline")
+    if not isinstance(recorded, dict):
+        recorded = {}
+    listed = recorded.get("files")
+    files = [f for f in listed if isinstance(f, str) and os.path.isfile(f)] if isinstance(listed, list) else []
+    name = recorded.get("name")
+    if not files:
+        if not isinstance(name, str) or not name:
+            return _load_baseline("gcux-qmail")
+        if os.sep not in name and not name.endswith((".yaml", ".yml")):
+            return _load_baseline(name)  # a shipped name, or bad input naming the shipped ones
+        if not os.path.isfile(name):
+            raise InputError(f"the report names baseline file {name}, which does not exist here; "
+                             "name the baseline yourself with --baseline", where=report_path)
+        files = [name]
+
+    def refused(path: str, why: str) -> InputError:
+        return InputError(f"the report names baseline file {path}, {why}; name the baseline "
+                          "yourself with --baseline", where=report_path)
+
+    for path in files:
+        if not path.endswith((".yaml", ".yml")):
+            raise refused(path, "which is not a .yaml or .yml file")
+        if reason := _written_by_others(path):
+            raise refused(path, f"and {reason}")
+    try:
+        return _load_baseline(files[-1])
+    except InputError:
+        raise refused(files[-1], "which does not load as a baseline (hostaudit baseline validate "
+                      "FILE says why)") from None
+
+
+def _lookup_dirs(path: str) -> list[tuple[str, str]]:
+    """Each (directory, name) the kernel looks ``path`` up through, following links as it
+    does (a link's target is looked up from the directory holding the link), in order.
+    OSError when there are more than 40 links (ELOOP) or a component cannot be read."""
+    pending = [p for p in os.path.join(os.getcwd(), path).split("/") if p not in ("", ".")]
+    current, steps, links = "/", [], 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            current = os.path.dirname(current)  # current holds no link: its parent is real
+            continue
+        steps.append((current, part))
+        following = os.path.join(current, part)
+        if os.path.islink(following):
+            links += 1
+            if links > 40:
+                raise OSError(errno.ELOOP, "too many levels of symbolic links", path)
+            target = os.readlink(following)
+            if target.startswith("/"):
+                current = "/"
+            pending[:0] = [p for p in target.split("/") if p not in ("", ".")]
+            continue
+        current = following
+    return steps
+
+
 def _written_by_others(path: str) -> str | None:
-    """Why ``path`` may have been written by someone other than root or this user (it or its
-    directory owned by another user, or writable by group or others), or None."""
-    for what in (path, os.path.dirname(os.path.abspath(path))):
-        info = os.stat(what)
-        if info.st_uid not in (0, os.geteuid()):
-            return f"{what} is owned by uid {info.st_uid}"
-        if info.st_mode & 0o022:
-            return f"{what} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
+    """Why ``path`` may have been written, or swapped, by someone other than root or this user,
+    or None: the file itself and every directory on the way to it (links followed as the
+    kernel follows them) must be owned by root or this user and not writable by group or
+    others. A sticky directory writable by all (/tmp) is on a safe way when root or this
+    user owns the entry in it: others may not rename that."""
+    trusted = (0, os.geteuid())
+    for directory, name in _lookup_dirs(path):
+        info = os.stat(directory)
+        entry = os.lstat(os.path.join(directory, name))
+        if info.st_uid not in trusted:
+            return f"{directory} is owned by uid {info.st_uid}"
+        if info.st_mode & 0o022 and not (info.st_mode & stat.S_ISVTX and entry.st_uid in trusted):
+            return f"{directory} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
+    info = os.stat(path)
+    if info.st_uid not in trusted:
+        return f"{path} is owned by uid {info.st_uid}"
+    if info.st_mode & 0o022:
+        return f"{path} is writable by {'group and others' if info.st_mode & 0o002 else 'its group'}"
     return None
 
 

@@ -94,6 +94,15 @@ class NotRegularFile(RefusedRead):
         self.kind = kind
 
 
+class TooManyMatches(RefusedRead):
+    """A glob that names more paths than the caller's limit: its answer is not known, and
+    walking it would not end (links back to a directory multiply every wildcard)."""
+
+    def __init__(self, pattern: str, limit: int):
+        super().__init__(pattern, f"matches more than {limit} paths")
+        self.limit = limit
+
+
 class FileTooLarge(RefusedRead):
     """The file is larger than the caller's limit; a truncated read is never a whole file."""
 

@@ -43,7 +43,11 @@ def target_family(report: dict, override: str | None = None) -> str:
     """``--family`` if given, else the family of the report's target os-release."""
     if override:
         return override
-    os_info = (report.get("target") or {}).get("os") or {}
+    target = report.get("target")
+    # The report may come from anywhere: an os that is no mapping names no family.
+    os_info = target.get("os") if isinstance(target, dict) else None
+    if not isinstance(os_info, dict):
+        os_info = {}
     family = family_of(os_info)
     if family is None:
         named = os_info.get("pretty_name") or os_info.get("id") or "unknown"

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from hostaudit.baseline import Baseline
 
 import itertools
-import json
 import os
 import re
 import sys
@@ -32,7 +31,7 @@ from datetime import UTC, datetime
 
 from hostaudit import __version__
 from hostaudit.errors import HostauditError, InputError
-from hostaudit.fleet_network import socket_table
+from hostaudit.fleet_network import leaves, read_marker, socket_table
 from hostaudit.redact import redact, redact_text
 
 FLEET_SCHEMA_VERSION = 1
@@ -49,10 +48,58 @@ def _relative(path: str, start: str) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value) -> bool:
+    """A number or None (nothing decided)."""
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _checked(report: dict) -> None:
+    """ValueError naming the first field the fleet computes with that a report (the host sent
+    it, and may have edited it) gives in a shape hostaudit never writes: one host's report
+    may spoil its own entry, never the fleet's sums and rankings."""
+    from hostaudit.model import Severity, Status
+
+    score = report["score"]
+    if not _is_number(score):
+        raise ValueError(f"$.score is {type(score).__name__}, not a number")
+    for key in ("name", "digest"):
+        if not isinstance(report["baseline"].get(key), str):
+            raise ValueError(f"$.baseline.{key} is not a string")
+    for name, section in report["sections"].items():
+        if not isinstance(section, dict) or not isinstance(section.get("title", name), str):
+            raise ValueError(f"$.sections.{name}.title is not a string")
+    coverage = report["coverage"]
+    for key in ("selected", "decided"):
+        if not _is_count(coverage.get(key)):
+            raise ValueError(f"$.coverage.{key} is not a count")
+    undecided = coverage.get("undecided")
+    if not isinstance(undecided, dict) or not all(_is_count(n) for n in undecided.values()):
+        raise ValueError("$.coverage.undecided is not counts by status")
+    if not _is_number(coverage.get("percent")):
+        raise ValueError("$.coverage.percent is not a number")
+    severities, statuses = Severity.order(), {s.value for s in Status}
+    for index, result in enumerate(report["results"]):
+        if not isinstance(result, dict) or not isinstance(result.get("id"), str):
+            raise ValueError(f"$.results[{index}] has no control id")
+        if result.get("status") not in statuses:
+            raise ValueError(f"$.results[{index}].status is not one of {sorted(statuses)}")
+        if result.get("severity") not in severities:
+            raise ValueError(f"$.results[{index}].severity is not one of {list(severities)}")
+        for key in ("title", "section"):
+            if not isinstance(result.get(key), str):
+                raise ValueError(f"$.results[{index}].{key} is not a string")
+
+
 def host_summary(name: str, report: dict, *, report_html: str | None, report_json: str) -> dict:
-    """What the fleet report keeps of one host's report (never its facts or evidence)."""
+    """What the fleet report keeps of one host's report (never its facts or evidence).
+    ValueError when a field it computes with is malformed (``_checked``)."""
     from hostaudit.reports.present import section_score
 
+    _checked(report)
     results = report["results"]
     target = report["target"]
     return {
@@ -87,8 +134,7 @@ def _not_audited(name: str, state: str, reason: str) -> dict:
 def _read_marker(path: str, name: str) -> dict:
     """A host the playbook could not audit, as its marker file says (or why that is unclear)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            marker = json.loads(handle.read(64 * 1024))
+        marker = read_marker(path)
     except (OSError, ValueError) as exc:
         return _not_audited(name, "failed", f"unreadable {MARKER}: {exc}")
     if not isinstance(marker, dict):
@@ -153,16 +199,25 @@ class _Evaluator:
                             report_html=_relative(html_path, fleet_out) if html_path else None)
 
 
-def _from_report(name: str, path: str, fleet_out: str) -> dict:
-    from hostaudit.reports import json_report
+# What a host summary carries for the fleet's own sums, never into fleet.json.
+_INTERNAL = ("statuses", "controls", "section_titles", "sockets")
+
+
+def _from_report(name: str, path: str, fleet_out: str, root: str) -> dict:
+    from hostaudit.reports import fleet_view, json_report
 
     try:
         report = json_report.load(path)
         html_path = os.path.join(os.path.dirname(path), "report.html")
+        shown = os.path.isfile(html_path) and not leaves(root, html_path)
         # A report the host sent (an older hostaudit's, or edited) is target text: its
         # summary passes the redaction every report of ours has passed.
-        return redact(host_summary(name, report, report_json=_relative(path, fleet_out),
-                                   report_html=_relative(html_path, fleet_out) if os.path.isfile(html_path) else None))
+        summary = redact(host_summary(name, report, report_json=_relative(path, fleet_out),
+                                      report_html=_relative(html_path, fleet_out) if shown else None))
+        problem = fleet_view.part_problem("host", {k: v for k, v in summary.items() if k not in _INTERNAL})
+        if problem:
+            return _not_audited(name, "failed", f"bad report: its summary at {problem}")
+        return summary
     except HostauditError as exc:
         return _not_audited(name, "failed", f"bad report: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -182,6 +237,7 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
     """
     if not os.path.isdir(source):
         raise InputError("no such fleet directory", where=source)
+    root = os.path.realpath(source)
     entries: list[dict] = []
     jobs: list[tuple[str, str, str, str]] = []
     present = {n for n in os.listdir(source) if os.path.isdir(os.path.join(source, n)) and not n.startswith(".")}
@@ -194,12 +250,17 @@ def gather(source: str, *, output: str, baseline_ref: str, formats: Iterable[str
         if not _HOST_NAME.fullmatch(name):
             entries.append(_not_audited(name, "failed", "directory name is not a host name"))
             continue
+        outside = [f for f in ("", MARKER, REPORT, *BUNDLE_NAMES) if leaves(root, os.path.join(path, f))]
+        if outside:
+            what = f"{outside[0]} is a link" if outside[0] else "its directory is a link"
+            entries.append(_not_audited(name, "failed", f"{what} out of the fleet directory: not read"))
+            continue
         report = os.path.join(path, REPORT)
         bundle = next((os.path.join(path, b) for b in BUNDLE_NAMES if os.path.isfile(os.path.join(path, b))), None)
         if os.path.isfile(os.path.join(path, MARKER)):
             entries.append(_read_marker(os.path.join(path, MARKER), name))
         elif os.path.isfile(report):
-            entries.append(_from_report(name, report, output))
+            entries.append(_from_report(name, report, output, root))
         elif bundle:
             jobs.append((name, bundle, os.path.join(output, "hosts", name), output))
         else:
@@ -223,33 +284,49 @@ def _add_network(entry: dict, source: str, output: str) -> None:
     if not _HOST_NAME.fullmatch(entry["name"]):
         return
     view = fleet_network.read(os.path.join(source, entry["name"]), sockets,
-                              link=lambda path: _relative(path, output))
+                              link=lambda path: _relative(path, output), root=os.path.realpath(source))
     if view is not None:
         # A sweep's failure marker may quote the scanner's command line; a net report is ours
-        # but may have been edited: the view passes the redaction every report has passed.
-        entry["network"] = redact(view)
+        # but may have been edited: the view passes the redaction every report has passed,
+        # and one of a shape the fleet report cannot carry is that sweep's failure.
+        from hostaudit.reports.fleet_view import part_problem
+
+        view = redact(view)
+        problem = part_problem("network", view)
+        entry["network"] = fleet_network.failed(f"bad net report: its view at {problem}") if problem else view
 
 
 def _shared(entries: Iterable[dict]) -> list[dict]:
     """``entries`` with what hosts have in common held once: control and section titles in
     one catalogue all entries point to, control IDs and statuses interned. Each summary
     arrives from a worker as its own copy; kept as they are, a 5,000-host fleet would hold
-    5,000 copies of the baseline's titles."""
+    5,000 copies of the baseline's titles.
+
+    Where hosts disagree on a control's title, severity or section (a site baseline, or a
+    host that edited its report), the catalogue takes what most hosts say: one host does not
+    rename a control for the whole fleet by sorting first."""
+    from collections import Counter
+
+    control_votes: dict[str, Counter] = {}
+    title_votes: dict[str, Counter] = {}
     controls: dict[str, dict] = {}
     titles: dict[str, str] = {}
     out = []
     for entry in entries:
         if entry["state"] == "audited":
             for cid, meta in entry["controls"].items():
-                controls.setdefault(cid, meta)
+                control_votes.setdefault(cid, Counter())[tuple(sorted(meta.items()))] += 1
             for name, title in entry["section_titles"].items():
-                titles.setdefault(name, title)
+                title_votes.setdefault(name, Counter())[title] += 1
             entry["controls"], entry["section_titles"] = controls, titles
             entry["statuses"] = {sys.intern(k): sys.intern(v) for k, v in entry["statuses"].items()}
             entry["failed"] = [sys.intern(i) for i in entry["failed"]]
             entry["errors"] = [sys.intern(i) for i in entry["errors"]]
             entry["sections"] = {sys.intern(k): v for k, v in entry["sections"].items()}
         out.append(entry)
+    # most_common keeps first-seen order among equals: ties go to the host sorted first.
+    controls.update((cid, dict(votes.most_common(1)[0][0])) for cid, votes in control_votes.items())
+    titles.update((name, votes.most_common(1)[0][0]) for name, votes in title_votes.items())
     return out
 
 
@@ -319,8 +396,7 @@ def build(source: str, entries: list[dict], *, previous: dict | None = None) -> 
             **_network_summary(entries),
         },
         "sections": _sections(audited),
-        "hosts": [{k: v for k, v in h.items() if k not in ("statuses", "controls", "section_titles", "sockets")}
-                  for h in audited],
+        "hosts": [{k: v for k, v in h.items() if k not in _INTERNAL} for h in audited],
         "not_audited": not_audited,
         "top_failures": top_failures(audited),
         "changes": changes(previous, audited, not_audited) if previous is not None else None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import stat
 
 NET_DIR = "net"
 NET_REPORT = "report.json"
@@ -177,23 +178,50 @@ def failed(reason: str) -> dict:
     return {"state": "failed", "reason": reason[:2000] or "no reason given"}
 
 
-def read(host_dir: str, sockets: dict, *, link) -> dict | None:
+def leaves(root: str, path: str) -> bool:
+    """Whether ``path`` exists and resolves, through links, to a place outside ``root`` (a
+    resolved path): a host that sent a link into the fleet directory does not get the
+    controller to read the file it names (another host's report, a root-only file, a
+    /proc file that blocks)."""
+    if not os.path.lexists(path):
+        return False
+    real = os.path.realpath(path)
+    return real != root and not real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def read_marker(path: str, limit: int = 64 * 1024):
+    """The JSON of a small marker file; OSError or ValueError when it is not a regular file
+    or not JSON. Opened without waiting: a FIFO put in its place is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        return json.loads(handle.read(limit).decode("utf-8"))
+
+
+def read(host_dir: str, sockets: dict, *, link, root: str | None = None) -> dict | None:
     """The network view of the host whose results are in ``host_dir``, or None when it was not
     swept (no ``net/`` directory). ``link(path)`` makes a report path relative for the fleet
-    report. A missing, unreadable or malformed net report is a failed view with the reason."""
+    report. A missing, unreadable or malformed net report is a failed view with the reason;
+    so is one that links out of ``root`` (the resolved fleet directory), which is not read."""
     net_dir = os.path.join(host_dir, NET_DIR)
+    marker = os.path.join(net_dir, NET_MARKER)
+    path = os.path.join(net_dir, NET_REPORT)
+    html = os.path.join(net_dir, "report.html")
+    if root is not None:
+        for name, where in ((NET_DIR, net_dir), (f"{NET_DIR}/{NET_MARKER}", marker),
+                            (f"{NET_DIR}/{NET_REPORT}", path)):
+            if leaves(root, where):
+                return failed(f"{name} is a link out of the fleet directory: not read")
     if not os.path.isdir(net_dir):
         return None
-    marker = os.path.join(net_dir, NET_MARKER)
     if os.path.isfile(marker):
         try:
-            with open(marker, encoding="utf-8") as handle:
-                data = json.loads(handle.read(64 * 1024))
+            data = read_marker(marker)
         except (OSError, ValueError) as exc:
             return failed(f"unreadable {NET_DIR}/{NET_MARKER}: {exc}")
         reason = data.get("reason") if isinstance(data, dict) else None
         return failed(reason if isinstance(reason, str) and reason else f"{NET_DIR}/{NET_MARKER} gives no reason")
-    path = os.path.join(net_dir, NET_REPORT)
     if not os.path.isfile(path):
         return failed(f"no {NET_DIR}/{NET_REPORT}: the sweep stopped before writing it")
     from hostaudit.errors import HostauditError
@@ -203,9 +231,8 @@ def read(host_dir: str, sockets: dict, *, link) -> dict | None:
         report = json_report.load(path)
         if (report.get("target") or {}).get("mode") != "net":
             return failed(f"{NET_DIR}/{NET_REPORT} is not a net-mode report (hostaudit scan --target)")
-        html = os.path.join(net_dir, "report.html")
-        return join(sockets, report, report_json=link(path),
-                    report_html=link(html) if os.path.isfile(html) else None)
+        shown = os.path.isfile(html) and not (root is not None and leaves(root, html))
+        return join(sockets, report, report_json=link(path), report_html=link(html) if shown else None)
     except HostauditError as exc:
         return failed(f"bad net report: {exc}")
     except (KeyError, TypeError, AttributeError, ValueError) as exc:

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from hostaudit.errors import CommandUnavailable, FileTooLarge, NotRegularFile, ProbeError, RefusedRead
+from hostaudit.errors import (
+    CommandUnavailable,
+    FileTooLarge,
+    NotRegularFile,
+    ProbeError,
+    RefusedRead,
+    TooManyMatches,
+)
 
 # FS_IOC_GETFLAGS from linux/fs.h; the kernel reads an int-sized value whatever the macro says.
 FS_IOC_GETFLAGS = 0x80086601
@@ -100,6 +107,8 @@ class Host:
     """Read-only access to a target root. Subclasses decide how paths map and what may run."""
 
     mode = "abstract"
+    # The most paths one glob may name (see glob): far past any configuration directory.
+    GLOB_MATCH_LIMIT = 100_000
     # Said in not_applicable reasons: "<format_name> does not carry inode flags".
     format_name = "this target"
     carried: frozenset = frozenset(PROPERTIES)
@@ -336,14 +345,17 @@ class Host:
         resolve inside an image's root. Hidden names match only a pattern starting with '.'.
 
         A directory that is absent (or not a directory) matches nothing; one the auditor may
-        not list raises PermissionError, since its files may be there.
+        not list raises PermissionError, since its files may be there. A pattern that would
+        name more than ``GLOB_MATCH_LIMIT`` paths at any step raises TooManyMatches: the
+        target's directory links can multiply each wildcard (``/x/*/*/*`` through 1,000 links
+        back to ``/x`` is a billion paths).
         """
         paths = ["/"]
         for part in PurePosixPath(pattern).parts[1:]:
             if not any(ch in part for ch in "*?["):
                 paths = [posixpath.join(base, part) for base in paths]
                 continue
-            matched = []
+            matched: list[str] = []
             for base in paths:
                 try:
                     names = self.listdir(base)
@@ -354,6 +366,8 @@ class Host:
                     for name in names
                     if fnmatch.fnmatchcase(name, part) and (part.startswith(".") or not name.startswith("."))
                 )
+                if len(matched) > self.GLOB_MATCH_LIMIT:
+                    raise TooManyMatches(pattern, self.GLOB_MATCH_LIMIT)
             paths = matched
         return sorted(p for p in paths if self.exists(p))
 

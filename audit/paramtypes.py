@@ -53,7 +53,8 @@ DEFS: dict[str, dict[str, Any]] = {
     },
     "regex": {
         "type": "string", "format": "regex",
-        "description": "a Python regular expression, searched in each line, e.g. ^PermitRootLogin\\s+no",
+        "description": "a Python regular expression, searched in each line, e.g. ^PermitRootLogin\\s+no "
+                       "(no repeat inside a repeat unless atomic or possessive: (?>a+)+)",
     },
     "ipv4_network": {
         "type": "string", "pattern": rf"^({_OCTET}\.){{3}}{_OCTET}(/(3[0-2]|[12]?[0-9]))?$",

@@ -137,4 +137,7 @@ def render(plan: Plan, name: str = "plan.yml") -> str:
 
 
 def _comment(text: str) -> str:
-    return " ".join(str(text).split())
+    """Text safe inside a ``#`` comment line, as plan_sh writes it (one line, escapes visible)."""
+    from hostaudit.plan_sh import _comment as comment
+
+    return comment(text)

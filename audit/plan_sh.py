@@ -178,6 +178,25 @@ def q(text: str) -> str:
     return shlex.quote(str(text))
 
 
+# The wildcards a glob may keep unquoted so the shell expands them: *, ? and a bracket
+# expression of plain characters (inside brackets the shell would still run $(...)).
+_WILDCARD = re.compile(r"\*|\?|\[!?[A-Za-z0-9._-]+\]")
+
+
+def _glob_word(pattern: str) -> str:
+    """``pattern`` (one path component) as a shell word that expands as the glob and does
+    nothing else: its wildcards bare, every other run of characters quoted."""
+    out, last = [], 0
+    for match in _WILDCARD.finditer(pattern):
+        if match.start() > last:
+            out.append(q(pattern[last:match.start()]))
+        out.append(match.group(0))
+        last = match.end()
+    if last < len(pattern):
+        out.append(q(pattern[last:]))
+    return "".join(out)
+
+
 def _step_lines(index: int, step) -> list[str]:
     a = step.args
     kind = step.kind
@@ -194,9 +213,8 @@ def _step_lines(index: int, step) -> list[str]:
         return [f"ha_immutable {q(a['path'])}"]
     if kind == "mode":
         path = a["path"]
-        # A glob stays unquoted where it is one (only its last part), so the shell expands it.
         head, _, tail = path.rpartition("/")
-        spelled = q(path) if not re.search(r"[*?\[]", path) else f"{q(head)}/{tail}"
+        spelled = q(path) if not re.search(r"[*?\[]", tail) else f"{q(head)}/{_glob_word(tail)}"
         return [f"ha_mode {q(a['mode'])} {spelled}"]
     if kind == "owner":
         return [" ".join(["ha_owner", q(a["path"]), q(a["owner"]), q(a.get("group", ""))])]
@@ -248,5 +266,9 @@ def render(plan: Plan, name: str = "plan.sh") -> str:
 
 
 def _comment(text: str) -> str:
-    """Text safe inside a ``#`` comment line (the report's names are the target's words)."""
-    return " ".join(str(text).split())
+    """Text safe inside a ``#`` comment line (the report's names are the target's words):
+    one line, control characters shown as escapes, so a reviewer's ``cat`` shows the plan
+    as it is (an ESC sequence could conceal or overwrite the lines after it)."""
+    from hostaudit.visible import terminal_text
+
+    return terminal_text(" ".join(str(text).split()))

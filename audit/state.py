@@ -101,7 +101,13 @@ class StateDir:
     @contextlib.contextmanager
     def locked(self, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
         """Hold the state directory's lock; wait at most ``wait_s``, then exit 3."""
-        fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        lock = os.path.join(self.path, ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            # ELOOP: a link put there while the directory was open to others; never followed.
+            raise InputError(f"cannot open the lock file: {exc.strerror} (a symlink is refused)",
+                             where=lock) from None
         try:
             deadline = time.monotonic() + wait_s
             while True:
@@ -120,9 +126,45 @@ class StateDir:
     def _target_dir(self, key: str) -> str:
         return os.path.join(self.path, key)
 
-    def _index(self, key: str) -> list[dict]:
+    def _own_dir(self, path: str, *, create: bool) -> bool:
+        """Whether ``path`` is a directory of this user's that only it may write (made 0700
+        when ``create`` and missing); InputError for anything else there. The state directory
+        may have been open to others before it was tightened: what they left (a link to
+        another directory, a directory of theirs) is neither written through nor read."""
         try:
-            with open(os.path.join(self._target_dir(key), "index.json"), encoding="utf-8") as handle:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            if not create:
+                return False
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path, 0o700)
+            info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode):
+            raise InputError("history directory is not a directory (a symlink is refused)", where=path)
+        if info.st_uid != os.geteuid():
+            raise InputError(f"history directory belongs to uid {info.st_uid}, not to this user",
+                             where=path)
+        if info.st_mode & 0o022:
+            raise InputError(f"history directory is writable by others (mode {stat.S_IMODE(info.st_mode):04o})",
+                             where=path)
+        return True
+
+    def _open_own(self, path: str):
+        """A binary file object for ``path``, a regular file of this user's (not a link);
+        ValueError naming what it is otherwise."""
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            os.close(fd)
+            raise ValueError("not a regular file" if not stat.S_ISREG(info.st_mode)
+                             else f"owned by uid {info.st_uid}")
+        return open(fd, "rb")
+
+    def _index(self, key: str) -> list[dict]:
+        if not self._own_dir(self._target_dir(key), create=False):
+            return []
+        try:
+            with self._open_own(os.path.join(self._target_dir(key), "index.json")) as handle:
                 data = json.load(handle)
             runs = data["runs"] if data.get("version") == _INDEX_VERSION else None
         except FileNotFoundError:
@@ -135,6 +177,9 @@ class StateDir:
         return [r for r in runs if isinstance(r, dict) and isinstance(r.get("file"), str)]
 
     def _run_files(self, key: str) -> list[str]:
+        runs_dir = os.path.join(self._target_dir(key), "runs")
+        if not self._own_dir(runs_dir, create=False):
+            return []
         try:
             return [n for n in os.listdir(os.path.join(self._target_dir(key), "runs"))
                     if n.endswith(".json.gz")]
@@ -148,21 +193,20 @@ class StateDir:
             name = os.path.basename(entry["file"])
             path = os.path.join(self._target_dir(key), "runs", name)
             try:
-                with gzip.open(path, "rt", encoding="utf-8") as handle:
+                with self._open_own(path) as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
                     report = json.load(handle)
                 if not isinstance(report, dict) or "results" not in report:
                     raise ValueError("not a report")
                 return PreviousRun(report, path, tuple(skipped))
             except (OSError, EOFError, ValueError) as exc:
-                skipped.append(f"{path}: {exc}")
+                skipped.append(f"{path}: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}")
         return PreviousRun(None, None, tuple(skipped))
 
     def record(self, key: str, report: dict) -> str:
         """Keep ``report`` as the newest run of ``key``, prune to ``keep``; return its path."""
         runs_dir = os.path.join(self._target_dir(key), "runs")
         for directory in (self._target_dir(key), runs_dir):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(directory, 0o700)
+            self._own_dir(directory, create=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         index = self._index(key)
         taken = {os.path.basename(r["file"]) for r in index} | set(self._run_files(key))

@@ -53,7 +53,7 @@ def _uid_min(facts) -> tuple[int, Evidence]:
     if setting is None:
         why = "file absent" if not defs.get("present") else "UID_MIN not set"
         return DEFAULT_UID_MIN, ev(defs["path"], f"{why}; using the default UID_MIN {DEFAULT_UID_MIN}")
-    if not setting["value"].isdigit():
+    if not (setting["value"].isascii() and setting["value"].isdigit()):
         raise ValueError(f"{defs['path']}:{setting['line']}: UID_MIN {setting['value']!r} is not a number")
     return int(setting["value"]), ev(defs["path"], f"UID_MIN {setting['value']}", setting["line"])
 

@@ -25,6 +25,27 @@ def _validator():
     return jsonschema.Draft202012Validator(schema)
 
 
+@lru_cache(maxsize=4)
+def _part_validator(name: str):
+    import jsonschema
+
+    defs = _validator().schema["$defs"]
+    return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{name}", "$defs": defs})
+
+
+def part_problem(name: str, data: dict) -> str | None:
+    """Where ``data`` does not match ``$defs/<name>`` (``host``, ``network``) of
+    fleet.schema.json, as a JSON path and what is wrong there; None when it matches. For
+    the parts a host's own files made: one host's malformed report spoils its entry, not
+    the fleet report's validation."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(_part_validator(name).iter_errors(data))
+    if error is None:
+        return None
+    return f"{json_path(error.absolute_path)}: not as fleet.schema.json describes it ({error.validator})"
+
+
 def validate(fleet: dict) -> None:
     """Raise ReportInvalid naming the JSON path unless ``fleet`` matches fleet.schema.json."""
     errors = sorted(_validator().iter_errors(fleet), key=lambda e: [str(k) for k in e.absolute_path])
@@ -78,15 +99,16 @@ def text_lines(fleet: dict, *, limit: int = 10, hosts_shown: int = 25) -> list[s
         out.append("controls failing on most hosts:")
         for entry in fleet["top_failures"][:limit]:
             extra = f", error on {len(entry['error_on'])}" if entry["error_on"] else ""
-            out.append(f"  {len(entry['failed_on']):>4} hosts  {entry['id']} ({entry['severity']}){extra}")
+            out.append(f"  {len(entry['failed_on']):>4} hosts  {terminal_text(entry['id'])} "
+                       f"({terminal_text(entry['severity'])}){extra}")
     changes = fleet["changes"]
     if changes is not None:
         moved = changes["changed"]
-        out.append(f"since {changes['previous'] or 'no previous run'}: {len(moved)} host(s) changed"
+        out.append(f"since {terminal_text(changes['previous'] or 'no previous run')}: {len(moved)} host(s) changed"
                    + (f", new: {', '.join(map(terminal_text, changes['new']))}" if changes["new"] else "")
                    + (f", gone: {', '.join(map(terminal_text, changes['gone']))}" if changes["gone"] else ""))
         for host in moved:
-            ids = ", ".join(f"{c['id']} {c['before']}->{c['after']}" for c in host["controls"][:5])
+            ids = ", ".join(terminal_text(f"{c['id']} {c['before']}->{c['after']}") for c in host["controls"][:5])
             out.append(f"  {terminal_text(host['name'])}: score {percent(host['score_before'])} -> "
                        f"{percent(host['score_after'])}" + (f"; {ids}" if ids else ""))
     return out
@@ -108,6 +130,6 @@ def _network_lines(fleet: dict) -> list[str]:
         if view["state"] == "failed":
             out.append(f"  {name}: sweep not audited: {terminal_text(view['reason'])}")
         elif view["wire_only"]:
-            ports = ", ".join(f"{p['port']}/{p['proto']}" for p in view["wire_only"])
+            ports = ", ".join(terminal_text(f"{p['port']}/{p['proto']}") for p in view["wire_only"])
             out.append(f"  {name}: open on the wire, not in its socket table: {ports}")
     return out

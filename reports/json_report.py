@@ -113,9 +113,13 @@ def load(path: str) -> dict:
         with open(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise InputError("not a regular file", where=path)
-            data = handle.read()
+            # A report from elsewhere (a fleet host's) may be any size: never more is read
+            # than a report unpacks to at most.
+            data = handle.read(MAX_UNPACKED + 1)
         if data[:2] == b"\x1f\x8b":
             data = _gunzip(data, path)
+        elif len(data) > MAX_UNPACKED:
+            raise InputError(f"cannot read report: holds more than {MAX_UNPACKED} bytes", where=path)
         report = json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise InputError("no such report file", where=path) from None
@@ -146,6 +150,10 @@ def _check_shape(report: dict, path: str) -> None:
                       ("tool", dict), ("timing", dict), ("coverage", dict)):
         if not isinstance(report.get(key), kind):
             raise bad(f"$.{key}", f"missing or not a{'n array' if kind is list else 'n object'}")
+    # Shown with a number format (diff, gate): a string there was an internal error.
+    for where, value in (("$.score", report.get("score")), ("$.coverage.percent", report["coverage"].get("percent"))):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise bad(where, "not a number")
     for i, result in enumerate(report["results"]):
         if not isinstance(result, dict):
             raise bad(f"$.results[{i}]", "not an object")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _TOKEN = re.compile(r'"[^"]*"|[{};]|[^\s{};"]+')
 
 
 def _tokens(text: str):
     """(token, line) pairs with //, # and /* */ comments removed (quotes protect them)."""
     in_block = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw
         if in_block:
             end = line.find("*/")

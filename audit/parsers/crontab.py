@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*=")
 _SPECIAL = {"@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 _FIELD = re.compile(r"^[0-9A-Za-z*/,\-~]+$")
@@ -19,7 +21,7 @@ def parse_crontab(text: str, *, system: bool) -> dict:
     """
     entries: list[dict] = []
     malformed: list[int] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#") or _ENV.match(line):
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 # Options that switch a flag off, with the option that switches it back on.
@@ -37,7 +39,7 @@ def parse_fstab(text: str) -> list[dict]:
     than four fields come back as ``{"line": n, "malformed": True, "fields": k}``.
     """
     entries: list[dict] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -68,7 +70,7 @@ def parse_unit(text: str) -> dict:
     """
     unit: dict = {"what": None, "where": None, "type": None, "options": [], "line": None}
     section = ""
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.strip()
         if not line or line[0] in "#;":
             continue

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 HIDDEN_HASH = "<hash hidden>"
 HIDDEN_PASSWORD = "<password hidden>"
 
@@ -29,7 +31,7 @@ def parse_grub_legacy(text: str) -> list[dict]:
     """
     found = []
     in_entry = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         words = raw.split()
         if not words or words[0].startswith("#"):
             continue
@@ -58,7 +60,7 @@ def parse_grub2(text: str) -> list[dict]:
     ``variable`` naming it, or "empty"), text (hidden), line (1-based).
     """
     found: list[dict] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

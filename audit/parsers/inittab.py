@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hostaudit.parsers.lines import newline_lines
+
 
 def parse_inittab(text: str) -> list[dict]:
     """Entries ``{"id", "runlevels", "action", "process", "line", "commented"}``.
@@ -10,7 +12,7 @@ def parse_inittab(text: str) -> list[dict]:
     line was disabled; comment prose and lines without four fields are skipped.
     """
     entries = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         body = raw.strip()
         commented = body.startswith("#")
         fields = body.lstrip("#").strip().split(":", 3)

@@ -16,6 +16,7 @@ import re
 import shlex
 
 from hostaudit.firewall import cidr, empty_ruleset, new_chain, new_rule, port_range
+from hostaudit.parsers.lines import newline_lines
 
 BUILTIN_HOOKS = {"INPUT": "input", "FORWARD": "forward", "OUTPUT": "output"}
 VERDICTS = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "return",
@@ -166,7 +167,7 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
     (filter table only); bad lines become errors."""
     ruleset = empty_ruleset()
     table_name, filter_table = None, None
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(newline_lines(text), 1):
         line = _COUNTERS.sub("", raw.strip())
         if not line or line.startswith("#"):
             continue
@@ -201,7 +202,7 @@ def parse_iptables_save(text: str, where: str = "iptables-save", family: str = "
         except (ValueError, IndexError) as exc:
             _error(ruleset, where, number, raw, str(exc) or "incomplete line")
     if table_name is not None:
-        _error(ruleset, where, len(text.splitlines()), "",
+        _error(ruleset, where, len(newline_lines(text)), "",
                f"table {table_name} has no COMMIT: iptables-restore would load nothing")
     _check_targets(ruleset)
     return ruleset
@@ -268,7 +269,7 @@ def parse_iptables_script(text: str, where: str) -> dict:
 def _logical_lines(text: str):
     """(first line number, text) with backslash-continued lines joined."""
     pending, start = "", 0
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(newline_lines(text), 1):
         if not pending:
             start = number
         if line.rstrip().endswith("\\"):
@@ -353,4 +354,4 @@ def save_table_names(text: str) -> list[str]:
 
 def runs_ip6tables(text: str) -> bool:
     """Whether a shell script's lines run ip6tables (any backend, or its -restore)."""
-    return any(_IP6TABLES_COMMAND.match(line) for line in text.splitlines())
+    return any(_IP6TABLES_COMMAND.match(line) for line in newline_lines(text))

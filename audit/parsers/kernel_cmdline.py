@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from hostaudit.parsers.lines import newline_lines
+
 # Arguments that make a boot entry a rescue boot (single user, no network services).
 RESCUE = frozenset({"single", "s", "S", "1", "emergency", "rescue", "systemd.unit=rescue.target",
                     "systemd.unit=emergency.target"})
@@ -33,7 +35,7 @@ def kernel_lines(text: str, fmt: str) -> list[dict]:
     if fmt not in _KERNEL_WORDS and fmt != "default":
         raise ValueError(f"unknown boot loader format {fmt!r}")
     found = []
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(newline_lines(text), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

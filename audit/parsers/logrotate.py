@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hostaudit.parsers.lines import newline_lines
+
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly", "yearly")
 # Directives that matter for retention; commented copies of them are kept too so evidence
 # can say "#compress is commented out" rather than "not found".
@@ -29,7 +31,7 @@ def parse_logrotate_globals(text: str) -> list[dict]:
     """
     directives = []
     depth = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         body = raw.strip()
         commented = body.startswith("#")
         if not commented:

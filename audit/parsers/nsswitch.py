@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 
 def parse_nsswitch(text: str) -> list[dict]:
     """Entries ``{"database", "services", "line"}``; ``[NOTFOUND=return]`` actions are dropped.
@@ -11,7 +13,7 @@ def parse_nsswitch(text: str) -> list[dict]:
     Lines without ``database:`` are returned with ``malformed: True``.
     """
     entries: list[dict] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue

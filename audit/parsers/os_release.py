@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 # Only the fields a report header shows; the rest of the file is the distribution's business.
 _FIELDS = ("NAME", "VERSION", "VERSION_ID", "ID", "ID_LIKE", "PRETTY_NAME")
 _LINE = re.compile(r"([A-Z][A-Z0-9_]*)=(.*)")
@@ -26,7 +28,7 @@ def parse_os_release(text: str) -> dict:
     keys; only name, version, version_id, id, id_like and pretty_name; each value at most 200
     characters, control characters dropped)."""
     found: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in newline_lines(text):
         match = _LINE.fullmatch(line.strip())
         if not match or match.group(1) not in _FIELDS:
             continue

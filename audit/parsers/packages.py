@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+from hostaudit.parsers.lines import newline_lines
+
 # RPM header tags and types we read (rpm/rpmtag.h).
 _RPMTAG_NAME = 1000
 _RPMTAG_VERSION = 1001
@@ -35,7 +37,7 @@ def parse_dpkg_status(text: str) -> dict[str, dict]:
         if name and status[-1:] and status[-1] in _FILES_ON_DISK:
             installed[name] = {"version": stanza.get("Version", ""), "line": start}
 
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         if not raw.strip():
             flush()
             stanza = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _TYPES = {"auth", "account", "password", "session"}
 _BRACKET = re.compile(r"^\[([^\]]*)\]")
 
@@ -45,7 +47,7 @@ def parse_pam(text: str) -> list[dict]:
     Comment prose and malformed lines are skipped.
     """
     rules = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         body = raw.strip()
         commented = body.startswith("#")
         rule = _rule(body.lstrip("#"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 # Bytes no account database line holds: NUL (binary garbage, a file of zeros) and the other
 # C0 controls but tab. A line with one is malformed rather than read around.
 _CONTROL = frozenset(chr(c) for c in range(32) if c != 9) | {"\x7f"}
@@ -103,14 +105,19 @@ def parse_login_defs(text: str) -> dict:
     Returns ``{key: {"value": str, "line": int}}``; later lines override earlier ones.
     """
     settings: dict = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    # shadow-utils reads with fgets and skips C blanks: a form feed does not end a line,
+    # a no-break space is part of a value.
+    for number, raw in enumerate(entry_lines(text), start=1):
+        line = raw.strip(_BLANKS)
         if not line or line.startswith("#"):
             continue
-        parts = line.split(None, 1)
+        parts = re.split(f"[{_BLANKS}]+", line, maxsplit=1)
         if len(parts) == 2:
-            settings[parts[0]] = {"value": parts[1].strip(), "line": number}
+            settings[parts[0]] = {"value": parts[1].strip(_BLANKS), "line": number}
     return settings
+
+
+_BLANKS = " \t\r\f\v"
 
 
 def entry_lines(text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hostaudit.parsers.lines import judged, judged_lines
+from hostaudit.parsers.lines import judged, judged_lines, newline_lines
 
 EVIDENCE_CHARS = 120  # enough of a line to show what it says, never a whole file
 MAILDIR = "./Maildir/"
@@ -17,7 +17,7 @@ def first_line(text: str, where: str, *, judged_whole: bool = True) -> str | Non
     """The first line of a control file, or None when it is empty: whole when a verdict reads
     it (``LineTooLong`` past the limit; ``0...0999999999`` cut would read as 99999), else
     cut to ``EVIDENCE_CHARS`` for display."""
-    lines = text.splitlines()
+    lines = newline_lines(text)
     if not lines:
         return None
     return judged(lines[0], f"{where}:1") if judged_whole else lines[0][:EVIDENCE_CHARS]
@@ -25,7 +25,7 @@ def first_line(text: str, where: str, *, judged_whole: bool = True) -> str | Non
 
 def entry_count(text: str) -> int:
     """How many entries a list control file (badmailfrom) holds: lines neither blank nor ``#``."""
-    return sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return sum(1 for line in newline_lines(text) if line.strip() and not line.startswith("#"))
 
 
 def qmail_start_lines(text: str, where: str) -> list[dict]:
@@ -38,7 +38,7 @@ def delivery_template(text: str) -> dict:
     """A ``.qmail`` template: ``{"lines": the first ten (display), "maildir_line": the 1-based
     line that delivers to ./Maildir/, or None}``. Judged on every line, not the ten shown: a
     template may deliver below its comments."""
-    lines = [line.strip() for line in text.splitlines()]
+    lines = [line.strip() for line in newline_lines(text)]
     return {"lines": [line[:EVIDENCE_CHARS] for line in lines[:SHOWN_TEMPLATE_LINES]],
             "maildir_line": next((n for n, line in enumerate(lines, start=1) if line == MAILDIR), None)}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _ASSIGN = re.compile(rf"^({_NAME})=(.*)$")
 _LEADING_KEYWORDS = {"then", "else", "do", "{"}
@@ -74,7 +76,7 @@ def parse_shell_settings(text: str, names: tuple[str, ...] | set[str]) -> list[d
     """
     wanted = set(names)
     settings = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         code = _strip_comment(raw).strip()
         if not code or not any(name in code for name in wanted):
             continue
@@ -90,7 +92,7 @@ def history_removals(text: str) -> list[dict]:
     ``~/.bash_history``."""
     target = re.compile(r"(^|\s)(\$HOME|\$\{HOME\}|~)/\.bash_history(\s|$|;)")
     found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         if ".bash_history" not in raw:
             continue
         body = raw.strip()
@@ -113,7 +115,7 @@ def history_clears(text: str) -> list[dict]:
     (``history -c``, ``unset HISTFILE``, ``HISTFILE=/dev/null``, ``set +o history``):
     ``{"line", "text"}``."""
     found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         body = raw.strip()
         if _STOPS_HISTORY.match(body.replace('"', "").replace("'", "")):
             found.append({"line": number, "text": body[:200]})

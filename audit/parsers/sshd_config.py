@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from hostaudit.parsers.lines import newline_lines
+
 # Keywords sshd accepts many times, each occurrence adding a value instead of being ignored.
 ACCUMULATING = frozenset({"port", "listenaddress"})
 # A keyword is separated from its arguments by blanks or one "=" (``Port=2112``).
@@ -21,7 +23,7 @@ def parse_sshd_config(text: str) -> list[dict]:
     """
     directives: list[dict] = []
     in_match = False
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

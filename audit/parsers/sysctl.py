@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+import re
 
 # systemd-sysctl and procps `sysctl --system` read these, in this precedence for equal names.
 SYSCTL_D_DIRS = (
@@ -35,6 +36,9 @@ def proc_path(key: str) -> str:
     return "/proc/sys/" + key.translate(str.maketrans("./", "/."))
 
 
+_BLANKS = " \t\r\f\v"
+
+
 def parse_sysctl_conf(text: str) -> list[dict]:
     """Parse ``key = value`` lines (``#`` and ``;`` comments, ``-key`` ignores failures).
 
@@ -42,8 +46,10 @@ def parse_sysctl_conf(text: str) -> list[dict]:
     comes back as ``{"line": n, "malformed": True}``.
     """
     settings: list[dict] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    # sysctl --system (procps, systemd-sysctl) ends a line at a newline only and trims C
+    # blanks: a form feed or U+2028 inside a line does not start a new one.
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.strip(_BLANKS)
         if not line or line[0] in "#;":
             continue
         if "=" not in line:
@@ -55,7 +61,7 @@ def parse_sysctl_conf(text: str) -> list[dict]:
                 settings.append({"line": number, "malformed": True})
             continue
         key, value = line.split("=", 1)
-        key = key.strip()
+        key = key.strip(_BLANKS)
         ignore_failure = key.startswith("-")
         key = normalize_key(key.lstrip("-"))
         if not key:
@@ -64,7 +70,7 @@ def parse_sysctl_conf(text: str) -> list[dict]:
         settings.append(
             {
                 "key": key,
-                "value": " ".join(value.split()),
+                "value": " ".join(re.split(f"[{_BLANKS}]+", value.strip(_BLANKS))),
                 "ignore_failure": ignore_failure,
                 "line": number,
             }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hostaudit.parsers.lines import newline_lines
+
 
 def parse_unit(text: str) -> list[dict]:
     """Assignments in file order: ``section``, ``key``, ``value`` and ``line`` (1-based).
@@ -14,7 +16,7 @@ def parse_unit(text: str) -> list[dict]:
     section = ""
     pending = ""
     start = 0
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         if not pending:
             start = number
         line = raw.strip()

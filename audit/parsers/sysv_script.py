@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 _CHKCONFIG = re.compile(r"^#\s*chkconfig:\s*(\S+)\s+(\d+)\s+(\d+)")
 # A path under /etc that names iptables, nft or rules: what a firewall script loads.
 _RULES_PATH = re.compile(r"(/etc/[\w./-]*(?:iptable|nft|rules)[\w./-]*)")
@@ -17,7 +19,7 @@ def parse_sysv_script(text: str, path: str) -> dict:
     (first mention only; the script itself is not a reference)."""
     chkconfig: dict | None = None
     refs: list[dict] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(newline_lines(text), 1):
         if match := _CHKCONFIG.match(line.strip()):
             chkconfig = {"line": number, "text": line.strip(), "levels": match.group(1),
                          "start": match.group(2), "stop": match.group(3)}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hostaudit.parsers.lines import newline_lines
+
 # The instruction must be allow or deny; what follows are environment settings for the
 # server (``RELAYCLIENT=""``), which do not change who is let in.
 _RULE = re.compile(r"^([^:]*):(allow|deny)(?:,(.*))?$")
@@ -17,7 +19,7 @@ def parse_tcprules(text: str) -> list[dict]:
     ``malformed: True`` and its ``text``. Comments (``#``) and blank lines are skipped.
     """
     rules: list[dict] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         # as tcprules reads a line: trailing blanks go, leading ones stay part of the address
         line = raw.rstrip(" \t")
         if not line or line.startswith("#"):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from hostaudit.parsers.lines import newline_lines
+
 # Property letters of twpolicy(4); C, H, M and S are content hashes.
 PROPERTIES = "abcdgilmnprstuCHMS"
 CONTENT_PROPERTIES = frozenset("CHMS")
@@ -84,7 +86,7 @@ def _active_lines(text: str, hostname: str | None):
     """
     section = "FS"
     stack: list[dict] = []  # each: {"hosts": [...], "else": bool}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(newline_lines(text), start=1):
         match = _DIRECTIVE.match(raw)
         if match:
             name, arg = match.group(1).lower(), _strip_comment(match.group(2)).strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hostaudit.host import ABSENT, Host
+from hostaudit.parsers.lines import newline_lines
 from hostaudit.parsers.shell_profile import history_clears, history_removals, parse_shell_settings
 from hostaudit.registry import probe
 
@@ -62,7 +63,7 @@ def login_shells(host: Host) -> dict:
     /etc/shells: ``{"path", "present", "shells": [path...]}``."""
     if not host.exists(SHELLS):
         return {"path": SHELLS, "present": False, "shells": []}
-    lines = (raw.split("#", 1)[0].strip() for raw in host.read_text(SHELLS).splitlines())
+    lines = (raw.split("#", 1)[0].strip() for raw in newline_lines(host.read_text(SHELLS)))
     return {"path": SHELLS, "present": True, "shells": [line for line in lines if line]}
 
 

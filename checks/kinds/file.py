@@ -32,6 +32,12 @@ def _searched(lines: dict, regex: str, path: str, match: dict, unknown: list, ev
     return found
 
 
+def _unsearched(path: str, regex: str, found: dict, unknown: list, evidence: list) -> None:
+    """No line matched, but not every line was searched: undecided, with what was left."""
+    unknown.append(f"{path}: cannot search for {regex!r}: {found['unsearched']}")
+    evidence.append(ev(path, f"cannot search: {found['unsearched']}"))
+
+
 def immutable_result(info: dict, mode: str) -> Result:
     """The verdict on one file's immutable attribute (a ``file_attrs`` entry)."""
     expected = f"immutable attribute set (chattr +i {info['path']})"
@@ -128,6 +134,8 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
         if found["count"]:
             first = found["lines"][0]
             evidence.append(ev(path, f"matches {regex!r}: {first['text']}", first["line"]))
+        elif "unsearched" in found:
+            _unsearched(path, regex, found, unknown, evidence)
         else:
             problems.append(f"{path}: no line matches {regex!r}")
             evidence.append(ev(path, f"no line matches {regex!r}"))
@@ -139,6 +147,8 @@ def _judge_file(match: dict, params: dict, facts, lines: dict) -> tuple[list[str
             problems.append(f"{path}: {found['count']} line(s) match {regex!r}")
             evidence += [ev(path, f"matches {regex!r}: {hit['text']}", hit["line"])
                          for hit in found["lines"]]
+        elif "unsearched" in found:
+            _unsearched(path, regex, found, unknown, evidence)
     return problems, unknown, evidence
 
 

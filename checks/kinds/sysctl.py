@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hostaudit.checks.scheduling import noting_init
 from hostaudit.model import Result, ev
 from hostaudit.registry import kind
@@ -54,10 +56,26 @@ def _holds(value: str, wanted: str, compare: str) -> bool:
     """``value compare wanted``; an order comparison holds only between integers."""
     if compare in ("=", "!="):
         return _COMPARE[compare](value, wanted)
-    try:
-        return _COMPARE[compare](int(value), int(wanted))
-    except ValueError:
+    have, want = _kernel_int(value), _kernel_int(wanted)
+    if have is None or want is None:
         return False  # "abc" >= 2 is not a setting that holds
+    return _COMPARE[compare](have, want)
+
+
+# How the kernel reads a number written to /proc/sys (proc_get_long: an optional minus,
+# then strtoul with base 0): decimal, 0x hex or 0 octal, ASCII digits only.
+_KERNEL_INT = re.compile(r"(-?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
+
+
+def _kernel_int(text: str) -> int | None:
+    """``text`` as the kernel reads a sysctl number, or None where it refuses the write
+    (Python's int() also takes "1_0", "+2" and non-ASCII digits; the kernel does not)."""
+    match = _KERNEL_INT.fullmatch(str(text))
+    if match is None or len(text) > 64:
+        return None
+    sign, hexa, octal, decimal = match.groups()
+    number = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+    return -number if sign else number
 
 
 def _judge(key: str, facts, params) -> Result:
