@@ -12,6 +12,9 @@ from pathlib import Path
 from schedulers import boots_systemd
 from support import RootBuilder
 
+# These texts are frozen together with tests/data/shipped_*_before.json, which were recorded
+# from them: they are not shared with the unit tests' fixtures, which may change.
+
 DOC_SYSCTL = """\
 net.ipv4.icmp_echo_ignore_all = 1
 net.ipv4.icmp_echo_ignore_broadcasts = 1
